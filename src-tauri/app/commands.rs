@@ -1,0 +1,130 @@
+//! Tauri commands: deserialize, call the core, map the error. All are `async` so that they run
+//! off the main (UI) thread.
+use serde::Serialize;
+use tauri::State;
+
+use super::error::CommandResult;
+use super::AppState;
+use crate::store::{Conversation, ConversationDetail, Message, Page, TextHit};
+
+const DEFAULT_PAGE: usize = 100;
+
+#[derive(Serialize)]
+pub struct AppInfo {
+    version: &'static str,
+    data_dir: String,
+    conversation_count: i64,
+    message_count: i64,
+}
+
+#[tauri::command]
+pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
+    let store = state.store();
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        data_dir: state.data_dir.display().to_string(),
+        conversation_count: store.count_conversations()?,
+        message_count: store.count_messages()?,
+    })
+}
+
+#[tauri::command]
+pub async fn list_conversations(
+    state: State<'_, AppState>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+) -> CommandResult<Page<Conversation>> {
+    Ok(state
+        .store()
+        .list_conversations(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))?)
+}
+
+#[tauri::command]
+pub async fn get_conversation(
+    state: State<'_, AppState>,
+    id: String,
+) -> CommandResult<ConversationDetail> {
+    Ok(state.store().conversation_detail(&id)?)
+}
+
+#[tauri::command]
+pub async fn list_messages(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    cursor: Option<String>,
+    limit: Option<usize>,
+) -> CommandResult<Page<Message>> {
+    Ok(state.store().list_messages(
+        &conversation_id,
+        cursor.as_deref(),
+        limit.unwrap_or(DEFAULT_PAGE),
+    )?)
+}
+
+#[tauri::command]
+pub async fn rename_conversation(
+    state: State<'_, AppState>,
+    id: String,
+    title: String,
+) -> CommandResult<Conversation> {
+    Ok(state.store().rename_conversation(&id, &title)?)
+}
+
+#[tauri::command]
+pub async fn end_conversation(
+    state: State<'_, AppState>,
+    id: String,
+) -> CommandResult<Conversation> {
+    Ok(state.store().end_conversation(&id)?)
+}
+
+#[tauri::command]
+pub async fn reopen_conversation(
+    state: State<'_, AppState>,
+    id: String,
+) -> CommandResult<Conversation> {
+    Ok(state.store().reopen_conversation(&id)?)
+}
+
+#[tauri::command]
+pub async fn delete_conversation(state: State<'_, AppState>, id: String) -> CommandResult<()> {
+    Ok(state.store().delete_conversation(&id)?)
+}
+
+#[tauri::command]
+pub async fn toggle_reaction(
+    state: State<'_, AppState>,
+    message_id: String,
+    emoji: String,
+) -> CommandResult<Message> {
+    Ok(state.store().toggle_reaction(&message_id, &emoji)?)
+}
+
+#[tauri::command]
+pub async fn set_bookmark(
+    state: State<'_, AppState>,
+    message_id: String,
+    bookmarked: bool,
+) -> CommandResult<Message> {
+    Ok(state.store().set_bookmark(&message_id, bookmarked)?)
+}
+
+#[tauri::command]
+pub async fn list_bookmarks(
+    state: State<'_, AppState>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+) -> CommandResult<Page<Message>> {
+    Ok(state
+        .store()
+        .list_bookmarks(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))?)
+}
+
+#[tauri::command]
+pub async fn search_text(
+    state: State<'_, AppState>,
+    query: String,
+    limit: Option<usize>,
+) -> CommandResult<Vec<TextHit>> {
+    Ok(state.store().search_text(&query, limit.unwrap_or(50))?)
+}

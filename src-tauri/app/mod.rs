@@ -1,0 +1,38 @@
+//! The Tauri shell: a window over the core. Commands are small adapters (deserialize, call the
+//! core, map the error); nothing here holds business logic.
+mod commands;
+mod error;
+mod state;
+
+use std::path::Path;
+
+pub use error::CommandError;
+pub use state::AppState;
+
+use crate::store::Store;
+
+/// Opens the store in the data directory and runs the window until it is closed.
+pub fn run(data_dir: Option<&Path>) -> crate::Result<()> {
+    let dir = crate::paths::resolve_data_dir(data_dir)?;
+    let store = Store::open(&crate::paths::db_path(&dir))?;
+    store.mark_interrupted_streams()?;
+    let state = AppState::new(store, dir);
+    tauri::Builder::default()
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::list_conversations,
+            commands::get_conversation,
+            commands::list_messages,
+            commands::rename_conversation,
+            commands::end_conversation,
+            commands::reopen_conversation,
+            commands::delete_conversation,
+            commands::toggle_reaction,
+            commands::set_bookmark,
+            commands::list_bookmarks,
+            commands::search_text,
+        ])
+        .run(tauri::generate_context!())
+        .map_err(|e| crate::Error::Invalid(format!("could not start the window: {e}")))
+}

@@ -1,0 +1,270 @@
+//! The command-line shell: parses arguments (clap), calls the core, prints text or `--json`.
+//! Errors go to stderr with a non-zero exit code.
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::paths;
+use crate::store::{ConversationDetail, Sender, Store};
+use crate::time::to_rfc3339;
+use crate::transfer::{self, ImportFormat};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hindsight",
+    version,
+    about = "A local-first chat app that remembers.\n\nWith no command, opens the window."
+)]
+pub struct Cli {
+    /// Data directory (holds hindsight.db). Default: the OS app data directory.
+    #[arg(long, global = true, env = "HINDSIGHT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import conversations from Hindsight JSON or a ChatGPT conversations.json.
+    Import {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+        format: FormatArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export every conversation as Hindsight JSON (one file) or Markdown (a folder).
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// A file for json, a directory for markdown.
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List conversations, newest first.
+    List {
+        /// At most this many (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one conversation with its messages.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Auto,
+    Hindsight,
+    Chatgpt,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Markdown,
+}
+
+/// Runs one command; prints its error to stderr and returns a failing exit code on error.
+pub fn run(data_dir: Option<&Path>, command: Command) -> ExitCode {
+    let json = matches!(
+        command,
+        Command::Import { json: true, .. }
+            | Command::Export { json: true, .. }
+            | Command::List { json: true, .. }
+            | Command::Show { json: true, .. }
+    );
+    match execute(data_dir, command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                let body =
+                    serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}});
+                eprintln!("{body}");
+            } else {
+                eprintln!("hindsight: error: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn open_store(data_dir: Option<&Path>) -> Result<Store> {
+    let dir = paths::resolve_data_dir(data_dir)?;
+    Store::open(&paths::db_path(&dir))
+}
+
+fn execute(data_dir: Option<&Path>, command: Command) -> Result<()> {
+    let store = open_store(data_dir)?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        Command::Import { file, format, json } => {
+            let format = match format {
+                FormatArg::Auto => ImportFormat::Auto,
+                FormatArg::Hindsight => ImportFormat::Hindsight,
+                FormatArg::Chatgpt => ImportFormat::ChatGpt,
+            };
+            let t0 = std::time::Instant::now();
+            let r = transfer::import_file(&store, &file, format)?;
+            if json {
+                print_json(&mut out, &r)?;
+            } else {
+                write_out(
+                    &mut out,
+                    format_args!(
+                        "Imported {} ({}): {} new conversations ({} already present), {} new messages ({} already present){} in {:.2?}\n",
+                        file.display(),
+                        r.format,
+                        r.conversations_added,
+                        r.conversations_existing,
+                        r.messages_added,
+                        r.messages_existing,
+                        if r.empty_skipped > 0 { format!(", {} empty conversations skipped", r.empty_skipped) } else { String::new() },
+                        t0.elapsed()
+                    ),
+                )?;
+            }
+        }
+        Command::Export {
+            format,
+            out: path,
+            json,
+        } => {
+            let (count, kind) = match format {
+                ExportFormat::Json => (transfer::export_json(&store, &path)?, "json"),
+                ExportFormat::Markdown => {
+                    (transfer::export_markdown(&store, &path)?.len(), "markdown")
+                }
+            };
+            if json {
+                print_json(
+                    &mut out,
+                    &serde_json::json!({"format": kind, "conversations": count, "path": path}),
+                )?;
+            } else {
+                write_out(
+                    &mut out,
+                    format_args!(
+                        "Exported {count} conversations ({kind}) to {}\n",
+                        path.display()
+                    ),
+                )?;
+            }
+        }
+        Command::List { limit, json } => {
+            let mut all = Vec::new();
+            let mut cursor = None;
+            let wanted = limit.unwrap_or(usize::MAX);
+            while all.len() < wanted {
+                let page = store.list_conversations(
+                    cursor.as_deref(),
+                    (wanted - all.len()).min(crate::store::MAX_PAGE),
+                )?;
+                all.extend(page.items);
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            if json {
+                print_json(&mut out, &all)?;
+            } else if all.is_empty() {
+                write_out(
+                    &mut out,
+                    format_args!(
+                        "No conversations yet. Import some with `hindsight import FILE`.\n"
+                    ),
+                )?;
+            } else {
+                for c in &all {
+                    write_out(
+                        &mut out,
+                        format_args!(
+                            "{}  {}  {:<6}  {:>4} msgs  {}\n",
+                            c.id,
+                            &to_rfc3339(c.start_time)[..16],
+                            c.status.as_str(),
+                            c.message_count,
+                            c.title
+                        ),
+                    )?;
+                }
+            }
+        }
+        Command::Show { id, json } => {
+            let detail = store.conversation_detail(&id)?;
+            if json {
+                print_json(&mut out, &detail)?;
+            } else {
+                write_out(&mut out, format_args!("{}", detail_text(&detail)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn detail_text(detail: &ConversationDetail) -> String {
+    let c = &detail.conversation;
+    let mut s = format!(
+        "{}\n{}  {}  started {}",
+        c.title,
+        c.id,
+        c.status.as_str(),
+        to_rfc3339(c.start_time)
+    );
+    if let Some(end) = c.end_time {
+        s.push_str(&format!("  ended {}", to_rfc3339(end)));
+    }
+    s.push('\n');
+    if let Some(summary) = &c.summary {
+        s.push_str(&format!("\nSummary: {summary}\n"));
+    }
+    for m in &detail.messages {
+        let who = match m.sender {
+            Sender::User => "you",
+            Sender::Ai => "ai",
+        };
+        let mut marks = String::new();
+        if m.is_bookmarked {
+            marks.push_str(" [bookmarked]");
+        }
+        if !m.reactions.is_empty() {
+            marks.push_str(&format!(" [{}]", m.reactions.join(" ")));
+        }
+        if m.state != crate::store::MessageState::Complete {
+            marks.push_str(&format!(" [{}]", m.state.as_str()));
+        }
+        s.push_str(&format!(
+            "\n[{}] {who}{marks}:\n{}\n",
+            &to_rfc3339(m.timestamp)[..19],
+            m.content
+        ));
+    }
+    s
+}
+
+fn print_json(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    write_out(out, format_args!("{text}\n"))
+}
+
+/// Writes to stdout; a closed pipe (`hindsight list | head`) is not an error worth a panic.
+fn write_out(out: &mut impl Write, args: std::fmt::Arguments<'_>) -> Result<()> {
+    match out.write_fmt(args) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io("<stdout>", e)),
+    }
+}

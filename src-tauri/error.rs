@@ -1,0 +1,75 @@
+//! The core's error type. Every fallible core function returns [`Result`]; the shells (CLI,
+//! Tauri commands) turn it into an exit code or a `{code, message}` object for the UI.
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what} not found: {id}")]
+    NotFound { what: &'static str, id: String },
+
+    #[error("invalid input: {0}")]
+    Invalid(String),
+
+    /// An import file that does not parse or does not validate. `path` is the JSON path of the
+    /// offending value (e.g. `conversations[3].messages[0].sender`).
+    #[error("{file}: at {path}: {reason}")]
+    BadImport {
+        file: String,
+        path: String,
+        reason: String,
+    },
+
+    #[error("the database is busy (locked by another process); try again")]
+    Busy,
+
+    #[error("database error: {0}")]
+    Db(rusqlite::Error),
+
+    #[error("database migration failed: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("JSON error: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl Error {
+    /// A stable machine-readable code for the UI and for `--json` error output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::Invalid(_) => "invalid_input",
+            Error::BadImport { .. } => "bad_import",
+            Error::Busy => "busy",
+            Error::Db(_) | Error::Migration(_) => "database",
+            Error::Io { .. } => "io",
+            Error::Json(_) => "json",
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+                Error::Busy
+            }
+            _ => Error::Db(e),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

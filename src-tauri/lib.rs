@@ -1,0 +1,15 @@
+//! Hindsight: a local-first desktop chat app that remembers.
+//!
+//! The core (`store`, `transfer`, and later `embed`, `llm`, `chat`, `analysis`, `search`) is
+//! plain Rust that knows nothing of Tauri. Two thin shells sit on it: `app` (the Tauri window:
+//! commands, state) and `cli` (the `hindsight` subcommands). See ARCHITECTURE.md.
+pub mod error;
+pub mod paths;
+pub mod store;
+pub mod time;
+pub mod transfer;
+
+pub mod app;
+pub mod cli;
+
+pub use error::{Error, Result};

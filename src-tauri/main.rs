@@ -1,0 +1,18 @@
+//! `hindsight` with no subcommand opens the window; with one, it runs that CLI command.
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = hindsight::cli::Cli::parse();
+    match cli.command {
+        None => match hindsight::app::run(cli.data_dir.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("hindsight: error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(command) => hindsight::cli::run(cli.data_dir.as_deref(), command),
+    }
+}

@@ -1,0 +1,139 @@
+//! Message embeddings (little-endian f32 BLOBs tagged with their model) and the 1:1
+//! conversation analysis.
+use rusqlite::{params, OptionalExtension};
+
+use super::{normalize_id, ConversationAnalysis, Embedding, Store};
+use crate::error::{Error, Result};
+use crate::time::now_ms;
+
+pub fn vector_to_blob(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub fn blob_to_vector(b: &[u8]) -> Result<Vec<f32>> {
+    if b.len() % 4 != 0 {
+        return Err(Error::Invalid(format!(
+            "embedding blob of {} bytes is not f32s",
+            b.len()
+        )));
+    }
+    Ok(b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+impl Store {
+    pub fn put_embedding(&self, message_id: &str, model: &str, vector: &[f32]) -> Result<()> {
+        let id = normalize_id("message", message_id)?;
+        if vector.is_empty() {
+            return Err(Error::Invalid("an embedding cannot be empty".into()));
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO embeddings (message_id, model, dim, vector, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (message_id, model) DO UPDATE SET
+                     dim = excluded.dim, vector = excluded.vector, created_at = excluded.created_at",
+            )?
+            .execute(params![id, model, vector.len() as i64, vector_to_blob(vector), now_ms()])
+            .map_err(|e| match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                    Error::NotFound { what: "message", id: id.clone() }
+                }
+                _ => e.into(),
+            })?;
+        Ok(())
+    }
+
+    pub fn get_embedding(&self, message_id: &str, model: &str) -> Result<Option<Embedding>> {
+        let id = normalize_id("message", message_id)?;
+        let blob: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT vector FROM embeddings WHERE message_id = ?1 AND model = ?2")?
+            .query_row(params![id, model], |r| r.get(0))
+            .optional()?;
+        blob.map(|b| {
+            Ok(Embedding {
+                message_id: id.clone(),
+                model: model.to_owned(),
+                vector: blob_to_vector(&b)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ids of messages (oldest first) that have no embedding for `model`.
+    pub fn messages_without_embedding(&self, model: &str, limit: usize) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id FROM messages m
+             WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.message_id = m.id AND e.model = ?1)
+             ORDER BY m.seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![model, limit as i64], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn put_analysis(&self, a: &ConversationAnalysis) -> Result<()> {
+        let id = normalize_id("conversation", &a.conversation_id)?;
+        self.get_conversation(&id)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO conversation_analysis (conversation_id, sentiment, sentiment_score,
+                     topics, key_points, action_items, model, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (conversation_id) DO UPDATE SET
+                     sentiment = excluded.sentiment, sentiment_score = excluded.sentiment_score,
+                     topics = excluded.topics, key_points = excluded.key_points,
+                     action_items = excluded.action_items, model = excluded.model,
+                     created_at = excluded.created_at",
+            )?
+            .execute(params![
+                id,
+                a.sentiment,
+                a.sentiment_score,
+                a.topics.to_string(),
+                a.key_points.to_string(),
+                a.action_items.to_string(),
+                a.model,
+                a.created_at
+            ])?;
+        Ok(())
+    }
+
+    pub fn get_analysis(&self, conversation_id: &str) -> Result<Option<ConversationAnalysis>> {
+        let id = normalize_id("conversation", conversation_id)?;
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT sentiment, sentiment_score, topics, key_points, action_items, model, created_at
+                 FROM conversation_analysis WHERE conversation_id = ?1",
+            )?
+            .query_row([&id], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<f64>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            })
+            .optional()?;
+        row.map(
+            |(sentiment, sentiment_score, topics, key_points, action_items, model, created_at)| {
+                Ok(ConversationAnalysis {
+                    conversation_id: id.clone(),
+                    sentiment,
+                    sentiment_score,
+                    topics: serde_json::from_str(&topics)?,
+                    key_points: serde_json::from_str(&key_points)?,
+                    action_items: serde_json::from_str(&action_items)?,
+                    model,
+                    created_at,
+                })
+            },
+        )
+        .transpose()
+    }
+}

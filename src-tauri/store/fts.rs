@@ -1,0 +1,47 @@
+//! Full-text search over message content (FTS5, BM25). User text never reaches MATCH raw: each
+//! whitespace-separated term becomes a quoted FTS5 string, so `"`, `*`, `NEAR(`, `AND`, `-`
+//! and `'; DROP TABLE` are searched for as words, never parsed as query syntax.
+use rusqlite::params;
+
+use super::{clamp_limit, messages, Store, TextHit};
+use crate::error::Result;
+
+/// Turns free user text into an FTS5 query matching every term (implicit AND), or `None` when
+/// the text has no terms at all.
+pub fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split_whitespace()
+        .filter(|t| t.chars().any(char::is_alphanumeric))
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+impl Store {
+    /// Messages whose content contains every term of `text`, best BM25 first.
+    pub fn search_text(&self, text: &str, limit: usize) -> Result<Vec<TextHit>> {
+        let Some(query) = fts_query(text) else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "WITH hits AS (
+                 SELECT rowid, bm25(messages_fts) AS rank FROM messages_fts
+                 WHERE messages_fts MATCH ?1 ORDER BY rank LIMIT ?2)
+             SELECT {COLUMNS}, c.title, hits.rank
+             FROM messages m
+             JOIN hits ON hits.rowid = m.seq
+             JOIN conversations c ON c.id = m.conversation_id
+             ORDER BY hits.rank",
+            COLUMNS = messages::COLUMNS
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![query, clamp_limit(limit) as i64], |r| {
+            Ok(TextHit {
+                message: messages::from_row(r)?,
+                conversation_title: r.get(10)?,
+                rank: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}

@@ -1,0 +1,91 @@
+//! Versioned schema migrations (tracked in SQLite's `user_version` by rusqlite_migration).
+//! Append new migrations; never edit one that has shipped.
+use rusqlite_migration::{Migrations, M};
+
+/// v1: conversations, messages (+ FTS5 index kept in sync by triggers), reactions, embeddings,
+/// conversation analysis, settings.
+const V1: &str = r#"
+CREATE TABLE conversations (
+    id          TEXT PRIMARY KEY NOT NULL,
+    title       TEXT NOT NULL,
+    summary     TEXT,
+    status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'ended')),
+    start_time  INTEGER NOT NULL,           -- ms since epoch, UTC
+    end_time    INTEGER,
+    CHECK (end_time IS NULL OR end_time >= start_time)
+) STRICT;
+CREATE INDEX conversations_start_time ON conversations (start_time DESC, id DESC);
+CREATE INDEX conversations_end_time ON conversations (end_time);
+CREATE INDEX conversations_status ON conversations (status, start_time DESC);
+
+CREATE TABLE messages (
+    seq             INTEGER PRIMARY KEY,    -- insertion order; the FTS rowid
+    id              TEXT NOT NULL UNIQUE,
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    content         TEXT NOT NULL,
+    sender          TEXT NOT NULL CHECK (sender IN ('user', 'ai')),
+    timestamp       INTEGER NOT NULL,
+    state           TEXT NOT NULL DEFAULT 'complete'
+                    CHECK (state IN ('complete', 'streaming', 'incomplete', 'error')),
+    error           TEXT,
+    is_bookmarked   INTEGER NOT NULL DEFAULT 0 CHECK (is_bookmarked IN (0, 1))
+) STRICT;
+CREATE INDEX messages_conversation_time ON messages (conversation_id, timestamp, seq);
+CREATE INDEX messages_bookmarked ON messages (timestamp DESC) WHERE is_bookmarked = 1;
+CREATE INDEX messages_state ON messages (state) WHERE state <> 'complete';
+
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    content,
+    content = 'messages',
+    content_rowid = 'seq',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, content) VALUES (new.seq, new.content);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+    INSERT INTO messages_fts (rowid, content) VALUES (new.seq, new.content);
+END;
+
+CREATE TABLE reactions (
+    message_id  TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    emoji       TEXT NOT NULL CHECK (length(emoji) BETWEEN 1 AND 16),
+    added_at    INTEGER NOT NULL,
+    PRIMARY KEY (message_id, emoji)
+) STRICT;  -- rowid = insertion order
+
+CREATE TABLE embeddings (
+    message_id  TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    model       TEXT NOT NULL,
+    dim         INTEGER NOT NULL CHECK (dim > 0),
+    vector      BLOB NOT NULL,              -- little-endian f32 x dim
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (message_id, model),
+    CHECK (length(vector) = 4 * dim)
+) STRICT;
+CREATE INDEX embeddings_model ON embeddings (model);
+
+CREATE TABLE conversation_analysis (
+    conversation_id TEXT PRIMARY KEY NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    sentiment       TEXT,
+    sentiment_score REAL,
+    topics          TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(topics)),
+    key_points      TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(key_points)),
+    action_items    TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(action_items)),
+    model           TEXT NOT NULL,
+    created_at      INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE settings (
+    key     TEXT PRIMARY KEY NOT NULL,
+    value   TEXT NOT NULL CHECK (json_valid(value))
+) STRICT;
+"#;
+
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}

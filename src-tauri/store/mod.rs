@@ -1,0 +1,104 @@
+//! The SQLite store: one file, WAL, foreign keys, a busy timeout, versioned migrations.
+//! All SQL lives under this module and uses bound parameters only.
+mod conversations;
+mod cursor;
+mod embeddings;
+mod fts;
+mod messages;
+mod migrations;
+mod model;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+pub use embeddings::{blob_to_vector, vector_to_blob};
+pub use fts::fts_query;
+pub use messages::{check_content, check_emoji};
+pub use migrations::migrations;
+pub use model::*;
+
+/// Largest message body the store accepts, in bytes (512 KiB: long pasted documents fit,
+/// accidental multi-megabyte pastes are refused with a clear error).
+pub const MAX_MESSAGE_BYTES: usize = 512 * 1024;
+/// Largest conversation title, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// Largest page a list call returns.
+pub const MAX_PAGE: usize = 500;
+
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and brings its schema to the latest version.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        let conn = Connection::open(path)?;
+        Self::init(conn, Some(path.to_path_buf()))
+    }
+
+    /// An in-memory store (unit tests).
+    pub fn open_in_memory() -> Result<Store> {
+        Self::init(Connection::open_in_memory()?, None)
+    }
+
+    fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Store> {
+        conn.busy_timeout(Duration::from_secs(5))?;
+        // journal_mode returns a row, so it is read back rather than executed.
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if path.is_some() && !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Invalid(format!(
+                "could not enable WAL (journal_mode={mode})"
+            )));
+        }
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        migrations().to_latest(&mut conn)?;
+        Ok(Store { conn, path })
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The schema version (SQLite `user_version`).
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Runs `f` in one transaction: everything it wrote is committed, or nothing is.
+    pub fn transaction<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        let tx = self.conn.unchecked_transaction()?;
+        let out = f(self)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Direct access for read-only diagnostics in tests and benchmarks.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Ids are UUIDs; callers may pass any case, the store keeps lower-case hyphenated form.
+pub fn normalize_id(what: &'static str, id: &str) -> Result<String> {
+    uuid::Uuid::parse_str(id.trim())
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| Error::Invalid(format!("{what} id is not a UUID: {id:?}")))
+}
+
+fn clamp_limit(limit: usize) -> usize {
+    limit.clamp(1, MAX_PAGE)
+}

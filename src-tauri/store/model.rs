@@ -1,0 +1,179 @@
+//! The data model: plain Rust values that the store reads and writes.
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, UTC. Stored as INTEGER; shown as RFC 3339.
+pub type Millis = i64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Active,
+    Ended,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sender {
+    User,
+    Ai,
+}
+
+/// Lifecycle of a message: `streaming` while the LLM writes it, `incomplete` when it was
+/// stopped or the app died mid-stream, `error` when the LLM failed (reason in `error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageState {
+    Complete,
+    Streaming,
+    Incomplete,
+    Error,
+}
+
+macro_rules! sql_text_enum {
+    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some(Self::$variant),)+ _ => None }
+            }
+        }
+        impl rusqlite::types::ToSql for $ty {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+        impl rusqlite::types::FromSql for $ty {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                let s = v.as_str()?;
+                Self::parse(s).ok_or_else(|| {
+                    rusqlite::types::FromSqlError::Other(format!("unexpected value {s:?}").into())
+                })
+            }
+        }
+    };
+}
+
+sql_text_enum!(Status { Active => "active", Ended => "ended" });
+sql_text_enum!(Sender { User => "user", Ai => "ai" });
+sql_text_enum!(MessageState {
+    Complete => "complete",
+    Streaming => "streaming",
+    Incomplete => "incomplete",
+    Error => "error",
+});
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conversation {
+    pub id: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub status: Status,
+    #[serde(with = "crate::time::rfc3339")]
+    pub start_time: Millis,
+    #[serde(with = "crate::time::rfc3339_opt")]
+    pub end_time: Option<Millis>,
+    pub message_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    pub id: String,
+    pub conversation_id: String,
+    pub content: String,
+    pub sender: Sender,
+    #[serde(with = "crate::time::rfc3339")]
+    pub timestamp: Millis,
+    pub state: MessageState,
+    pub error: Option<String>,
+    /// Emoji set on this message, in the order they were added (a single-user app: a reaction
+    /// is on or off).
+    pub reactions: Vec<String>,
+    pub is_bookmarked: bool,
+}
+
+/// What a caller gives to create a conversation.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub id: Option<String>,
+    pub title: String,
+    pub summary: Option<String>,
+    pub status: Status,
+    pub start_time: Millis,
+    pub end_time: Option<Millis>,
+}
+
+/// What a caller gives to add a message.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: Option<String>,
+    pub conversation_id: String,
+    pub content: String,
+    pub sender: Sender,
+    pub timestamp: Millis,
+    pub state: MessageState,
+    pub is_bookmarked: bool,
+    pub reactions: Vec<String>,
+}
+
+impl NewMessage {
+    pub fn new(conversation_id: &str, sender: Sender, content: &str, timestamp: Millis) -> Self {
+        NewMessage {
+            id: None,
+            conversation_id: conversation_id.to_owned(),
+            content: content.to_owned(),
+            sender,
+            timestamp,
+            state: MessageState::Complete,
+            is_bookmarked: false,
+            reactions: Vec::new(),
+        }
+    }
+}
+
+/// The 1:1 analysis of an ended conversation (written by the analyzer of a later issue).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConversationAnalysis {
+    pub conversation_id: String,
+    pub sentiment: Option<String>,
+    pub sentiment_score: Option<f64>,
+    pub topics: serde_json::Value,
+    pub key_points: serde_json::Value,
+    pub action_items: serde_json::Value,
+    pub model: String,
+    #[serde(with = "crate::time::rfc3339")]
+    pub created_at: Millis,
+}
+
+/// A stored embedding vector of one message for one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedding {
+    pub message_id: String,
+    pub model: String,
+    pub vector: Vec<f32>,
+}
+
+/// One page of a keyset-paginated list. Pass `next_cursor` back to get the next page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A full-text hit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TextHit {
+    pub message: Message,
+    pub conversation_title: String,
+    /// FTS5 bm25 (lower is better).
+    pub rank: f64,
+}
+
+/// A conversation with all its messages and its analysis (if any).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConversationDetail {
+    pub conversation: Conversation,
+    pub messages: Vec<Message>,
+    pub analysis: Option<ConversationAnalysis>,
+}

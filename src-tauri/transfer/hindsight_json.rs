@@ -1,0 +1,160 @@
+//! The Hindsight JSON interchange format (import and export).
+//!
+//! ```json
+//! {"conversations": [{"id": "uuid (optional)", "title": "…", "status": "ended",
+//!   "start_time": "RFC 3339", "end_time": "RFC 3339 or null",
+//!   "messages": [{"id": "uuid (optional)", "sender": "user|ai", "content": "…",
+//!                 "timestamp": "RFC 3339"}]}]}
+//! ```
+//! Optional extras that export writes and import reads back: `summary`, message `state`,
+//! `is_bookmarked`, `reactions`.
+use serde::{Deserialize, Serialize};
+
+use super::{derived_id, ImportReport, Rejection};
+use crate::error::Result;
+use crate::store::{
+    Conversation, Message, MessageState, Millis, NewConversation, NewMessage, Sender, Status, Store,
+};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HindsightFile {
+    pub conversations: Vec<ConversationJson>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ConversationJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default = "default_status")]
+    pub status: Status,
+    #[serde(with = "crate::time::rfc3339")]
+    pub start_time: Millis,
+    #[serde(default, with = "crate::time::rfc3339_opt")]
+    pub end_time: Option<Millis>,
+    pub messages: Vec<MessageJson>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MessageJson {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub sender: Sender,
+    pub content: String,
+    #[serde(with = "crate::time::rfc3339")]
+    pub timestamp: Millis,
+    #[serde(default = "default_state", skip_serializing_if = "is_complete")]
+    pub state: MessageState,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_bookmarked: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<String>,
+}
+
+/// Imported history is history: a conversation without a status is taken as ended.
+fn default_status() -> Status {
+    Status::Ended
+}
+fn default_state() -> MessageState {
+    MessageState::Complete
+}
+fn is_complete(s: &MessageState) -> bool {
+    *s == MessageState::Complete
+}
+
+impl ConversationJson {
+    pub fn from_store(c: &Conversation, messages: Vec<Message>) -> Self {
+        ConversationJson {
+            id: Some(c.id.clone()),
+            title: c.title.clone(),
+            summary: c.summary.clone(),
+            status: c.status,
+            start_time: c.start_time,
+            end_time: c.end_time,
+            messages: messages
+                .into_iter()
+                .map(|m| MessageJson {
+                    id: Some(m.id),
+                    sender: m.sender,
+                    content: m.content,
+                    timestamp: m.timestamp,
+                    state: m.state,
+                    is_bookmarked: m.is_bookmarked,
+                    reactions: m.reactions,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Writes a parsed file into the store (the caller holds the transaction). A value the store
+/// refuses becomes a [`Rejection`] carrying its JSON path.
+pub(super) fn import(
+    store: &Store,
+    file: HindsightFile,
+    report: &mut ImportReport,
+) -> Result<(), Rejection> {
+    for (ci, c) in file.conversations.into_iter().enumerate() {
+        let at = format!("conversations[{ci}]");
+        let id = match &c.id {
+            Some(id) => Some(id.clone()),
+            // No id: derive one from the content, so importing the same file twice is a no-op.
+            None => {
+                let first = c.messages.first().map_or("", |m| m.content.as_str());
+                let key = [
+                    c.title.as_str(),
+                    &c.start_time.to_string(),
+                    &c.messages.len().to_string(),
+                    first,
+                ];
+                Some(derived_id(&key).to_string())
+            }
+        };
+        let (conversation_id, added) = store
+            .insert_conversation(
+                NewConversation {
+                    id,
+                    title: c.title,
+                    summary: c.summary,
+                    status: c.status,
+                    start_time: c.start_time,
+                    end_time: c.end_time,
+                },
+                true,
+            )
+            .map_err(|e| Rejection::at(&at, e))?;
+        report.count_conversation(added);
+        for (mi, m) in c.messages.into_iter().enumerate() {
+            let at = format!("{at}.messages[{mi}]");
+            let id = match m.id {
+                Some(id) => id,
+                None => derived_id(&[
+                    &conversation_id,
+                    &mi.to_string(),
+                    &m.timestamp.to_string(),
+                    &m.content,
+                ])
+                .to_string(),
+            };
+            let (_, added) = store
+                .insert_message(
+                    NewMessage {
+                        id: Some(id),
+                        conversation_id: conversation_id.clone(),
+                        content: m.content,
+                        sender: m.sender,
+                        timestamp: m.timestamp,
+                        state: m.state,
+                        is_bookmarked: m.is_bookmarked,
+                        reactions: m.reactions,
+                    },
+                    true,
+                )
+                .map_err(|e| Rejection::at(&at, e))?;
+            report.count_message(added);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Import and export of conversations: Hindsight JSON (both ways), ChatGPT exports (import),
+//! Markdown (export). An import runs in one transaction: a file that fails to parse or
+//! validate is rejected with the JSON path of the problem and nothing of it is kept.
+pub mod chatgpt;
+pub mod hindsight_json;
+pub mod markdown;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+pub use hindsight_json::{ConversationJson, HindsightFile, MessageJson};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFormat {
+    /// `{` at the start: Hindsight JSON; `[`: a ChatGPT `conversations.json`.
+    Auto,
+    Hindsight,
+    ChatGpt,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    pub format: &'static str,
+    pub conversations_added: usize,
+    pub conversations_existing: usize,
+    pub messages_added: usize,
+    pub messages_existing: usize,
+    /// Conversations with no importable message (ChatGPT: only system/tool/hidden content).
+    pub empty_skipped: usize,
+}
+
+impl ImportReport {
+    fn count_conversation(&mut self, added: bool) {
+        if added {
+            self.conversations_added += 1
+        } else {
+            self.conversations_existing += 1
+        }
+    }
+    fn count_message(&mut self, added: bool) {
+        if added {
+            self.messages_added += 1
+        } else {
+            self.messages_existing += 1
+        }
+    }
+}
+
+/// Why an import was refused: where (a JSON path) and what. Database failures that are not
+/// about the data (disk full, locked) pass through unchanged.
+#[derive(Debug)]
+pub(crate) enum Rejection {
+    Data { path: String, reason: String },
+    Store(Error),
+}
+
+impl Rejection {
+    fn at(path: &str, e: Error) -> Self {
+        match e {
+            Error::Invalid(reason) => Rejection::msg(path, &reason),
+            Error::NotFound { what, id } => {
+                Rejection::msg(path, &format!("{what} not found: {id}"))
+            }
+            other => Rejection::Store(other),
+        }
+    }
+    fn msg(path: &str, reason: &str) -> Self {
+        Rejection::Data {
+            path: path.to_owned(),
+            reason: reason.to_owned(),
+        }
+    }
+    fn into_error(self, file: &str) -> Error {
+        match self {
+            Rejection::Data { path, reason } => Error::BadImport {
+                file: file.to_owned(),
+                path,
+                reason,
+            },
+            Rejection::Store(e) => e,
+        }
+    }
+}
+
+/// A stable UUID (v5) for records that come without one, derived from their content, so a
+/// second import of the same file finds them again.
+pub(crate) fn derived_id(parts: &[&str]) -> uuid::Uuid {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6b1d_3c0e_52a4_4f7e_9d2b_8a41_c3e0_f5d7);
+    uuid::Uuid::new_v5(&NAMESPACE, parts.join("\u{1f}").as_bytes())
+}
+
+fn parse<'a, T: serde::Deserialize<'a>>(text: &'a str, file: &str) -> Result<T> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        Error::BadImport {
+            file: file.to_owned(),
+            path: if path == "." { "$".into() } else { path },
+            reason: e.into_inner().to_string(),
+        }
+    })
+}
+
+/// Imports `text` (the contents of `file`, named in errors) in one transaction.
+pub fn import_str(
+    store: &Store,
+    text: &str,
+    format: ImportFormat,
+    file: &str,
+) -> Result<ImportReport> {
+    let format = match format {
+        ImportFormat::Auto => match text
+            .trim_start_matches('\u{feff}')
+            .trim_start()
+            .chars()
+            .next()
+        {
+            Some('[') => ImportFormat::ChatGpt,
+            Some('{') => ImportFormat::Hindsight,
+            _ => {
+                return Err(Error::BadImport {
+                    file: file.to_owned(),
+                    path: "$".into(),
+                    reason: "not a Hindsight JSON object or a ChatGPT conversations.json array"
+                        .into(),
+                })
+            }
+        },
+        f => f,
+    };
+    let text = text.trim_start_matches('\u{feff}');
+    let mut report = ImportReport::default();
+    match format {
+        ImportFormat::ChatGpt => {
+            let parsed: Vec<chatgpt::ChatGptConversation> = parse(text, file)?;
+            report.format = "chatgpt";
+            store.transaction(|s| {
+                chatgpt::import(s, parsed, &mut report).map_err(|r| r.into_error(file))
+            })?;
+        }
+        _ => {
+            let parsed: HindsightFile = parse(text, file)?;
+            report.format = "hindsight";
+            store.transaction(|s| {
+                hindsight_json::import(s, parsed, &mut report).map_err(|r| r.into_error(file))
+            })?;
+        }
+    }
+    Ok(report)
+}
+
+pub fn import_file(store: &Store, path: &Path, format: ImportFormat) -> Result<ImportReport> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    import_str(store, &text, format, &path.display().to_string())
+}
+
+/// Every conversation with its messages, oldest first.
+pub fn export(store: &Store) -> Result<HindsightFile> {
+    let conversations = store
+        .all_conversations()?
+        .iter()
+        .map(|c| Ok(ConversationJson::from_store(c, store.all_messages(&c.id)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(HindsightFile { conversations })
+}
+
+/// Writes Hindsight JSON to `path` (via a temporary file, so a failure leaves no half file).
+pub fn export_json(store: &Store, path: &Path) -> Result<usize> {
+    let file = export(store)?;
+    let text = serde_json::to_string_pretty(&file)?;
+    write_atomically(path, text.as_bytes())?;
+    Ok(file.conversations.len())
+}
+
+/// Writes one Markdown file per conversation into the directory `dir` (created if needed).
+pub fn export_markdown(store: &Store, dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut written = Vec::new();
+    for c in store.all_conversations()? {
+        let messages = store.all_messages(&c.id)?;
+        let path = dir.join(markdown::file_name(&c));
+        write_atomically(&path, markdown::render(&c, &messages).as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let tmp = path.with_extension("part");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}

@@ -1,0 +1,444 @@
+//! Store tests against a real SQLite file: migrations, CRUD, cascade, pagination, FTS.
+mod common;
+
+use common::{conversation, message, temp_store};
+use hindsight::store::{migrations, MessageState, NewMessage, Sender, Status, Store};
+use hindsight::Error;
+
+#[test]
+fn migrations_validate() {
+    migrations()
+        .validate()
+        .expect("migrations must apply cleanly to an empty database");
+}
+
+#[test]
+fn open_sets_wal_foreign_keys_and_latest_version() {
+    let t = temp_store();
+    let conn = t.store.connection();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = conn
+        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(fk, 1, "foreign keys must be enforced");
+    assert_eq!(t.store.schema_version().unwrap(), 1);
+    // Re-opening an existing file keeps its data and does not re-run migrations.
+    let id = conversation(&t.store, "kept", 1_000);
+    drop(t.store);
+    let again = Store::open(&t.dir.path().join("hindsight.db")).unwrap();
+    assert_eq!(again.get_conversation(&id).unwrap().title, "kept");
+}
+
+#[test]
+fn conversation_crud_and_lifecycle() {
+    let t = temp_store();
+    let s = &t.store;
+    let id = conversation(s, "  First   chat ", 1_000);
+    let c = s.get_conversation(&id).unwrap();
+    assert_eq!(
+        c.title, "First chat",
+        "titles are trimmed and whitespace-collapsed"
+    );
+    assert_eq!(c.status, Status::Active);
+    assert_eq!(c.end_time, None);
+
+    assert_eq!(
+        s.rename_conversation(&id, "Renamed").unwrap().title,
+        "Renamed"
+    );
+    assert!(matches!(
+        s.rename_conversation(&id, "   "),
+        Err(Error::Invalid(_))
+    ));
+
+    let ended = s.end_conversation(&id).unwrap();
+    assert_eq!(ended.status, Status::Ended);
+    let end = ended.end_time.expect("end time set");
+    assert!(end >= 1_000);
+    assert_eq!(
+        s.end_conversation(&id).unwrap().end_time,
+        Some(end),
+        "ending twice keeps the end time"
+    );
+
+    let reopened = s.reopen_conversation(&id).unwrap();
+    assert_eq!((reopened.status, reopened.end_time), (Status::Active, None));
+
+    // Ids are case-insensitive UUIDs.
+    assert_eq!(s.get_conversation(&id.to_uppercase()).unwrap().id, id);
+}
+
+#[test]
+fn unknown_and_malformed_ids_are_clear_errors() {
+    let t = temp_store();
+    let s = &t.store;
+    let missing = "00000000-0000-4000-8000-000000000000";
+    assert!(matches!(
+        s.get_conversation(missing),
+        Err(Error::NotFound {
+            what: "conversation",
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.delete_conversation(missing),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.end_conversation(missing),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.get_message(missing),
+        Err(Error::NotFound {
+            what: "message",
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.set_bookmark(missing, true),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.get_conversation("'; DROP TABLE conversations; --"),
+        Err(Error::Invalid(_))
+    ));
+    let err = s
+        .add_message(NewMessage::new(missing, Sender::User, "hi", 1))
+        .expect_err("a message needs an existing conversation");
+    assert!(
+        matches!(
+            err,
+            Error::NotFound {
+                what: "conversation",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(s.count_messages().unwrap(), 0);
+}
+
+#[test]
+fn messages_reactions_and_bookmarks() {
+    let t = temp_store();
+    let s = &t.store;
+    let c = conversation(s, "chat", 1_000);
+    let m = message(s, &c, Sender::User, "hello", 1_001);
+    let msg = s.get_message(&m).unwrap();
+    assert_eq!(
+        (msg.sender, msg.state, msg.is_bookmarked),
+        (Sender::User, MessageState::Complete, false)
+    );
+    assert!(msg.reactions.is_empty());
+
+    assert_eq!(s.toggle_reaction(&m, "👍").unwrap().reactions, vec!["👍"]);
+    assert_eq!(
+        s.toggle_reaction(&m, "❤️").unwrap().reactions,
+        vec!["👍", "❤️"]
+    );
+    assert_eq!(
+        s.toggle_reaction(&m, "👍").unwrap().reactions,
+        vec!["❤️"],
+        "a second click removes it"
+    );
+    assert!(matches!(s.toggle_reaction(&m, " "), Err(Error::Invalid(_))));
+
+    assert!(s.set_bookmark(&m, true).unwrap().is_bookmarked);
+    let bookmarks = s.list_bookmarks(None, 10).unwrap();
+    assert_eq!(
+        bookmarks
+            .items
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect::<Vec<_>>(),
+        vec![m.as_str()]
+    );
+    assert!(!s.set_bookmark(&m, false).unwrap().is_bookmarked);
+    assert!(s.list_bookmarks(None, 10).unwrap().items.is_empty());
+
+    // Streaming answer: grows, then completes; a crash leaves it incomplete with its text.
+    let ai = s
+        .add_message(NewMessage {
+            state: MessageState::Streaming,
+            ..NewMessage::new(&c, Sender::Ai, "", 1_002)
+        })
+        .unwrap();
+    s.update_message(&ai.id, "partial ans", MessageState::Streaming, None)
+        .unwrap();
+    assert_eq!(s.mark_interrupted_streams().unwrap(), 1);
+    let after = s.get_message(&ai.id).unwrap();
+    assert_eq!(
+        (after.state, after.content.as_str()),
+        (MessageState::Incomplete, "partial ans")
+    );
+}
+
+#[test]
+fn huge_messages_are_refused_and_nothing_is_stored() {
+    let t = temp_store();
+    let s = &t.store;
+    let c = conversation(s, "chat", 1_000);
+    let huge = "x".repeat(hindsight::store::MAX_MESSAGE_BYTES + 1);
+    let err = s
+        .add_message(NewMessage::new(&c, Sender::User, &huge, 1))
+        .unwrap_err();
+    assert!(err.to_string().contains("limit"), "{err}");
+    assert_eq!(s.count_messages().unwrap(), 0);
+    let ok = "y".repeat(hindsight::store::MAX_MESSAGE_BYTES);
+    s.add_message(NewMessage::new(&c, Sender::User, &ok, 2))
+        .expect("exactly the limit is fine");
+}
+
+#[test]
+fn delete_cascades_to_messages_reactions_embeddings_analysis_and_fts() {
+    let t = temp_store();
+    let s = &t.store;
+    let c = conversation(s, "doomed", 1_000);
+    let keep = conversation(s, "kept", 2_000);
+    let m = message(s, &c, Sender::User, "zanzibar spices", 1_001);
+    message(s, &keep, Sender::User, "zanzibar beaches", 2_001);
+    s.toggle_reaction(&m, "🔥").unwrap();
+    s.put_embedding(&m, "test-model", &[0.5, -0.25, 1.0])
+        .unwrap();
+    assert_eq!(
+        s.get_embedding(&m, "test-model").unwrap().unwrap().vector,
+        vec![0.5, -0.25, 1.0]
+    );
+    s.put_analysis(&hindsight::store::ConversationAnalysis {
+        conversation_id: c.clone(),
+        sentiment: Some("positive".into()),
+        sentiment_score: Some(0.5),
+        topics: serde_json::json!(["spices"]),
+        key_points: serde_json::json!([]),
+        action_items: serde_json::json!([]),
+        model: "m".into(),
+        created_at: 5,
+    })
+    .unwrap();
+    assert_eq!(s.search_text("zanzibar", 10).unwrap().len(), 2);
+
+    s.delete_conversation(&c).unwrap();
+
+    let count = |sql: &str| -> i64 { s.connection().query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM messages"), 1);
+    assert_eq!(count("SELECT count(*) FROM reactions"), 0);
+    assert_eq!(count("SELECT count(*) FROM embeddings"), 0);
+    assert_eq!(count("SELECT count(*) FROM conversation_analysis"), 0);
+    let hits = s.search_text("zanzibar", 10).unwrap();
+    assert_eq!(hits.len(), 1, "the FTS index follows cascaded deletes");
+    assert_eq!(hits[0].conversation_title, "kept");
+    // FTS integrity: the external-content index matches the table.
+    s.connection()
+        .execute(
+            "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')",
+            [],
+        )
+        .expect("FTS index consistent");
+}
+
+#[test]
+fn conversation_pages_are_newest_first_and_complete() {
+    let t = temp_store();
+    let s = &t.store;
+    // Same start time for several conversations: the id breaks the tie, nothing is lost.
+    let mut ids: Vec<(i64, String)> = (0..23)
+        .map(|i| {
+            let start = 1_000 + (i / 3) as i64;
+            (start, conversation(s, &format!("c{i}"), start))
+        })
+        .collect();
+    ids.sort_by(|a, b| b.cmp(a));
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = s.list_conversations(cursor.as_deref(), 5).unwrap();
+        assert!(page.items.len() <= 5);
+        seen.extend(page.items.into_iter().map(|c| (c.start_time, c.id)));
+        pages += 1;
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 5);
+    assert_eq!(
+        seen, ids,
+        "pages cover every conversation once, newest first"
+    );
+    assert!(matches!(
+        s.list_conversations(Some("garbage"), 5),
+        Err(Error::Invalid(_))
+    ));
+}
+
+#[test]
+fn message_pages_are_oldest_first_and_complete() {
+    let t = temp_store();
+    let s = &t.store;
+    let c = conversation(s, "long", 0);
+    let other = conversation(s, "other", 0);
+    message(s, &other, Sender::User, "not mine", 5);
+    // Equal timestamps keep insertion order.
+    let ids: Vec<String> = (0..17)
+        .map(|i| message(s, &c, Sender::User, &format!("m{i}"), (i / 4) as i64))
+        .collect();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = s.list_messages(&c, cursor.as_deref(), 4).unwrap();
+        seen.extend(page.items.into_iter().map(|m| m.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    assert_eq!(s.get_conversation(&c).unwrap().message_count, 17);
+}
+
+#[test]
+fn fts_finds_words_and_survives_hostile_input() {
+    let t = temp_store();
+    let s = &t.store;
+    let c = conversation(s, "search me", 0);
+    message(
+        s,
+        &c,
+        Sender::User,
+        "We talked about travel to Kyoto in autumn",
+        1,
+    );
+    message(
+        s,
+        &c,
+        Sender::Ai,
+        "Kyoto's temples are busy in November; go early.",
+        2,
+    );
+    message(
+        s,
+        &c,
+        Sender::User,
+        "Robert'); DROP TABLE messages; -- was here",
+        3,
+    );
+    message(s, &c, Sender::User, "Café crème at the Gare du Nord", 4);
+
+    let hits = s.search_text("kyoto", 10).unwrap();
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[0].conversation_title, "search me");
+    assert_eq!(
+        s.search_text("kyoto autumn", 10).unwrap().len(),
+        1,
+        "terms are ANDed"
+    );
+    assert_eq!(
+        s.search_text("cafe creme", 10).unwrap().len(),
+        1,
+        "diacritics are folded"
+    );
+
+    for hostile in [
+        "\"",
+        "\"\"",
+        "*",
+        "kyoto*",
+        "NEAR(",
+        "NEAR(kyoto travel)",
+        "'; DROP TABLE messages; --",
+        "AND",
+        "OR OR",
+        "-kyoto",
+        "content:kyoto",
+        "^kyoto",
+        "(",
+        ")",
+        "{a b}",
+        "\u{0}",
+        "",
+        "   ",
+        "kyoto\" OR \"x",
+        "🙂",
+        "a\"b",
+    ] {
+        let result = s.search_text(hostile, 10);
+        assert!(
+            result.is_ok(),
+            "query {hostile:?} must not be a syntax error: {result:?}"
+        );
+    }
+    assert_eq!(
+        s.search_text("'; DROP TABLE messages; --", 10)
+            .unwrap()
+            .len(),
+        1,
+        "found as words"
+    );
+    assert_eq!(s.search_text("NEAR(", 10).unwrap().len(), 0);
+    assert_eq!(s.count_messages().unwrap(), 4, "nothing was dropped");
+}
+
+#[test]
+fn embeddings_are_little_endian_f32_blobs_tagged_by_model() {
+    let t = temp_store();
+    let s = &t.store;
+    let c = conversation(s, "vec", 0);
+    let a = message(s, &c, Sender::User, "a", 1);
+    let b = message(s, &c, Sender::User, "b", 2);
+    s.put_embedding(&a, "minilm", &[1.0, 2.0]).unwrap();
+    let blob: Vec<u8> = s
+        .connection()
+        .query_row(
+            "SELECT vector FROM embeddings WHERE message_id = ?1",
+            [&a],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(blob, [1.0f32.to_le_bytes(), 2.0f32.to_le_bytes()].concat());
+    assert_eq!(
+        s.messages_without_embedding("minilm", 10).unwrap(),
+        vec![b.clone()]
+    );
+    assert_eq!(
+        s.messages_without_embedding("other-model", 10).unwrap(),
+        vec![a.clone(), b]
+    );
+    assert!(matches!(
+        s.put_embedding("00000000-0000-4000-8000-000000000000", "minilm", &[1.0]),
+        Err(Error::NotFound { .. })
+    ));
+}
+
+#[test]
+fn a_locked_database_is_a_clear_busy_error() {
+    let t = temp_store();
+    conversation(&t.store, "x", 0);
+    let path = t.dir.path().join("hindsight.db");
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let second = Store::open(&path);
+    // Opening may already fail (busy), or writes fail after the 5 s busy timeout.
+    let err = match second {
+        Err(e) => e,
+        Ok(s2) => conversation_err(&s2),
+    };
+    assert!(matches!(err, Error::Busy), "expected Busy, got {err}");
+    assert!(err.to_string().contains("try again"));
+}
+
+fn conversation_err(s: &Store) -> Error {
+    s.create_conversation(hindsight::store::NewConversation {
+        id: None,
+        title: "blocked".into(),
+        summary: None,
+        status: Status::Active,
+        start_time: 0,
+        end_time: None,
+    })
+    .expect_err("write must fail while another process holds the lock")
+}

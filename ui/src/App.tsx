@@ -1,0 +1,89 @@
+import { useCallback, useEffect, useState } from "react";
+import { api, errorMessage, type AppInfo, type Conversation, type ConversationDetail } from "./api";
+import { Sidebar } from "./Sidebar";
+import { ConversationView } from "./ConversationView";
+
+export function App() {
+  const [conversations, setConversations] = useState<Conversation[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [detail, setDetail] = useState<ConversationDetail | null>(null);
+  const [info, setInfo] = useState<AppInfo | null>(null);
+
+  const loadPage = useCallback(async (from: string | null) => {
+    setLoading(true);
+    try {
+      const page = await api.listConversations(from);
+      setConversations((prev) => (from ? [...prev, ...page.items] : page.items));
+      setCursor(page.next_cursor);
+      setError(null);
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setLoading(false);
+    }
+  }, []);
+
+  useEffect(() => {
+    void loadPage(null);
+    api.appInfo().then(setInfo, (e) => setError(errorMessage(e)));
+  }, [loadPage]);
+
+  useEffect(() => {
+    if (!selected) {
+      setDetail(null);
+      return;
+    }
+    let cancelled = false;
+    api.getConversation(selected).then(
+      (d) => !cancelled && setDetail(d),
+      (e) => !cancelled && setError(errorMessage(e)),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [selected]);
+
+  return (
+    <div className="app">
+      <Sidebar
+        conversations={conversations}
+        selectedId={selected}
+        onSelect={setSelected}
+        hasMore={cursor !== null}
+        loading={loading}
+        onLoadMore={() => void loadPage(cursor)}
+      />
+      <main className="main">
+        {error && (
+          <div className="banner error" role="alert">
+            {error}
+          </div>
+        )}
+        {detail ? (
+          <ConversationView detail={detail} />
+        ) : (
+          <div className="empty">
+            <h1>Hindsight</h1>
+            {!loading && conversations.length === 0 ? (
+              <p>
+                No conversations yet. Import a history with <code>hindsight import FILE</code> (Hindsight
+                JSON or a ChatGPT <code>conversations.json</code>).
+              </p>
+            ) : (
+              <p>Pick a conversation on the left.</p>
+            )}
+            {info && (
+              <p className="muted">
+                {info.conversation_count} conversations · {info.message_count} messages · data in{" "}
+                <code>{info.data_dir}</code>
+              </p>
+            )}
+          </div>
+        )}
+      </main>
+    </div>
+  );
+}

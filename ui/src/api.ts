@@ -1,0 +1,80 @@
+// The one place the UI talks to the backend. Types mirror the Rust core's JSON.
+import { invoke } from "@tauri-apps/api/core";
+
+export type Status = "active" | "ended";
+export type Sender = "user" | "ai";
+export type MessageState = "complete" | "streaming" | "incomplete" | "error";
+
+export interface Conversation {
+  id: string;
+  title: string;
+  summary: string | null;
+  status: Status;
+  start_time: string;
+  end_time: string | null;
+  message_count: number;
+}
+
+export interface Message {
+  id: string;
+  conversation_id: string;
+  content: string;
+  sender: Sender;
+  timestamp: string;
+  state: MessageState;
+  error: string | null;
+  reactions: string[];
+  is_bookmarked: boolean;
+}
+
+export interface ConversationAnalysis {
+  conversation_id: string;
+  sentiment: string | null;
+  sentiment_score: number | null;
+  topics: unknown;
+  key_points: unknown;
+  action_items: unknown;
+  model: string;
+  created_at: string;
+}
+
+export interface ConversationDetail {
+  conversation: Conversation;
+  messages: Message[];
+  analysis: ConversationAnalysis | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface AppInfo {
+  version: string;
+  data_dir: string;
+  conversation_count: number;
+  message_count: number;
+}
+
+/** The backend's error shape: `{code, message}`. */
+export interface BackendError {
+  code: string;
+  message: string;
+}
+
+export function errorMessage(e: unknown): string {
+  if (typeof e === "object" && e !== null && "message" in e) {
+    return String((e as BackendError).message);
+  }
+  return String(e);
+}
+
+export const api = {
+  appInfo: () => invoke<AppInfo>("app_info"),
+  listConversations: (cursor?: string | null, limit = 100) =>
+    invoke<Page<Conversation>>("list_conversations", { cursor: cursor ?? null, limit }),
+  getConversation: (id: string) => invoke<ConversationDetail>("get_conversation", { id }),
+  renameConversation: (id: string, title: string) =>
+    invoke<Conversation>("rename_conversation", { id, title }),
+  deleteConversation: (id: string) => invoke<void>("delete_conversation", { id }),
+};
