@@ -1,4 +1,5 @@
 //! Store tests against a real SQLite file: migrations, CRUD, cascade, pagination, FTS.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 mod common;
 
 use common::{conversation, message, temp_store};

@@ -1,4 +1,5 @@
 //! Import/export tests: Hindsight JSON round trip, ChatGPT import, bad files, idempotency.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 mod common;
 
 use common::{fixture, temp_store};

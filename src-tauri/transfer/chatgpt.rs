@@ -120,6 +120,15 @@ fn thread(c: &ChatGptConversation) -> Vec<(&str, &ChatGptMessage)> {
     out
 }
 
+/// A message of the visible thread worth importing.
+struct Visible<'a> {
+    key: &'a str,
+    sender: Sender,
+    text: String,
+    id: Option<&'a str>,
+    time: Option<f64>,
+}
+
 fn uuid_or_derived(id: Option<&str>, fallback: &[&str]) -> String {
     match id.and_then(|s| uuid::Uuid::parse_str(s).ok()) {
         Some(u) => u.hyphenated().to_string(),
@@ -138,10 +147,16 @@ pub(super) fn import(
 ) -> Result<(), Rejection> {
     for (ci, c) in file.iter().enumerate() {
         let at = format!("[{ci}]");
-        let messages: Vec<(&str, Sender, String, Option<&str>, Option<f64>)> = thread(c)
+        let messages: Vec<Visible<'_>> = thread(c)
             .into_iter()
             .filter_map(|(key, m)| {
-                visible_text(m).map(|(s, t)| (key, s, t, m.id.as_deref(), m.create_time))
+                visible_text(m).map(|(sender, text)| Visible {
+                    key,
+                    sender,
+                    text,
+                    id: m.id.as_deref(),
+                    time: m.create_time,
+                })
             })
             .collect();
         if messages.is_empty() {
@@ -150,7 +165,7 @@ pub(super) fn import(
         }
         let start = c
             .create_time
-            .or_else(|| messages.iter().find_map(|m| m.4))
+            .or_else(|| messages.iter().find_map(|m| m.time))
             .map(secs_to_ms)
             .ok_or_else(|| {
                 Rejection::msg(
@@ -166,11 +181,21 @@ pub(super) fn import(
             .unwrap_or("Untitled conversation");
         let conv_key = c.conversation_id.as_deref().or(c.id.as_deref());
         let start_s = start.to_string();
-        let conversation_id = uuid_or_derived(conv_key, &[title, &start_s, &messages[0].2]);
+        let conversation_id = uuid_or_derived(conv_key, &[title, &start_s, &messages[0].text]);
 
         let mut last = start;
         let mut rows = Vec::with_capacity(messages.len());
-        for (i, (key, sender, text, id, time)) in messages.into_iter().enumerate() {
+        for (
+            i,
+            Visible {
+                key,
+                sender,
+                text,
+                id,
+                time,
+            },
+        ) in messages.into_iter().enumerate()
+        {
             // Messages without a time get their predecessor's, so order is kept.
             let ts = time.map(secs_to_ms).unwrap_or(last).max(start);
             last = ts;

@@ -1,0 +1,186 @@
+//! The `hindsight` binary: subcommands, `--json` output, errors on stderr with a non-zero exit.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::fixture;
+
+fn hindsight(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("HINDSIGHT_DATA_DIR")
+        .output()
+        .expect("run hindsight")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn import_list_show_export_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sample = fixture("hindsight_sample.json");
+
+    let o = hindsight(&data, &["import", sample.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["conversations_added"], 3);
+    assert_eq!(report["messages_added"], 8);
+    assert!(data.join("hindsight.db").exists());
+
+    let o = hindsight(&data, &["import", sample.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("0 new conversations (3 already present)"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = hindsight(&data, &["list", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).unwrap();
+    let titles: Vec<&str> = list.iter().map(|c| c["title"].as_str().unwrap()).collect();
+    assert_eq!(
+        titles,
+        [
+            "Rust lifetimes question",
+            "Sourdough starter troubleshooting",
+            "Planning a week in Lisbon"
+        ]
+    );
+    assert_eq!(list[2]["message_count"], 4);
+    assert_eq!(list[2]["start_time"], "2026-03-02T09:15:00.000Z");
+
+    let o = hindsight(&data, &["list", "--limit", "1"]);
+    let text = stdout(&o);
+    assert_eq!(text.lines().count(), 1);
+    assert!(
+        text.contains("Rust lifetimes question") && text.contains("active"),
+        "{text}"
+    );
+
+    let id = "0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a01";
+    let o = hindsight(&data, &["show", id, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let show: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(show["conversation"]["title"], "Planning a week in Lisbon");
+    assert_eq!(show["messages"].as_array().unwrap().len(), 4);
+    assert_eq!(show["messages"][0]["is_bookmarked"], true);
+    assert_eq!(show["messages"][1]["reactions"][0], "👍");
+    assert!(show["analysis"].is_null());
+
+    let o = hindsight(&data, &["show", id]);
+    let text = stdout(&o);
+    assert!(text.starts_with("Planning a week in Lisbon\n"), "{text}");
+    assert!(text.contains("Is a day trip to Sintra worth it?"));
+
+    let out = dir.path().join("out.json");
+    let o = hindsight(
+        &data,
+        &["export", "--format", "json", "--out", out.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let exported: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(exported["conversations"].as_array().unwrap().len(), 3);
+
+    let md = dir.path().join("md");
+    let o = hindsight(
+        &data,
+        &[
+            "export",
+            "--format",
+            "markdown",
+            "--out",
+            md.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(&md).unwrap().count(), 3);
+
+    // The exported JSON imports into a fresh data dir with the same content.
+    let data2 = dir.path().join("data2");
+    let o = hindsight(&data2, &["import", out.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o2 = hindsight(&data2, &["show", id, "--json"]);
+    assert_eq!(
+        stdout(&o2),
+        stdout(&hindsight(&data, &["show", id, "--json"]))
+    );
+}
+
+#[test]
+fn data_dir_comes_from_the_environment_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .args([
+            "import",
+            fixture("chatgpt_conversations.json").to_str().unwrap(),
+        ])
+        .env("HINDSIGHT_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.path().join("hindsight.db").exists());
+}
+
+#[test]
+fn failures_exit_non_zero_with_a_clear_message_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+
+    let o = hindsight(data, &["show", "00000000-0000-4000-8000-000000000000"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).is_empty());
+    assert!(
+        stderr(&o).contains("conversation not found"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = hindsight(
+        data,
+        &["show", "00000000-0000-4000-8000-000000000000", "--json"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err: serde_json::Value = serde_json::from_str(&stderr(&o)).unwrap();
+    assert_eq!(err["error"]["code"], "not_found");
+
+    let o = hindsight(data, &["import", "/nonexistent/file.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("/nonexistent/file.json"),
+        "{}",
+        stderr(&o)
+    );
+
+    let bad = data.join("bad.json");
+    std::fs::write(&bad, r#"{"conversations": [{"title": "x", "start_time": "2026-01-01T00:00:00Z", "messages": [{"sender": "robot", "content": "", "timestamp": "2026-01-01T00:00:00Z"}]}]}"#).unwrap();
+    let o = hindsight(data, &["import", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("conversations[0].messages[0].sender"),
+        "{}",
+        stderr(&o)
+    );
+    let o = hindsight(data, &["list", "--json"]);
+    assert_eq!(stdout(&o).trim(), "[]", "nothing half-imported");
+
+    let o = hindsight(data, &["export", "--format", "yaml", "--out", "x"]);
+    assert_eq!(o.status.code(), Some(2), "usage errors come from clap");
+    assert!(
+        stderr(&o).contains("invalid value 'yaml'"),
+        "{}",
+        stderr(&o)
+    );
+}
