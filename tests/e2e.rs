@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 
 /// Stops tauri-driver with SIGTERM: it only reaps its WebKitWebDriver child on a catchable
 /// signal (after SIGKILL the orphan keeps port 4445).
@@ -62,8 +63,7 @@ async fn open_app(data_dir: &Path) -> (Driver, Client) {
             "args": ["--data-dir", data_dir.to_str().expect("utf-8 temp path")],
         }),
     );
-    let client = ClientBuilder::rustls()
-        .expect("rustls")
+    let client = ClientBuilder::new(HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
