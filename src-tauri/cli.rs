@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -23,6 +24,10 @@ pub struct Cli {
     /// Data directory (holds hindsight.db). Default: the OS app data directory.
     #[arg(long, global = true, env = "HINDSIGHT_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Models directory. Default: `models/` in the data directory.
+    #[arg(long, global = true, env = "HINDSIGHT_MODELS_DIR", value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -56,6 +61,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Embed every message that has no vector yet (with a progress bar), then exit.
+    Embed {
+        /// Texts per forward pass.
+        #[arg(long, default_value_t = crate::embed::DEFAULT_BATCH)]
+        batch: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show one conversation with its messages.
     Show {
         id: String,
@@ -78,15 +91,16 @@ pub enum ExportFormat {
 }
 
 /// Runs one command; prints its error to stderr and returns a failing exit code on error.
-pub fn run(data_dir: Option<&Path>, command: Command) -> ExitCode {
+pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command) -> ExitCode {
     let json = matches!(
         command,
         Command::Import { json: true, .. }
             | Command::Export { json: true, .. }
             | Command::List { json: true, .. }
             | Command::Show { json: true, .. }
+            | Command::Embed { json: true, .. }
     );
-    match execute(data_dir, command) {
+    match execute(data_dir, models_dir, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
@@ -101,13 +115,9 @@ pub fn run(data_dir: Option<&Path>, command: Command) -> ExitCode {
     }
 }
 
-pub fn open_store(data_dir: Option<&Path>) -> Result<Store> {
-    let dir = paths::resolve_data_dir(data_dir)?;
-    Store::open(&paths::db_path(&dir))
-}
-
-fn execute(data_dir: Option<&Path>, command: Command) -> Result<()> {
-    let store = open_store(data_dir)?;
+fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command) -> Result<()> {
+    let locations = paths::Locations::resolve(data_dir, models_dir)?;
+    let store = Store::open(&locations.db_path())?;
     let mut out = std::io::stdout().lock();
     match command {
         Command::Import { file, format, json } => {
@@ -201,6 +211,52 @@ fn execute(data_dir: Option<&Path>, command: Command) -> Result<()> {
                         ),
                     )?;
                 }
+            }
+        }
+        Command::Embed { batch, json } => {
+            let embedder = crate::embed::Embedder::load(&locations.models_dir)?;
+            let bar = if json {
+                ProgressBar::hidden()
+            } else {
+                ProgressBar::new(0)
+            };
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "embedding {bar:40} {pos}/{len} messages  {per_sec}  eta {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let t0 = std::time::Instant::now();
+            let p = crate::embed::embed_backlog(&store, &embedder, batch, |p| {
+                bar.set_length(p.total as u64);
+                bar.set_position((p.done + p.failed) as u64);
+            })?;
+            bar.finish();
+            let total = store.count_embeddings(embedder.model_id())?;
+            if json {
+                print_json(
+                    &mut out,
+                    &serde_json::json!({"model": embedder.model_id(), "embedded": p.done, "failed": p.failed,
+                                        "messages_with_vectors": total, "seconds": t0.elapsed().as_secs_f64()}),
+                )?;
+            } else {
+                write_out(
+                    &mut out,
+                    format_args!(
+                        "Embedded {} messages in {:.1?} ({} failed); {} messages have vectors for {}\n",
+                        p.done,
+                        t0.elapsed(),
+                        p.failed,
+                        total,
+                        embedder.model_id()
+                    ),
+                )?;
+            }
+            if p.failed > 0 {
+                return Err(Error::Embed(format!(
+                    "{} messages could not be embedded; run again to retry",
+                    p.failed
+                )));
             }
         }
         Command::Show { id, json } => {

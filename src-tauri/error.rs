@@ -19,6 +19,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// A model file is not installed; `hint` says how to install it.
+    #[error("{what} is not installed in {dir}: {hint}")]
+    ModelMissing {
+        what: String,
+        dir: PathBuf,
+        hint: String,
+    },
+
+    #[error("embedding failed: {0}")]
+    Embed(String),
+
     #[error("the database is busy (locked by another process); try again")]
     Busy,
 
@@ -47,6 +58,8 @@ impl Error {
             Error::Invalid(_) => "invalid_input",
             Error::BadImport { .. } => "bad_import",
             Error::Busy => "busy",
+            Error::ModelMissing { .. } => "model_missing",
+            Error::Embed(_) => "embed",
             Error::Db(_) | Error::Migration(_) => "database",
             Error::Io { .. } => "io",
             Error::Json(_) => "json",

@@ -6,13 +6,15 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = hindsight::cli::Cli::parse();
     match cli.command {
-        None => match hindsight::app::run(cli.data_dir.as_deref()) {
+        None => match hindsight::app::run(cli.data_dir.as_deref(), cli.models_dir.as_deref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("hindsight: error: {e}");
                 ExitCode::FAILURE
             }
         },
-        Some(command) => hindsight::cli::run(cli.data_dir.as_deref(), command),
+        Some(command) => {
+            hindsight::cli::run(cli.data_dir.as_deref(), cli.models_dir.as_deref(), command)
+        }
     }
 }

@@ -30,3 +30,31 @@ pub fn resolve_data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
 pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join(DB_FILE)
 }
+
+/// Where this run keeps its data and finds its models.
+#[derive(Debug, Clone)]
+pub struct Locations {
+    pub data_dir: PathBuf,
+    pub models_dir: PathBuf,
+}
+
+impl Locations {
+    /// `data_dir` from `--data-dir` / `HINDSIGHT_DATA_DIR`, `models_dir` from `--models-dir` /
+    /// `HINDSIGHT_MODELS_DIR`, default `models/` in the *default* data directory: models are
+    /// per user, shared by every data directory (what `scripts/fetch-models` fills).
+    pub fn resolve(data_dir: Option<&Path>, models_dir: Option<&Path>) -> Result<Locations> {
+        let data_dir = resolve_data_dir(data_dir)?;
+        let models_dir = match models_dir {
+            Some(m) => m.to_path_buf(),
+            None => default_data_dir()?.join("models"),
+        };
+        Ok(Locations {
+            data_dir,
+            models_dir,
+        })
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        db_path(&self.data_dir)
+    }
+}

@@ -4,6 +4,7 @@ use serde::Serialize;
 use tauri::State;
 
 use super::error::CommandResult;
+use super::state::{lock, EmbedStatus};
 use super::AppState;
 use crate::store::{Conversation, ConversationDetail, Message, Page, TextHit};
 
@@ -13,6 +14,7 @@ const DEFAULT_PAGE: usize = 100;
 pub struct AppInfo {
     version: &'static str,
     data_dir: String,
+    models_dir: String,
     conversation_count: i64,
     message_count: i64,
 }
@@ -22,10 +24,16 @@ pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
     let store = state.store();
     Ok(AppInfo {
         version: env!("CARGO_PKG_VERSION"),
-        data_dir: state.data_dir.display().to_string(),
+        data_dir: state.locations.data_dir.display().to_string(),
+        models_dir: state.locations.models_dir.display().to_string(),
         conversation_count: store.count_conversations()?,
         message_count: store.count_messages()?,
     })
+}
+
+#[tauri::command]
+pub async fn embedding_status(state: State<'_, AppState>) -> CommandResult<EmbedStatus> {
+    Ok(lock(&state.embed_status).clone())
 }
 
 #[tauri::command]

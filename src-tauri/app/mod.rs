@@ -1,6 +1,7 @@
 //! The Tauri shell: a window over the core. Commands are small adapters (deserialize, call the
 //! core, map the error); nothing here holds business logic.
 mod commands;
+mod embedding;
 mod error;
 mod state;
 
@@ -9,18 +10,24 @@ use std::path::Path;
 pub use error::CommandError;
 pub use state::AppState;
 
+use crate::paths::Locations;
 use crate::store::Store;
 
 /// Opens the store in the data directory and runs the window until it is closed.
-pub fn run(data_dir: Option<&Path>) -> crate::Result<()> {
-    let dir = crate::paths::resolve_data_dir(data_dir)?;
-    let store = Store::open(&crate::paths::db_path(&dir))?;
+pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<()> {
+    let locations = Locations::resolve(data_dir, models_dir)?;
+    let store = Store::open(&locations.db_path())?;
     store.mark_interrupted_streams()?;
-    let state = AppState::new(store, dir);
+    let state = AppState::new(store, locations);
     tauri::Builder::default()
         .manage(state)
+        .setup(|app| {
+            embedding::start(app.handle());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::embedding_status,
             commands::list_conversations,
             commands::get_conversation,
             commands::list_messages,

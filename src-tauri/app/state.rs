@@ -1,27 +1,57 @@
 //! What the window's commands share: the store (one connection behind a mutex; SQLite calls
-//! are short and never held across an `.await`) and where the data lives.
-use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+//! are short and never held across an `.await`), where the data lives, and the embedding
+//! worker with its status.
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use serde::Serialize;
+
+use crate::embed::{EmbedWorker, Progress};
+use crate::paths::Locations;
 use crate::store::Store;
+
+/// What the UI shows about local embeddings.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EmbedStatus {
+    /// `loading`, `ready`, `missing` (model not installed) or `error`.
+    pub state: &'static str,
+    /// For `missing`/`error`: what happened and what to do.
+    pub message: Option<String>,
+    pub progress: Progress,
+}
 
 pub struct AppState {
     store: Mutex<Store>,
-    pub data_dir: PathBuf,
+    pub locations: Locations,
+    pub embed_status: Arc<Mutex<EmbedStatus>>,
+    pub worker: Mutex<Option<EmbedWorker>>,
+}
+
+/// Locks `m`; a panic in another command does not make the state unusable.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl AppState {
-    pub fn new(store: Store, data_dir: PathBuf) -> Self {
+    pub fn new(store: Store, locations: Locations) -> Self {
         AppState {
             store: Mutex::new(store),
-            data_dir,
+            locations,
+            embed_status: Arc::new(Mutex::new(EmbedStatus {
+                state: "loading",
+                ..Default::default()
+            })),
+            worker: Mutex::new(None),
         }
     }
 
-    /// The store; a panic in another command does not make it unusable.
     pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.store)
+    }
+
+    /// New messages were stored: let the worker embed them.
+    pub fn messages_added(&self) {
+        if let Some(w) = lock(&self.worker).as_ref() {
+            w.wake();
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! conversation analysis.
 use rusqlite::{params, OptionalExtension};
 
-use super::{normalize_id, ConversationAnalysis, Embedding, Store};
+use super::{normalize_id, ConversationAnalysis, Embedding, Store, ToEmbed};
 use crate::error::{Error, Result};
 use crate::time::now_ms;
 
@@ -64,13 +64,51 @@ impl Store {
 
     /// Ids of messages (oldest first) that have no embedding for `model`.
     pub fn messages_without_embedding(&self, model: &str, limit: usize) -> Result<Vec<String>> {
+        Ok(self
+            .messages_to_embed(model, i64::MIN, limit)?
+            .into_iter()
+            .map(|m| m.id)
+            .collect())
+    }
+
+    /// Messages after `after_seq` (in insertion order) that have no embedding for `model`.
+    pub fn messages_to_embed(
+        &self,
+        model: &str,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<ToEmbed>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT m.id FROM messages m
-             WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.message_id = m.id AND e.model = ?1)
-             ORDER BY m.seq LIMIT ?2",
+            "SELECT m.seq, m.id, m.content FROM messages m
+             WHERE m.seq > ?1
+               AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.message_id = m.id AND e.model = ?2)
+             ORDER BY m.seq LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![model, limit as i64], |r| r.get(0))?;
+        let rows = stmt.query_map(params![after_seq, model, limit as i64], |r| {
+            Ok(ToEmbed {
+                seq: r.get(0)?,
+                id: r.get(1)?,
+                content: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn count_without_embedding(&self, model: &str) -> Result<usize> {
+        let n: i64 = self.conn.prepare_cached(
+            "SELECT count(*) FROM messages m
+             WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.message_id = m.id AND e.model = ?1)",
+        )?
+        .query_row([model], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
+    pub fn count_embeddings(&self, model: &str) -> Result<usize> {
+        let n: i64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM embeddings WHERE model = ?1")?
+            .query_row([model], |r| r.get(0))?;
+        Ok(n as usize)
     }
 
     pub fn put_analysis(&self, a: &ConversationAnalysis) -> Result<()> {

@@ -154,6 +154,14 @@ pub struct Embedding {
     pub vector: Vec<f32>,
 }
 
+/// A message waiting for its embedding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToEmbed {
+    pub seq: i64,
+    pub id: String,
+    pub content: String,
+}
+
 /// One page of a keyset-paginated list. Pass `next_cursor` back to get the next page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page<T> {

@@ -1,5 +1,6 @@
 import type { Conversation } from "./api";
 import { formatDate } from "./format";
+import { EmbeddingStatus } from "./EmbeddingStatus";
 
 interface Props {
   conversations: Conversation[];
@@ -43,6 +44,7 @@ export function Sidebar({ conversations, selectedId, onSelect, hasMore, loading,
           Load more
         </button>
       )}
+      <EmbeddingStatus />
     </nav>
   );
 }

@@ -1,5 +1,6 @@
 // The one place the UI talks to the backend. Types mirror the Rust core's JSON.
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 export type Status = "active" | "ended";
 export type Sender = "user" | "ai";
@@ -49,9 +50,16 @@ export interface Page<T> {
   next_cursor: string | null;
 }
 
+export interface EmbedStatus {
+  state: "loading" | "ready" | "missing" | "error";
+  message: string | null;
+  progress: { done: number; total: number; failed: number };
+}
+
 export interface AppInfo {
   version: string;
   data_dir: string;
+  models_dir: string;
   conversation_count: number;
   message_count: number;
 }
@@ -71,6 +79,9 @@ export function errorMessage(e: unknown): string {
 
 export const api = {
   appInfo: () => invoke<AppInfo>("app_info"),
+  embeddingStatus: () => invoke<EmbedStatus>("embedding_status"),
+  onEmbeddingProgress: (f: (s: EmbedStatus) => void): Promise<UnlistenFn> =>
+    listen<EmbedStatus>("embedding-progress", (e) => f(e.payload)),
   listConversations: (cursor?: string | null, limit = 100) =>
     invoke<Page<Conversation>>("list_conversations", { cursor: cursor ?? null, limit }),
   getConversation: (id: string) => invoke<ConversationDetail>("get_conversation", { id }),

@@ -1,0 +1,62 @@
+//! Starts the embedding worker beside the window and forwards its progress to the UI as
+//! `embedding-progress` events.
+use tauri::{AppHandle, Emitter, Manager};
+
+use super::state::{lock, AppState, EmbedStatus};
+use crate::embed::{EmbedWorker, Embedder};
+
+pub const PROGRESS_EVENT: &str = "embedding-progress";
+
+/// Loads the model off the main thread, then starts the worker. A missing model is reported
+/// to the UI with the command that installs it; the rest of the app works without it.
+pub fn start(app: &AppHandle) {
+    let app = app.clone();
+    let spawned = std::thread::Builder::new()
+        .name("hindsight-embed-load".into())
+        .spawn(move || {
+            let state = app.state::<AppState>();
+            let status = state.embed_status.clone();
+            let set = |s: EmbedStatus| {
+                *lock(&status) = s.clone();
+                let _ = app.emit(PROGRESS_EVENT, s);
+            };
+            let embedder = match Embedder::load(&state.locations.models_dir) {
+                Ok(e) => e,
+                Err(e) => {
+                    let state_name = if matches!(e, crate::Error::ModelMissing { .. }) {
+                        "missing"
+                    } else {
+                        "error"
+                    };
+                    set(EmbedStatus {
+                        state: state_name,
+                        message: Some(e.to_string()),
+                        ..Default::default()
+                    });
+                    return;
+                }
+            };
+            let progress_app = app.clone();
+            let progress_status = status.clone();
+            let worker = EmbedWorker::start(state.locations.db_path(), embedder, move |p| {
+                let s = EmbedStatus {
+                    state: "ready",
+                    message: None,
+                    progress: p,
+                };
+                *lock(&progress_status) = s.clone();
+                let _ = progress_app.emit(PROGRESS_EVENT, s);
+            });
+            match worker {
+                Ok(w) => *lock(&state.worker) = Some(w),
+                Err(e) => set(EmbedStatus {
+                    state: "error",
+                    message: Some(e.to_string()),
+                    ..Default::default()
+                }),
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("hindsight: could not start the embedding loader: {e}");
+    }
+}
