@@ -69,6 +69,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Send a message to the LLM server and stream the answer to stdout (Ctrl-C stops it;
+    /// the partial answer is kept, marked incomplete).
+    Chat {
+        /// Continue this conversation (default: start a new one titled from the message).
+        #[arg(long, value_name = "ID")]
+        conversation: Option<String>,
+        /// OpenAI-compatible base URL for this run (default: the saved setting).
+        #[arg(long)]
+        url: Option<String>,
+        /// Model name for this run (default: the saved setting, else the server's first).
+        #[arg(long)]
+        model: Option<String>,
+        /// Print one JSON object at the end instead of streaming text.
+        #[arg(long)]
+        json: bool,
+        text: String,
+    },
     /// Show one conversation with its messages.
     Show {
         id: String,
@@ -99,6 +116,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             | Command::List { json: true, .. }
             | Command::Show { json: true, .. }
             | Command::Embed { json: true, .. }
+            | Command::Chat { json: true, .. }
     );
     match execute(data_dir, models_dir, command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -257,6 +275,78 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                     "{} messages could not be embedded; run again to retry",
                     p.failed
                 )));
+            }
+        }
+        Command::Chat {
+            conversation,
+            url,
+            model,
+            json,
+            text,
+        } => {
+            let mut settings = crate::llm::LlmSettings::load(&store)?;
+            if let Some(url) = url {
+                settings.base_url = url;
+            }
+            if let Some(model) = model {
+                settings.model = model;
+            }
+            let llm = crate::llm::LlmClient::new(settings)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .map_err(|e| Error::io("<tokio runtime>", e))?;
+            let chat = crate::chat::ChatService::new(
+                std::sync::Arc::new(std::sync::Mutex::new(store)),
+                || {},
+            );
+            let conversation_id = match conversation {
+                Some(id) => id,
+                None => chat.create_conversation(Some(&text))?.id,
+            };
+            let message = runtime.block_on(async {
+                let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+                let printer = async {
+                    while let Some(event) = rx.recv().await {
+                        if let (false, crate::chat::ChatEvent::Token(t)) = (json, &event) {
+                            let _ = write_out(&mut out, format_args!("{t}"));
+                            let _ = out.flush();
+                        }
+                    }
+                };
+                let stopper = async {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        chat.stop(&conversation_id);
+                    }
+                    std::future::pending::<()>().await
+                };
+                tokio::select! {
+                    (result, ()) = async { tokio::join!(chat.send(&llm, &conversation_id, &text, tx), printer) } => result,
+                    () = stopper => unreachable!("pending never returns"),
+                }
+            });
+            let message = match message {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = writeln!(out);
+                    return Err(e);
+                }
+            };
+            if json {
+                print_json(
+                    &mut out,
+                    &serde_json::json!({"conversation_id": conversation_id, "message": message}),
+                )?;
+            } else {
+                write_out(&mut out, format_args!("\n"))?;
+                if message.state != crate::store::MessageState::Complete {
+                    eprintln!(
+                        "hindsight: answer {}: {}",
+                        message.state.as_str(),
+                        message.error.as_deref().unwrap_or("")
+                    );
+                }
             }
         }
         Command::Show { id, json } => {

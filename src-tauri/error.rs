@@ -30,6 +30,9 @@ pub enum Error {
     #[error("embedding failed: {0}")]
     Embed(String),
 
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+
     #[error("the database is busy (locked by another process); try again")]
     Busy,
 
@@ -60,6 +63,7 @@ impl Error {
             Error::Busy => "busy",
             Error::ModelMissing { .. } => "model_missing",
             Error::Embed(_) => "embed",
+            Error::Llm(e) => e.code(),
             Error::Db(_) | Error::Migration(_) => "database",
             Error::Io { .. } => "io",
             Error::Json(_) => "json",
@@ -86,3 +90,42 @@ impl From<rusqlite::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong talking to the LLM server.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("the LLM server at {url} is not reachable ({reason}); is it running? Check the URL in Settings")]
+    Unreachable { url: String, reason: String },
+
+    #[error("the LLM server at {url} sent nothing for {secs} s")]
+    Timeout { url: String, secs: u64 },
+
+    #[error("the LLM server answered HTTP {status}: {message}")]
+    Http { status: u16, message: String },
+
+    #[error("the LLM server reported an error: {0}")]
+    Server(String),
+
+    #[error("unexpected answer from the LLM server: {0}")]
+    Protocol(String),
+
+    #[error("the LLM server closed the stream before the answer was finished")]
+    Interrupted,
+
+    #[error("stopped")]
+    Cancelled,
+}
+
+impl LlmError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            LlmError::Unreachable { .. } => "llm_unreachable",
+            LlmError::Timeout { .. } => "llm_timeout",
+            LlmError::Http { .. } => "llm_http",
+            LlmError::Server(_) => "llm_server",
+            LlmError::Protocol(_) => "llm_protocol",
+            LlmError::Interrupted => "llm_interrupted",
+            LlmError::Cancelled => "cancelled",
+        }
+    }
+}

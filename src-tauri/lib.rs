@@ -3,8 +3,10 @@
 //! The core (`store`, `transfer`, `embed`, and later `embed`, `llm`, `chat`, `analysis`, `search`) is
 //! plain Rust that knows nothing of Tauri. Two thin shells sit on it: `app` (the Tauri window:
 //! commands, state) and `cli` (the `hindsight` subcommands). See ARCHITECTURE.md.
+pub mod chat;
 pub mod embed;
 pub mod error;
+pub mod llm;
 pub mod paths;
 pub mod store;
 pub mod time;

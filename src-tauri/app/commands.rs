@@ -1,11 +1,15 @@
 //! Tauri commands: deserialize, call the core, map the error. All are `async` so that they run
 //! off the main (UI) thread.
 use serde::Serialize;
+use tauri::ipc::Channel;
 use tauri::State;
+use tokio::sync::mpsc;
 
 use super::error::CommandResult;
 use super::state::{lock, EmbedStatus};
 use super::AppState;
+use crate::chat::ChatEvent;
+use crate::llm::{LlmClient, LlmSettings};
 use crate::store::{Conversation, ConversationDetail, Message, Page, TextHit};
 
 const DEFAULT_PAGE: usize = 100;
@@ -135,4 +139,81 @@ pub async fn search_text(
     limit: Option<usize>,
 ) -> CommandResult<Vec<TextHit>> {
     Ok(state.store().search_text(&query, limit.unwrap_or(50))?)
+}
+
+#[tauri::command]
+pub async fn create_conversation(
+    state: State<'_, AppState>,
+    first_text: Option<String>,
+) -> CommandResult<Conversation> {
+    Ok(state.chat.create_conversation(first_text.as_deref())?)
+}
+
+/// Stores the message and streams the answer through `on_event` (`started`, `token`…, `done`).
+#[tauri::command]
+pub async fn send_message(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    text: String,
+    on_event: Channel<ChatEvent>,
+) -> CommandResult<Message> {
+    let llm = LlmClient::new(LlmSettings::load(&state.store())?)?;
+    let (tx, rx) = mpsc::channel(256);
+    let (result, ()) = tokio::join!(
+        state.chat.send(&llm, &conversation_id, &text, tx),
+        forward(rx, on_event)
+    );
+    Ok(result?)
+}
+
+#[tauri::command]
+pub async fn regenerate(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    on_event: Channel<ChatEvent>,
+) -> CommandResult<Message> {
+    let llm = LlmClient::new(LlmSettings::load(&state.store())?)?;
+    let (tx, rx) = mpsc::channel(256);
+    let (result, ()) = tokio::join!(
+        state.chat.regenerate(&llm, &conversation_id, tx),
+        forward(rx, on_event)
+    );
+    Ok(result?)
+}
+
+#[tauri::command]
+pub async fn stop_generation(
+    state: State<'_, AppState>,
+    conversation_id: String,
+) -> CommandResult<bool> {
+    Ok(state.chat.stop(&conversation_id))
+}
+
+#[tauri::command]
+pub async fn get_llm_settings(state: State<'_, AppState>) -> CommandResult<LlmSettings> {
+    Ok(LlmSettings::load(&state.store())?)
+}
+
+#[tauri::command]
+pub async fn save_llm_settings(
+    state: State<'_, AppState>,
+    settings: LlmSettings,
+) -> CommandResult<LlmSettings> {
+    settings.save(&state.store())?;
+    Ok(settings)
+}
+
+/// The server's models, with the given (unsaved) settings: the "test connection" button.
+#[tauri::command]
+pub async fn list_models(settings: LlmSettings) -> CommandResult<Vec<String>> {
+    Ok(LlmClient::new(settings)?.models().await?)
+}
+
+/// Forwards chat events to the webview; if the webview is gone, dropping `rx` stops the answer.
+async fn forward(mut rx: mpsc::Receiver<ChatEvent>, channel: Channel<ChatEvent>) {
+    while let Some(event) = rx.recv().await {
+        if channel.send(event).is_err() {
+            break;
+        }
+    }
 }

@@ -39,6 +39,13 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             commands::set_bookmark,
             commands::list_bookmarks,
             commands::search_text,
+            commands::create_conversation,
+            commands::send_message,
+            commands::regenerate,
+            commands::stop_generation,
+            commands::get_llm_settings,
+            commands::save_llm_settings,
+            commands::list_models,
         ])
         .run(tauri::generate_context!())
         .map_err(|e| crate::Error::Invalid(format!("could not start the window: {e}")))

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 
+use crate::chat::{ChatService, SharedStore};
 use crate::embed::{EmbedWorker, Progress};
 use crate::paths::Locations;
 use crate::store::Store;
@@ -20,10 +21,11 @@ pub struct EmbedStatus {
 }
 
 pub struct AppState {
-    store: Mutex<Store>,
+    store: SharedStore,
     pub locations: Locations,
     pub embed_status: Arc<Mutex<EmbedStatus>>,
-    pub worker: Mutex<Option<EmbedWorker>>,
+    pub worker: Arc<Mutex<Option<EmbedWorker>>>,
+    pub chat: ChatService,
 }
 
 /// Locks `m`; a panic in another command does not make the state unusable.
@@ -33,25 +35,27 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl AppState {
     pub fn new(store: Store, locations: Locations) -> Self {
+        let store: SharedStore = Arc::new(Mutex::new(store));
+        let worker: Arc<Mutex<Option<EmbedWorker>>> = Arc::new(Mutex::new(None));
+        let wake = worker.clone();
         AppState {
-            store: Mutex::new(store),
+            // Stored messages wake the embedding worker (once it has started).
+            chat: ChatService::new(store.clone(), move || {
+                if let Some(w) = lock(&wake).as_ref() {
+                    w.wake();
+                }
+            }),
+            store,
             locations,
             embed_status: Arc::new(Mutex::new(EmbedStatus {
                 state: "loading",
                 ..Default::default()
             })),
-            worker: Mutex::new(None),
+            worker,
         }
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
-    }
-
-    /// New messages were stored: let the worker embed them.
-    pub fn messages_added(&self) {
-        if let Some(w) = lock(&self.worker).as_ref() {
-            w.wake();
-        }
     }
 }

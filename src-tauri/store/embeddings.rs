@@ -1,5 +1,5 @@
-//! Message embeddings (little-endian f32 BLOBs tagged with their model) and the 1:1
-//! conversation analysis.
+//! Message embeddings (little-endian f32 BLOBs tagged with their model), the 1:1
+//! conversation analysis, and key/value settings.
 use rusqlite::{params, OptionalExtension};
 
 use super::{normalize_id, ConversationAnalysis, Embedding, Store, ToEmbed};
@@ -109,6 +109,25 @@ impl Store {
             .prepare_cached("SELECT count(*) FROM embeddings WHERE model = ?1")?
             .query_row([model], |r| r.get(0))?;
         Ok(n as usize)
+    }
+
+    pub fn get_setting(&self, key: &str) -> Result<Option<serde_json::Value>> {
+        let v: Option<String> = self
+            .conn
+            .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
+        Ok(v.map(|v| serde_json::from_str(&v)).transpose()?)
+    }
+
+    pub fn put_setting(&self, key: &str, value: &serde_json::Value) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
+            .execute(params![key, value.to_string()])?;
+        Ok(())
     }
 
     pub fn put_analysis(&self, a: &ConversationAnalysis) -> Result<()> {
