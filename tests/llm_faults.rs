@@ -340,3 +340,71 @@ fn prompt_keeps_the_newest_history_within_budget() {
         "What should I pack for a two-day hike in the Alps in June?…"
     );
 }
+
+#[tokio::test]
+async fn regenerate_replaces_the_last_answer() {
+    let url = fake_server(sse(&[
+        FIRST,
+        b"data: {\"choices\":[{\"delta\":{\"content\":\"Hello\"},\"finish_reason\":\"stop\"}]}\n\n",
+        b"data: [DONE]\n\n",
+    ]))
+    .await;
+    let llm = client(&url, 5);
+    let t = common::temp_store();
+    let c = common::conversation(&t.store, "again", 0);
+    let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
+    let (tx, _rx) = mpsc::channel(64);
+    let first = chat.send(&llm, &c, "hi", tx).await.unwrap();
+    let (tx, _rx) = mpsc::channel(64);
+    let again = chat.regenerate(&llm, &c, tx).await.unwrap();
+    assert_eq!(again.id, first.id, "the answer is rewritten in place");
+    assert_eq!(
+        (again.state, again.content.as_str()),
+        (MessageState::Complete, "Hello")
+    );
+    let store = chat.store().lock().unwrap();
+    assert_eq!(store.all_messages(&c).unwrap().len(), 2);
+}
+
+#[test]
+fn llm_settings_persist_in_the_store_and_are_validated() {
+    let t = common::temp_store();
+    assert_eq!(LlmSettings::load(&t.store).unwrap(), LlmSettings::default());
+    let s = LlmSettings {
+        base_url: "http://127.0.0.1:1234/v1".into(),
+        model: "qwen2.5-7b-instruct".into(),
+        temperature: 0.2,
+        max_tokens: 1024,
+        system_prompt: "Be brief.".into(),
+        timeout_secs: 90,
+        context_chars: 12_000,
+    };
+    s.save(&t.store).unwrap();
+    drop(t.store);
+    let reopened = hindsight::store::Store::open(&t.dir.path().join("hindsight.db")).unwrap();
+    assert_eq!(LlmSettings::load(&reopened).unwrap(), s);
+    for bad in [
+        LlmSettings {
+            base_url: "localhost:8080".into(),
+            ..Default::default()
+        },
+        LlmSettings {
+            temperature: 3.0,
+            ..Default::default()
+        },
+        LlmSettings {
+            max_tokens: 0,
+            ..Default::default()
+        },
+    ] {
+        assert!(
+            matches!(bad.save(&reopened), Err(Error::Invalid(_))),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        LlmSettings::load(&reopened).unwrap(),
+        s,
+        "a refused save changes nothing"
+    );
+}
