@@ -9,6 +9,7 @@ pub mod error;
 pub mod llm;
 pub mod paths;
 pub mod store;
+pub mod sync;
 pub mod time;
 pub mod transfer;
 

@@ -157,13 +157,11 @@ pub async fn send_message(
     text: String,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
-    let llm = LlmClient::new(LlmSettings::load(&state.store())?)?;
-    let (tx, rx) = mpsc::channel(256);
-    let (result, ()) = tokio::join!(
-        state.chat.send(&llm, &conversation_id, &text, tx),
-        forward(rx, on_event)
-    );
-    Ok(result?)
+    let llm = state.llm()?;
+    streamed(on_event, |tx| {
+        state.chat.send(&llm, &conversation_id, &text, tx)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -172,13 +170,11 @@ pub async fn regenerate(
     conversation_id: String,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
-    let llm = LlmClient::new(LlmSettings::load(&state.store())?)?;
-    let (tx, rx) = mpsc::channel(256);
-    let (result, ()) = tokio::join!(
-        state.chat.regenerate(&llm, &conversation_id, tx),
-        forward(rx, on_event)
-    );
-    Ok(result?)
+    let llm = state.llm()?;
+    streamed(on_event, |tx| {
+        state.chat.regenerate(&llm, &conversation_id, tx)
+    })
+    .await
 }
 
 #[tauri::command]
@@ -209,11 +205,23 @@ pub async fn list_models(settings: LlmSettings) -> CommandResult<Vec<String>> {
     Ok(LlmClient::new(settings)?.models().await?)
 }
 
-/// Forwards chat events to the webview; if the webview is gone, dropping `rx` stops the answer.
-async fn forward(mut rx: mpsc::Receiver<ChatEvent>, channel: Channel<ChatEvent>) {
-    while let Some(event) = rx.recv().await {
-        if channel.send(event).is_err() {
-            break;
+/// Runs a chat call while forwarding its events to the webview's `channel`; if the webview
+/// is gone, the receiver is dropped, which stops the answer.
+async fn streamed<F>(
+    channel: Channel<ChatEvent>,
+    call: impl FnOnce(mpsc::Sender<ChatEvent>) -> F,
+) -> CommandResult<Message>
+where
+    F: std::future::Future<Output = crate::Result<Message>>,
+{
+    let (tx, mut rx) = mpsc::channel(256);
+    let forward = async move {
+        while let Some(event) = rx.recv().await {
+            if channel.send(event).is_err() {
+                break;
+            }
         }
-    }
+    };
+    let (result, ()) = tokio::join!(call(tx), forward);
+    Ok(result?)
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::chat::{ChatService, SharedStore};
 use crate::embed::{EmbedWorker, Progress};
+use crate::llm::{LlmClient, LlmSettings};
 use crate::paths::Locations;
 use crate::store::Store;
 
@@ -28,10 +29,7 @@ pub struct AppState {
     pub chat: ChatService,
 }
 
-/// Locks `m`; a panic in another command does not make the state unusable.
-pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+pub use crate::sync::lock;
 
 impl AppState {
     pub fn new(store: Store, locations: Locations) -> Self {
@@ -57,5 +55,10 @@ impl AppState {
 
     pub fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
+    }
+
+    /// A client for the LLM server in the saved settings.
+    pub fn llm(&self) -> crate::Result<LlmClient> {
+        LlmClient::new(LlmSettings::load(&self.store())?)
     }
 }

@@ -18,6 +18,7 @@ use crate::store::{
     check_content, Conversation, Message, MessageState, NewConversation, NewMessage, Sender,
     Status, Store,
 };
+use crate::sync::lock;
 use crate::time::now_ms;
 pub use prompt::{build_prompt, title_from};
 
@@ -39,10 +40,6 @@ pub struct ChatService {
     store: SharedStore,
     active: Mutex<HashMap<String, CancellationToken>>,
     on_stored: Box<dyn Fn() + Send + Sync>,
-}
-
-fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl ChatService {
@@ -138,12 +135,7 @@ impl ChatService {
     /// Stops the answer being written in this conversation; `false` if none was.
     pub fn stop(&self, conversation_id: &str) -> bool {
         let id = conversation_id.trim().to_lowercase();
-        match self
-            .active
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&id)
-        {
+        match lock(&self.active).get(&id) {
             Some(token) => {
                 token.cancel();
                 true
@@ -153,10 +145,7 @@ impl ChatService {
     }
 
     pub fn is_streaming(&self, conversation_id: &str) -> bool {
-        self.active
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(&conversation_id.trim().to_lowercase())
+        lock(&self.active).contains_key(&conversation_id.trim().to_lowercase())
     }
 
     /// The conversation, if it exists, is active and not already answering.
@@ -184,7 +173,7 @@ impl ChatService {
     ) -> Result<Message> {
         let token = CancellationToken::new();
         {
-            let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+            let mut active = lock(&self.active);
             if active.contains_key(&ai.conversation_id) {
                 return Err(Error::Invalid(
                     "an answer is still being written in this conversation".into(),
@@ -199,10 +188,7 @@ impl ChatService {
             })
             .await;
         let result = self.run_stream(llm, &ai, &token, &events).await;
-        self.active
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&ai.conversation_id);
+        lock(&self.active).remove(&ai.conversation_id);
 
         let (text, outcome) = result;
         let (state, error) = match &outcome {
