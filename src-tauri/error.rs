@@ -33,6 +33,10 @@ pub enum Error {
     #[error(transparent)]
     Llm(#[from] LlmError),
 
+    /// The LLM answered, but not with a usable analysis (after repair and one retry).
+    #[error("analysis failed: {0}")]
+    Analysis(String),
+
     #[error("the database is busy (locked by another process); try again")]
     Busy,
 
@@ -64,6 +68,7 @@ impl Error {
             Error::ModelMissing { .. } => "model_missing",
             Error::Embed(_) => "embed",
             Error::Llm(e) => e.code(),
+            Error::Analysis(_) => "analysis_failed",
             Error::Db(_) | Error::Migration(_) => "database",
             Error::Io { .. } => "io",
             Error::Json(_) => "json",

@@ -1,8 +1,9 @@
 //! Hindsight: a local-first desktop chat app that remembers.
 //!
-//! The core (`store`, `transfer`, `embed`, and later `embed`, `llm`, `chat`, `analysis`, `search`) is
+//! The core (`store`, `transfer`, `embed`, `llm`, `chat`, `analysis`, and later `search`) is
 //! plain Rust that knows nothing of Tauri. Two thin shells sit on it: `app` (the Tauri window:
 //! commands, state) and `cli` (the `hindsight` subcommands). See ARCHITECTURE.md.
+pub mod analysis;
 pub mod chat;
 pub mod embed;
 pub mod error;

@@ -4,9 +4,9 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use common::llama::{start_server, start_server_with};
+
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,80 +14,6 @@ use hindsight::chat::{ChatEvent, ChatService};
 use hindsight::llm::{LlmClient, LlmSettings};
 use hindsight::store::{MessageState, Sender};
 use tokio::sync::mpsc;
-
-struct LlamaServer {
-    child: Child,
-    url: String,
-}
-
-impl Drop for LlamaServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn llm_dir() -> PathBuf {
-    std::env::var_os("HINDSIGHT_LLM_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".llm"))
-}
-
-fn start_server() -> LlamaServer {
-    start_server_with(1)
-}
-
-fn start_server_with(parallel: u32) -> LlamaServer {
-    let dir = llm_dir();
-    let python = dir.join("venv/bin/python");
-    let model = dir.join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
-    assert!(
-        python.exists() && model.exists(),
-        "the real llama.cpp server is required: ./scripts/install-llama-server ({})",
-        dir.display()
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(python)
-        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/llama_server.py"))
-        .arg(&model)
-        .arg(port.to_string())
-        .args([
-            "--alias",
-            "smollm2-135m",
-            "--ctx",
-            "4096",
-            "--parallel",
-            &parallel.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start llama_server.py");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let t0 = Instant::now();
-    loop {
-        match lines.next() {
-            Some(Ok(line)) if line.starts_with("LISTENING") => break,
-            Some(Ok(_)) => {}
-            _ => panic!("llama server exited before listening"),
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "llama server did not start"
-        );
-    }
-    // Keep draining its stdout so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    LlamaServer {
-        child,
-        url: format!("http://127.0.0.1:{port}/v1"),
-    }
-}
 
 fn llm(url: &str, max_tokens: u32) -> LlmClient {
     LlmClient::new(LlmSettings {
@@ -229,8 +155,8 @@ async fn killing_the_server_mid_stream_keeps_the_question_and_the_partial_answer
             tx
         ),
         drain(rx, 5, move || {
-            let mut s = killer.lock().unwrap().take().unwrap();
-            let _ = s.child.kill();
+            // Dropping the handle kills the server mid-answer.
+            drop(killer.lock().unwrap().take());
         })
     );
     let err = result.unwrap_err();

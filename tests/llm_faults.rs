@@ -4,100 +4,15 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 mod common;
 
+use common::fake_llm::{fake_server, sse, Reply};
+
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use hindsight::chat::ChatService;
 use hindsight::llm::{ChatMessage, LlmClient, LlmSettings, Role};
 use hindsight::store::{MessageState, Sender};
 use hindsight::{error::LlmError, Error};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
-
-/// One canned HTTP response, written in pieces (with a pause between them).
-#[derive(Clone)]
-struct Reply {
-    head: String,
-    pieces: Vec<Vec<u8>>,
-    /// Keep the connection open, silent, after the pieces (a hung server).
-    hang: bool,
-}
-
-fn sse(body_pieces: &[&[u8]]) -> Reply {
-    Reply {
-        head: "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n".into(),
-        pieces: body_pieces.iter().map(|p| p.to_vec()).collect(),
-        hang: false,
-    }
-}
-
-/// Serves `reply` to every request for chat completions and a one-model list for /models.
-async fn fake_server(reply: Reply) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let reply = reply.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                let mut req = Vec::new();
-                // Read the head and (small) body.
-                loop {
-                    let n = sock.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    req.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&req);
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let len = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if req.len() >= end + 4 + len {
-                            break;
-                        }
-                    }
-                }
-                if String::from_utf8_lossy(&req).starts_with("GET /v1/models") {
-                    let body = r#"{"object":"list","data":[{"id":"fake-model","object":"model"}]}"#;
-                    let _ = sock
-                        .write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len()).as_bytes())
-                        .await;
-                    return;
-                }
-                let _ = sock.write_all(reply.head.as_bytes()).await;
-                let chunked = reply.head.contains("chunked");
-                for p in &reply.pieces {
-                    let _ = if chunked {
-                        let mut framed = format!("{:x}\r\n", p.len()).into_bytes();
-                        framed.extend_from_slice(p);
-                        framed.extend_from_slice(b"\r\n");
-                        sock.write_all(&framed).await
-                    } else {
-                        sock.write_all(p).await
-                    };
-                    let _ = sock.flush().await;
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                if reply.hang {
-                    tokio::time::sleep(Duration::from_secs(30)).await;
-                }
-                if chunked && !reply.hang {
-                    let _ = sock.write_all(b"0\r\n\r\n").await;
-                }
-            });
-        }
-    });
-    format!("http://{addr}/v1")
-}
 
 fn client(url: &str, timeout_secs: u64) -> LlmClient {
     LlmClient::new(LlmSettings {

@@ -25,7 +25,7 @@ fn open_sets_wal_foreign_keys_and_latest_version() {
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1, "foreign keys must be enforced");
-    assert_eq!(t.store.schema_version().unwrap(), 1);
+    assert_eq!(t.store.schema_version().unwrap(), 2);
     // Re-opening an existing file keeps its data and does not re-run migrations.
     let id = conversation(&t.store, "kept", 1_000);
     drop(t.store);
@@ -209,16 +209,22 @@ fn delete_cascades_to_messages_reactions_embeddings_analysis_and_fts() {
         s.get_embedding(&m, "test-model").unwrap().unwrap().vector,
         vec![0.5, -0.25, 1.0]
     );
-    s.put_analysis(&hindsight::store::ConversationAnalysis {
-        conversation_id: c.clone(),
-        sentiment: Some("positive".into()),
-        sentiment_score: Some(0.5),
-        topics: serde_json::json!(["spices"]),
-        key_points: serde_json::json!([]),
-        action_items: serde_json::json!([]),
-        model: "m".into(),
-        created_at: 5,
-    })
+    s.end_conversation(&c).unwrap();
+    s.put_analysis(
+        &c,
+        &hindsight::store::NewAnalysis {
+            summary: "Spices.".into(),
+            sentiment: hindsight::store::Sentiment::Positive,
+            sentiment_score: 0.5,
+            topics: vec!["spices".into()],
+            key_points: vec![],
+            action_items: vec![hindsight::store::NewActionItem {
+                text: "buy cardamom".into(),
+                owner: hindsight::store::Owner::User,
+            }],
+        },
+        "m",
+    )
     .unwrap();
     assert_eq!(s.search_text("zanzibar", 10).unwrap().len(), 2);
 
@@ -228,6 +234,8 @@ fn delete_cascades_to_messages_reactions_embeddings_analysis_and_fts() {
     assert_eq!(count("SELECT count(*) FROM messages"), 1);
     assert_eq!(count("SELECT count(*) FROM reactions"), 0);
     assert_eq!(count("SELECT count(*) FROM embeddings"), 0);
+    assert_eq!(count("SELECT count(*) FROM action_items"), 0);
+    assert_eq!(count("SELECT count(*) FROM analysis_jobs"), 0);
     assert_eq!(count("SELECT count(*) FROM conversation_analysis"), 0);
     let hits = s.search_text("zanzibar", 10).unwrap();
     assert_eq!(hits.len(), 1, "the FTS index follows cascaded deletes");

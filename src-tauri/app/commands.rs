@@ -10,7 +10,10 @@ use super::state::{lock, EmbedStatus};
 use super::AppState;
 use crate::chat::ChatEvent;
 use crate::llm::{LlmClient, LlmSettings};
-use crate::store::{Conversation, ConversationDetail, Message, Page, TextHit};
+use crate::store::{
+    ActionItem, ActionItemEntry, AnalysisStatus, Conversation, ConversationAnalysis,
+    ConversationDetail, Message, Page, TextHit,
+};
 
 const DEFAULT_PAGE: usize = 100;
 
@@ -87,7 +90,12 @@ pub async fn end_conversation(
     state: State<'_, AppState>,
     id: String,
 ) -> CommandResult<Conversation> {
-    Ok(state.store().end_conversation(&id)?)
+    let conversation = state.store().end_conversation(&id)?;
+    // Analysis runs in the background; an empty conversation simply has nothing to analyse.
+    if conversation.message_count > 0 {
+        state.analysis.enqueue(&conversation.id)?;
+    }
+    Ok(conversation)
 }
 
 #[tauri::command]
@@ -224,4 +232,51 @@ where
     };
     let (result, ()) = tokio::join!(call(tx), forward);
     Ok(result?)
+}
+
+#[derive(Serialize)]
+pub struct AnalysisView {
+    status: AnalysisStatus,
+    analysis: Option<ConversationAnalysis>,
+}
+
+#[tauri::command]
+pub async fn get_analysis(
+    state: State<'_, AppState>,
+    conversation_id: String,
+) -> CommandResult<AnalysisView> {
+    let store = state.store();
+    Ok(AnalysisView {
+        status: store.analysis_status(&conversation_id)?,
+        analysis: store.get_analysis(&conversation_id)?,
+    })
+}
+
+/// Queues the analysis again (after a failure, or to refresh it).
+#[tauri::command]
+pub async fn reanalyze(
+    state: State<'_, AppState>,
+    conversation_id: String,
+) -> CommandResult<AnalysisStatus> {
+    Ok(state.analysis.enqueue(&conversation_id)?)
+}
+
+#[tauri::command]
+pub async fn list_action_items(
+    state: State<'_, AppState>,
+    open_only: Option<bool>,
+    limit: Option<usize>,
+) -> CommandResult<Vec<ActionItemEntry>> {
+    Ok(state
+        .store()
+        .list_action_items(open_only.unwrap_or(false), limit.unwrap_or(500))?)
+}
+
+#[tauri::command]
+pub async fn set_action_item_done(
+    state: State<'_, AppState>,
+    id: i64,
+    done: bool,
+) -> CommandResult<ActionItem> {
+    Ok(state.store().set_action_item_done(id, done)?)
 }

@@ -1,5 +1,6 @@
 //! The Tauri shell: a window over the core. Commands are small adapters (deserialize, call the
 //! core, map the error); nothing here holds business logic.
+mod analysis;
 mod commands;
 mod embedding;
 mod error;
@@ -18,11 +19,12 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
     let locations = Locations::resolve(data_dir, models_dir)?;
     let store = Store::open(&locations.db_path())?;
     store.mark_interrupted_streams()?;
-    let state = AppState::new(store, locations);
+    let state = AppState::new(store, locations)?;
     tauri::Builder::default()
         .manage(state)
         .setup(|app| {
             embedding::start(app.handle());
+            analysis::start(app.handle());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -46,6 +48,10 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             commands::get_llm_settings,
             commands::save_llm_settings,
             commands::list_models,
+            commands::get_analysis,
+            commands::reanalyze,
+            commands::list_action_items,
+            commands::set_action_item_done,
         ])
         .run(tauri::generate_context!())
         .map_err(|e| crate::Error::Invalid(format!("could not start the window: {e}")))

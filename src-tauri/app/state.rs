@@ -1,10 +1,11 @@
 //! What the window's commands share: the store (one connection behind a mutex; SQLite calls
 //! are short and never held across an `.await`), where the data lives, and the embedding
-//! worker with its status.
+//! worker with its status, the chat service and the analysis queue.
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 
+use crate::analysis::AnalysisQueue;
 use crate::chat::{ChatService, SharedStore};
 use crate::embed::{EmbedWorker, Progress};
 use crate::llm::{LlmClient, LlmSettings};
@@ -27,16 +28,18 @@ pub struct AppState {
     pub embed_status: Arc<Mutex<EmbedStatus>>,
     pub worker: Arc<Mutex<Option<EmbedWorker>>>,
     pub chat: ChatService,
+    pub analysis: AnalysisQueue,
 }
 
 pub use crate::sync::lock;
 
 impl AppState {
-    pub fn new(store: Store, locations: Locations) -> Self {
+    pub fn new(store: Store, locations: Locations) -> crate::Result<Self> {
         let store: SharedStore = Arc::new(Mutex::new(store));
+        let analysis = AnalysisQueue::new(store.clone())?;
         let worker: Arc<Mutex<Option<EmbedWorker>>> = Arc::new(Mutex::new(None));
         let wake = worker.clone();
-        AppState {
+        Ok(AppState {
             // Stored messages wake the embedding worker (once it has started).
             chat: ChatService::new(store.clone(), move || {
                 if let Some(w) = lock(&wake).as_ref() {
@@ -50,7 +53,8 @@ impl AppState {
                 ..Default::default()
             })),
             worker,
-        }
+            analysis,
+        })
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {

@@ -84,10 +84,12 @@ impl Store {
         let conversation = self.get_conversation(id)?;
         let messages = self.all_messages(&conversation.id)?;
         let analysis = self.get_analysis(&conversation.id)?;
+        let analysis_status = self.analysis_status(&conversation.id)?;
         Ok(ConversationDetail {
             conversation,
             messages,
             analysis,
+            analysis_status,
         })
     }
 

@@ -1,8 +1,7 @@
-//! Message embeddings (little-endian f32 BLOBs tagged with their model), the 1:1
-//! conversation analysis, and key/value settings.
+//! Message embeddings (little-endian f32 BLOBs tagged with their model) and key/value settings.
 use rusqlite::{params, OptionalExtension};
 
-use super::{normalize_id, ConversationAnalysis, Embedding, Store, ToEmbed};
+use super::{normalize_id, Embedding, Store, ToEmbed};
 use crate::error::{Error, Result};
 use crate::time::now_ms;
 
@@ -128,69 +127,5 @@ impl Store {
             )?
             .execute(params![key, value.to_string()])?;
         Ok(())
-    }
-
-    pub fn put_analysis(&self, a: &ConversationAnalysis) -> Result<()> {
-        let id = normalize_id("conversation", &a.conversation_id)?;
-        self.get_conversation(&id)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO conversation_analysis (conversation_id, sentiment, sentiment_score,
-                     topics, key_points, action_items, model, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (conversation_id) DO UPDATE SET
-                     sentiment = excluded.sentiment, sentiment_score = excluded.sentiment_score,
-                     topics = excluded.topics, key_points = excluded.key_points,
-                     action_items = excluded.action_items, model = excluded.model,
-                     created_at = excluded.created_at",
-            )?
-            .execute(params![
-                id,
-                a.sentiment,
-                a.sentiment_score,
-                a.topics.to_string(),
-                a.key_points.to_string(),
-                a.action_items.to_string(),
-                a.model,
-                a.created_at
-            ])?;
-        Ok(())
-    }
-
-    pub fn get_analysis(&self, conversation_id: &str) -> Result<Option<ConversationAnalysis>> {
-        let id = normalize_id("conversation", conversation_id)?;
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT sentiment, sentiment_score, topics, key_points, action_items, model, created_at
-                 FROM conversation_analysis WHERE conversation_id = ?1",
-            )?
-            .query_row([&id], |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, Option<f64>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, i64>(6)?,
-                ))
-            })
-            .optional()?;
-        row.map(
-            |(sentiment, sentiment_score, topics, key_points, action_items, model, created_at)| {
-                Ok(ConversationAnalysis {
-                    conversation_id: id.clone(),
-                    sentiment,
-                    sentiment_score,
-                    topics: serde_json::from_str(&topics)?,
-                    key_points: serde_json::from_str(&key_points)?,
-                    action_items: serde_json::from_str(&action_items)?,
-                    model,
-                    created_at,
-                })
-            },
-        )
-        .transpose()
     }
 }

@@ -86,6 +86,39 @@ CREATE TABLE settings (
 ) STRICT;
 "#;
 
+/// v2: action items become rows (toggled done, listed across conversations) instead of a JSON
+/// column, and each conversation's analysis has a job status (pending, running, done, failed)
+/// that survives restarts.
+const V2: &str = r#"
+CREATE TABLE action_items (
+    id              INTEGER PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    position        INTEGER NOT NULL,
+    text            TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 1000),
+    owner           TEXT NOT NULL DEFAULT 'unknown' CHECK (owner IN ('user', 'ai', 'unknown')),
+    done            INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0, 1)),
+    done_at         INTEGER,
+    UNIQUE (conversation_id, position)
+) STRICT;
+CREATE INDEX action_items_open ON action_items (done, conversation_id);
+
+INSERT INTO action_items (conversation_id, position, text)
+    SELECT a.conversation_id, CAST(j.key AS INTEGER),
+           CASE j.type WHEN 'object' THEN json_extract(j.value, '$.text') ELSE CAST(j.value AS TEXT) END
+    FROM conversation_analysis a, json_each(a.action_items) j
+    WHERE length(CASE j.type WHEN 'object' THEN json_extract(j.value, '$.text')
+                             ELSE CAST(j.value AS TEXT) END) BETWEEN 1 AND 1000;
+ALTER TABLE conversation_analysis DROP COLUMN action_items;
+
+CREATE TABLE analysis_jobs (
+    conversation_id TEXT PRIMARY KEY NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+    error           TEXT,
+    updated_at      INTEGER NOT NULL
+) STRICT;
+CREATE INDEX analysis_jobs_status ON analysis_jobs (status, updated_at);
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }

@@ -1,5 +1,6 @@
 //! The SQLite store: one file, WAL, foreign keys, a busy timeout, versioned migrations.
 //! All SQL lives under this module and uses bound parameters only.
+mod analysis;
 mod conversations;
 mod cursor;
 mod embeddings;

@@ -132,18 +132,113 @@ impl NewMessage {
     }
 }
 
-/// The 1:1 analysis of an ended conversation (written by the analyzer of a later issue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sentiment {
+    Positive,
+    Neutral,
+    Negative,
+    Mixed,
+}
+
+/// Who is to do an action item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Owner {
+    User,
+    Ai,
+    Unknown,
+}
+
+/// Where a conversation's analysis stands. `none`: never asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnalysisState {
+    None,
+    Pending,
+    Running,
+    Done,
+    Failed,
+}
+
+sql_text_enum!(Sentiment {
+    Positive => "positive",
+    Neutral => "neutral",
+    Negative => "negative",
+    Mixed => "mixed",
+});
+sql_text_enum!(Owner { User => "user", Ai => "ai", Unknown => "unknown" });
+sql_text_enum!(AnalysisState {
+    None => "none",
+    Pending => "pending",
+    Running => "running",
+    Done => "done",
+    Failed => "failed",
+});
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionItem {
+    pub id: i64,
+    pub conversation_id: String,
+    pub text: String,
+    pub owner: Owner,
+    pub done: bool,
+}
+
+/// An action item with the conversation it came from (the cross-conversation list).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionItemEntry {
+    #[serde(flatten)]
+    pub item: ActionItem,
+    pub conversation_title: String,
+    #[serde(with = "crate::time::rfc3339")]
+    pub conversation_time: Millis,
+}
+
+/// The 1:1 analysis of an ended conversation. The summary is also `Conversation.summary`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConversationAnalysis {
     pub conversation_id: String,
-    pub sentiment: Option<String>,
+    pub summary: Option<String>,
+    pub sentiment: Option<Sentiment>,
+    /// In [-1, 1].
     pub sentiment_score: Option<f64>,
-    pub topics: serde_json::Value,
-    pub key_points: serde_json::Value,
-    pub action_items: serde_json::Value,
+    pub topics: Vec<String>,
+    pub key_points: Vec<String>,
+    pub action_items: Vec<ActionItem>,
+    /// The LLM that wrote it.
     pub model: String,
     #[serde(with = "crate::time::rfc3339")]
     pub created_at: Millis,
+}
+
+/// An action item as the analyzer proposes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewActionItem {
+    pub text: String,
+    pub owner: Owner,
+}
+
+/// What the analyzer writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewAnalysis {
+    pub summary: String,
+    pub sentiment: Sentiment,
+    pub sentiment_score: f64,
+    pub topics: Vec<String>,
+    pub key_points: Vec<String>,
+    pub action_items: Vec<NewActionItem>,
+}
+
+/// The analysis job of one conversation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalysisStatus {
+    pub conversation_id: String,
+    pub state: AnalysisState,
+    /// Why it failed (state `failed`).
+    pub error: Option<String>,
+    #[serde(with = "crate::time::rfc3339_opt")]
+    pub updated_at: Option<Millis>,
 }
 
 /// A stored embedding vector of one message for one model.
@@ -184,4 +279,5 @@ pub struct ConversationDetail {
     pub conversation: Conversation,
     pub messages: Vec<Message>,
     pub analysis: Option<ConversationAnalysis>,
+    pub analysis_status: AnalysisStatus,
 }

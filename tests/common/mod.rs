@@ -1,5 +1,8 @@
 //! Shared test helpers: a fresh on-disk store in a temp dir, fixture paths.
 #![allow(dead_code)]
+pub mod fake_llm;
+pub mod llama;
+
 use std::path::PathBuf;
 
 use hindsight::store::{NewConversation, NewMessage, Sender, Status, Store};

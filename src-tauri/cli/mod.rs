@@ -1,10 +1,12 @@
 //! The command-line shell: parses arguments (clap), calls the core, prints text or `--json`.
 //! Errors go to stderr with a non-zero exit code.
+mod analysis;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -31,6 +33,30 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Which LLM server a command talks to (default: the saved settings).
+#[derive(Debug, Clone, Args)]
+pub struct LlmArgs {
+    /// OpenAI-compatible base URL for this run (default: the saved setting).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Model name for this run (default: the saved setting, else the server's first).
+    #[arg(long)]
+    pub model: Option<String>,
+}
+
+impl LlmArgs {
+    fn client(&self, store: &Store) -> Result<crate::llm::LlmClient> {
+        let mut settings = crate::llm::LlmSettings::load(store)?;
+        if let Some(url) = &self.url {
+            settings.base_url = url.clone();
+        }
+        if let Some(model) = &self.model {
+            settings.model = model.clone();
+        }
+        crate::llm::LlmClient::new(settings)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,23 +101,79 @@ pub enum Command {
         /// Continue this conversation (default: start a new one titled from the message).
         #[arg(long, value_name = "ID")]
         conversation: Option<String>,
-        /// OpenAI-compatible base URL for this run (default: the saved setting).
-        #[arg(long)]
-        url: Option<String>,
-        /// Model name for this run (default: the saved setting, else the server's first).
-        #[arg(long)]
-        model: Option<String>,
+        #[command(flatten)]
+        llm: LlmArgs,
         /// Print one JSON object at the end instead of streaming text.
         #[arg(long)]
         json: bool,
         text: String,
     },
-    /// Show one conversation with its messages.
+    /// Show one conversation with its messages and its analysis.
     Show {
         id: String,
         #[arg(long)]
         json: bool,
     },
+    /// End a conversation and analyse it with the LLM (summary, topics, sentiment, action
+    /// items, key points).
+    End {
+        id: String,
+        /// Only end it; analyse later with `hindsight analyze`.
+        #[arg(long)]
+        no_analyze: bool,
+        #[command(flatten)]
+        llm: LlmArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Analyse ended conversations with the LLM: one by id, or with --all every ended
+    /// conversation that has no analysis yet (with a progress bar).
+    Analyze {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        llm: LlmArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List action items across all conversations, open ones first.
+    Actions {
+        /// Only open (not done) items.
+        #[arg(long)]
+        open: bool,
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark an action item done (or not done with --undo).
+    #[command(name = "action-done")]
+    ActionDone {
+        id: i64,
+        #[arg(long)]
+        undo: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Command {
+    fn json(&self) -> bool {
+        match self {
+            Command::Import { json, .. }
+            | Command::Export { json, .. }
+            | Command::List { json, .. }
+            | Command::Embed { json, .. }
+            | Command::Chat { json, .. }
+            | Command::Show { json, .. }
+            | Command::End { json, .. }
+            | Command::Analyze { json, .. }
+            | Command::Actions { json, .. }
+            | Command::ActionDone { json, .. } => *json,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -109,15 +191,7 @@ pub enum ExportFormat {
 
 /// Runs one command; prints its error to stderr and returns a failing exit code on error.
 pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command) -> ExitCode {
-    let json = matches!(
-        command,
-        Command::Import { json: true, .. }
-            | Command::Export { json: true, .. }
-            | Command::List { json: true, .. }
-            | Command::Show { json: true, .. }
-            | Command::Embed { json: true, .. }
-            | Command::Chat { json: true, .. }
-    );
+    let json = command.json();
     match execute(data_dir, models_dir, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -279,24 +353,12 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
         }
         Command::Chat {
             conversation,
-            url,
-            model,
+            llm,
             json,
             text,
         } => {
-            let mut settings = crate::llm::LlmSettings::load(&store)?;
-            if let Some(url) = url {
-                settings.base_url = url;
-            }
-            if let Some(model) = model {
-                settings.model = model;
-            }
-            let llm = crate::llm::LlmClient::new(settings)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .map_err(|e| Error::io("<tokio runtime>", e))?;
+            let llm = llm.client(&store)?;
+            let runtime = runtime()?;
             let chat = crate::chat::ChatService::new(
                 std::sync::Arc::new(std::sync::Mutex::new(store)),
                 || {},
@@ -357,8 +419,38 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 write_out(&mut out, format_args!("{}", detail_text(&detail)))?;
             }
         }
+        Command::End {
+            id,
+            no_analyze,
+            llm,
+            json,
+        } => analysis::end(store, &id, (!no_analyze).then_some(&llm), json, &mut out)?,
+        Command::Analyze { id, all, llm, json } => {
+            analysis::analyze(store, id.as_deref(), all, &llm, json, &mut out)?
+        }
+        Command::Actions { open, limit, json } => {
+            analysis::actions(&store, open, limit, json, &mut out)?
+        }
+        Command::ActionDone { id, undo, json } => {
+            let item = store.set_action_item_done(id, !undo)?;
+            if json {
+                print_json(&mut out, &item)?;
+            } else {
+                let mark = if item.done { "done" } else { "open" };
+                write_out(&mut out, format_args!("[{mark}] {}\n", item.text))?;
+            }
+        }
     }
     Ok(())
+}
+
+/// A small multi-threaded runtime for the commands that talk to the LLM.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("<tokio runtime>", e))
 }
 
 fn detail_text(detail: &ConversationDetail) -> String {
@@ -374,9 +466,7 @@ fn detail_text(detail: &ConversationDetail) -> String {
         s.push_str(&format!("  ended {}", to_rfc3339(end)));
     }
     s.push('\n');
-    if let Some(summary) = &c.summary {
-        s.push_str(&format!("\nSummary: {summary}\n"));
-    }
+    s.push_str(&analysis::analysis_text(detail));
     for m in &detail.messages {
         let who = match m.sender {
             Sender::User => "you",

@@ -1,0 +1,339 @@
+//! Reads an analysis out of what a model wrote, tolerantly: code fences, prose around the JSON,
+//! trailing commas and truncated JSON are repaired by `llm_json`; near-miss types are coerced
+//! (a score given as a string, topics as one comma-separated string, action items as plain
+//! strings). What cannot be read is an error that names the problem, for the retry prompt.
+use serde_json::{Map, Value};
+
+use crate::store::{NewActionItem, NewAnalysis, Owner, Sentiment};
+
+const MAX_TOPICS: usize = 8;
+const MAX_POINTS: usize = 10;
+const MAX_ITEMS: usize = 15;
+const MAX_TOPIC_CHARS: usize = 60;
+const MAX_LINE_CHARS: usize = 500;
+const MAX_SUMMARY_CHARS: usize = 2000;
+
+/// Parses a model's answer into an analysis, or says what is wrong with it.
+pub fn parse_analysis(raw: &str) -> Result<NewAnalysis, String> {
+    let text = strip_thinking(raw).trim();
+    if text.is_empty() {
+        return Err("the answer was empty".into());
+    }
+    let value = llm_json::loads(text, &llm_json::RepairOptions::default())
+        .map_err(|e| format!("the answer is not JSON ({e})"))?;
+    let obj = match value {
+        Value::Object(o) => o,
+        Value::Array(mut a) if a.len() == 1 && a[0].is_object() => match a.remove(0) {
+            Value::Object(o) => o,
+            _ => return Err("the answer is not a JSON object".into()),
+        },
+        _ => return Err("the answer is not a JSON object".into()),
+    };
+    from_object(&obj)
+}
+
+/// Reasoning models may think aloud first (`<think>…</think>`); only what follows counts.
+fn strip_thinking(raw: &str) -> &str {
+    match raw.rfind("</think>") {
+        Some(i) => &raw[i + "</think>".len()..],
+        None => raw,
+    }
+}
+
+fn field<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
+    names
+        .iter()
+        .find_map(|n| obj.get(*n))
+        .filter(|v| !v.is_null())
+}
+
+fn clip(s: &str, max: usize) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() <= max {
+        return s;
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn from_object(obj: &Map<String, Value>) -> Result<NewAnalysis, String> {
+    let summary = match field(obj, &["summary", "Summary", "overview"]) {
+        Some(Value::String(s)) => s.trim().to_owned(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" "),
+        Some(_) => return Err("`summary` must be a string".into()),
+        None => String::new(),
+    };
+    if summary.trim().is_empty() {
+        return Err("`summary` is missing or empty".into());
+    }
+
+    let (sentiment, score) = sentiment(obj)?;
+    let topics = string_list(obj, &["topics", "Topics", "tags"], "topics")?
+        .into_iter()
+        .map(|t| {
+            clip(
+                t.trim_matches(|c: char| c == '#' || c.is_whitespace()),
+                MAX_TOPIC_CHARS,
+            )
+            .to_lowercase()
+        })
+        .filter(|t| !t.is_empty());
+    let topics = dedupe(topics, MAX_TOPICS);
+    let key_points = dedupe(
+        string_list(
+            obj,
+            &["key_points", "keyPoints", "key points", "points"],
+            "key_points",
+        )?
+        .into_iter()
+        .map(|p| clip(&p, MAX_LINE_CHARS)),
+        MAX_POINTS,
+    );
+    let action_items = action_items(obj)?;
+    Ok(NewAnalysis {
+        summary: clip(&summary, MAX_SUMMARY_CHARS),
+        sentiment,
+        sentiment_score: score,
+        topics,
+        key_points,
+        action_items,
+    })
+}
+
+fn dedupe(items: impl Iterator<Item = String>, max: usize) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .filter(|s| !s.is_empty() && seen.insert(s.to_lowercase()))
+        .take(max)
+        .collect()
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().trim_end_matches('%').parse().ok(),
+        _ => None,
+    }
+    .filter(|x: &f64| x.is_finite())
+}
+
+fn sentiment(obj: &Map<String, Value>) -> Result<(Sentiment, f64), String> {
+    // `sentiment` may be a label, a number, or an object {label, score}.
+    let raw = field(obj, &["sentiment", "Sentiment", "mood"]);
+    let (label_value, mut score) = match raw {
+        Some(Value::Object(o)) => (
+            field(o, &["label", "sentiment", "value"]).cloned(),
+            field(o, &["score"]).and_then(number),
+        ),
+        Some(v) => (Some(v.clone()), None),
+        None => (None, None),
+    };
+    if score.is_none() {
+        score = field(obj, &["sentiment_score", "sentimentScore", "score"]).and_then(number);
+    }
+    let label = match &label_value {
+        Some(Value::String(s)) => {
+            let s = s.to_lowercase();
+            // "very positive", "Mostly negative." …: the first label word that appears.
+            let found = [
+                ("mixed", Sentiment::Mixed),
+                ("negative", Sentiment::Negative),
+                ("positive", Sentiment::Positive),
+                ("neutral", Sentiment::Neutral),
+            ]
+            .into_iter()
+            .filter_map(|(w, l)| s.find(w).map(|i| (i, l)))
+            .min_by_key(|(i, _)| *i)
+            .map(|(_, l)| l);
+            match found {
+                Some(l) => Some(l),
+                None => {
+                    return Err(format!(
+                        "`sentiment` {s:?} is not one of positive, neutral, negative, mixed"
+                    ))
+                }
+            }
+        }
+        Some(v @ Value::Number(_)) => {
+            score = score.or_else(|| number(v));
+            None
+        }
+        Some(_) => return Err("`sentiment` must be a string".into()),
+        None => None,
+    };
+    // A score on a 0–10 or 0–100 scale is not in [-1, 1]; one slightly outside is clamped.
+    if let Some(s) = score {
+        if !(-1.5..=1.5).contains(&s) {
+            return Err(format!("`sentiment_score` {s} is not in [-1, 1]"));
+        }
+    }
+    let score = score.map(|s| s.clamp(-1.0, 1.0));
+    match (label, score) {
+        (Some(l), Some(s)) => Ok((l, s)),
+        (Some(l), None) => Ok((
+            l,
+            match l {
+                Sentiment::Positive => 0.6,
+                Sentiment::Negative => -0.6,
+                Sentiment::Neutral | Sentiment::Mixed => 0.0,
+            },
+        )),
+        (None, Some(s)) => Ok((
+            if s > 0.25 {
+                Sentiment::Positive
+            } else if s < -0.25 {
+                Sentiment::Negative
+            } else {
+                Sentiment::Neutral
+            },
+            s,
+        )),
+        (None, None) => Err("`sentiment` is missing".into()),
+    }
+}
+
+/// A list of strings; also accepts one string of comma/semicolon/newline separated parts and
+/// objects with a text-like field. A missing list is empty.
+fn string_list(
+    obj: &Map<String, Value>,
+    names: &[&str],
+    what: &str,
+) -> Result<Vec<String>, String> {
+    match field(obj, names) {
+        None => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(s
+            .split([',', ';', '\n'])
+            .map(|p| {
+                p.trim()
+                    .trim_start_matches(['-', '*', '•'])
+                    .trim()
+                    .to_owned()
+            })
+            .filter(|p| !p.is_empty())
+            .collect()),
+        Some(Value::Array(items)) => Ok(items
+            .iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s.trim().to_owned()),
+                Value::Object(o) => field(o, &["text", "name", "topic", "point", "title"])
+                    .and_then(Value::as_str)
+                    .map(|s| s.trim().to_owned()),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty())
+            .collect()),
+        Some(_) => Err(format!("`{what}` must be a list of strings")),
+    }
+}
+
+fn owner(v: Option<&Value>) -> Owner {
+    let Some(s) = v.and_then(Value::as_str) else {
+        return Owner::Unknown;
+    };
+    match s.trim().to_lowercase().as_str() {
+        "user" | "me" | "i" | "human" | "you" | "person" => Owner::User,
+        "ai" | "assistant" | "bot" | "model" | "hindsight" => Owner::Ai,
+        _ => Owner::Unknown,
+    }
+}
+
+fn action_items(obj: &Map<String, Value>) -> Result<Vec<NewActionItem>, String> {
+    let items = match field(
+        obj,
+        &[
+            "action_items",
+            "actionItems",
+            "action items",
+            "actions",
+            "todos",
+        ],
+    ) {
+        None => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items.clone(),
+        Some(Value::String(s)) => s.split('\n').map(|l| Value::String(l.to_owned())).collect(),
+        Some(_) => return Err("`action_items` must be a list".into()),
+    };
+    let mut seen = std::collections::HashSet::new();
+    Ok(items
+        .iter()
+        .filter_map(|v| match v {
+            Value::String(s) => Some(NewActionItem {
+                text: s.clone(),
+                owner: Owner::Unknown,
+            }),
+            Value::Object(o) => field(o, &["text", "task", "item", "description", "action"])
+                .and_then(Value::as_str)
+                .map(|t| NewActionItem {
+                    text: t.to_owned(),
+                    owner: owner(field(o, &["owner", "assignee", "who"])),
+                }),
+            _ => None,
+        })
+        .map(|i| NewActionItem {
+            text: clip(
+                i.text.trim().trim_start_matches(['-', '*', '•']).trim(),
+                MAX_LINE_CHARS,
+            ),
+            owner: i.owner,
+        })
+        .filter(|i| !i.text.is_empty() && seen.insert(i.text.to_lowercase()))
+        .take(MAX_ITEMS)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn fenced_json_with_prose_and_trailing_commas() {
+        let raw = "Sure! Here is the analysis:\n```json\n{\"summary\": \"Planned a trip.\", \"topics\": [\"Travel\", \"travel\", \"Lisbon\",], \"sentiment\": \"Positive\", \"sentiment_score\": 0.7, \"action_items\": [], \"key_points\": [\"Stay in Baixa\"],}\n```\nHope this helps.";
+        let a = parse_analysis(raw).unwrap();
+        assert_eq!(a.summary, "Planned a trip.");
+        assert_eq!(a.topics, vec!["travel", "lisbon"]);
+        assert_eq!(a.sentiment, Sentiment::Positive);
+        assert_eq!(a.key_points, vec!["Stay in Baixa"]);
+    }
+
+    #[test]
+    fn truncated_json_is_closed() {
+        let raw = r#"{"summary": "Fixed a flaky test.", "sentiment": "mixed", "sentiment_score": 0.1, "topics": ["testing", "ci"#;
+        let a = parse_analysis(raw).unwrap();
+        assert_eq!(a.sentiment, Sentiment::Mixed);
+        assert_eq!(a.topics[0], "testing");
+    }
+
+    #[test]
+    fn near_miss_types_are_coerced() {
+        let raw = r#"{"summary": "S.", "sentiment": {"label": "very negative", "score": "-0.8"},
+            "topics": "Tax forms, deadlines", "action_items": ["File the W-2",
+            {"task": "Send receipts", "owner": "assistant"}]}"#;
+        let a = parse_analysis(raw).unwrap();
+        assert_eq!(a.sentiment, Sentiment::Negative);
+        assert!((a.sentiment_score + 0.8).abs() < 1e-9);
+        assert_eq!(a.topics, vec!["tax forms", "deadlines"]);
+        assert_eq!(a.action_items.len(), 2);
+        assert_eq!(a.action_items[1].owner, Owner::Ai);
+    }
+
+    #[test]
+    fn unusable_answers_say_why() {
+        assert!(parse_analysis("I cannot help with that.").is_err());
+        assert!(parse_analysis("").is_err());
+        assert!(parse_analysis(r#"{"summary": 5, "sentiment": "positive"}"#)
+            .unwrap_err()
+            .contains("summary"));
+        assert!(parse_analysis(r#"{"summary": "x", "sentiment": "happy"}"#)
+            .unwrap_err()
+            .contains("sentiment"));
+        assert!(parse_analysis(r#"{"summary": "x", "sentiment_score": 7}"#)
+            .unwrap_err()
+            .contains("[-1, 1]"));
+    }
+}

@@ -1,0 +1,81 @@
+//! The real llama.cpp server (PyPI xllamacpp) running SmolLM2-135M-Instruct, installed by
+//! `scripts/install-llama-server` into `.llm/` (override: HINDSIGHT_LLM_DIR). Each test starts
+//! its own on a free loopback port; dropping the handle stops it.
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct LlamaServer {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for LlamaServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn llm_dir() -> PathBuf {
+    std::env::var_os("HINDSIGHT_LLM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".llm"))
+}
+
+pub fn start_server() -> LlamaServer {
+    start_server_with(1)
+}
+
+pub fn start_server_with(parallel: u32) -> LlamaServer {
+    let dir = llm_dir();
+    let python = dir.join("venv/bin/python");
+    let model = dir.join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(
+        python.exists() && model.exists(),
+        "the real llama.cpp server is required: ./scripts/install-llama-server ({})",
+        dir.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(python)
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/llama_server.py"))
+        .arg(&model)
+        .arg(port.to_string())
+        .args([
+            "--alias",
+            "smollm2-135m",
+            "--ctx",
+            "4096",
+            "--parallel",
+            &parallel.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start llama_server.py");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let t0 = Instant::now();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("LISTENING") => break,
+            Some(Ok(_)) => {}
+            _ => panic!("llama server exited before listening"),
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "llama server did not start"
+        );
+    }
+    // Keep draining its stdout so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    LlamaServer {
+        child,
+        url: format!("http://127.0.0.1:{port}/v1"),
+    }
+}
