@@ -4,28 +4,12 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 mod common;
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{conversation, fixture, message, temp_store};
+use common::{conversation, embedder, fixture, message, models_dir, temp_store};
 use hindsight::embed::{embed_backlog, EmbedWorker, Embedder, DIM, MODEL_ID};
 use hindsight::store::Sender;
-
-fn models_dir() -> PathBuf {
-    std::env::var_os("HINDSIGHT_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".models"))
-}
-
-fn embedder() -> &'static Embedder {
-    static E: OnceLock<Embedder> = OnceLock::new();
-    E.get_or_init(|| {
-        Embedder::load(&models_dir()).unwrap_or_else(|e| {
-            panic!("{e}\n(the real model is required: ./scripts/fetch-models --models-dir .models)")
-        })
-    })
-}
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -193,9 +177,11 @@ fn worker_embeds_the_backlog_at_start_and_new_messages_when_woken() {
     let db = t.dir.path().join("hindsight.db");
     let progress = Arc::new(Mutex::new(Vec::new()));
     let sink = progress.clone();
-    let worker = EmbedWorker::start(db, Embedder::load(&models_dir()).unwrap(), move |p| {
-        sink.lock().unwrap().push(p)
-    })
+    let worker = EmbedWorker::start(
+        db,
+        std::sync::Arc::new(Embedder::load(&models_dir()).unwrap()),
+        move |p| sink.lock().unwrap().push(p),
+    )
     .unwrap();
 
     let wait_until_embedded = |n: usize| {

@@ -10,6 +10,8 @@ use super::state::{lock, EmbedStatus};
 use super::AppState;
 use crate::chat::ChatEvent;
 use crate::llm::{LlmClient, LlmSettings};
+use crate::search::ask::{self, AskOptions, AskResult};
+use crate::search::{SearchHit, SearchOptions};
 use crate::store::{
     ActionItem, ActionItemEntry, AnalysisStatus, Conversation, ConversationAnalysis,
     ConversationDetail, Message, Page, TextHit,
@@ -279,4 +281,72 @@ pub async fn set_action_item_done(
     done: bool,
 ) -> CommandResult<ActionItem> {
     Ok(state.store().set_action_item_done(id, done)?)
+}
+
+/// History search (hybrid by default) on a blocking thread: embedding the query is CPU work.
+#[tauri::command]
+pub async fn search_history(
+    app: tauri::AppHandle,
+    text: String,
+    options: Option<SearchOptions>,
+) -> CommandResult<Vec<SearchHit>> {
+    let options = options.unwrap_or_default();
+    let hits = tauri::async_runtime::spawn_blocking(move || {
+        let state = tauri::Manager::state::<AppState>(&app);
+        let query = if options.mode.needs_embedder() {
+            Some(state.searcher.embed_query(&*state.embedder()?, &text)?)
+        } else {
+            None
+        };
+        let store = state.search_store();
+        let hits =
+            state
+                .searcher
+                .search(&store, &text, query.as_deref().map(Vec::as_slice), &options);
+        hits
+    })
+    .await
+    .map_err(|e| crate::Error::Invalid(format!("search failed: {e}")))??;
+    Ok(hits)
+}
+
+/// "Ask your history": the answer streams over `on_token`; the result carries the cited
+/// excerpts (`excerpts[n-1]` is `[n]`).
+#[tauri::command]
+pub async fn ask_history(
+    app: tauri::AppHandle,
+    question: String,
+    on_token: Channel<String>,
+) -> CommandResult<AskResult> {
+    let state = tauri::Manager::state::<AppState>(&app);
+    let llm = state.llm()?;
+    let budget = llm.settings().context_chars.saturating_sub(1500).max(1500);
+    let q = question.clone();
+    let handle = app.clone();
+    let retrieved = tauri::async_runtime::spawn_blocking(move || {
+        let state = tauri::Manager::state::<AppState>(&handle);
+        let embedder = state.embedder()?;
+        let store = state.search_store();
+        let retrieved = ask::retrieve(
+            &store,
+            &state.searcher,
+            &embedder,
+            &q,
+            AskOptions {
+                budget_chars: budget,
+                ..Default::default()
+            },
+        );
+        retrieved
+    })
+    .await
+    .map_err(|e| crate::Error::Invalid(format!("search failed: {e}")))??;
+    let (tx, mut rx) = mpsc::channel::<String>(256);
+    let forward = async {
+        while let Some(piece) = rx.recv().await {
+            let _ = on_token.send(piece);
+        }
+    };
+    let (result, ()) = tokio::join!(ask::answer(&llm, &question, retrieved, tx), forward);
+    Ok(result?)
 }

@@ -38,6 +38,12 @@ pub fn start(app: &AppHandle) {
             };
             let progress_app = app.clone();
             let progress_status = status.clone();
+            let embedder = std::sync::Arc::new(embedder);
+            *lock(&state.embedder) = Some(embedder.clone());
+            // Load the search index now rather than on the first query.
+            if let Err(e) = state.searcher.refresh(&state.search_store()) {
+                eprintln!("hindsight: could not load the search index: {e}");
+            }
             let worker = EmbedWorker::start(state.locations.db_path(), embedder, move |p| {
                 let s = EmbedStatus {
                     state: "ready",

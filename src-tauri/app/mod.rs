@@ -52,6 +52,8 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             commands::reanalyze,
             commands::list_action_items,
             commands::set_action_item_done,
+            commands::search_history,
+            commands::ask_history,
         ])
         .run(tauri::generate_context!())
         .map_err(|e| crate::Error::Invalid(format!("could not start the window: {e}")))

@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use crate::analysis::AnalysisQueue;
 use crate::chat::{ChatService, SharedStore};
-use crate::embed::{EmbedWorker, Progress};
+use crate::embed::{EmbedWorker, Embedder, Progress};
 use crate::llm::{LlmClient, LlmSettings};
 use crate::paths::Locations;
+use crate::search::Searcher;
 use crate::store::Store;
 
 /// What the UI shows about local embeddings.
@@ -29,12 +30,18 @@ pub struct AppState {
     pub worker: Arc<Mutex<Option<EmbedWorker>>>,
     pub chat: ChatService,
     pub analysis: AnalysisQueue,
+    /// The embedding model once loaded (shared by the worker and query embedding).
+    pub embedder: Arc<Mutex<Option<Arc<Embedder>>>>,
+    pub searcher: Arc<Searcher>,
+    /// A second connection for search, so a long index load never holds up chat commands.
+    search_store: Mutex<Store>,
 }
 
 pub use crate::sync::lock;
 
 impl AppState {
     pub fn new(store: Store, locations: Locations) -> crate::Result<Self> {
+        let search_store = Mutex::new(Store::open(&locations.db_path())?);
         let store: SharedStore = Arc::new(Mutex::new(store));
         let analysis = AnalysisQueue::new(store.clone())?;
         let worker: Arc<Mutex<Option<EmbedWorker>>> = Arc::new(Mutex::new(None));
@@ -54,7 +61,25 @@ impl AppState {
             })),
             worker,
             analysis,
+            embedder: Arc::new(Mutex::new(None)),
+            searcher: Arc::new(Searcher::new()),
+            search_store,
         })
+    }
+
+    pub fn search_store(&self) -> MutexGuard<'_, Store> {
+        lock(&self.search_store)
+    }
+
+    /// The loaded embedding model, or why it is not there.
+    pub fn embedder(&self) -> crate::Result<Arc<Embedder>> {
+        if let Some(e) = lock(&self.embedder).as_ref() {
+            return Ok(e.clone());
+        }
+        let status = lock(&self.embed_status).clone();
+        Err(crate::Error::Embed(status.message.unwrap_or_else(|| {
+            "the embedding model is still loading; try again in a moment".into()
+        })))
     }
 
     pub fn store(&self) -> MutexGuard<'_, Store> {

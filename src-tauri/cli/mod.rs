@@ -1,6 +1,7 @@
 //! The command-line shell: parses arguments (clap), calls the core, prints text or `--json`.
 //! Errors go to stderr with a non-zero exit code.
 mod analysis;
+mod search;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -148,6 +149,42 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Search the history by meaning and words (needs no LLM server).
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
+        mode: ModeArg,
+        /// At most this many hits per conversation (0: no limit).
+        #[arg(long, default_value_t = 3)]
+        per_conversation: usize,
+        /// Only this conversation.
+        #[arg(long, value_name = "ID")]
+        conversation: Option<String>,
+        /// Only messages by this sender.
+        #[arg(long, value_enum)]
+        sender: Option<SenderArg>,
+        /// Only messages at or after this date (YYYY-MM-DD) or time (RFC 3339).
+        #[arg(long, value_parser = search::parse_when)]
+        from: Option<i64>,
+        /// Only messages before this date or time.
+        #[arg(long, value_parser = search::parse_when)]
+        to: Option<i64>,
+        /// Only bookmarked messages.
+        #[arg(long)]
+        bookmarked: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask a question about your history: the LLM answers citing past messages as [n].
+    Ask {
+        question: String,
+        #[command(flatten)]
+        llm: LlmArgs,
+        #[arg(long)]
+        json: bool,
+    },
     /// Mark an action item done (or not done with --undo).
     #[command(name = "action-done")]
     ActionDone {
@@ -171,7 +208,9 @@ impl Command {
             | Command::End { json, .. }
             | Command::Analyze { json, .. }
             | Command::Actions { json, .. }
-            | Command::ActionDone { json, .. } => *json,
+            | Command::ActionDone { json, .. }
+            | Command::Search { json, .. }
+            | Command::Ask { json, .. } => *json,
         }
     }
 }
@@ -181,6 +220,19 @@ pub enum FormatArg {
     Auto,
     Hindsight,
     Chatgpt,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Dense,
+    Bm25,
+    Hybrid,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SenderArg {
+    User,
+    Ai,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -431,6 +483,44 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
         Command::Actions { open, limit, json } => {
             analysis::actions(&store, open, limit, json, &mut out)?
         }
+        Command::Search {
+            text,
+            limit,
+            mode,
+            per_conversation,
+            conversation,
+            sender,
+            from,
+            to,
+            bookmarked,
+            json,
+        } => {
+            let opts = crate::search::SearchOptions {
+                mode: match mode {
+                    ModeArg::Dense => crate::search::SearchMode::Dense,
+                    ModeArg::Bm25 => crate::search::SearchMode::Bm25,
+                    ModeArg::Hybrid => crate::search::SearchMode::Hybrid,
+                },
+                limit,
+                per_conversation,
+                filters: crate::store::SearchFilters {
+                    conversation_id: conversation,
+                    sender: sender.map(|s| match s {
+                        SenderArg::User => Sender::User,
+                        SenderArg::Ai => Sender::Ai,
+                    }),
+                    from,
+                    to,
+                    bookmarked_only: bookmarked,
+                },
+            };
+            search::search(&store, &locations, &text, &opts, json, &mut out)?
+        }
+        Command::Ask {
+            question,
+            llm,
+            json,
+        } => search::ask(&store, &locations, &question, &llm, json, &mut out)?,
         Command::ActionDone { id, undo, json } => {
             let item = store.set_action_item_done(id, !undo)?;
             if json {

@@ -2,6 +2,7 @@
 //! SQLite connection, woken when messages are stored. Chat never waits for it.
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ impl EmbedWorker {
     /// `on_progress` runs on the worker thread.
     pub fn start(
         db_path: PathBuf,
-        embedder: Embedder,
+        embedder: Arc<Embedder>,
         on_progress: impl Fn(Progress) + Send + 'static,
     ) -> crate::Result<EmbedWorker> {
         let store = Store::open(&db_path)?;

@@ -70,7 +70,8 @@ impl Store {
             .collect())
     }
 
-    /// Messages after `after_seq` (in insertion order) that have no embedding for `model`.
+    /// Messages after `after_seq` (in insertion order) that have no embedding for `model`. An
+    /// answer still streaming waits until it is finished.
     pub fn messages_to_embed(
         &self,
         model: &str,
@@ -79,7 +80,7 @@ impl Store {
     ) -> Result<Vec<ToEmbed>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.seq, m.id, m.content FROM messages m
-             WHERE m.seq > ?1
+             WHERE m.seq > ?1 AND m.state <> 'streaming'
                AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.message_id = m.id AND e.model = ?2)
              ORDER BY m.seq LIMIT ?3",
         )?;
@@ -96,7 +97,7 @@ impl Store {
     pub fn count_without_embedding(&self, model: &str) -> Result<usize> {
         let n: i64 = self.conn.prepare_cached(
             "SELECT count(*) FROM messages m
-             WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.message_id = m.id AND e.model = ?1)",
+             WHERE m.state <> 'streaming' AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.message_id = m.id AND e.model = ?1)",
         )?
         .query_row([model], |r| r.get(0))?;
         Ok(n as usize)

@@ -17,6 +17,32 @@ pub fn fts_query(text: &str) -> Option<String> {
     (!terms.is_empty()).then(|| terms.join(" "))
 }
 
+/// Words too common to help a ranked (OR) query.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "about", "as", "at", "be", "but", "by", "can", "did", "do", "does",
+    "for", "from", "had", "has", "have", "how", "i", "if", "in", "is", "it", "its", "me", "my",
+    "of", "on", "or", "our", "so", "that", "the", "their", "them", "then", "there", "this", "to",
+    "us", "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with",
+    "would", "you", "your",
+];
+
+/// Free user text as an FTS5 query matching *any* of its terms (stop words dropped), for BM25
+/// ranking of natural questions; `None` when nothing is left.
+pub fn fts_query_any(text: &str) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    let terms: Vec<String> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
+        .map(|t| {
+            t.trim_matches(|c: char| c == '\'' || c == '-')
+                .to_lowercase()
+        })
+        .filter(|t| !t.is_empty() && !STOPWORDS.contains(&t.as_str()))
+        .filter(|t| seen.insert(t.clone()))
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" OR "))
+}
+
 impl Store {
     /// Messages whose content contains every term of `text`, best BM25 first.
     pub fn search_text(&self, text: &str, limit: usize) -> Result<Vec<TextHit>> {

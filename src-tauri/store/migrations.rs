@@ -88,7 +88,7 @@ CREATE TABLE settings (
 
 /// v2: action items become rows (toggled done, listed across conversations) instead of a JSON
 /// column, and each conversation's analysis has a job status (pending, running, done, failed)
-/// that survives restarts.
+/// that survives restarts; a message whose text changes loses its (stale) embedding.
 const V2: &str = r#"
 CREATE TABLE action_items (
     id              INTEGER PRIMARY KEY,
@@ -117,6 +117,14 @@ CREATE TABLE analysis_jobs (
     updated_at      INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX analysis_jobs_status ON analysis_jobs (status, updated_at);
+
+-- A vector describes the text it was made from: new text (an answer that streamed in, a
+-- regenerated answer) makes it stale, and the embedding worker embeds the message again.
+CREATE TRIGGER messages_embeddings_stale AFTER UPDATE OF content ON messages
+WHEN old.content IS NOT new.content BEGIN
+    DELETE FROM embeddings WHERE message_id = new.id;
+END;
+DELETE FROM embeddings WHERE message_id IN (SELECT id FROM messages WHERE state = 'streaming');
 "#;
 
 pub fn migrations() -> Migrations<'static> {

@@ -8,6 +8,7 @@ mod fts;
 mod messages;
 mod migrations;
 mod model;
+mod search;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,7 +18,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 pub use embeddings::{blob_to_vector, vector_to_blob};
-pub use fts::fts_query;
+pub use fts::{fts_query, fts_query_any};
 pub use messages::{check_content, check_emoji};
 pub use migrations::migrations;
 pub use model::*;

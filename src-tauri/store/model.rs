@@ -281,3 +281,30 @@ pub struct ConversationDetail {
     pub analysis: Option<ConversationAnalysis>,
     pub analysis_status: AnalysisStatus,
 }
+
+/// Which messages a history search may return. Empty filters match everything.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SearchFilters {
+    pub conversation_id: Option<String>,
+    pub sender: Option<Sender>,
+    /// Inclusive lower bound on the message time.
+    #[serde(with = "crate::time::rfc3339_opt")]
+    pub from: Option<Millis>,
+    /// Exclusive upper bound on the message time.
+    #[serde(with = "crate::time::rfc3339_opt")]
+    pub to: Option<Millis>,
+    pub bookmarked_only: bool,
+}
+
+/// One stored vector with what the search index keeps beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexRow {
+    /// The embedding's rowid: the index loads rows after the last one it saw.
+    pub rowid: i64,
+    pub seq: i64,
+    pub conversation_id: String,
+    pub sender: Sender,
+    pub timestamp: Millis,
+    pub vector: Vec<f32>,
+}

@@ -4,6 +4,9 @@ pub mod fake_llm;
 pub mod llama;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use hindsight::embed::Embedder;
 
 use hindsight::store::{NewConversation, NewMessage, Sender, Status, Store};
 
@@ -50,4 +53,22 @@ pub fn message(
         .add_message(NewMessage::new(conversation_id, sender, text, ts))
         .expect("add message")
         .id
+}
+
+/// The real all-MiniLM-L6-v2 weights: `.models/` (scripts/test installs them there) or
+/// HINDSIGHT_MODELS_DIR.
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("HINDSIGHT_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".models"))
+}
+
+/// One loaded embedder per test binary.
+pub fn embedder() -> &'static Embedder {
+    static E: OnceLock<Embedder> = OnceLock::new();
+    E.get_or_init(|| {
+        Embedder::load(&models_dir()).unwrap_or_else(|e| {
+            panic!("{e}\n(the real model is required: ./scripts/fetch-models --models-dir .models)")
+        })
+    })
 }

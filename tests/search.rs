@@ -1,0 +1,578 @@
+//! History search: the int8 index against a brute-force exact reference on random data,
+//! filters, FTS escaping, retrieval quality on the evaluation set (real all-MiniLM-L6-v2),
+//! "no relevant history", and the `search` CLI without any LLM.
+#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+mod common;
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use common::{conversation, embedder, fixture, message, models_dir, temp_store};
+use hindsight::embed::{embed_backlog, DIM, MODEL_ID};
+use hindsight::search::ask::{self, AskOptions, NOTHING_FOUND};
+use hindsight::search::{
+    exact_top_k, RowFilter, SearchFilters, SearchMode, SearchOptions, Searcher, VectorIndex,
+};
+use hindsight::store::{Sender, Store};
+
+/// A deterministic generator (xorshift) of unit vectors.
+struct Rng(u64);
+impl Rng {
+    fn next_f32(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+    fn unit(&mut self, dim: usize) -> Vec<f32> {
+        let v: Vec<f32> = (0..dim).map(|_| self.next_f32()).collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / n).collect()
+    }
+}
+
+#[test]
+fn index_candidates_contain_the_exact_top_10_on_random_data() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let n = 30_000; // above the threshold where the scan is split across threads
+    let mut matrix = Vec::with_capacity(n * DIM);
+    let mut index = VectorIndex::new("m", DIM);
+    for i in 0..n {
+        let v = rng.unit(DIM);
+        index.add(i as i64, "c", Sender::User, 0, &v);
+        matrix.extend_from_slice(&v);
+    }
+    assert_eq!(index.len(), n);
+    for _ in 0..20 {
+        // Queries near a stored vector, like real ones, and uniformly random ones.
+        let base = &matrix[(rng.0 as usize % n) * DIM..][..DIM];
+        let noise = rng.unit(DIM);
+        let near: Vec<f32> = base.iter().zip(&noise).map(|(a, b)| a + 0.5 * b).collect();
+        for q in [near, rng.unit(DIM)] {
+            let exact: Vec<i64> = exact_top_k(&matrix, DIM, &q, 10)
+                .iter()
+                .map(|(row, _)| *row as i64)
+                .collect();
+            let candidates: Vec<i64> = index
+                .candidates(&q, 200, &RowFilter::default())
+                .iter()
+                .map(|c| c.0)
+                .collect();
+            for seq in &exact {
+                assert!(candidates.contains(seq), "exact hit {seq} missed");
+            }
+        }
+    }
+}
+
+/// A store whose messages carry random unit vectors as their embeddings.
+fn random_history(
+    n_conversations: usize,
+    per: usize,
+) -> (common::TempStore, Vec<(String, Vec<f32>)>) {
+    let t = temp_store();
+    let mut rng = Rng(42);
+    let mut vectors = Vec::new();
+    t.store
+        .transaction(|s| {
+            for c in 0..n_conversations {
+                let cid = conversation(s, &format!("c{c}"), c as i64 * 1_000_000);
+                for m in 0..per {
+                    let sender = if m % 2 == 0 { Sender::User } else { Sender::Ai };
+                    let id = message(
+                        s,
+                        &cid,
+                        sender,
+                        &format!("message {m} of conversation {c}"),
+                        c as i64 * 1_000_000 + m as i64,
+                    );
+                    let v = rng.unit(DIM);
+                    s.put_embedding(&id, MODEL_ID, &v)?;
+                    vectors.push((id, v));
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    (t, vectors)
+}
+
+#[test]
+fn dense_search_equals_brute_force_and_respects_filters() {
+    let (t, vectors) = random_history(100, 30);
+    let searcher = Searcher::new();
+    let mut rng = Rng(7);
+    let matrix: Vec<f32> = vectors.iter().flat_map(|v| v.1.clone()).collect();
+    for _ in 0..10 {
+        let q = rng.unit(DIM);
+        let opts = SearchOptions {
+            mode: SearchMode::Dense,
+            limit: 10,
+            per_conversation: 0,
+            ..Default::default()
+        };
+        let hits = searcher
+            .search(&t.store, "anything", Some(&q), &opts)
+            .unwrap();
+        let expected: Vec<(&str, f32)> = exact_top_k(&matrix, DIM, &q, 10)
+            .iter()
+            .map(|(row, s)| (vectors[*row].0.as_str(), *s))
+            .collect();
+        let got: Vec<(&str, f32)> = hits
+            .iter()
+            .map(|h| (h.message_id.as_str(), h.similarity.unwrap()))
+            .collect();
+        assert_eq!(got.len(), 10);
+        for ((gid, gs), (eid, es)) in got.iter().zip(&expected) {
+            assert_eq!(gid, eid);
+            assert!((gs - es).abs() < 1e-5, "similarity is the exact cosine");
+        }
+    }
+    assert_eq!(searcher.indexed(), 3000);
+
+    // Filters: every hit satisfies them, and per-conversation grouping caps each conversation.
+    let q = rng.unit(DIM);
+    let target = t.store.list_conversations(None, 1).unwrap().items[0].clone();
+    let bookmarked = &vectors[5].0;
+    t.store.set_bookmark(bookmarked, true).unwrap();
+    let cases = [
+        SearchFilters {
+            conversation_id: Some(target.id.to_uppercase()),
+            ..Default::default()
+        },
+        SearchFilters {
+            sender: Some(Sender::Ai),
+            ..Default::default()
+        },
+        SearchFilters {
+            from: Some(10_000_000),
+            to: Some(20_000_000),
+            ..Default::default()
+        },
+        SearchFilters {
+            bookmarked_only: true,
+            ..Default::default()
+        },
+    ];
+    for filters in cases {
+        for mode in [SearchMode::Dense, SearchMode::Bm25, SearchMode::Hybrid] {
+            let opts = SearchOptions {
+                mode,
+                limit: 20,
+                per_conversation: 2,
+                filters: filters.clone(),
+            };
+            let hits = searcher
+                .search(&t.store, "message conversation", Some(&q), &opts)
+                .unwrap();
+            assert!(!hits.is_empty(), "{mode:?} {filters:?}");
+            let mut per: HashMap<&str, usize> = HashMap::new();
+            for h in &hits {
+                *per.entry(h.conversation_id.as_str()).or_default() += 1;
+                if filters.conversation_id.is_some() {
+                    assert_eq!(h.conversation_id, target.id);
+                }
+                if let Some(s) = filters.sender {
+                    assert_eq!(h.sender, s);
+                }
+                if let (Some(from), Some(to)) = (filters.from, filters.to) {
+                    assert!(h.timestamp >= from && h.timestamp < to);
+                }
+                if filters.bookmarked_only {
+                    assert_eq!(&h.message_id, bookmarked);
+                }
+            }
+            assert!(per.values().all(|&n| n <= 2), "grouped per conversation");
+        }
+    }
+
+    // New vectors are picked up by the next query; deleted messages vanish from results.
+    let doomed = t.store.list_conversations(None, 1).unwrap().items[0]
+        .id
+        .clone();
+    t.store.delete_conversation(&doomed).unwrap();
+    let opts = SearchOptions {
+        mode: SearchMode::Dense,
+        limit: 50,
+        per_conversation: 0,
+        ..Default::default()
+    };
+    let hits = searcher.search(&t.store, "x", Some(&q), &opts).unwrap();
+    assert!(hits.iter().all(|h| h.conversation_id != doomed));
+}
+
+#[test]
+fn hostile_search_text_is_escaped_and_bad_input_is_clear() {
+    let t = temp_store();
+    let c = conversation(&t.store, "c", 1);
+    message(
+        &t.store,
+        &c,
+        Sender::User,
+        "NEAR the \"quoted\" star* AND more",
+        2,
+    );
+    let searcher = Searcher::new();
+    let bm25 = SearchOptions {
+        mode: SearchMode::Bm25,
+        ..Default::default()
+    };
+    for text in [
+        "\"",
+        "NEAR(",
+        "star*",
+        "'; DROP TABLE messages; --",
+        "AND OR NOT",
+        "col:quoted",
+        "^",
+        "(((",
+    ] {
+        searcher.search(&t.store, text, None, &bm25).unwrap();
+    }
+    assert_eq!(
+        searcher
+            .search(&t.store, "quoted", None, &bm25)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(t.store.count_messages().unwrap(), 1, "nothing was dropped");
+    let err = searcher.search(&t.store, "  ", None, &bm25).unwrap_err();
+    assert_eq!(err.code(), "invalid_input");
+    let err = searcher
+        .search(&t.store, "x", None, &SearchOptions::default())
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_input", "hybrid needs the query vector");
+}
+
+struct Question {
+    question: String,
+    relevant: Vec<String>,
+}
+
+/// The evaluation history, imported and embedded with the real model.
+fn eval_history() -> (common::TempStore, Vec<Question>) {
+    let t = temp_store();
+    hindsight::transfer::import_file(
+        &t.store,
+        &fixture("retrieval_eval_history.json"),
+        hindsight::transfer::ImportFormat::Auto,
+    )
+    .unwrap();
+    let p = embed_backlog(&t.store, embedder(), 32, |_| {}).unwrap();
+    assert_eq!(p.failed, 0);
+    let raw: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(fixture("retrieval_eval_questions.json")).unwrap(),
+    )
+    .unwrap();
+    let questions = raw
+        .into_iter()
+        .map(|q| Question {
+            question: q["question"].as_str().unwrap().to_owned(),
+            relevant: q["relevant"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect(),
+        })
+        .collect();
+    (t, questions)
+}
+
+/// Recall@5, Recall@10 and MRR (over the first 10) of a mode on the evaluation set.
+fn evaluate(
+    store: &Store,
+    searcher: &Searcher,
+    questions: &[Question],
+    mode: SearchMode,
+) -> [f64; 3] {
+    let (mut r5, mut r10, mut mrr) = (0.0, 0.0, 0.0);
+    for q in questions {
+        let vector = searcher.embed_query(embedder(), &q.question).unwrap();
+        let hits = searcher
+            .search(
+                store,
+                &q.question,
+                Some(&vector),
+                &SearchOptions {
+                    mode,
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        if let Some(rank) = hits.iter().position(|h| q.relevant.contains(&h.message_id)) {
+            r5 += f64::from(u8::from(rank < 5));
+            r10 += 1.0;
+            mrr += 1.0 / (rank as f64 + 1.0);
+        }
+    }
+    let n = questions.len() as f64;
+    [r5 / n, r10 / n, mrr / n]
+}
+
+#[test]
+fn retrieval_quality_on_the_evaluation_set() {
+    let (t, questions) = eval_history();
+    assert!(questions.len() >= 100);
+    let searcher = Searcher::new();
+    println!("| mode | Recall@5 | Recall@10 | MRR@10 |\n|---|---|---|---|");
+    let mut results = HashMap::new();
+    for (name, mode) in [
+        ("dense", SearchMode::Dense),
+        ("bm25", SearchMode::Bm25),
+        ("hybrid", SearchMode::Hybrid),
+    ] {
+        let [r5, r10, mrr] = evaluate(&t.store, &searcher, &questions, mode);
+        println!("| {name} | {r5:.3} | {r10:.3} | {mrr:.3} |");
+        results.insert(name, (r5, r10, mrr));
+    }
+    // The default mode is the best one on this set, and it finds most answers.
+    let best = results
+        .iter()
+        .max_by(|a, b| a.1 .2.total_cmp(&b.1 .2))
+        .map(|(name, _)| *name)
+        .unwrap();
+    let default = match SearchMode::default() {
+        SearchMode::Dense => "dense",
+        SearchMode::Bm25 => "bm25",
+        SearchMode::Hybrid => "hybrid",
+    };
+    assert_eq!(
+        default, best,
+        "the default mode should be the best by MRR: {results:?}"
+    );
+    assert!(results[default].1 >= 0.8, "{results:?}");
+}
+
+#[test]
+fn no_relevant_history_says_so_without_asking_the_llm() {
+    let (t, _) = eval_history();
+    let searcher = Searcher::new();
+    let retrieved = ask::retrieve(
+        &t.store,
+        &searcher,
+        embedder(),
+        "What is the torque spec for a Boeing 737 landing gear bolt?",
+        AskOptions::default(),
+    )
+    .unwrap();
+    assert!(retrieved.excerpts.is_empty(), "{:?}", retrieved.excerpts);
+    // A dead server: proves no request is made.
+    let llm = hindsight::llm::LlmClient::new(hindsight::llm::LlmSettings {
+        base_url: "http://127.0.0.1:9/v1".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let (tx, _rx) = tokio::sync::mpsc::channel(8);
+    let result = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(ask::answer(&llm, "q", retrieved, tx))
+        .unwrap();
+    assert_eq!(result.answer, NOTHING_FOUND);
+    assert!(result.excerpts.is_empty());
+
+    // A question the history does answer gets excerpts above the threshold.
+    let retrieved = ask::retrieve(
+        &t.store,
+        &searcher,
+        embedder(),
+        "why did my bread culture smell like acetone?",
+        AskOptions::default(),
+    )
+    .unwrap();
+    assert!(!retrieved.excerpts.is_empty());
+    assert!(retrieved.context.contains("[1]"));
+}
+
+#[test]
+fn ask_answers_from_the_right_conversation_with_the_real_server() {
+    let server = common::llama::start_server();
+    let (t, _) = eval_history();
+    let searcher = Searcher::new();
+    let question = "why did my bread culture smell like acetone?";
+    let retrieved = ask::retrieve(
+        &t.store,
+        &searcher,
+        embedder(),
+        question,
+        AskOptions::default(),
+    )
+    .unwrap();
+    let llm = hindsight::llm::LlmClient::new(hindsight::llm::LlmSettings {
+        base_url: server.url.clone(),
+        max_tokens: 120,
+        ..Default::default()
+    })
+    .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (result, streamed) = runtime.block_on(async {
+        let collect = async {
+            let mut s = String::new();
+            while let Some(p) = rx.recv().await {
+                s.push_str(&p);
+            }
+            s
+        };
+        tokio::join!(ask::answer(&llm, question, retrieved, tx), collect)
+    });
+    let result = result.unwrap();
+    assert!(!result.answer.is_empty());
+    assert_eq!(
+        result.answer,
+        streamed.trim(),
+        "the answer streamed as it came"
+    );
+    assert!(
+        result
+            .excerpts
+            .iter()
+            .any(|e| e.conversation_id == "e0000000-0000-4000-8000-000000002000"),
+        "cites the sourdough conversation: {:?}",
+        result.excerpts
+    );
+    assert!(result
+        .excerpts
+        .iter()
+        .all(|e| e.similarity >= ask::MIN_SIMILARITY));
+    let json = serde_json::to_value(&result).unwrap();
+    let mut keys: Vec<&str> = json["excerpts"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "conversation_id",
+            "message",
+            "message_id",
+            "similarity",
+            "timestamp",
+            "title"
+        ]
+    );
+    let mut top: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    top.sort_unstable();
+    assert_eq!(top, ["answer", "excerpts"]);
+}
+
+#[test]
+fn cli_search_needs_no_llm_and_bm25_needs_no_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty_models = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], models: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_hindsight"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--models-dir")
+            .arg(models)
+            .args(args)
+            .env_remove("HINDSIGHT_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let history = fixture("retrieval_eval_history.json");
+    assert!(run(&["import", history.to_str().unwrap()], &models_dir())
+        .status
+        .success());
+    assert!(run(&["embed", "--json"], &models_dir()).status.success());
+    let o = run(
+        &[
+            "search",
+            "how did I fix the mixer in the kitchen that kept leaking?",
+            "--json",
+            "--limit",
+            "5",
+        ],
+        &models_dir(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let hits: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(hits.len(), 5);
+    for key in [
+        "message_id",
+        "conversation_id",
+        "conversation_title",
+        "sender",
+        "timestamp",
+        "content",
+        "similarity",
+        "score",
+    ] {
+        assert!(hits[0].get(key).is_some(), "{key}");
+    }
+    assert!(hits[0]["similarity"].as_f64().unwrap() > 0.3);
+    assert!(hits
+        .iter()
+        .any(|h| h["conversation_id"] == "e0000000-0000-4000-8000-000000012000"));
+
+    let o = run(
+        &["search", "Porto", "--mode", "bm25", "--json"],
+        empty_models.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let hits: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(!hits.is_empty());
+    assert!(hits[0]["similarity"].is_null());
+
+    let o = run(&["search", "Porto", "--json"], empty_models.path());
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fetch-models"));
+}
+
+#[test]
+fn cli_ask_answers_with_cited_excerpts_from_the_real_server() {
+    let server = common::llama::start_server();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_hindsight"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--models-dir")
+            .arg(models_dir())
+            .args(args)
+            .env_remove("HINDSIGHT_DATA_DIR")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        o.stdout
+    };
+    let history = fixture("retrieval_eval_history.json");
+    run(&["import", history.to_str().unwrap()]);
+    run(&["embed"]);
+    let out = run(&[
+        "ask",
+        "Which neighbourhood did I pick for the Porto trip?",
+        "--url",
+        &server.url,
+        "--json",
+    ]);
+    let result: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(!result["answer"].as_str().unwrap().is_empty());
+    let excerpts = result["excerpts"].as_array().unwrap();
+    assert!(excerpts
+        .iter()
+        .any(|e| e["conversation_id"] == "e0000000-0000-4000-8000-000000001000"));
+    let text = String::from_utf8(run(&[
+        "ask",
+        "Which neighbourhood did I pick for the Porto trip?",
+        "--url",
+        &server.url,
+    ]))
+    .unwrap();
+    assert!(text.contains("Sources:\n[1] "), "{text}");
+}
