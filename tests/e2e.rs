@@ -42,6 +42,9 @@ fn wait_port(port: u16) {
     }
 }
 
+/// tauri-driver listens on a fixed port: one session at a time in this binary.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Starts tauri-driver and opens the app on `data_dir`.
 async fn open_app(data_dir: &Path) -> (Driver, Client) {
     let port: u16 = 4444;
@@ -83,6 +86,7 @@ async fn screenshot(c: &Client, name: &str) {
 #[tokio::test]
 #[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test (--include-ignored)"]
 async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
+    let _serial = SERIAL.lock().await;
     let data = tempfile::tempdir().expect("temp dir");
     {
         let store =
@@ -152,4 +156,114 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
         .contains("Is a day trip to Sintra worth it?"));
     screenshot(&c, "conversation").await;
     c.close().await.expect("close session");
+}
+
+/// Clicks the sidebar item whose title is `title`.
+async fn open_conversation(c: &Client, title: &str) {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::XPath(&format!(
+            "//button[@data-testid='conversation-item'][.//span[text()='{title}']]"
+        )))
+        .await
+        .expect("sidebar item")
+        .click()
+        .await
+        .expect("click");
+}
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and the llama.cpp server: run by scripts/test (--include-ignored)"]
+async fn ending_a_conversation_shows_its_analysis_from_the_real_server() {
+    let _serial = SERIAL.lock().await;
+    let server = common::llama::start_server();
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        let store =
+            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        hindsight::llm::LlmSettings {
+            base_url: server.url.clone(),
+            ..Default::default()
+        }
+        .save(&store)
+        .expect("settings");
+        let id = common::conversation(&store, "Moving to Leeds", 1_700_000_000_000);
+        for (i, (sender, text)) in [
+            (hindsight::store::Sender::User, "I'm moving to Leeds next month. I still need to book a van for Saturday and tell my landlord."),
+            (hindsight::store::Sender::Ai, "Book the van this week, Saturdays go fast. Email your landlord today and ask for the deposit process in writing."),
+            (hindsight::store::Sender::User, "Great, I'll email the landlord tonight and book the van tomorrow."),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            common::message(&store, &id, sender, text, 1_700_000_000_000 + i as i64 * 60_000);
+        }
+    }
+    let (_driver, c) = open_app(data.path()).await;
+    open_conversation(&c, "Moving to Leeds").await;
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=end-conversation]"))
+        .await
+        .expect("an active conversation has an End button")
+        .click()
+        .await
+        .expect("click End");
+    // The status flips to ended at once; the analysis arrives from the background worker.
+    let summary = c
+        .wait()
+        .at_most(Duration::from_secs(120))
+        .for_element(Locator::Css("[data-testid=analysis-summary]"))
+        .await
+        .expect("the insights panel shows the analysis");
+    assert!(!summary.text().await.expect("summary").trim().is_empty());
+    let sentiment = c
+        .find(Locator::Css("[data-testid=analysis-sentiment]"))
+        .await
+        .expect("sentiment")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        ["positive", "neutral", "negative", "mixed"]
+            .iter()
+            .any(|s| sentiment.contains(s)),
+        "{sentiment}"
+    );
+    assert_eq!(
+        c.find(Locator::Css("[data-testid=conversation-status]"))
+            .await
+            .expect("status")
+            .text()
+            .await
+            .expect("text"),
+        "ended"
+    );
+    screenshot(&c, "insights").await;
+    // Ticking an action item persists (checked again in the store below).
+    let items = c
+        .find_all(Locator::Css("[data-testid=action-item]"))
+        .await
+        .expect("items");
+    let ticked = if let Some(first) = items.first() {
+        first.click().await.expect("tick");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        true
+    } else {
+        false
+    };
+    c.close().await.expect("close session");
+    drop(_driver);
+
+    let store = hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+    let conversation = &store.list_conversations(None, 1).expect("list").items[0];
+    let analysis = store
+        .get_analysis(&conversation.id)
+        .expect("read")
+        .expect("the analysis is stored");
+    assert_eq!(analysis.model, "smollm2-135m");
+    assert_eq!(conversation.summary, analysis.summary);
+    if ticked {
+        assert!(analysis.action_items[0].done, "the tick persisted");
+    }
 }

@@ -111,6 +111,11 @@ impl Searcher {
             .refresh(store)
     }
 
+    /// Bytes held by the in-memory index.
+    pub fn memory_bytes(&self) -> usize {
+        self.index.read().map(|i| i.memory_bytes()).unwrap_or(0)
+    }
+
     pub fn indexed(&self) -> usize {
         self.index.read().map(|i| i.len()).unwrap_or(0)
     }

@@ -51,8 +51,10 @@ impl Store {
     /// The full-precision vectors of these messages (`seq`, vector), for re-scoring.
     pub fn vectors_by_seq(&self, model: &str, seqs: &[i64]) -> Result<Vec<(i64, Vec<f32>)>> {
         let mut stmt = self.conn.prepare_cached(
+            // CROSS JOIN keeps `messages` (looked up by seq) as the outer loop; otherwise the
+            // planner may scan every embedding of the model.
             "SELECT m.seq, e.vector FROM messages m
-             JOIN embeddings e ON e.message_id = m.id AND e.model = ?1
+             CROSS JOIN embeddings e ON e.message_id = m.id AND e.model = ?1
              WHERE m.seq IN (SELECT value FROM json_each(?2))",
         )?;
         let rows = stmt.query_map(params![model, serde_json::to_string(seqs)?], |r| {

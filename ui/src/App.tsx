@@ -31,6 +31,7 @@ export function App() {
     api.appInfo().then(setInfo, (e) => setError(errorMessage(e)));
   }, [loadPage]);
 
+  const [version, setVersion] = useState(0);
   useEffect(() => {
     if (!selected) {
       setDetail(null);
@@ -38,13 +39,18 @@ export function App() {
     }
     let cancelled = false;
     api.getConversation(selected).then(
-      (d) => !cancelled && setDetail(d),
+      (d) => {
+        if (cancelled) return;
+        setDetail(d);
+        // Keep the sidebar's badge in step with the conversation's status.
+        setConversations((prev) => prev.map((c) => (c.id === d.conversation.id ? d.conversation : c)));
+      },
       (e) => !cancelled && setError(errorMessage(e)),
     );
     return () => {
       cancelled = true;
     };
-  }, [selected]);
+  }, [selected, version]);
 
   return (
     <div className="app">
@@ -63,7 +69,7 @@ export function App() {
           </div>
         )}
         {detail ? (
-          <ConversationView detail={detail} />
+          <ConversationView detail={detail} onChanged={() => setVersion((v) => v + 1)} />
         ) : (
           <div className="empty">
             <h1>Hindsight</h1>

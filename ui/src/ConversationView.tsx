@@ -1,19 +1,51 @@
-import type { ConversationDetail } from "./api";
+import { useState } from "react";
+import { api, errorMessage, type ConversationDetail } from "./api";
 import { formatDateTime, formatTime } from "./format";
+import { InsightsPanel } from "./InsightsPanel";
 
 // Message text is rendered as text (React escapes it); markdown rendering with sanitising
 // comes with the chat view.
-export function ConversationView({ detail }: { detail: ConversationDetail }) {
+export function ConversationView({
+  detail,
+  onChanged,
+}: {
+  detail: ConversationDetail;
+  onChanged: () => void;
+}) {
   const c = detail.conversation;
+  const [error, setError] = useState<string | null>(null);
+  const lifecycle = (call: Promise<unknown>) =>
+    call.then(
+      () => {
+        setError(null);
+        onChanged();
+      },
+      (e) => setError(errorMessage(e)),
+    );
   return (
+    <div className="conversation-layout">
     <section className="conversation" data-testid="conversation-view">
       <header className="conversation-header">
-        <h1 data-testid="conversation-heading">{c.title}</h1>
+        <div className="conversation-title-row">
+          <h1 data-testid="conversation-heading">{c.title}</h1>
+          {c.status === "active" ? (
+            <button data-testid="end-conversation" onClick={() => lifecycle(api.endConversation(c.id))}>
+              End conversation
+            </button>
+          ) : (
+            <button className="secondary" onClick={() => lifecycle(api.reopenConversation(c.id))}>
+              Reopen
+            </button>
+          )}
+        </div>
         <p className="muted">
-          <span className={`badge ${c.status}`}>{c.status}</span> started {formatDateTime(c.start_time)}
+          <span className={`badge ${c.status}`} data-testid="conversation-status">
+            {c.status}
+          </span>{" "}
+          started {formatDateTime(c.start_time)}
           {c.end_time && <> · ended {formatDateTime(c.end_time)}</>}
         </p>
-        {c.summary && <p className="summary">{c.summary}</p>}
+        {error && <p className="error-text">{error}</p>}
       </header>
       <ol className="messages">
         {detail.messages.map((m) => (
@@ -30,5 +62,7 @@ export function ConversationView({ detail }: { detail: ConversationDetail }) {
         ))}
       </ol>
     </section>
+    <InsightsPanel conversation={c} />
+    </div>
   );
 }

@@ -28,21 +28,46 @@ export interface Message {
   is_bookmarked: boolean;
 }
 
+export type Sentiment = "positive" | "neutral" | "negative" | "mixed";
+export type AnalysisState = "none" | "pending" | "running" | "done" | "failed";
+
+export interface ActionItem {
+  id: number;
+  conversation_id: string;
+  text: string;
+  owner: "user" | "ai" | "unknown";
+  done: boolean;
+}
+
 export interface ConversationAnalysis {
   conversation_id: string;
-  sentiment: string | null;
+  summary: string | null;
+  sentiment: Sentiment | null;
   sentiment_score: number | null;
-  topics: unknown;
-  key_points: unknown;
-  action_items: unknown;
+  topics: string[];
+  key_points: string[];
+  action_items: ActionItem[];
   model: string;
   created_at: string;
+}
+
+export interface AnalysisStatus {
+  conversation_id: string;
+  state: AnalysisState;
+  error: string | null;
+  updated_at: string | null;
+}
+
+export interface AnalysisView {
+  status: AnalysisStatus;
+  analysis: ConversationAnalysis | null;
 }
 
 export interface ConversationDetail {
   conversation: Conversation;
   messages: Message[];
   analysis: ConversationAnalysis | null;
+  analysis_status: AnalysisStatus;
 }
 
 export interface Page<T> {
@@ -88,4 +113,14 @@ export const api = {
   renameConversation: (id: string, title: string) =>
     invoke<Conversation>("rename_conversation", { id, title }),
   deleteConversation: (id: string) => invoke<void>("delete_conversation", { id }),
+  endConversation: (id: string) => invoke<Conversation>("end_conversation", { id }),
+  reopenConversation: (id: string) => invoke<Conversation>("reopen_conversation", { id }),
+  getAnalysis: (conversationId: string) =>
+    invoke<AnalysisView>("get_analysis", { conversationId }),
+  reanalyze: (conversationId: string) =>
+    invoke<AnalysisStatus>("reanalyze", { conversationId }),
+  setActionItemDone: (id: number, done: boolean) =>
+    invoke<ActionItem>("set_action_item_done", { id, done }),
+  onAnalysisStatus: (f: (s: AnalysisStatus) => void): Promise<UnlistenFn> =>
+    listen<AnalysisStatus>("analysis-status", (e) => f(e.payload)),
 };

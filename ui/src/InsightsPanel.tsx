@@ -1,0 +1,155 @@
+import { useCallback, useEffect, useState } from "react";
+import { api, errorMessage, type AnalysisView, type Conversation } from "./api";
+
+const SENTIMENT_ICON: Record<string, string> = {
+  positive: "🙂",
+  neutral: "😐",
+  negative: "🙁",
+  mixed: "🤔",
+};
+
+/** The analysis of one conversation: status while it runs, then summary, topics, sentiment,
+ *  key points and action items (ticking one persists at once). Text is rendered by React
+ *  (escaped), never as HTML. */
+export function InsightsPanel({ conversation }: { conversation: Conversation }) {
+  const [view, setView] = useState<AnalysisView | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const id = conversation.id;
+
+  const load = useCallback(() => {
+    api.getAnalysis(id).then(
+      (v) => {
+        setView(v);
+        setError(null);
+      },
+      (e) => setError(errorMessage(e)),
+    );
+  }, [id]);
+
+  useEffect(() => {
+    load();
+    const off = api.onAnalysisStatus((s) => {
+      if (s.conversation_id === id) load();
+    });
+    return () => {
+      void off.then((f) => f());
+    };
+  }, [id, load, conversation.status]);
+
+  const reanalyze = () => {
+    api.reanalyze(id).then(load, (e) => setError(errorMessage(e)));
+  };
+
+  const toggle = (itemId: number, done: boolean) => {
+    setView((v) =>
+      v && v.analysis
+        ? {
+            ...v,
+            analysis: {
+              ...v.analysis,
+              action_items: v.analysis.action_items.map((i) => (i.id === itemId ? { ...i, done } : i)),
+            },
+          }
+        : v,
+    );
+    api.setActionItemDone(itemId, done).catch((e) => {
+      setError(errorMessage(e));
+      load();
+    });
+  };
+
+  if (!view) return error ? <aside className="insights">{error}</aside> : null;
+  const { status, analysis } = view;
+  const busy = status.state === "pending" || status.state === "running";
+  return (
+    <aside className="insights" data-testid="insights" aria-live="polite">
+      <div className="insights-head">
+        <h2>Insights</h2>
+        {conversation.status === "ended" && !busy && (
+          <button className="link" onClick={reanalyze} data-testid="reanalyze">
+            {analysis ? "Re-analyse" : "Analyse"}
+          </button>
+        )}
+      </div>
+      {error && <p className="error-text">{error}</p>}
+      {busy && (
+        <p className="muted" data-testid="analysis-busy">
+          <span className="spinner" aria-hidden="true" /> Analysing…
+        </p>
+      )}
+      {status.state === "failed" && (
+        <p className="error-text" data-testid="analysis-failed">
+          Analysis failed: {status.error}
+        </p>
+      )}
+      {!analysis && conversation.summary && <p className="summary">{conversation.summary}</p>}
+      {status.state === "none" && !analysis && (
+        <p className="muted">
+          {conversation.status === "active"
+            ? "End the conversation to get its summary, topics, sentiment and action items."
+            : "Not analysed yet."}
+        </p>
+      )}
+      {analysis && (
+        <div data-testid="analysis">
+          {analysis.summary && (
+            <p className="summary" data-testid="analysis-summary">
+              {analysis.summary}
+            </p>
+          )}
+          {analysis.sentiment && (
+            <p data-testid="analysis-sentiment">
+              {SENTIMENT_ICON[analysis.sentiment]} <strong>{analysis.sentiment}</strong>
+              {analysis.sentiment_score !== null && (
+                <span className="muted"> ({analysis.sentiment_score.toFixed(2)})</span>
+              )}
+            </p>
+          )}
+          {analysis.topics.length > 0 && (
+            <ul className="chips" data-testid="analysis-topics">
+              {analysis.topics.map((t) => (
+                <li key={t} className="chip">
+                  {t}
+                </li>
+              ))}
+            </ul>
+          )}
+          {analysis.key_points.length > 0 && (
+            <>
+              <h3>Key points</h3>
+              <ul className="key-points">
+                {analysis.key_points.map((p, i) => (
+                  <li key={i}>{p}</li>
+                ))}
+              </ul>
+            </>
+          )}
+          {analysis.action_items.length > 0 && (
+            <>
+              <h3>Action items</h3>
+              <ul className="action-items" data-testid="action-items">
+                {analysis.action_items.map((item) => (
+                  <li key={item.id}>
+                    <label>
+                      <input
+                        type="checkbox"
+                        checked={item.done}
+                        data-testid="action-item"
+                        onChange={(e) => toggle(item.id, e.target.checked)}
+                      />{" "}
+                      <span className={item.done ? "done" : undefined}>{item.text}</span>
+                      {item.owner !== "unknown" && (
+                        <span className="muted"> · {item.owner === "user" ? "you" : "assistant"}</span>
+                      )}
+                    </label>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+          <p className="muted small">Analysed by {analysis.model}</p>
+        </div>
+      )}
+    </aside>
+  );
+}
