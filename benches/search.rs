@@ -3,6 +3,7 @@
 //!   - an exact f32 scan of an in-memory matrix (single thread): the design alternative;
 //!   - the seed's method: vectors as JSON text in SQLite, parsed and compared per query;
 //!   - sqlite-vec (vec0, cosine, brute force KNN) on the same vectors.
+//!
 //! Also recall@10 of the index against the exact scan. With BENCH_LLM_URL set (see
 //! scripts/bench-search), `ask` end to end on the evaluation history, split into embed /
 //! search / LLM. Run: ./scripts/bench-search (release build).
@@ -69,7 +70,8 @@ fn register_sqlite_vec() {
     // SAFETY: sqlite3_vec_init has SQLite's extension entry-point signature; the crate declares
     // it without arguments. The standard static-extension registration.
     unsafe {
-        let init = std::mem::transmute::<*const (), Init>(sqlite_vec::sqlite3_vec_init as *const ());
+        let init =
+            std::mem::transmute::<*const (), Init>(sqlite_vec::sqlite3_vec_init as *const ());
         rusqlite::ffi::sqlite3_auto_extension(Some(init));
     }
 }
@@ -132,7 +134,8 @@ fn bench_size(n: usize, seed_queries: usize) {
                 *x = a + 0.9 * b;
             }
             normalise(v);
-            msg.execute(params![i as i64 + 1, id, conversation]).unwrap();
+            msg.execute(params![i as i64 + 1, id, conversation])
+                .unwrap();
             let blob = vector_to_blob(v);
             emb.execute(params![id, MODEL_ID, blob]).unwrap();
             if seed_queries > 0 {
@@ -180,7 +183,9 @@ fn bench_size(n: usize, seed_queries: usize) {
     let mut exact = Vec::new();
     let (ex50, ex95) = time_queries(&queries, |q| exact.push(exact_top_k(&matrix, DIM, q, 10)));
     let seq_ids: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT id FROM messages ORDER BY seq").unwrap();
+        let mut stmt = conn
+            .prepare("SELECT id FROM messages ORDER BY seq")
+            .unwrap();
         stmt.query_map([], |r| r.get(0))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
@@ -279,7 +284,8 @@ fn bench_ask(url: &str) {
     let searcher = Searcher::new();
     for q in questions {
         let t = Instant::now();
-        let retrieved = ask::retrieve(&store, &searcher, &embedder, q, AskOptions::default()).unwrap();
+        let retrieved =
+            ask::retrieve(&store, &searcher, &embedder, q, AskOptions::default()).unwrap();
         let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
         let result = runtime
             .block_on(async {

@@ -327,7 +327,7 @@ pub async fn ask_history(
         let state = tauri::Manager::state::<AppState>(&handle);
         let embedder = state.embedder()?;
         let store = state.search_store();
-        let retrieved = ask::retrieve(
+        ask::retrieve(
             &store,
             &state.searcher,
             &embedder,
@@ -336,8 +336,7 @@ pub async fn ask_history(
                 budget_chars: budget,
                 ..Default::default()
             },
-        );
-        retrieved
+        )
     })
     .await
     .map_err(|e| crate::Error::Invalid(format!("search failed: {e}")))??;

@@ -123,7 +123,7 @@ pub fn retrieve(
         .into_iter()
         .filter_map(|h| {
             let similarity = h.similarity?;
-            (similarity >= opts.min_similarity).then(|| Excerpt {
+            (similarity >= opts.min_similarity).then_some(Excerpt {
                 conversation_id: h.conversation_id,
                 message_id: h.message_id,
                 message: h.content,
