@@ -117,12 +117,12 @@ async fn a_conversation_longer_than_the_context_is_chunked_and_merged() {
         message(&t.store, &id, sender, &text, 1_001 + i);
     }
     t.store.end_conversation(&id).unwrap();
-    let client = llm(&server.url, 3000);
+    let client = llm(&server.url, 4000);
     let chunks = chunk_transcript(
         &t.store.all_messages(&id).unwrap(),
         AnalyzeOptions::from_settings(client.settings()).budget_chars,
     );
-    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    assert!(chunks.len() >= 2, "{} chunks", chunks.len());
     let store = Arc::new(Mutex::new(t.store));
     let a = analyze_conversation(&store, &client, &id).await.unwrap();
     assert_well_formed(&a);

@@ -20,7 +20,7 @@ use crate::store::{AnalysisState, ConversationAnalysis, Message, NewAnalysis};
 use crate::sync::lock;
 
 /// Longest answer asked for, in tokens (the schema bounds every field).
-const MAX_ANSWER_TOKENS: u32 = 700;
+const MAX_ANSWER_TOKENS: u32 = 500;
 
 /// How much conversation text goes into one request.
 #[derive(Debug, Clone, Copy)]

@@ -68,10 +68,6 @@ fn from_object(obj: &Map<String, Value>) -> Result<NewAnalysis, String> {
         Some(_) => return Err("`summary` must be a string".into()),
         None => String::new(),
     };
-    if summary.trim().is_empty() {
-        return Err("`summary` is missing or empty".into());
-    }
-
     let (sentiment, score) = sentiment(obj)?;
     let topics = string_list(obj, &["topics", "Topics", "tags"], "topics")?
         .into_iter()
@@ -95,6 +91,27 @@ fn from_object(obj: &Map<String, Value>) -> Result<NewAnalysis, String> {
         MAX_POINTS,
     );
     let action_items = action_items(obj)?;
+    // A model that skipped the summary but wrote key points: they are the summary.
+    let summary = if summary.trim().is_empty() {
+        if key_points.is_empty() {
+            return Err("`summary` is missing or empty".into());
+        }
+        key_points
+            .iter()
+            .take(3)
+            .map(|p| {
+                let p = p.trim();
+                if p.ends_with(['.', '!', '?']) {
+                    p.to_owned()
+                } else {
+                    format!("{p}.")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        summary
+    };
     Ok(NewAnalysis {
         summary: clip(&summary, MAX_SUMMARY_CHARS),
         sentiment,
@@ -329,6 +346,17 @@ mod tests {
         assert!(parse_analysis(r#"{"summary": 5, "sentiment": "positive"}"#)
             .unwrap_err()
             .contains("summary"));
+        assert!(
+            parse_analysis(r#"{"summary": "", "sentiment": "positive"}"#)
+                .unwrap_err()
+                .contains("summary")
+        );
+        // …unless key points can stand in for it.
+        let a = parse_analysis(
+            r#"{"summary": "", "sentiment": "neutral", "key_points": ["Book a van", "Tell the landlord"]}"#,
+        )
+        .unwrap();
+        assert_eq!(a.summary, "Book a van. Tell the landlord.");
         assert!(parse_analysis(r#"{"summary": "x", "sentiment": "happy"}"#)
             .unwrap_err()
             .contains("sentiment"));

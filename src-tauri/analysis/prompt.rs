@@ -10,34 +10,38 @@ use crate::time::to_rfc3339;
 /// The shape every analysis answer must have (also used to constrain decoding on servers that
 /// support `response_format` with a JSON schema: llama.cpp, LM Studio, Ollama).
 pub fn schema() -> Value {
+    // Property order matters: constrained decoding writes them in this order, so the short
+    // fields come first and a long answer cut at max_tokens loses only the tail (the parser
+    // closes truncated JSON). No maxLength: llama.cpp expands a length bound into that many
+    // grammar rules, which slows sampling badly; max_tokens bounds the answer instead.
     json!({
         "type": "object",
         "properties": {
-            "summary": {"type": "string", "minLength": 1, "maxLength": 800},
-            "topics": {
-                "type": "array", "maxItems": 6,
-                "items": {"type": "string", "minLength": 1, "maxLength": 40}
-            },
             "sentiment": {"type": "string", "enum": ["positive", "neutral", "negative", "mixed"]},
             "sentiment_score": {"type": "number", "minimum": -1, "maximum": 1},
+            "topics": {
+                "type": "array", "maxItems": 6,
+                "items": {"type": "string", "minLength": 1}
+            },
+            "summary": {"type": "string", "minLength": 1},
+            "key_points": {
+                "type": "array", "maxItems": 5,
+                "items": {"type": "string", "minLength": 1}
+            },
             "action_items": {
-                "type": "array", "maxItems": 8,
+                "type": "array", "maxItems": 5,
                 "items": {
                     "type": "object",
                     "properties": {
-                        "text": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "text": {"type": "string", "minLength": 1},
                         "owner": {"type": "string", "enum": ["user", "ai", "unknown"]}
                     },
                     "required": ["text", "owner"],
                     "additionalProperties": false
                 }
-            },
-            "key_points": {
-                "type": "array", "maxItems": 6,
-                "items": {"type": "string", "minLength": 1, "maxLength": 200}
             }
         },
-        "required": ["summary", "topics", "sentiment", "sentiment_score", "action_items", "key_points"],
+        "required": ["sentiment", "sentiment_score", "topics", "summary", "key_points", "action_items"],
         "additionalProperties": false
     })
 }
@@ -54,7 +58,7 @@ pub fn request_extra(max_tokens: u32) -> Value {
     })
 }
 
-const SHAPE: &str = r#"{"summary": "2-4 sentences", "topics": ["short lower-case noun phrase"], "sentiment": "positive|neutral|negative|mixed", "sentiment_score": 0.0, "action_items": [{"text": "…", "owner": "user|ai|unknown"}], "key_points": ["…"]}"#;
+const SHAPE: &str = r#"{"sentiment": "positive|neutral|negative|mixed", "sentiment_score": 0.0, "topics": ["short lower-case noun phrase"], "summary": "2-4 sentences", "key_points": ["…"], "action_items": [{"text": "…", "owner": "user|ai|unknown"}]}"#;
 
 /// Instructions for analysing (part of) a conversation.
 pub fn analyse_instructions() -> String {
