@@ -47,8 +47,52 @@ fn field<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
+/// The example values of the shape shown to the model: a small model sometimes copies them.
+const PLACEHOLDERS: &[&str] = &[
+    "2-4 sentences",
+    "short lower-case noun phrase",
+    "up to 6 short lower-case noun phrases",
+    "…",
+    "...",
+    "positive|neutral|negative|mixed",
+    "user|ai|unknown",
+    "<your summary>",
+    "your summary",
+    "<topic>",
+    "topic",
+    "<point>",
+    "point",
+    "<task>",
+    "task",
+];
+
+fn is_placeholder(s: &str) -> bool {
+    let s = s
+        .trim()
+        .trim_end_matches('.')
+        .trim_matches(['<', '>'])
+        .to_lowercase();
+    s.is_empty()
+        || PLACEHOLDERS
+            .iter()
+            .any(|p| p.trim_matches(['<', '>']) == s.as_str())
+}
+
+/// Drops a sentence that repeats the one before it (small models loop).
+fn collapse_repeats(s: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for sentence in s.split_inclusive(['.', '!', '?']) {
+        let t = sentence.trim();
+        if out.last().is_some_and(|last| last.trim() == t) {
+            continue;
+        }
+        out.push(sentence);
+    }
+    out.concat()
+}
+
 fn clip(s: &str, max: usize) -> String {
-    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let s = collapse_repeats(&s.split_whitespace().collect::<Vec<_>>().join(" "));
     if s.chars().count() <= max {
         return s;
     }
@@ -68,6 +112,12 @@ fn from_object(obj: &Map<String, Value>) -> Result<NewAnalysis, String> {
         Some(_) => return Err("`summary` must be a string".into()),
         None => String::new(),
     };
+    // A copied example is no summary.
+    let summary = if is_placeholder(&summary) {
+        String::new()
+    } else {
+        summary
+    };
     let (sentiment, score) = sentiment(obj)?;
     let topics = string_list(obj, &["topics", "Topics", "tags"], "topics")?
         .into_iter()
@@ -78,7 +128,7 @@ fn from_object(obj: &Map<String, Value>) -> Result<NewAnalysis, String> {
             )
             .to_lowercase()
         })
-        .filter(|t| !t.is_empty());
+        .filter(|t| !is_placeholder(t));
     let topics = dedupe(topics, MAX_TOPICS);
     let key_points = dedupe(
         string_list(
@@ -87,6 +137,7 @@ fn from_object(obj: &Map<String, Value>) -> Result<NewAnalysis, String> {
             "key_points",
         )?
         .into_iter()
+        .filter(|p| !is_placeholder(p))
         .map(|p| clip(&p, MAX_LINE_CHARS)),
         MAX_POINTS,
     );
@@ -183,10 +234,14 @@ fn sentiment(obj: &Map<String, Value>) -> Result<(Sentiment, f64), String> {
         Some(_) => return Err("`sentiment` must be a string".into()),
         None => None,
     };
-    // A score on a 0–10 or 0–100 scale is not in [-1, 1]; one slightly outside is clamped.
+    // A score slightly outside [-1, 1] is clamped; one on another scale (0–10, 0–100) means
+    // nothing here: the label decides, and without a label the answer is unusable.
     if let Some(s) = score {
         if !(-1.5..=1.5).contains(&s) {
-            return Err(format!("`sentiment_score` {s} is not in [-1, 1]"));
+            if label.is_none() {
+                return Err(format!("`sentiment_score` {s} is not in [-1, 1]"));
+            }
+            score = None;
         }
     }
     let score = score.map(|s| s.clamp(-1.0, 1.0));
@@ -298,7 +353,7 @@ fn action_items(obj: &Map<String, Value>) -> Result<Vec<NewActionItem>, String> 
             ),
             owner: i.owner,
         })
-        .filter(|i| !i.text.is_empty() && seen.insert(i.text.to_lowercase()))
+        .filter(|i| !is_placeholder(&i.text) && seen.insert(i.text.to_lowercase()))
         .take(MAX_ITEMS)
         .collect())
 }
@@ -337,6 +392,18 @@ mod tests {
         assert_eq!(a.topics, vec!["tax forms", "deadlines"]);
         assert_eq!(a.action_items.len(), 2);
         assert_eq!(a.action_items[1].owner, Owner::Ai);
+    }
+
+    #[test]
+    fn copied_examples_and_loops_are_cleaned() {
+        let raw = r#"{"sentiment": "neutral", "sentiment_score": 0, "topics": ["up to 6 short lower-case noun phrases", "moving"],
+            "summary": "2-4 sentences", "key_points": ["Book a van. Book a van. Book a van. Then pack.", "…"],
+            "action_items": [{"text": "…", "owner": "user|ai|unknown"}]}"#;
+        let a = parse_analysis(raw).unwrap();
+        assert_eq!(a.topics, vec!["moving"]);
+        assert_eq!(a.key_points, vec!["Book a van. Then pack."]);
+        assert_eq!(a.summary, "Book a van. Then pack.", "key points stand in");
+        assert!(a.action_items.is_empty());
     }
 
     #[test]

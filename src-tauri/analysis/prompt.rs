@@ -50,6 +50,8 @@ pub fn schema() -> Value {
 pub fn request_extra(max_tokens: u32) -> Value {
     json!({
         "temperature": 0.2,
+        // A fixed seed: the same conversation gets the same analysis from the same model.
+        "seed": 7,
         "max_tokens": max_tokens,
         "response_format": {
             "type": "json_schema",

@@ -4,11 +4,36 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 pub struct LlamaServer {
     child: Child,
     pub url: String,
+    _slot: Slot,
+}
+
+/// One server at a time per test binary: llama.cpp's threads spin while they wait, so two
+/// servers on two cores slow each other down several times over (measured: 365 s vs 54 s).
+static BUSY: AtomicBool = AtomicBool::new(false);
+
+/// Held while a server runs; released on drop (also when a test panics).
+struct Slot;
+impl Slot {
+    fn take() -> Slot {
+        while BUSY
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Slot
+    }
+}
+impl Drop for Slot {
+    fn drop(&mut self) {
+        BUSY.store(false, Ordering::Release);
+    }
 }
 
 impl Drop for LlamaServer {
@@ -29,6 +54,7 @@ pub fn start_server() -> LlamaServer {
 }
 
 pub fn start_server_with(parallel: u32) -> LlamaServer {
+    let slot = Slot::take();
     let dir = llm_dir();
     let python = dir.join("venv/bin/python");
     let model = dir.join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
@@ -77,5 +103,6 @@ pub fn start_server_with(parallel: u32) -> LlamaServer {
     LlamaServer {
         child,
         url: format!("http://127.0.0.1:{port}/v1"),
+        _slot: slot,
     }
 }
