@@ -47,6 +47,11 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Starts tauri-driver and opens the app on `data_dir`.
 async fn open_app(data_dir: &Path) -> (Driver, Client) {
+    open_app_with(data_dir, &[]).await
+}
+
+/// Starts tauri-driver and opens the app on `data_dir` with extra arguments.
+async fn open_app_with(data_dir: &Path, extra: &[&str]) -> (Driver, Client) {
     let port: u16 = 4444;
     let driver =
         Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
@@ -58,12 +63,14 @@ async fn open_app(data_dir: &Path) -> (Driver, Client) {
     let driver = Driver(driver);
     wait_port(port);
     wait_port(port + 1);
+    let mut args = vec!["--data-dir", data_dir.to_str().expect("utf-8 temp path")];
+    args.extend_from_slice(extra);
     let mut caps = serde_json::Map::new();
     caps.insert(
         "tauri:options".into(),
         serde_json::json!({
             "application": env!("CARGO_BIN_EXE_hindsight"),
-            "args": ["--data-dir", data_dir.to_str().expect("utf-8 temp path")],
+            "args": args,
         }),
     );
     let client = ClientBuilder::new(HttpConnector::new())
@@ -266,4 +273,153 @@ async fn ending_a_conversation_shows_its_analysis_from_the_real_server() {
     if ticked {
         assert!(analysis.action_items[0].done, "the tick persisted");
     }
+}
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver, the model and the llama.cpp server: run by scripts/test (--include-ignored)"]
+async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
+    let _serial = SERIAL.lock().await;
+    let server = common::llama::start_server();
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        let store =
+            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        hindsight::transfer::import_file(
+            &store,
+            &common::fixture("retrieval_eval_history.json"),
+            hindsight::transfer::ImportFormat::Auto,
+        )
+        .expect("seed");
+        let xss = common::conversation(&store, "Odd paste", 1_600_000_000_000);
+        common::message(
+            &store,
+            &xss,
+            hindsight::store::Sender::User,
+            "zebrafish <img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script>",
+            1_600_000_000_001,
+        );
+        hindsight::embed::embed_backlog(&store, common::embedder(), 32, |_| {}).expect("embed");
+        hindsight::llm::LlmSettings {
+            base_url: server.url.clone(),
+            max_tokens: 96,
+            ..Default::default()
+        }
+        .save(&store)
+        .expect("settings");
+    }
+    let models = common::models_dir();
+    let (_driver, c) = open_app_with(
+        data.path(),
+        &["--models-dir", models.to_str().expect("utf-8")],
+    )
+    .await;
+    let wait = Duration::from_secs(60);
+    let porto = "e0000000-0000-4000-8000-000000001000";
+
+    // Search as you type: hits grouped by conversation; a hit opens its message.
+    let search = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=search-box]"))
+        .await
+        .expect("search box");
+    search
+        .send_keys("which area did we stay in for the Porto weekend")
+        .await
+        .expect("type");
+    let hit = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css(&format!(
+            "[data-testid=search-hit][data-conversation-id='{porto}']"
+        )))
+        .await
+        .expect("a hit from the Porto conversation");
+    screenshot(&c, "search").await;
+    hit.click().await.expect("open hit");
+    let heading = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=conversation-heading]"))
+        .await
+        .expect("conversation view");
+    assert_eq!(heading.text().await.expect("text"), "Long weekend in Porto");
+    c.find(Locator::Css(".message.focused"))
+        .await
+        .expect("the hit's message is highlighted");
+
+    // A snippet with markup stays text: nothing runs, no element is created.
+    search.clear().await.expect("clear");
+    search.send_keys("zebrafish").await.expect("type");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='search-hit'][contains(., 'onerror')]",
+        ))
+        .await
+        .expect("the raw markup is shown as text");
+    assert!(c
+        .find_all(Locator::Css(
+            "[data-testid=search-results] img, [data-testid=search-results] script"
+        ))
+        .await
+        .expect("query")
+        .is_empty());
+    let xss = c
+        .execute(
+            "return window.__xss === undefined ? null : window.__xss;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert!(xss.is_null(), "injected markup ran: {xss}");
+    search.clear().await.expect("clear");
+
+    // Ask: the answer streams, the excerpts cite the right conversation and open it.
+    c.find(Locator::Css("[data-testid=open-ask]"))
+        .await
+        .expect("ask button")
+        .click()
+        .await
+        .expect("open ask");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=ask-input]"))
+        .await
+        .expect("ask view")
+        .send_keys("Which neighbourhood did I pick for the Porto trip?")
+        .await
+        .expect("type");
+    c.find(Locator::Css("[data-testid=ask-submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("ask");
+    let excerpt = c
+        .wait()
+        .at_most(Duration::from_secs(120))
+        .for_element(Locator::Css(&format!(
+            "[data-testid=ask-excerpt][data-conversation-id='{porto}']"
+        )))
+        .await
+        .expect("an excerpt from the Porto conversation");
+    let answer = c
+        .find(Locator::Css("[data-testid=ask-answer]"))
+        .await
+        .expect("answer")
+        .text()
+        .await
+        .expect("text");
+    assert!(!answer.trim().is_empty());
+    screenshot(&c, "ask").await;
+    excerpt.click().await.expect("open excerpt");
+    let heading = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=conversation-heading]"))
+        .await
+        .expect("conversation view");
+    assert_eq!(heading.text().await.expect("text"), "Long weekend in Porto");
+    c.close().await.expect("close session");
 }

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage, type AppInfo, type Conversation, type ConversationDetail } from "./api";
 import { Sidebar } from "./Sidebar";
 import { ConversationView } from "./ConversationView";
+import { AskView } from "./AskView";
 
 export function App() {
   const [conversations, setConversations] = useState<Conversation[]>([]);
@@ -11,6 +12,13 @@ export function App() {
   const [selected, setSelected] = useState<string | null>(null);
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [info, setInfo] = useState<AppInfo | null>(null);
+  const [asking, setAsking] = useState(false);
+  const [focus, setFocus] = useState<string | null>(null);
+  const openMessage = (conversationId: string, messageId: string) => {
+    setAsking(false);
+    setFocus(messageId);
+    setSelected(conversationId);
+  };
 
   const loadPage = useCallback(async (from: string | null) => {
     setLoading(true);
@@ -57,7 +65,13 @@ export function App() {
       <Sidebar
         conversations={conversations}
         selectedId={selected}
-        onSelect={setSelected}
+        onSelect={(id) => {
+          setAsking(false);
+          setFocus(null);
+          setSelected(id);
+        }}
+        onOpenHit={openMessage}
+        onAsk={() => setAsking(true)}
         hasMore={cursor !== null}
         loading={loading}
         onLoadMore={() => void loadPage(cursor)}
@@ -68,8 +82,10 @@ export function App() {
             {error}
           </div>
         )}
-        {detail ? (
-          <ConversationView detail={detail} onChanged={() => setVersion((v) => v + 1)} />
+        {asking ? (
+          <AskView onOpen={openMessage} />
+        ) : detail ? (
+          <ConversationView detail={detail} focus={focus} onChanged={() => setVersion((v) => v + 1)} />
         ) : (
           <div className="empty">
             <h1>Hindsight</h1>

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api, errorMessage, type ConversationDetail } from "./api";
 import { formatDateTime, formatTime } from "./format";
 import { InsightsPanel } from "./InsightsPanel";
@@ -7,13 +7,20 @@ import { InsightsPanel } from "./InsightsPanel";
 // comes with the chat view.
 export function ConversationView({
   detail,
+  focus,
   onChanged,
 }: {
   detail: ConversationDetail;
+  /** A message to scroll to and highlight (opened from a search hit or a citation). */
+  focus: string | null;
   onChanged: () => void;
 }) {
   const c = detail.conversation;
   const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    if (!focus) return;
+    document.querySelector(`[data-message-id="${CSS.escape(focus)}"]`)?.scrollIntoView({ block: "center" });
+  }, [focus, detail]);
   const lifecycle = (call: Promise<unknown>) =>
     call.then(
       () => {
@@ -49,7 +56,12 @@ export function ConversationView({
       </header>
       <ol className="messages">
         {detail.messages.map((m) => (
-          <li key={m.id} className={`message ${m.sender}`} data-testid="message">
+          <li
+            key={m.id}
+            className={`message ${m.sender}${m.id === focus ? " focused" : ""}`}
+            data-testid="message"
+            data-message-id={m.id}
+          >
             <div className="message-meta">
               <strong>{m.sender === "user" ? "You" : "Assistant"}</strong>
               <time dateTime={m.timestamp}>{formatTime(m.timestamp)}</time>

@@ -1,6 +1,8 @@
-import type { Conversation } from "./api";
+import { useEffect, useState } from "react";
+import { api, errorMessage, type Conversation, type SearchHit } from "./api";
 import { formatDate } from "./format";
 import { EmbeddingStatus } from "./EmbeddingStatus";
+import { SearchResults } from "./SearchResults";
 
 interface Props {
   conversations: Conversation[];
@@ -9,14 +11,82 @@ interface Props {
   hasMore: boolean;
   loading: boolean;
   onLoadMore: () => void;
+  onOpenHit: (conversationId: string, messageId: string) => void;
+  onAsk: () => void;
 }
 
-export function Sidebar({ conversations, selectedId, onSelect, hasMore, loading, onLoadMore }: Props) {
+/** Searches the history as the user types (hybrid, debounced). */
+function useSearch(query: string) {
+  const [hits, setHits] = useState<SearchHit[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const q = query.trim();
+    if (!q) {
+      setHits(null);
+      setError(null);
+      return;
+    }
+    let cancelled = false;
+    const timer = setTimeout(() => {
+      api.searchHistory(q, { limit: 30, per_conversation: 3 }).then(
+        (h) => {
+          if (cancelled) return;
+          setHits(h);
+          setError(null);
+        },
+        (e) => !cancelled && setError(errorMessage(e)),
+      );
+    }, 250);
+    return () => {
+      cancelled = true;
+      clearTimeout(timer);
+    };
+  }, [query]);
+  return { hits, error };
+}
+
+export function Sidebar({
+  conversations,
+  selectedId,
+  onSelect,
+  hasMore,
+  loading,
+  onLoadMore,
+  onOpenHit,
+  onAsk,
+}: Props) {
+  const [query, setQuery] = useState("");
+  const search = useSearch(query);
+  const searching = query.trim() !== "";
   return (
     <nav className="sidebar" aria-label="Conversations">
       <header className="sidebar-header">
-        <span className="brand">Hindsight</span>
+        <div className="sidebar-title-row">
+          <span className="brand">Hindsight</span>
+          <button className="link" onClick={onAsk} data-testid="open-ask">
+            Ask your history
+          </button>
+        </div>
+        <input
+          type="search"
+          className="search-box"
+          placeholder="Search your history…"
+          aria-label="Search your history"
+          data-testid="search-box"
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+        />
       </header>
+      {searching ? (
+        <div className="conversation-list">
+          {search.error && <p className="error-text pad">{search.error}</p>}
+          {search.hits === null && !search.error && <p className="muted pad">Searching…</p>}
+          {search.hits !== null && search.hits.length === 0 && <p className="muted pad">No matches.</p>}
+          {search.hits && search.hits.length > 0 && (
+            <SearchResults hits={search.hits} query={query} onOpen={onOpenHit} />
+          )}
+        </div>
+      ) : (
       <ul className="conversation-list" data-testid="conversation-list">
         {conversations.map((c) => (
           <li key={c.id}>
@@ -38,8 +108,9 @@ export function Sidebar({ conversations, selectedId, onSelect, hasMore, loading,
           </li>
         ))}
       </ul>
+      )}
       {loading && <p className="muted pad">Loading…</p>}
-      {hasMore && !loading && (
+      {hasMore && !loading && !searching && (
         <button className="load-more" onClick={onLoadMore}>
           Load more
         </button>

@@ -1,5 +1,5 @@
 // The one place the UI talks to the backend. Types mirror the Rust core's JSON.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 export type Status = "active" | "ended";
@@ -70,6 +70,46 @@ export interface ConversationDetail {
   analysis_status: AnalysisStatus;
 }
 
+export type SearchMode = "dense" | "bm25" | "hybrid";
+
+export interface SearchHit {
+  message_id: string;
+  conversation_id: string;
+  conversation_title: string;
+  sender: Sender;
+  timestamp: string;
+  content: string;
+  similarity: number | null;
+  score: number;
+}
+
+export interface SearchOptions {
+  mode?: SearchMode;
+  limit?: number;
+  per_conversation?: number;
+  filters?: {
+    conversation_id?: string | null;
+    sender?: Sender | null;
+    from?: string | null;
+    to?: string | null;
+    bookmarked_only?: boolean;
+  };
+}
+
+export interface Excerpt {
+  conversation_id: string;
+  message_id: string;
+  message: string;
+  similarity: number;
+  title: string;
+  timestamp: string;
+}
+
+export interface AskResult {
+  answer: string;
+  excerpts: Excerpt[];
+}
+
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
@@ -121,6 +161,14 @@ export const api = {
     invoke<AnalysisStatus>("reanalyze", { conversationId }),
   setActionItemDone: (id: number, done: boolean) =>
     invoke<ActionItem>("set_action_item_done", { id, done }),
+  searchHistory: (text: string, options?: SearchOptions) =>
+    invoke<SearchHit[]>("search_history", { text, options: options ?? null }),
+  /** Streams the answer's pieces to `onToken`; resolves with the answer and its excerpts. */
+  askHistory: (question: string, onToken: (piece: string) => void) => {
+    const channel = new Channel<string>();
+    channel.onmessage = onToken;
+    return invoke<AskResult>("ask_history", { question, onToken: channel });
+  },
   onAnalysisStatus: (f: (s: AnalysisStatus) => void): Promise<UnlistenFn> =>
     listen<AnalysisStatus>("analysis-status", (e) => f(e.payload)),
 };
