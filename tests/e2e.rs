@@ -208,6 +208,12 @@ async fn ending_a_conversation_shows_its_analysis_from_the_real_server() {
     }
     let (_driver, c) = open_app(data.path()).await;
     open_conversation(&c, "Moving to Leeds").await;
+    // Let the view settle (its insights panel has loaded) before clicking in it.
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=insights]"))
+        .await
+        .expect("the insights panel");
     c.wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Css("[data-testid=end-conversation]"))

@@ -58,7 +58,14 @@ export function InsightsPanel({ conversation }: { conversation: Conversation }) 
     });
   };
 
-  if (!view) return error ? <aside className="insights">{error}</aside> : null;
+  // The panel keeps its place while it loads: no layout shift under the user's pointer.
+  if (!view)
+    return (
+      <aside className="insights" data-testid="insights-loading">
+        <h2>Insights</h2>
+        <p className={error ? "error-text" : "muted"}>{error ?? "Loading…"}</p>
+      </aside>
+    );
   const { status, analysis } = view;
   const busy = status.state === "pending" || status.state === "running";
   return (
