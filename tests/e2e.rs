@@ -162,6 +162,45 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
         .expect("text")
         .contains("Is a day trip to Sintra worth it?"));
     screenshot(&c, "conversation").await;
+
+    // React and bookmark: shown at once, and still there after a restart.
+    let third = "//li[@data-testid='message'][3]";
+    for target in [
+        format!("{third}//button[@data-testid='reaction'][@data-emoji='🎉']"),
+        format!("{third}//button[@data-testid='bookmark']"),
+    ] {
+        let button = c.find(Locator::XPath(&target)).await.expect("button");
+        button.click().await.expect("click");
+        c.wait()
+            .at_most(wait)
+            .for_element(Locator::XPath(&format!("{target}[@aria-pressed='true']")))
+            .await
+            .expect("pressed at once");
+    }
+    c.close().await.expect("close session");
+    drop(_driver);
+
+    let (_driver, c) = open_app(data.path()).await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(
+            "//button[@data-testid='conversation-item'][.//span[text()='Planning a week in Lisbon']]",
+        ))
+        .await
+        .expect("Lisbon item")
+        .click()
+        .await
+        .expect("click");
+    for target in [
+        format!("{third}//button[@data-testid='reaction'][@data-emoji='🎉'][@aria-pressed='true']"),
+        format!("{third}//button[@data-testid='bookmark'][@aria-pressed='true']"),
+    ] {
+        c.wait()
+            .at_most(wait)
+            .for_element(Locator::XPath(&target))
+            .await
+            .expect("the reaction and the bookmark persisted");
+    }
     c.close().await.expect("close session");
 }
 

@@ -1,7 +1,10 @@
 import { useEffect, useState } from "react";
-import { api, errorMessage, type ConversationDetail } from "./api";
+import { api, errorMessage, type ConversationDetail, type Message } from "./api";
 import { formatDateTime, formatTime } from "./format";
 import { InsightsPanel } from "./InsightsPanel";
+
+/** The reactions a message can get (click to add, click again to remove). */
+const REACTIONS = ["👍", "❤️", "😂", "🎉", "🤔", "👎"];
 
 // Message text is rendered as text (React escapes it); markdown rendering with sanitising
 // comes with the chat view.
@@ -17,6 +20,26 @@ export function ConversationView({
 }) {
   const c = detail.conversation;
   const [error, setError] = useState<string | null>(null);
+  const [messages, setMessages] = useState<Message[]>(detail.messages);
+  useEffect(() => setMessages(detail.messages), [detail]);
+  // Reactions and bookmarks show at once; the stored message comes back and replaces it.
+  const update = (m: Message, call: Promise<Message>, optimistic: Message) => {
+    setMessages((ms) => ms.map((x) => (x.id === m.id ? optimistic : x)));
+    call.then(
+      (stored) => setMessages((ms) => ms.map((x) => (x.id === stored.id ? stored : x))),
+      (e) => {
+        setError(errorMessage(e));
+        setMessages((ms) => ms.map((x) => (x.id === m.id ? m : x)));
+      },
+    );
+  };
+  const react = (m: Message, emoji: string) =>
+    update(m, api.toggleReaction(m.id, emoji), {
+      ...m,
+      reactions: m.reactions.includes(emoji) ? m.reactions.filter((r) => r !== emoji) : [...m.reactions, emoji],
+    });
+  const bookmark = (m: Message) =>
+    update(m, api.setBookmark(m.id, !m.is_bookmarked), { ...m, is_bookmarked: !m.is_bookmarked });
   useEffect(() => {
     if (!focus) return;
     document.querySelector(`[data-message-id="${CSS.escape(focus)}"]`)?.scrollIntoView({ block: "center" });
@@ -55,7 +78,7 @@ export function ConversationView({
         {error && <p className="error-text">{error}</p>}
       </header>
       <ol className="messages">
-        {detail.messages.map((m) => (
+        {messages.map((m) => (
           <li
             key={m.id}
             className={`message ${m.sender}${m.id === focus ? " focused" : ""}`}
@@ -66,10 +89,33 @@ export function ConversationView({
               <strong>{m.sender === "user" ? "You" : "Assistant"}</strong>
               <time dateTime={m.timestamp}>{formatTime(m.timestamp)}</time>
               {m.state !== "complete" && <span className={`badge ${m.state}`}>{m.state}</span>}
-              {m.is_bookmarked && <span title="Bookmarked">🔖</span>}
-              {m.reactions.length > 0 && <span>{m.reactions.join(" ")}</span>}
             </div>
             <div className="message-body">{m.content}</div>
+            <div className="message-actions">
+              {[...REACTIONS, ...m.reactions.filter((r) => !REACTIONS.includes(r))].map((emoji) => (
+                <button
+                  key={emoji}
+                  className={m.reactions.includes(emoji) ? "reaction on" : "reaction"}
+                  aria-pressed={m.reactions.includes(emoji)}
+                  aria-label={`React ${emoji}`}
+                  data-testid="reaction"
+                  data-emoji={emoji}
+                  onClick={() => react(m, emoji)}
+                >
+                  {emoji}
+                </button>
+              ))}
+              <button
+                className={m.is_bookmarked ? "reaction on" : "reaction"}
+                aria-pressed={m.is_bookmarked}
+                aria-label={m.is_bookmarked ? "Remove bookmark" : "Bookmark"}
+                title={m.is_bookmarked ? "Bookmarked" : "Bookmark"}
+                data-testid="bookmark"
+                onClick={() => bookmark(m)}
+              >
+                🔖
+              </button>
+            </div>
           </li>
         ))}
       </ol>

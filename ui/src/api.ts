@@ -153,6 +153,10 @@ export const api = {
   renameConversation: (id: string, title: string) =>
     invoke<Conversation>("rename_conversation", { id, title }),
   deleteConversation: (id: string) => invoke<void>("delete_conversation", { id }),
+  toggleReaction: (messageId: string, emoji: string) =>
+    invoke<Message>("toggle_reaction", { messageId, emoji }),
+  setBookmark: (messageId: string, bookmarked: boolean) =>
+    invoke<Message>("set_bookmark", { messageId, bookmarked }),
   endConversation: (id: string) => invoke<Conversation>("end_conversation", { id }),
   reopenConversation: (id: string) => invoke<Conversation>("reopen_conversation", { id }),
   getAnalysis: (conversationId: string) =>
