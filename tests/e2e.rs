@@ -133,14 +133,7 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
     );
 
     // Opening a conversation shows its messages.
-    c.find(Locator::XPath(
-        "//button[@data-testid='conversation-item'][.//span[text()='Planning a week in Lisbon']]",
-    ))
-    .await
-    .expect("Lisbon item")
-    .click()
-    .await
-    .expect("click");
+    open_conversation(&c, "Planning a week in Lisbon").await;
     let heading = c
         .wait()
         .at_most(wait)
@@ -181,16 +174,7 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
     drop(_driver);
 
     let (_driver, c) = open_app(data.path()).await;
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::XPath(
-            "//button[@data-testid='conversation-item'][.//span[text()='Planning a week in Lisbon']]",
-        ))
-        .await
-        .expect("Lisbon item")
-        .click()
-        .await
-        .expect("click");
+    open_conversation(&c, "Planning a week in Lisbon").await;
     for target in [
         format!("{third}//button[@data-testid='reaction'][@data-emoji='🎉'][@aria-pressed='true']"),
         format!("{third}//button[@data-testid='bookmark'][@aria-pressed='true']"),

@@ -320,23 +320,14 @@ pub async fn ask_history(
 ) -> CommandResult<AskResult> {
     let state = tauri::Manager::state::<AppState>(&app);
     let llm = state.llm()?;
-    let budget = llm.settings().context_chars.saturating_sub(1500).max(1500);
+    let opts = AskOptions::for_settings(llm.settings());
     let q = question.clone();
     let handle = app.clone();
     let retrieved = tauri::async_runtime::spawn_blocking(move || {
         let state = tauri::Manager::state::<AppState>(&handle);
         let embedder = state.embedder()?;
         let store = state.search_store();
-        ask::retrieve(
-            &store,
-            &state.searcher,
-            &embedder,
-            &q,
-            AskOptions {
-                budget_chars: budget,
-                ..Default::default()
-            },
-        )
+        ask::retrieve(&store, &state.searcher, &embedder, &q, opts)
     })
     .await
     .map_err(|e| crate::Error::Invalid(format!("search failed: {e}")))??;

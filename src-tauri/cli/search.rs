@@ -88,14 +88,7 @@ pub fn ask(
     let client = llm.client(store)?;
     let embedder = Embedder::load(&locations.models_dir)?;
     let searcher = Searcher::new();
-    let opts = AskOptions {
-        budget_chars: client
-            .settings()
-            .context_chars
-            .saturating_sub(1500)
-            .max(1500),
-        ..Default::default()
-    };
+    let opts = AskOptions::for_settings(client.settings());
     let retrieved = ask::retrieve(store, &searcher, &embedder, question, opts)?;
     let result = runtime()?.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);

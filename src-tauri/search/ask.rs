@@ -80,6 +80,17 @@ impl Default for AskOptions {
     }
 }
 
+impl AskOptions {
+    /// The defaults, with the context budget taken from the LLM settings (less room for the
+    /// instructions, the question and the answer).
+    pub fn for_settings(settings: &crate::llm::LlmSettings) -> Self {
+        AskOptions {
+            budget_chars: settings.context_chars.saturating_sub(1500).max(1500),
+            ..Default::default()
+        }
+    }
+}
+
 fn clip(s: &str, max: usize) -> String {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() <= max {
