@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use hindsight::chat::{ChatEvent, ChatService};
-use hindsight::llm::{LlmClient, LlmSettings};
+use hindsight::llm::{Llm, LlmSettings};
 use tokio::sync::mpsc;
 
 const QUESTION: &str = "List three uses of a paperclip.";
@@ -61,7 +61,7 @@ async fn direct(
     })
 }
 
-async fn app(chat: &ChatService, llm: &LlmClient) -> Result<Sample, Box<dyn std::error::Error>> {
+async fn app(chat: &ChatService, llm: &Llm) -> Result<Sample, Box<dyn std::error::Error>> {
     let conversation = chat.create_conversation(Some(QUESTION))?;
     let (tx, mut rx) = mpsc::channel(256);
     let t0 = Instant::now();
@@ -101,10 +101,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_tokens: 32,
         ..Default::default()
     };
-    let llm = LlmClient::new(settings.clone())?;
+    let llm = Llm::server(settings.clone())?;
     // A configured app knows its model (Settings); so does the direct call.
     settings.model = llm.model().await?;
-    let llm = LlmClient::new(settings.clone())?;
+    let llm = Llm::server(settings.clone())?;
     let http = reqwest::Client::new();
     let dir = tempfile::tempdir()?;
     let store = hindsight::store::Store::open(&dir.path().join("hindsight.db"))?;

@@ -265,7 +265,7 @@ fn bench_ask(url: &str) {
     )
     .unwrap();
     hindsight::embed::embed_backlog(&store, &embedder, 32, |_| {}).unwrap();
-    let llm = hindsight::llm::LlmClient::new(hindsight::llm::LlmSettings {
+    let llm = hindsight::llm::Llm::server(hindsight::llm::LlmSettings {
         base_url: url.into(),
         temperature: 0.0,
         max_tokens: 128,

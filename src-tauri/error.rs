@@ -119,6 +119,10 @@ pub enum LlmError {
 
     #[error("stopped")]
     Cancelled,
+
+    /// The built-in model failed (it does not load, or a forward pass failed).
+    #[error("the built-in model failed: {0}")]
+    Builtin(String),
 }
 
 impl LlmError {
@@ -131,6 +135,7 @@ impl LlmError {
             LlmError::Protocol(_) => "llm_protocol",
             LlmError::Interrupted => "llm_interrupted",
             LlmError::Cancelled => "cancelled",
+            LlmError::Builtin(_) => "llm_builtin",
         }
     }
 }

@@ -11,11 +11,11 @@ use std::sync::{Arc, Mutex};
 use common::llama::start_server;
 use common::{conversation, fixture, message, temp_store};
 use hindsight::analysis::{analyze_conversation, chunk_transcript, AnalyzeOptions};
-use hindsight::llm::{LlmClient, LlmSettings};
+use hindsight::llm::{Llm, LlmSettings};
 use hindsight::store::{AnalysisState, ConversationAnalysis, Sender};
 
-fn llm(url: &str, context_chars: usize) -> LlmClient {
-    LlmClient::new(LlmSettings {
+fn llm(url: &str, context_chars: usize) -> Llm {
+    Llm::server(LlmSettings {
         base_url: url.into(),
         timeout_secs: 60,
         context_chars,

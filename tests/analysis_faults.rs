@@ -10,13 +10,13 @@ use common::fake_llm::{sse_text, FakeLlm};
 use common::{conversation, message, temp_store};
 use hindsight::analysis::{analyze_conversation, AnalysisQueue};
 use hindsight::chat::SharedStore;
-use hindsight::llm::{LlmClient, LlmSettings};
+use hindsight::llm::{Llm, LlmSettings};
 use hindsight::store::{AnalysisState, Owner, Sender, Sentiment, Store};
 
 const GOOD: &str = r#"{"summary": "The user planned a week in Lisbon.", "topics": ["travel", "lisbon"], "sentiment": "positive", "sentiment_score": 0.7, "action_items": [{"text": "Book Pena Palace tickets", "owner": "user"}], "key_points": ["Stay in Baixa"]}"#;
 
-fn client(url: &str, context_chars: usize) -> LlmClient {
-    LlmClient::new(LlmSettings {
+fn client(url: &str, context_chars: usize) -> Llm {
+    Llm::server(LlmSettings {
         base_url: url.into(),
         timeout_secs: 10,
         context_chars,
@@ -366,7 +366,7 @@ async fn the_background_queue_analyses_what_is_enqueued() {
     tokio::spawn(async move {
         worker
             .run(
-                || Ok(client(&url, 6000)),
+                || async { Ok(client(&url, 6000)) },
                 |s| {
                     let _ = tx.send(s.state);
                 },

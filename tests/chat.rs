@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hindsight::chat::{ChatEvent, ChatService};
-use hindsight::llm::{LlmClient, LlmSettings};
+use hindsight::llm::{Llm, LlmSettings};
 use hindsight::store::{MessageState, Sender};
 use tokio::sync::mpsc;
 
-fn llm(url: &str, max_tokens: u32) -> LlmClient {
-    LlmClient::new(LlmSettings {
+fn llm(url: &str, max_tokens: u32) -> Llm {
+    Llm::server(LlmSettings {
         base_url: url.into(),
         temperature: 0.0,
         max_tokens,
@@ -69,8 +69,11 @@ async fn drain(
 async fn a_streamed_answer_is_stored_whole() {
     let server = start_server();
     let llm = llm(&server.url, 48);
+    let Llm::Server(client) = &llm else {
+        panic!("a server client")
+    };
     assert_eq!(
-        llm.models().await.unwrap(),
+        client.models().await.unwrap(),
         vec!["smollm2-135m".to_string()]
     );
     let (_dir, chat) = service();

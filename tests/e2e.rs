@@ -452,3 +452,79 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     assert_eq!(heading.text().await.expect("text"), "Long weekend in Porto");
     c.close().await.expect("close session");
 }
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and the models: run by scripts/test (--include-ignored)"]
+async fn with_no_server_a_new_chat_is_answered_by_the_builtin_model() {
+    let _serial = SERIAL.lock().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        // `auto` with nothing listening at the configured URL.
+        let store =
+            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        hindsight::llm::LlmSettings {
+            base_url: "http://127.0.0.1:9/v1".into(),
+            temperature: 0.0,
+            max_tokens: 40,
+            ..Default::default()
+        }
+        .save(&store)
+        .expect("settings");
+    }
+    let (_driver, c) = open_app(data.path()).await;
+    let badge = c
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(
+            "[data-testid=llm-badge][data-provider=builtin]",
+        ))
+        .await
+        .expect("the badge says the built-in model is in use");
+    assert_eq!(badge.text().await.expect("text"), "Built-in model");
+    c.find(Locator::Css("[data-testid=new-chat]"))
+        .await
+        .expect("New chat")
+        .click()
+        .await
+        .expect("click New chat");
+    let composer = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=composer]"))
+        .await
+        .expect("a new chat has a message box");
+    composer
+        .send_keys("What is the capital of France?")
+        .await
+        .expect("type");
+    c.find(Locator::Css("[data-testid=send]"))
+        .await
+        .expect("Send")
+        .click()
+        .await
+        .expect("click Send");
+    // The answer streams in and settles (the Send button returns when it is done).
+    c.wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("[data-testid=send]"))
+        .await
+        .expect("the answer finishes");
+    let bodies = c
+        .find_all(Locator::Css("li.message .message-body"))
+        .await
+        .expect("messages");
+    assert_eq!(bodies.len(), 2, "the question and the answer");
+    let shown = bodies[1].text().await.expect("answer text");
+    assert!(!shown.trim().is_empty());
+    screenshot(&c, "builtin-chat").await;
+    c.close().await.expect("close session");
+    drop(_driver);
+
+    let store = hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+    let conversation = &store.list_conversations(None, 1).expect("list").items[0];
+    let messages = store.all_messages(&conversation.id).expect("messages");
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].content, "What is the capital of France?");
+    assert_eq!(messages[1].state, hindsight::store::MessageState::Complete);
+    assert_eq!(messages[1].content.trim(), shown.trim());
+}

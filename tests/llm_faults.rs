@@ -9,13 +9,13 @@ use common::fake_llm::{fake_server, sse, Reply};
 use std::sync::{Arc, Mutex};
 
 use hindsight::chat::ChatService;
-use hindsight::llm::{ChatMessage, LlmClient, LlmSettings, Role};
+use hindsight::llm::{ChatMessage, Llm, LlmSettings, Role};
 use hindsight::store::{MessageState, Sender};
 use hindsight::{error::LlmError, Error};
 use tokio::sync::mpsc;
 
-fn client(url: &str, timeout_secs: u64) -> LlmClient {
-    LlmClient::new(LlmSettings {
+fn client(url: &str, timeout_secs: u64) -> Llm {
+    Llm::server(LlmSettings {
         base_url: url.into(),
         timeout_secs,
         ..Default::default()
@@ -23,7 +23,7 @@ fn client(url: &str, timeout_secs: u64) -> LlmClient {
     .unwrap()
 }
 
-async fn collect(llm: &LlmClient) -> (String, hindsight::Result<hindsight::llm::Finish>) {
+async fn collect(llm: &Llm) -> (String, hindsight::Result<hindsight::llm::Finish>) {
     let (tx, mut rx) = mpsc::channel(64);
     let prompt = [ChatMessage::new(Role::User, "hi")];
     let (result, text) = tokio::join!(llm.stream_chat(&prompt, None, tx), async {
@@ -286,9 +286,12 @@ fn llm_settings_persist_in_the_store_and_are_validated() {
     let t = common::temp_store();
     assert_eq!(LlmSettings::load(&t.store).unwrap(), LlmSettings::default());
     let s = LlmSettings {
+        provider: hindsight::llm::Provider::Server,
         base_url: "http://127.0.0.1:1234/v1".into(),
         model: "qwen2.5-7b-instruct".into(),
         temperature: 0.2,
+        top_p: 0.8,
+        seed: Some(7),
         max_tokens: 1024,
         system_prompt: "Be brief.".into(),
         timeout_secs: 90,
@@ -311,6 +314,16 @@ fn llm_settings_persist_in_the_store_and_are_validated() {
             max_tokens: 0,
             ..Default::default()
         },
+        LlmSettings {
+            top_p: 0.0,
+            ..Default::default()
+        },
+        // A server must have a URL; `auto` and `builtin` may have none.
+        LlmSettings {
+            provider: hindsight::llm::Provider::Server,
+            base_url: String::new(),
+            ..Default::default()
+        },
     ] {
         assert!(
             matches!(bad.save(&reopened), Err(Error::Invalid(_))),
@@ -322,4 +335,10 @@ fn llm_settings_persist_in_the_store_and_are_validated() {
         s,
         "a refused save changes nothing"
     );
+    LlmSettings {
+        base_url: String::new(),
+        ..Default::default()
+    }
+    .validate()
+    .expect("no server configured is valid for auto");
 }

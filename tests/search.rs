@@ -360,7 +360,7 @@ fn no_relevant_history_says_so_without_asking_the_llm() {
     .unwrap();
     assert!(retrieved.excerpts.is_empty(), "{:?}", retrieved.excerpts);
     // A dead server: proves no request is made.
-    let llm = hindsight::llm::LlmClient::new(hindsight::llm::LlmSettings {
+    let llm = hindsight::llm::Llm::server(hindsight::llm::LlmSettings {
         base_url: "http://127.0.0.1:9/v1".into(),
         ..Default::default()
     })
@@ -400,7 +400,7 @@ fn ask_answers_from_the_right_conversation_with_the_real_server() {
         AskOptions::default(),
     )
     .unwrap();
-    let llm = hindsight::llm::LlmClient::new(hindsight::llm::LlmSettings {
+    let llm = hindsight::llm::Llm::server(hindsight::llm::LlmSettings {
         base_url: server.url.clone(),
         max_tokens: 120,
         ..Default::default()

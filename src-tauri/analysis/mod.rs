@@ -15,7 +15,7 @@ pub use queue::AnalysisQueue;
 
 use crate::chat::SharedStore;
 use crate::error::{Error, Result};
-use crate::llm::{ChatMessage, LlmClient, LlmSettings, Role};
+use crate::llm::{ChatMessage, Llm, LlmSettings, Role};
 use crate::store::{AnalysisState, ConversationAnalysis, Message, NewAnalysis};
 use crate::sync::lock;
 
@@ -45,7 +45,7 @@ impl AnalyzeOptions {
 /// One request: instructions + data, parsed; if the answer cannot be read, the model is shown
 /// the problem and asked once more.
 async fn ask(
-    llm: &LlmClient,
+    llm: &Llm,
     instructions: String,
     data: String,
     opts: AnalyzeOptions,
@@ -74,11 +74,7 @@ async fn ask(
 }
 
 /// Analyses a conversation's messages (map over chunks, then reduce).
-pub async fn analyze(
-    llm: &LlmClient,
-    messages: &[Message],
-    opts: AnalyzeOptions,
-) -> Result<NewAnalysis> {
+pub async fn analyze(llm: &Llm, messages: &[Message], opts: AnalyzeOptions) -> Result<NewAnalysis> {
     let chunks = chunk_transcript(messages, opts.budget_chars);
     if chunks.is_empty() {
         return Err(Error::Invalid(
@@ -127,11 +123,7 @@ pub async fn analyze(
 }
 
 /// Merges part analyses, in groups that fit the budget, until one is left.
-async fn merge(
-    llm: &LlmClient,
-    parts: &[NewAnalysis],
-    opts: AnalyzeOptions,
-) -> Result<NewAnalysis> {
+async fn merge(llm: &Llm, parts: &[NewAnalysis], opts: AnalyzeOptions) -> Result<NewAnalysis> {
     if parts.len() == 1 {
         return Ok(parts[0].clone());
     }
@@ -149,7 +141,7 @@ async fn merge(
 /// `done`, or `failed` with the reason (the error is also returned).
 pub async fn analyze_conversation(
     store: &SharedStore,
-    llm: &LlmClient,
+    llm: &Llm,
     conversation_id: &str,
 ) -> Result<ConversationAnalysis> {
     let messages = {

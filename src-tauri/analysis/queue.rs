@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 use super::analyze_conversation;
 use crate::chat::SharedStore;
 use crate::error::Result;
-use crate::llm::LlmClient;
+use crate::llm::Llm;
 use crate::store::{AnalysisState, AnalysisStatus};
 use crate::sync::lock;
 
@@ -37,9 +37,9 @@ impl AnalysisQueue {
 
     /// Works through the queue forever. `llm` gives a client for the current settings (they
     /// may change between jobs); `on_change` hears every status change.
-    pub async fn run(
+    pub async fn run<F: std::future::Future<Output = Result<Llm>>>(
         &self,
-        llm: impl Fn() -> Result<LlmClient>,
+        llm: impl Fn() -> F,
         on_change: impl Fn(&AnalysisStatus),
     ) {
         loop {
@@ -62,7 +62,7 @@ impl AnalysisQueue {
                 error: None,
                 updated_at: None,
             });
-            let outcome = match llm() {
+            let outcome = match llm().await {
                 Ok(client) => analyze_conversation(&self.store, &client, &id)
                     .await
                     .map(|_| ()),

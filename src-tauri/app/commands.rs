@@ -9,7 +9,7 @@ use super::error::CommandResult;
 use super::state::{lock, EmbedStatus};
 use super::AppState;
 use crate::chat::ChatEvent;
-use crate::llm::{LlmClient, LlmSettings};
+use crate::llm::{LlmClient, LlmSettings, LlmStatus};
 use crate::search::ask::{self, AskOptions, AskResult};
 use crate::search::{SearchHit, SearchOptions};
 use crate::store::{
@@ -167,7 +167,7 @@ pub async fn send_message(
     text: String,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
-    let llm = state.llm()?;
+    let llm = state.llm().await?;
     streamed(on_event, |tx| {
         state.chat.send(&llm, &conversation_id, &text, tx)
     })
@@ -180,7 +180,7 @@ pub async fn regenerate(
     conversation_id: String,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
-    let llm = state.llm()?;
+    let llm = state.llm().await?;
     streamed(on_event, |tx| {
         state.chat.regenerate(&llm, &conversation_id, tx)
     })
@@ -206,7 +206,15 @@ pub async fn save_llm_settings(
     settings: LlmSettings,
 ) -> CommandResult<LlmSettings> {
     settings.save(&state.store())?;
+    // The next answer uses the new choice; an unreachable server is reported by the status.
+    let _ = state.llm_status(true).await;
     Ok(settings)
+}
+
+/// The engine in use (server or built-in model, and why). `refresh` probes the server again.
+#[tauri::command]
+pub async fn llm_status(state: State<'_, AppState>, refresh: bool) -> CommandResult<LlmStatus> {
+    Ok(state.llm_status(refresh).await?)
 }
 
 /// The server's models, with the given (unsaved) settings: the "test connection" button.
@@ -319,7 +327,7 @@ pub async fn ask_history(
     on_token: Channel<String>,
 ) -> CommandResult<AskResult> {
     let state = tauri::Manager::state::<AppState>(&app);
-    let llm = state.llm()?;
+    let llm = state.llm().await?;
     let opts = AskOptions::for_settings(llm.settings());
     let q = question.clone();
     let handle = app.clone();

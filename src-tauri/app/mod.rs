@@ -25,6 +25,13 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
         .setup(|app| {
             embedding::start(app.handle());
             analysis::start(app.handle());
+            // Pick the engine now (probe the server; load the built-in model if it is needed),
+            // so the first answer does not wait for it and the badge is right at once.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                let state = tauri::Manager::state::<AppState>(&handle);
+                let _ = state.llm_status(false).await;
+            });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
@@ -48,6 +55,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             commands::get_llm_settings,
             commands::save_llm_settings,
             commands::list_models,
+            commands::llm_status,
             commands::get_analysis,
             commands::reanalyze,
             commands::list_action_items,

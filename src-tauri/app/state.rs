@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::analysis::AnalysisQueue;
 use crate::chat::{ChatService, SharedStore};
 use crate::embed::{EmbedWorker, Embedder, Progress};
-use crate::llm::{LlmClient, LlmSettings};
+use crate::llm::builtin::BuiltinModel;
+use crate::llm::{load_builtin, resolve, Llm, LlmSettings, LlmStatus};
 use crate::paths::Locations;
 use crate::search::Searcher;
 use crate::store::Store;
@@ -35,6 +36,10 @@ pub struct AppState {
     pub searcher: Arc<Searcher>,
     /// A second connection for search, so a long index load never holds up chat commands.
     search_store: Mutex<Store>,
+    /// The engine in use and why (resolved on first use and again when the settings change).
+    llm: tokio::sync::Mutex<Option<(Llm, Option<String>)>>,
+    /// The built-in model, loaded once when first needed.
+    builtin: tokio::sync::OnceCell<Arc<BuiltinModel>>,
 }
 
 pub use crate::sync::lock;
@@ -64,6 +69,8 @@ impl AppState {
             embedder: Arc::new(Mutex::new(None)),
             searcher: Arc::new(Searcher::new()),
             search_store,
+            llm: tokio::sync::Mutex::new(None),
+            builtin: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -86,8 +93,36 @@ impl AppState {
         lock(&self.store)
     }
 
-    /// A client for the LLM server in the saved settings.
-    pub fn llm(&self) -> crate::Result<LlmClient> {
-        LlmClient::new(LlmSettings::load(&self.store())?)
+    /// The engine for the saved settings: the server, or the built-in model when the settings
+    /// say so or (`auto`) the server did not answer when it was resolved.
+    pub async fn llm(&self) -> crate::Result<Llm> {
+        Ok(self.resolved_llm().await?.0)
+    }
+
+    async fn resolved_llm(&self) -> crate::Result<(Llm, Option<String>)> {
+        let mut slot = self.llm.lock().await;
+        if let Some(resolved) = slot.as_ref() {
+            return Ok(resolved.clone());
+        }
+        let settings = LlmSettings::load(&self.store())?;
+        let resolved = resolve(settings, || self.builtin()).await?;
+        *slot = Some(resolved.clone());
+        Ok(resolved)
+    }
+
+    pub async fn builtin(&self) -> crate::Result<Arc<BuiltinModel>> {
+        self.builtin
+            .get_or_try_init(|| load_builtin(&self.locations.models_dir))
+            .await
+            .cloned()
+    }
+
+    /// What the badge shows; re-resolves first if `refresh` (settings saved, "retry server").
+    pub async fn llm_status(&self, refresh: bool) -> crate::Result<LlmStatus> {
+        if refresh {
+            *self.llm.lock().await = None;
+        }
+        let (llm, reason) = self.resolved_llm().await?;
+        Ok(llm.status(reason))
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, LlmError, Result};
-use crate::llm::LlmClient;
+use crate::llm::Llm;
 use crate::store::{
     check_content, Conversation, Message, MessageState, NewConversation, NewMessage, Sender,
     Status, Store,
@@ -42,6 +42,9 @@ pub struct ChatService {
     on_stored: Box<dyn Fn() + Send + Sync>,
 }
 
+/// The title of a conversation created without text.
+const UNTITLED: &str = "New chat";
+
 impl ChatService {
     /// `on_stored` runs after messages are written (the embedding worker's wake-up).
     pub fn new(store: SharedStore, on_stored: impl Fn() + Send + Sync + 'static) -> Self {
@@ -56,12 +59,13 @@ impl ChatService {
         &self.store
     }
 
-    /// A new active conversation, titled from `first_text` (editable later).
+    /// A new active conversation, titled from `first_text` (editable later); without one it is
+    /// "New chat" until its first message names it.
     pub fn create_conversation(&self, first_text: Option<&str>) -> Result<Conversation> {
         let title = first_text
             .map(title_from)
             .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| "New chat".into());
+            .unwrap_or_else(|| UNTITLED.into());
         lock(&self.store).create_conversation(NewConversation {
             id: None,
             title,
@@ -75,7 +79,7 @@ impl ChatService {
     /// Stores `text` as the user's message, then streams the answer (see [`ChatService::generate`]).
     pub async fn send(
         &self,
-        llm: &LlmClient,
+        llm: &Llm,
         conversation_id: &str,
         text: &str,
         events: mpsc::Sender<ChatEvent>,
@@ -90,6 +94,9 @@ impl ChatService {
             let conversation = self.writable(&store, conversation_id)?;
             store.transaction(|s| {
                 let now = now_ms();
+                if conversation.message_count == 0 && conversation.title == UNTITLED {
+                    s.rename_conversation(&conversation.id, &title_from(text))?;
+                }
                 let user =
                     s.add_message(NewMessage::new(&conversation.id, Sender::User, text, now))?;
                 let ai = s.add_message(NewMessage {
@@ -106,7 +113,7 @@ impl ChatService {
     /// Replaces the conversation's last answer with a new one.
     pub async fn regenerate(
         &self,
-        llm: &LlmClient,
+        llm: &Llm,
         conversation_id: &str,
         events: mpsc::Sender<ChatEvent>,
     ) -> Result<Message> {
@@ -166,7 +173,7 @@ impl ChatService {
 
     async fn stream_into(
         &self,
-        llm: &LlmClient,
+        llm: &Llm,
         ai: Message,
         user: Option<Message>,
         events: mpsc::Sender<ChatEvent>,
@@ -211,7 +218,7 @@ impl ChatService {
     /// Streams the answer to `ai`, saving it as it grows. Returns the text and how it ended.
     async fn run_stream(
         &self,
-        llm: &LlmClient,
+        llm: &Llm,
         ai: &Message,
         token: &CancellationToken,
         events: &mpsc::Sender<ChatEvent>,

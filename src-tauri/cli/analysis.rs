@@ -7,12 +7,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{print_json, runtime, write_out, LlmArgs};
 use crate::analysis::analyze_conversation;
 use crate::error::{Error, Result};
+use crate::paths::Locations;
 use crate::store::{AnalysisState, ConversationAnalysis, ConversationDetail, Owner, Store};
 use crate::sync::lock;
 
 /// Ends the conversation; with `llm`, analyses it in the foreground (with a spinner).
 pub fn end(
     store: Store,
+    locations: &Locations,
     id: &str,
     llm: Option<&LlmArgs>,
     json: bool,
@@ -21,7 +23,7 @@ pub fn end(
     let conversation = store.end_conversation(id)?;
     let analysis = match llm {
         Some(llm) if conversation.message_count > 0 => {
-            let client = llm.client(&store)?;
+            let client = llm.llm(&store, &locations.models_dir)?;
             let store = Arc::new(Mutex::new(store));
             let spinner = spinner(json, &format!("analysing {}", conversation.title));
             let result =
@@ -60,13 +62,14 @@ fn spinner(hidden: bool, message: &str) -> ProgressBar {
 /// (status `failed` with the reason) and reported; the command fails if any did.
 pub fn analyze(
     store: Store,
+    locations: &Locations,
     id: Option<&str>,
     all: bool,
     llm: &LlmArgs,
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
-    let client = llm.client(&store)?;
+    let client = llm.llm(&store, &locations.models_dir)?;
     let ids = match id {
         Some(id) if !all => vec![store.get_conversation(id)?.id],
         _ => store.conversations_without_analysis()?,

@@ -36,27 +36,44 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Which LLM server a command talks to (default: the saved settings).
+/// Which LLM a command talks to (default: the saved settings; with no server answering there,
+/// the built-in model).
 #[derive(Debug, Clone, Args)]
 pub struct LlmArgs {
     /// OpenAI-compatible base URL for this run (default: the saved setting).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "builtin")]
     pub url: Option<String>,
+    /// Use the built-in model (SmolLM2-135M-Instruct, in-process) even if a server answers.
+    #[arg(long)]
+    pub builtin: bool,
     /// Model name for this run (default: the saved setting, else the server's first).
     #[arg(long)]
     pub model: Option<String>,
 }
 
 impl LlmArgs {
-    fn client(&self, store: &Store) -> Result<crate::llm::LlmClient> {
-        let mut settings = crate::llm::LlmSettings::load(store)?;
+    /// The engine for this run. When `auto` falls back to the built-in model, says so on stderr.
+    fn llm(&self, store: &Store, models_dir: &Path) -> Result<crate::llm::Llm> {
+        use crate::llm::{load_builtin, resolve, LlmSettings, Provider};
+        let mut settings = LlmSettings::load(store)?;
         if let Some(url) = &self.url {
             settings.base_url = url.clone();
+            settings.provider = Provider::Server;
+        }
+        if self.builtin {
+            settings.provider = Provider::Builtin;
         }
         if let Some(model) = &self.model {
             settings.model = model.clone();
         }
-        crate::llm::LlmClient::new(settings)
+        let (llm, reason) = runtime()?.block_on(resolve(settings, || load_builtin(models_dir)))?;
+        if let Some(reason) = reason {
+            eprintln!(
+                "note: {reason}; using the built-in model ({}). A bigger local server gives better answers: pass --url or save one in the app's Settings.",
+                crate::llm::builtin::MODEL_NAME
+            );
+        }
+        Ok(llm)
     }
 }
 
@@ -409,7 +426,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             json,
             text,
         } => {
-            let llm = llm.client(&store)?;
+            let llm = llm.llm(&store, &locations.models_dir)?;
             let runtime = runtime()?;
             let chat = crate::chat::ChatService::new(
                 std::sync::Arc::new(std::sync::Mutex::new(store)),
@@ -476,9 +493,15 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             no_analyze,
             llm,
             json,
-        } => analysis::end(store, &id, (!no_analyze).then_some(&llm), json, &mut out)?,
+        } => {
+            let llm = match no_analyze {
+                true => None,
+                false => Some(&llm),
+            };
+            analysis::end(store, &locations, &id, llm, json, &mut out)?
+        }
         Command::Analyze { id, all, llm, json } => {
-            analysis::analyze(store, id.as_deref(), all, &llm, json, &mut out)?
+            analysis::analyze(store, &locations, id.as_deref(), all, &llm, json, &mut out)?
         }
         Command::Actions { open, limit, json } => {
             analysis::actions(&store, open, limit, json, &mut out)?

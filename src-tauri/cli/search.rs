@@ -85,7 +85,7 @@ pub fn ask(
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
-    let client = llm.client(store)?;
+    let client = llm.llm(store, &locations.models_dir)?;
     let embedder = Embedder::load(&locations.models_dir)?;
     let searcher = Searcher::new();
     let opts = AskOptions::for_settings(client.settings());

@@ -193,6 +193,9 @@ impl LlmClient {
             "temperature": self.settings.temperature,
             "max_tokens": self.settings.max_tokens,
         });
+        if let (Some(obj), Some(seed)) = (body.as_object_mut(), self.settings.seed) {
+            obj.insert("seed".into(), seed.into());
+        }
         if let (Some(obj), Some(serde_json::Value::Object(extra))) = (body.as_object_mut(), extra) {
             obj.extend(extra);
         }
@@ -283,25 +286,5 @@ impl LlmClient {
             }),
             None => Err(Error::Llm(LlmError::Interrupted)),
         }
-    }
-
-    /// A whole answer as one string (streamed underneath, so a slow server still counts as
-    /// alive while it writes). `extra` is merged into the request (e.g. `response_format`).
-    pub async fn complete(
-        &self,
-        messages: &[ChatMessage],
-        extra: Option<serde_json::Value>,
-    ) -> Result<String> {
-        let (tx, mut rx) = mpsc::channel::<String>(64);
-        let collect = async {
-            let mut text = String::new();
-            while let Some(piece) = rx.recv().await {
-                text.push_str(&piece);
-            }
-            text
-        };
-        let (finish, text) = tokio::join!(self.stream_chat(messages, extra, tx), collect);
-        finish?;
-        Ok(text)
     }
 }

@@ -1,6 +1,12 @@
-//! Talking to a local LLM: connection settings and an OpenAI-compatible streaming client.
+//! Talking to a local LLM: connection settings, an OpenAI-compatible streaming client, the
+//! built-in model (candle, in-process) and the choice between them.
+pub mod builtin;
 mod client;
+mod provider;
 mod settings;
+mod template;
 
 pub use client::{ChatMessage, Finish, LlmClient, Role};
+pub use provider::{load_builtin, probe, resolve, Llm, LlmStatus, Provider};
 pub use settings::LlmSettings;
+pub use template::ChatTemplate;

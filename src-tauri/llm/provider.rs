@@ -1,0 +1,228 @@
+//! Which engine answers: an OpenAI-compatible server or the built-in model. Chat, analysis and
+//! ask all talk to an [`Llm`]; [`resolve`] picks one from the settings.
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::builtin::{self, BuiltinModel, GenParams};
+use super::{ChatMessage, Finish, LlmClient, LlmSettings};
+use crate::error::{Error, Result};
+
+/// The user's choice in Settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// The server if one answers at the configured URL, else the built-in model.
+    #[default]
+    Auto,
+    Builtin,
+    Server,
+}
+
+#[derive(Clone)]
+pub enum Llm {
+    Server(LlmClient),
+    Builtin {
+        model: Arc<BuiltinModel>,
+        settings: LlmSettings,
+    },
+}
+
+impl From<LlmClient> for Llm {
+    fn from(client: LlmClient) -> Self {
+        Llm::Server(client)
+    }
+}
+
+/// What the window's badge says about the engine in use.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LlmStatus {
+    /// `builtin` or `server`.
+    pub provider: &'static str,
+    /// The model's name (the configured one for a server; may be empty: the server's first).
+    pub model: String,
+    pub url: Option<String>,
+    /// Why the built-in model is in use, when the user did not choose it.
+    pub reason: Option<String>,
+}
+
+impl Llm {
+    /// The OpenAI-compatible server in `settings`.
+    pub fn server(settings: LlmSettings) -> Result<Llm> {
+        Ok(Llm::Server(LlmClient::new(settings)?))
+    }
+
+    pub fn builtin(model: Arc<BuiltinModel>, settings: LlmSettings) -> Llm {
+        Llm::Builtin { model, settings }
+    }
+
+    pub fn settings(&self) -> &LlmSettings {
+        match self {
+            Llm::Server(c) => c.settings(),
+            Llm::Builtin { settings, .. } => settings,
+        }
+    }
+
+    pub fn is_builtin(&self) -> bool {
+        matches!(self, Llm::Builtin { .. })
+    }
+
+    /// The model name recorded on answers and analyses.
+    pub async fn model(&self) -> Result<String> {
+        match self {
+            Llm::Server(c) => c.model().await,
+            Llm::Builtin { .. } => Ok(builtin::MODEL_NAME.into()),
+        }
+    }
+
+    pub fn status(&self, reason: Option<String>) -> LlmStatus {
+        match self {
+            Llm::Server(c) => LlmStatus {
+                provider: "server",
+                model: c.settings().model.clone(),
+                url: Some(c.settings().base_url.clone()),
+                reason: None,
+            },
+            Llm::Builtin { .. } => LlmStatus {
+                provider: "builtin",
+                model: builtin::MODEL_NAME.into(),
+                url: None,
+                reason,
+            },
+        }
+    }
+
+    /// Streams an answer: each piece of text goes to `tokens`. `extra` is merged into a
+    /// server's request (e.g. `response_format`); the built-in model ignores it (the analyzer
+    /// parses its answer tolerantly).
+    pub async fn stream_chat(
+        &self,
+        messages: &[ChatMessage],
+        extra: Option<serde_json::Value>,
+        tokens: mpsc::Sender<String>,
+    ) -> Result<Finish> {
+        match self {
+            Llm::Server(c) => c.stream_chat(messages, extra, tokens).await,
+            Llm::Builtin { model, settings } => {
+                let extra = extra.unwrap_or_default();
+                let params = GenParams {
+                    temperature: extra["temperature"]
+                        .as_f64()
+                        .map_or(settings.temperature, |t| t as f32),
+                    top_p: settings.top_p,
+                    max_tokens: extra["max_tokens"]
+                        .as_u64()
+                        .map_or(settings.max_tokens, |n| n as u32),
+                    seed: extra["seed"]
+                        .as_u64()
+                        .or(settings.seed)
+                        .unwrap_or_else(rand_seed),
+                };
+                let prefix = json_prefix(&extra);
+                if !prefix.is_empty() {
+                    tokens
+                        .send(prefix.clone())
+                        .await
+                        .map_err(|_| Error::Llm(crate::error::LlmError::Cancelled))?;
+                }
+                model.stream_chat(messages, &prefix, params, tokens).await
+            }
+        }
+    }
+
+    /// A whole answer as one string (streamed underneath, so a slow engine still counts as
+    /// alive while it writes).
+    pub async fn complete(
+        &self,
+        messages: &[ChatMessage],
+        extra: Option<serde_json::Value>,
+    ) -> Result<String> {
+        let (tx, mut rx) = mpsc::channel::<String>(64);
+        let collect = async {
+            let mut text = String::new();
+            while let Some(piece) = rx.recv().await {
+                text.push_str(&piece);
+            }
+            text
+        };
+        let (finish, text) = tokio::join!(self.stream_chat(messages, extra, tx), collect);
+        finish?;
+        Ok(text)
+    }
+}
+
+/// For a request with a JSON schema (`response_format`), the start of the answer the built-in
+/// model is given: an open object and the schema's first property, so that it writes JSON
+/// rather than prose (it has no grammar-constrained decoding; the caller parses tolerantly).
+fn json_prefix(extra: &serde_json::Value) -> String {
+    let format = &extra["response_format"];
+    if format.is_null() {
+        return String::new();
+    }
+    let first = format["json_schema"]["schema"]["properties"]
+        .as_object()
+        .and_then(|p| p.iter().next())
+        .map(|(name, schema)| {
+            let quote = if schema["type"] == "string" { "\"" } else { "" };
+            format!("\"{name}\": {quote}")
+        })
+        .unwrap_or_default();
+    format!("{{{first}")
+}
+
+fn rand_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+/// Loads the built-in model off the async runtime (about a second).
+pub async fn load_builtin(models_dir: &Path) -> Result<Arc<BuiltinModel>> {
+    let dir = models_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || BuiltinModel::load(&dir).map(Arc::new))
+        .await
+        .map_err(|e| Error::Invalid(format!("loading the built-in model: {e}")))?
+}
+
+/// How long `auto` waits for the configured server before it uses the built-in model.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whether a server answers `GET /models` at the settings' URL, and if not, why.
+pub async fn probe(settings: &LlmSettings) -> std::result::Result<(), String> {
+    if settings.base_url.trim().is_empty() {
+        return Err("no LLM server is configured".into());
+    }
+    let client = LlmClient::new(settings.clone()).map_err(|e| e.to_string())?;
+    match tokio::time::timeout(PROBE_TIMEOUT, client.models()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(format!(
+            "the LLM server at {} did not answer ({e})",
+            settings.base_url
+        )),
+        Err(_) => Err(format!(
+            "the LLM server at {} did not answer within {} s",
+            settings.base_url,
+            PROBE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Picks the engine for `settings`: `server` and `builtin` as chosen; `auto` probes the server
+/// and falls back to the built-in model (returned with the reason). `builtin` is called only
+/// when the built-in model is needed (so it can be loaded once and kept).
+pub async fn resolve<F, Fut>(settings: LlmSettings, builtin: F) -> Result<(Llm, Option<String>)>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<Arc<BuiltinModel>>>,
+{
+    match settings.provider {
+        Provider::Server => Ok((Llm::server(settings)?, None)),
+        Provider::Builtin => Ok((Llm::builtin(builtin().await?, settings), None)),
+        Provider::Auto => match probe(&settings).await {
+            Ok(()) => Ok((Llm::server(settings)?, None)),
+            Err(reason) => Ok((Llm::builtin(builtin().await?, settings), Some(reason))),
+        },
+    }
+}
