@@ -72,6 +72,17 @@ export function App() {
         }}
         onOpenHit={openMessage}
         onAsk={() => setAsking(true)}
+        onNewChat={() =>
+          api.createConversation().then(
+            (c) => {
+              setConversations((prev) => [c, ...prev]);
+              setAsking(false);
+              setFocus(null);
+              setSelected(c.id);
+            },
+            (e) => setError(errorMessage(e)),
+          )
+        }
         hasMore={cursor !== null}
         loading={loading}
         onLoadMore={() => void loadPage(cursor)}
@@ -91,8 +102,8 @@ export function App() {
             <h1>Hindsight</h1>
             {!loading && conversations.length === 0 ? (
               <p>
-                No conversations yet. Import a history with <code>hindsight import FILE</code> (Hindsight
-                JSON or a ChatGPT <code>conversations.json</code>).
+                No conversations yet. Start one with <strong>New chat</strong>, or import a history with{" "}
+                <code>hindsight import FILE</code> (Hindsight JSON or a ChatGPT <code>conversations.json</code>).
               </p>
             ) : (
               <p>Pick a conversation on the left.</p>

@@ -2,12 +2,13 @@ import { useEffect, useState } from "react";
 import { api, errorMessage, type ConversationDetail, type Message } from "./api";
 import { formatDateTime, formatTime } from "./format";
 import { InsightsPanel } from "./InsightsPanel";
+import { Composer } from "./Composer";
 
 /** The reactions a message can get (click to add, click again to remove). */
 const REACTIONS = ["👍", "❤️", "😂", "🎉", "🤔", "👎"];
 
-// Message text is rendered as text (React escapes it); markdown rendering with sanitising
-// comes with the chat view.
+// Message text is rendered as text (React escapes it); markdown rendering with sanitising is
+// still to come.
 export function ConversationView({
   detail,
   focus,
@@ -119,6 +120,9 @@ export function ConversationView({
           </li>
         ))}
       </ol>
+      {c.status === "active" && (
+        <Composer conversationId={c.id} onMessages={setMessages} onDone={onChanged} />
+      )}
     </section>
     <InsightsPanel conversation={c} />
     </div>

@@ -3,6 +3,7 @@ import { api, errorMessage, type Conversation, type SearchHit } from "./api";
 import { formatDate } from "./format";
 import { EmbeddingStatus } from "./EmbeddingStatus";
 import { SearchResults } from "./SearchResults";
+import { LlmBadge } from "./LlmBadge";
 
 interface Props {
   conversations: Conversation[];
@@ -13,6 +14,7 @@ interface Props {
   onLoadMore: () => void;
   onOpenHit: (conversationId: string, messageId: string) => void;
   onAsk: () => void;
+  onNewChat: () => void;
 }
 
 /** Searches the history as the user types (hybrid, debounced). */
@@ -54,6 +56,7 @@ export function Sidebar({
   onLoadMore,
   onOpenHit,
   onAsk,
+  onNewChat,
 }: Props) {
   const [query, setQuery] = useState("");
   const search = useSearch(query);
@@ -63,6 +66,9 @@ export function Sidebar({
       <header className="sidebar-header">
         <div className="sidebar-title-row">
           <span className="brand">Hindsight</span>
+          <button className="link" onClick={onNewChat} data-testid="new-chat">
+            New chat
+          </button>
           <button className="link" onClick={onAsk} data-testid="open-ask">
             Ask your history
           </button>
@@ -115,6 +121,7 @@ export function Sidebar({
           Load more
         </button>
       )}
+      <LlmBadge />
       <EmbeddingStatus />
     </nav>
   );

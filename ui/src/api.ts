@@ -130,6 +130,34 @@ export interface AppInfo {
 }
 
 /** The backend's error shape: `{code, message}`. */
+export type ChatEvent =
+  | { event: "started"; data: { user: Message | null; ai: Message } }
+  | { event: "token"; data: string }
+  | { event: "done"; data: Message };
+
+export type Provider = "auto" | "builtin" | "server";
+
+export interface LlmSettings {
+  provider: Provider;
+  base_url: string;
+  model: string;
+  temperature: number;
+  top_p: number;
+  seed: number | null;
+  max_tokens: number;
+  system_prompt: string;
+  timeout_secs: number;
+  context_chars: number;
+}
+
+/** The engine in use: a server, or the built-in model (and why, if the user did not pick it). */
+export interface LlmStatus {
+  provider: "builtin" | "server";
+  model: string;
+  url: string | null;
+  reason: string | null;
+}
+
 export interface BackendError {
   code: string;
   message: string;
@@ -173,6 +201,18 @@ export const api = {
     channel.onmessage = onToken;
     return invoke<AskResult>("ask_history", { question, onToken: channel });
   },
+  createConversation: (firstText?: string) =>
+    invoke<Conversation>("create_conversation", { firstText: firstText ?? null }),
+  /** Streams `started`, `token`…, `done` to `onEvent`; resolves with the stored answer. */
+  sendMessage: (conversationId: string, text: string, onEvent: (e: ChatEvent) => void) => {
+    const channel = new Channel<ChatEvent>();
+    channel.onmessage = onEvent;
+    return invoke<Message>("send_message", { conversationId, text, onEvent: channel });
+  },
+  stopGeneration: (conversationId: string) => invoke<boolean>("stop_generation", { conversationId }),
+  llmStatus: (refresh = false) => invoke<LlmStatus>("llm_status", { refresh }),
+  getLlmSettings: () => invoke<LlmSettings>("get_llm_settings"),
+  saveLlmSettings: (settings: LlmSettings) => invoke<LlmSettings>("save_llm_settings", { settings }),
   onAnalysisStatus: (f: (s: AnalysisStatus) => void): Promise<UnlistenFn> =>
     listen<AnalysisStatus>("analysis-status", (e) => f(e.payload)),
 };
