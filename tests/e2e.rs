@@ -324,7 +324,7 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
             &store,
             &xss,
             hindsight::store::Sender::User,
-            "zebrafish <img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script>",
+            "zebrafish <img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script> **bold** [a link](javascript:window.__xss=3)",
             1_600_000_000_001,
         );
         hindsight::embed::embed_backlog(&store, common::embedder(), 32, |_| {}).expect("embed");
@@ -402,6 +402,54 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
         .await
         .expect("script");
     assert!(xss.is_null(), "injected markup ran: {xss}");
+
+    // Opened, the message is rendered as markdown, and its markup and script link stay inert.
+    c.find(Locator::XPath(
+        "//*[@data-testid='search-hit'][contains(., 'onerror')]",
+    ))
+    .await
+    .expect("the hit")
+    .click()
+    .await
+    .expect("open the hit");
+    let body = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='message'][contains(., 'zebrafish')]//*[contains(@class, 'message-body')]",
+        ))
+        .await
+        .expect("the message");
+    assert_eq!(
+        body.find(Locator::Css("strong"))
+            .await
+            .expect("markdown bold is rendered")
+            .text()
+            .await
+            .expect("text"),
+        "bold"
+    );
+    assert!(body
+        .find_all(Locator::Css("img, script"))
+        .await
+        .expect("query")
+        .is_empty());
+    body.find(Locator::Css("a"))
+        .await
+        .expect("the link")
+        .click()
+        .await
+        .expect("click the link");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let xss = c
+        .execute(
+            "return window.__xss === undefined ? null : window.__xss;",
+            vec![],
+        )
+        .await
+        .expect("script (the window is still the app)");
+    assert!(xss.is_null(), "a message's markup or link ran: {xss}");
+    screenshot(&c, "markdown-message").await;
     search.clear().await.expect("clear");
 
     // Ask: the answer streams, the excerpts cite the right conversation and open it.

@@ -3,12 +3,13 @@ import { api, errorMessage, type ConversationDetail, type Message } from "./api"
 import { formatDateTime, formatTime } from "./format";
 import { InsightsPanel } from "./InsightsPanel";
 import { Composer } from "./Composer";
+import { Markdown } from "./Markdown";
 
 /** The reactions a message can get (click to add, click again to remove). */
 const REACTIONS = ["👍", "❤️", "😂", "🎉", "🤔", "👎"];
 
-// Message text is rendered as text (React escapes it); markdown rendering with sanitising is
-// still to come.
+// Message text is rendered as markdown through React elements (see Markdown.tsx): raw HTML and
+// script URLs in a message never run.
 export function ConversationView({
   detail,
   focus,
@@ -91,7 +92,9 @@ export function ConversationView({
               <time dateTime={m.timestamp}>{formatTime(m.timestamp)}</time>
               {m.state !== "complete" && <span className={`badge ${m.state}`}>{m.state}</span>}
             </div>
-            <div className="message-body">{m.content}</div>
+            <div className="message-body">
+              <Markdown text={m.content} />
+            </div>
             <div className="message-actions">
               {[...REACTIONS, ...m.reactions.filter((r) => !REACTIONS.includes(r))].map((emoji) => (
                 <button
