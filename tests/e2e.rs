@@ -185,7 +185,96 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
             .await
             .expect("the reaction and the bookmark persisted");
     }
+
+    // The bookmark is listed in Bookmarks, and opens its message.
+    c.find(Locator::Css("[data-testid=open-bookmarks]"))
+        .await
+        .expect("Bookmarks link")
+        .click()
+        .await
+        .expect("open bookmarks");
+    let item = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=bookmark-item]"))
+        .await
+        .expect("the bookmarked message is listed");
+    assert!(item
+        .text()
+        .await
+        .expect("text")
+        .contains("Is a day trip to Sintra worth it?"));
+    screenshot(&c, "bookmarks").await;
+    item.click().await.expect("open it");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("li.message.focused"))
+        .await
+        .expect("opened at the message");
+
+    // Rename, then delete (after a confirmation): the sidebar follows, and so does the store.
+    c.find(Locator::Css("[data-testid=rename]"))
+        .await
+        .expect("Rename")
+        .click()
+        .await
+        .expect("click Rename");
+    let input = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=title-input]"))
+        .await
+        .expect("title input");
+    // The box opens with the title selected: typing replaces it; Enter saves.
+    input.send_keys("Lisbon in May").await.expect("type");
+    screenshot(&c, "renaming").await;
+    input.send_keys("\u{E007}").await.expect("Enter");
+    open_conversation(&c, "Lisbon in May").await;
+    c.find(Locator::Css("[data-testid=delete]"))
+        .await
+        .expect("Delete")
+        .click()
+        .await
+        .expect("click Delete");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=confirm-delete-yes]"))
+        .await
+        .expect("a confirmation")
+        .click()
+        .await
+        .expect("confirm");
+    let t0 = Instant::now();
+    while c
+        .find_all(Locator::Css("[data-testid=conversation-item]"))
+        .await
+        .expect("items")
+        .len()
+        != 2
+    {
+        assert!(
+            t0.elapsed() < wait,
+            "the sidebar drops the deleted conversation"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     c.close().await.expect("close session");
+    drop(_driver);
+    let store = hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+    let titles: Vec<String> = store
+        .list_conversations(None, 10)
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|c| c.title)
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Rust lifetimes question",
+            "Sourdough starter troubleshooting"
+        ]
+    );
 }
 
 /// Clicks the sidebar item whose title is `title`.

@@ -3,6 +3,7 @@ import { api, errorMessage, type AppInfo, type Conversation, type ConversationDe
 import { Sidebar } from "./Sidebar";
 import { ConversationView } from "./ConversationView";
 import { AskView } from "./AskView";
+import { BookmarksView } from "./BookmarksView";
 
 export function App() {
   const [conversations, setConversations] = useState<Conversation[]>([]);
@@ -12,7 +13,9 @@ export function App() {
   const [selected, setSelected] = useState<string | null>(null);
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [info, setInfo] = useState<AppInfo | null>(null);
-  const [asking, setAsking] = useState(false);
+  const [view, setView] = useState<"conversation" | "ask" | "bookmarks">("conversation");
+  const asking = view === "ask";
+  const setAsking = (on: boolean) => setView(on ? "ask" : "conversation");
   const [focus, setFocus] = useState<string | null>(null);
   const openMessage = (conversationId: string, messageId: string) => {
     setAsking(false);
@@ -72,6 +75,7 @@ export function App() {
         }}
         onOpenHit={openMessage}
         onAsk={() => setAsking(true)}
+        onBookmarks={() => setView("bookmarks")}
         onNewChat={() =>
           api.createConversation().then(
             (c) => {
@@ -93,10 +97,20 @@ export function App() {
             {error}
           </div>
         )}
-        {asking ? (
+        {view === "bookmarks" ? (
+          <BookmarksView onOpen={openMessage} />
+        ) : asking ? (
           <AskView onOpen={openMessage} />
         ) : detail ? (
-          <ConversationView detail={detail} focus={focus} onChanged={() => setVersion((v) => v + 1)} />
+          <ConversationView
+            detail={detail}
+            focus={focus}
+            onChanged={() => setVersion((v) => v + 1)}
+            onDeleted={(id) => {
+              setConversations((prev) => prev.filter((c) => c.id !== id));
+              setSelected(null);
+            }}
+          />
         ) : (
           <div className="empty">
             <h1>Hindsight</h1>

@@ -14,14 +14,37 @@ export function ConversationView({
   detail,
   focus,
   onChanged,
+  onDeleted,
 }: {
   detail: ConversationDetail;
   /** A message to scroll to and highlight (opened from a search hit or a citation). */
   focus: string | null;
   onChanged: () => void;
+  onDeleted: (id: string) => void;
 }) {
   const c = detail.conversation;
   const [error, setError] = useState<string | null>(null);
+  const [renaming, setRenaming] = useState<string | null>(null);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  useEffect(() => {
+    setRenaming(null);
+    setConfirmDelete(false);
+  }, [c.id]);
+  // Reads the box itself: a fast Enter can come before React has seen the last keystroke.
+  const saveTitle = (value: string) => {
+    const title = value.trim();
+    if (!title || title === c.title) {
+      setRenaming(null);
+      return;
+    }
+    api.renameConversation(c.id, title).then(
+      () => {
+        setRenaming(null);
+        onChanged();
+      },
+      (e) => setError(errorMessage(e)),
+    );
+  };
   const [messages, setMessages] = useState<Message[]>(detail.messages);
   useEffect(() => setMessages(detail.messages), [detail]);
   // Reactions and bookmarks show at once; the stored message comes back and replaces it.
@@ -59,7 +82,34 @@ export function ConversationView({
     <section className="conversation" data-testid="conversation-view">
       <header className="conversation-header">
         <div className="conversation-title-row">
-          <h1 data-testid="conversation-heading">{c.title}</h1>
+          {renaming !== null ? (
+            <input
+              className="title-input"
+              data-testid="title-input"
+              aria-label="Conversation title"
+              autoFocus
+              onFocus={(e) => e.currentTarget.select()}
+              value={renaming}
+              maxLength={200}
+              onChange={(e) => setRenaming(e.target.value)}
+              onBlur={(e) => saveTitle(e.currentTarget.value)}
+              onKeyDown={(e) => {
+                if (e.key === "Enter") saveTitle(e.currentTarget.value);
+                if (e.key === "Escape") setRenaming(null);
+              }}
+            />
+          ) : (
+            <h1 data-testid="conversation-heading" title="Double-click to rename" onDoubleClick={() => setRenaming(c.title)}>
+              {c.title}
+            </h1>
+          )}
+          <span className="header-actions">
+          <button className="secondary" data-testid="rename" onClick={() => setRenaming(c.title)}>
+            Rename
+          </button>
+          <button className="secondary danger" data-testid="delete" onClick={() => setConfirmDelete(true)}>
+            Delete
+          </button>
           {c.status === "active" ? (
             <button data-testid="end-conversation" onClick={() => lifecycle(api.endConversation(c.id))}>
               End conversation
@@ -69,7 +119,30 @@ export function ConversationView({
               Reopen
             </button>
           )}
+          </span>
         </div>
+        {confirmDelete && (
+          <div className="confirm" role="alertdialog" aria-label="Delete conversation" data-testid="confirm-delete">
+            <span>
+              Delete “{c.title}” and its {c.message_count} messages? This cannot be undone.
+            </span>
+            <button
+              className="danger"
+              data-testid="confirm-delete-yes"
+              onClick={() =>
+                api.deleteConversation(c.id).then(
+                  () => onDeleted(c.id),
+                  (e) => setError(errorMessage(e)),
+                )
+              }
+            >
+              Delete
+            </button>
+            <button className="secondary" onClick={() => setConfirmDelete(false)}>
+              Cancel
+            </button>
+          </div>
+        )}
         <p className="muted">
           <span className={`badge ${c.status}`} data-testid="conversation-status">
             {c.status}

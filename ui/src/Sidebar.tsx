@@ -15,6 +15,7 @@ interface Props {
   onOpenHit: (conversationId: string, messageId: string) => void;
   onAsk: () => void;
   onNewChat: () => void;
+  onBookmarks: () => void;
 }
 
 /** Searches the history as the user types (hybrid, debounced). */
@@ -57,6 +58,7 @@ export function Sidebar({
   onOpenHit,
   onAsk,
   onNewChat,
+  onBookmarks,
 }: Props) {
   const [query, setQuery] = useState("");
   const search = useSearch(query);
@@ -66,11 +68,16 @@ export function Sidebar({
       <header className="sidebar-header">
         <div className="sidebar-title-row">
           <span className="brand">Hindsight</span>
-          <button className="link" onClick={onNewChat} data-testid="new-chat">
+          <button onClick={onNewChat} data-testid="new-chat">
             New chat
           </button>
+        </div>
+        <div className="sidebar-links">
           <button className="link" onClick={onAsk} data-testid="open-ask">
             Ask your history
+          </button>
+          <button className="link" onClick={onBookmarks} data-testid="open-bookmarks">
+            Bookmarks
           </button>
         </div>
         <input

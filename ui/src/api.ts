@@ -201,6 +201,8 @@ export const api = {
     channel.onmessage = onToken;
     return invoke<AskResult>("ask_history", { question, onToken: channel });
   },
+  listBookmarks: (cursor?: string | null, limit = 100) =>
+    invoke<Page<Message>>("list_bookmarks", { cursor: cursor ?? null, limit }),
   createConversation: (firstText?: string) =>
     invoke<Conversation>("create_conversation", { firstText: firstText ?? null }),
   /** Streams `started`, `token`…, `done` to `onEvent`; resolves with the stored answer. */

@@ -1,0 +1,46 @@
+import { useEffect, useState } from "react";
+import { api, errorMessage, type Message } from "./api";
+import { formatDateTime } from "./format";
+
+/** Every bookmarked message, newest first; a click opens it in its conversation. */
+export function BookmarksView({ onOpen }: { onOpen: (conversationId: string, messageId: string) => void }) {
+  const [items, setItems] = useState<Message[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = (from: string | null) =>
+    api.listBookmarks(from).then(
+      (page) => {
+        setItems((prev) => (from && prev ? [...prev, ...page.items] : page.items));
+        setCursor(page.next_cursor);
+      },
+      (e) => setError(errorMessage(e)),
+    );
+  useEffect(() => {
+    void load(null);
+  }, []);
+  return (
+    <section className="conversation" data-testid="bookmarks-view">
+      <h1>Bookmarks</h1>
+      {error && <p className="error-text">{error}</p>}
+      {items === null && !error && <p className="muted">Loading…</p>}
+      {items?.length === 0 && <p className="muted">No bookmarks yet. Bookmark a message with 🔖 to keep it here.</p>}
+      <ul className="bookmarks">
+        {items?.map((m) => (
+          <li key={m.id}>
+            <button className="bookmark-item" data-testid="bookmark-item" onClick={() => onOpen(m.conversation_id, m.id)}>
+              <span className="muted">
+                {m.sender === "user" ? "You" : "Assistant"} · {formatDateTime(m.timestamp)}
+              </span>
+              <span className="bookmark-text">{m.content.length > 400 ? m.content.slice(0, 400) + "…" : m.content}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+      {cursor && (
+        <button className="load-more" onClick={() => void load(cursor)}>
+          Load more
+        </button>
+      )}
+    </section>
+  );
+}
