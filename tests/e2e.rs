@@ -665,3 +665,82 @@ async fn with_no_server_a_new_chat_is_answered_by_the_builtin_model() {
     assert_eq!(messages[1].state, hindsight::store::MessageState::Complete);
     assert_eq!(messages[1].content.trim(), shown.trim());
 }
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test (--include-ignored)"]
+async fn the_sidebar_stays_virtual_with_ten_thousand_conversations() {
+    let _serial = SERIAL.lock().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        let store =
+            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        store
+            .transaction(|s| {
+                for i in 0..10_000i64 {
+                    common::conversation(
+                        s,
+                        &format!("Conversation {i:05}"),
+                        1_600_000_000_000 + i * 60_000,
+                    );
+                }
+                Ok(())
+            })
+            .expect("seed");
+    }
+    let (_driver, c) = open_app(data.path()).await;
+    let wait = Duration::from_secs(20);
+    let first = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=conversation-title]"))
+        .await
+        .expect("the sidebar shows conversations");
+    assert_eq!(first.text().await.expect("title"), "Conversation 09999");
+    // Scroll to the end again and again: pages load as the end comes into view, and the DOM
+    // only ever holds the rows in view.
+    let t0 = Instant::now();
+    loop {
+        let loaded = c
+            .execute(
+                "const l = document.querySelector('[data-testid=conversation-list]'); \
+                 l.scrollTop = l.scrollHeight; \
+                 return [Number(l.dataset.count), document.querySelectorAll('[data-testid=conversation-item]').length];",
+                vec![],
+            )
+            .await
+            .expect("scroll");
+        let loaded = loaded.as_array().expect("pair").clone();
+        let (count, rows) = (loaded[0].as_u64().unwrap(), loaded[1].as_u64().unwrap());
+        assert!(
+            rows < 80,
+            "{rows} rows in the DOM for {count} conversations"
+        );
+        if count == 10_000 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "only {count} conversations loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The oldest is at the bottom, and opens.
+    let last = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(
+            "//span[@data-testid='conversation-title'][text()='Conversation 00000']",
+        ))
+        .await
+        .expect("the oldest conversation is reachable");
+    last.click().await.expect("open it");
+    let heading = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=conversation-heading]"))
+        .await
+        .expect("it opens");
+    assert_eq!(heading.text().await.expect("heading"), "Conversation 00000");
+    screenshot(&c, "sidebar-10k").await;
+    c.close().await.expect("close session");
+}

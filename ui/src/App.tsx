@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { api, errorMessage, type AppInfo, type Conversation, type ConversationDetail } from "./api";
 import { Sidebar } from "./Sidebar";
 import { ConversationView } from "./ConversationView";
@@ -23,7 +23,11 @@ export function App() {
     setSelected(conversationId);
   };
 
+  // The page being fetched: the list asks for the next page as it scrolls, maybe twice.
+  const inflight = useRef<string | null | undefined>(undefined);
   const loadPage = useCallback(async (from: string | null) => {
+    if (inflight.current === from) return;
+    inflight.current = from;
     setLoading(true);
     try {
       const page = await api.listConversations(from);
@@ -33,6 +37,7 @@ export function App() {
     } catch (e) {
       setError(errorMessage(e));
     } finally {
+      inflight.current = undefined;
       setLoading(false);
     }
   }, []);

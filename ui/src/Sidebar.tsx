@@ -1,9 +1,9 @@
 import { useEffect, useState } from "react";
 import { api, errorMessage, type Conversation, type SearchHit } from "./api";
-import { formatDate } from "./format";
 import { EmbeddingStatus } from "./EmbeddingStatus";
 import { SearchResults } from "./SearchResults";
 import { LlmBadge } from "./LlmBadge";
+import { ConversationList } from "./ConversationList";
 
 interface Props {
   conversations: Conversation[];
@@ -100,34 +100,16 @@ export function Sidebar({
           )}
         </div>
       ) : (
-      <ul className="conversation-list" data-testid="conversation-list">
-        {conversations.map((c) => (
-          <li key={c.id}>
-            <button
-              className={c.id === selectedId ? "conversation-item selected" : "conversation-item"}
-              onClick={() => onSelect(c.id)}
-              data-testid="conversation-item"
-              data-id={c.id}
-            >
-              <span className="conversation-title" data-testid="conversation-title">
-                {c.title}
-              </span>
-              <span className="conversation-meta">
-                <span className={`badge ${c.status}`}>{c.status}</span>
-                <span>{formatDate(c.start_time)}</span>
-                <span>{c.message_count} msgs</span>
-              </span>
-            </button>
-          </li>
-        ))}
-      </ul>
+        <ConversationList
+          conversations={conversations}
+          selectedId={selectedId}
+          onSelect={onSelect}
+          hasMore={hasMore}
+          loading={loading}
+          onLoadMore={onLoadMore}
+        />
       )}
-      {loading && <p className="muted pad">Loading…</p>}
-      {hasMore && !loading && !searching && (
-        <button className="load-more" onClick={onLoadMore}>
-          Load more
-        </button>
-      )}
+      {loading && conversations.length === 0 && <p className="muted pad">Loading…</p>}
       <LlmBadge />
       <EmbeddingStatus />
     </nav>
