@@ -744,3 +744,111 @@ async fn the_sidebar_stays_virtual_with_ten_thousand_conversations() {
     screenshot(&c, "sidebar-10k").await;
     c.close().await.expect("close session");
 }
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and the llama.cpp server: run by scripts/test (--include-ignored)"]
+async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated() {
+    let _serial = SERIAL.lock().await;
+    let server = common::llama::start_server();
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        let store =
+            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        hindsight::llm::LlmSettings {
+            provider: hindsight::llm::Provider::Server,
+            base_url: server.url.clone(),
+            max_tokens: 60,
+            ..Default::default()
+        }
+        .save(&store)
+        .expect("settings");
+    }
+    let wait = Duration::from_secs(60);
+    let (driver, c) = open_app(data.path()).await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css(
+            "[data-testid=llm-badge][data-provider=server]",
+        ))
+        .await
+        .expect("the badge names the server");
+    c.find(Locator::Css("[data-testid=new-chat]"))
+        .await
+        .expect("New chat")
+        .click()
+        .await
+        .expect("click");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=composer]"))
+        .await
+        .expect("composer")
+        .send_keys("Name three colours of the rainbow.\u{E007}")
+        .await
+        .expect("type + Enter");
+    // The answer appears at once (streaming); when it is done, Send is back and the answer is
+    // no longer marked streaming.
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("li.message.ai"))
+        .await
+        .expect("the answer starts");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(
+            "//li[contains(@class, 'ai')][not(.//span[contains(@class, 'streaming')])]",
+        ))
+        .await
+        .expect("the answer finishes");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=send]"))
+        .await
+        .expect("Send is back");
+    let answer = c
+        .find(Locator::Css("li.message.ai .message-body"))
+        .await
+        .expect("the answer")
+        .text()
+        .await
+        .expect("text");
+    assert!(!answer.trim().is_empty());
+    screenshot(&c, "chat").await;
+    c.close().await.expect("close session");
+    drop(driver);
+
+    // After a restart the question and the answer are there, and the answer can be rewritten.
+    let (_driver, c) = open_app(data.path()).await;
+    open_conversation(&c, "Name three colours of the rainbow.").await;
+    let shown = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("li.message.ai .message-body"))
+        .await
+        .expect("the stored answer")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(shown.trim(), answer.trim());
+    c.find(Locator::Css("[data-testid=regenerate]"))
+        .await
+        .expect("Regenerate on the last answer")
+        .click()
+        .await
+        .expect("click");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=regenerate]:not([disabled])"))
+        .await
+        .expect("the new answer finishes");
+    c.close().await.expect("close session");
+    drop(_driver);
+
+    let store = hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+    let conversation = &store.list_conversations(None, 1).expect("list").items[0];
+    let messages = store.all_messages(&conversation.id).expect("messages");
+    assert_eq!(messages.len(), 2, "regenerate replaced the answer");
+    assert_eq!(messages[0].content, "Name three colours of the rainbow.");
+    assert_eq!(messages[1].state, hindsight::store::MessageState::Complete);
+    assert!(!messages[1].content.trim().is_empty());
+}

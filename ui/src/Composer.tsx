@@ -1,5 +1,6 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api, errorMessage, type Message } from "./api";
+import { chatEventApplier } from "./chatEvents";
 
 /**
  * The message box under an active conversation. Sends with Enter (Shift+Enter: new line),
@@ -18,27 +19,26 @@ export function Composer({
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  // Without any model (no server answers and the built-in one is not installed) the box is
+  // disabled, saying why.
+  const [noModel, setNoModel] = useState<string | null>(null);
+  useEffect(() => {
+    api.llmStatus(false).then(
+      () => setNoModel(null),
+      (e) => setNoModel(errorMessage(e)),
+    );
+  }, [conversationId]);
 
   const send = async () => {
     const t = text.trim();
     if (!t || busy) return;
     setBusy(true);
     setError(null);
-    let aiId: string | null = null;
+    const apply = chatEventApplier(onMessages);
     try {
       await api.sendMessage(conversationId, t, (e) => {
-        if (e.event === "started") {
-          setText("");
-          aiId = e.data.ai.id;
-          const added = [e.data.user, e.data.ai].filter((m): m is Message => m !== null);
-          onMessages((ms) => [...ms, ...added]);
-        } else if (e.event === "token") {
-          const piece = e.data;
-          onMessages((ms) => ms.map((m) => (m.id === aiId ? { ...m, content: m.content + piece } : m)));
-        } else {
-          const stored = e.data;
-          onMessages((ms) => ms.map((m) => (m.id === stored.id ? stored : m)));
-        }
+        if (e.event === "started") setText("");
+        apply(e);
       });
     } catch (e) {
       setError(errorMessage(e));
@@ -61,12 +61,19 @@ export function Composer({
           {error}
         </p>
       )}
+      {noModel && (
+        <p className="error-text" data-testid="no-model">
+          No model can answer: {noModel}. Choose a server or the built-in model with the model
+          badge at the bottom of the sidebar.
+        </p>
+      )}
       <div className="composer-row">
         <textarea
           data-testid="composer"
           aria-label="Message"
           placeholder="Write a message… (Enter sends, Shift+Enter adds a line)"
           rows={2}
+          disabled={noModel !== null}
           value={text}
           onChange={(e) => setText(e.target.value)}
           onKeyDown={(e) => {

@@ -4,6 +4,7 @@ import { formatDateTime, formatTime } from "./format";
 import { InsightsPanel } from "./InsightsPanel";
 import { Composer } from "./Composer";
 import { Markdown } from "./Markdown";
+import { chatEventApplier } from "./chatEvents";
 
 /** The reactions a message can get (click to add, click again to remove). */
 const REACTIONS = ["👍", "❤️", "😂", "🎉", "🤔", "👎"];
@@ -69,6 +70,28 @@ export function ConversationView({
     if (!focus) return;
     document.querySelector(`[data-message-id="${CSS.escape(focus)}"]`)?.scrollIntoView({ block: "center" });
   }, [focus, detail]);
+  const [regenerating, setRegenerating] = useState(false);
+  const regenerate = () => {
+    setRegenerating(true);
+    setError(null);
+    api
+      .regenerate(c.id, chatEventApplier(setMessages))
+      .catch((e) => setError(errorMessage(e)))
+      .finally(() => {
+        setRegenerating(false);
+        onChanged();
+      });
+  };
+  const [copied, setCopied] = useState<string | null>(null);
+  const copy = (m: Message) =>
+    navigator.clipboard.writeText(m.content).then(
+      () => {
+        setCopied(m.id);
+        setTimeout(() => setCopied((id) => (id === m.id ? null : id)), 1500);
+      },
+      (e) => setError(`Could not copy: ${errorMessage(e)}`),
+    );
+  const lastAi = messages.length > 0 && messages[messages.length - 1].sender === "ai" ? messages[messages.length - 1] : null;
   const lifecycle = (call: Promise<unknown>) =>
     call.then(
       () => {
@@ -165,6 +188,9 @@ export function ConversationView({
               <time dateTime={m.timestamp}>{formatTime(m.timestamp)}</time>
               {m.state !== "complete" && <span className={`badge ${m.state}`}>{m.state}</span>}
             </div>
+            {m.error && m.state !== "complete" && m.state !== "streaming" && (
+              <p className="error-text small">{m.error}</p>
+            )}
             <div className="message-body">
               <Markdown text={m.content} />
             </div>
@@ -192,6 +218,15 @@ export function ConversationView({
               >
                 🔖
               </button>
+              <span className="spacer" />
+              <button className="link small" data-testid="copy" onClick={() => void copy(m)}>
+                {copied === m.id ? "Copied" : "Copy"}
+              </button>
+              {m.id === lastAi?.id && c.status === "active" && m.state !== "streaming" && (
+                <button className="link small" data-testid="regenerate" disabled={regenerating} onClick={regenerate}>
+                  {m.state === "complete" ? "Regenerate" : "Retry"}
+                </button>
+              )}
             </div>
           </li>
         ))}

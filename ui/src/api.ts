@@ -211,6 +211,12 @@ export const api = {
     channel.onmessage = onEvent;
     return invoke<Message>("send_message", { conversationId, text, onEvent: channel });
   },
+  /** Rewrites the conversation's last answer, streamed like `sendMessage`. */
+  regenerate: (conversationId: string, onEvent: (e: ChatEvent) => void) => {
+    const channel = new Channel<ChatEvent>();
+    channel.onmessage = onEvent;
+    return invoke<Message>("regenerate", { conversationId, onEvent: channel });
+  },
   stopGeneration: (conversationId: string) => invoke<boolean>("stop_generation", { conversationId }),
   llmStatus: (refresh = false) => invoke<LlmStatus>("llm_status", { refresh }),
   getLlmSettings: () => invoke<LlmSettings>("get_llm_settings"),
