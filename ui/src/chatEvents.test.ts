@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import type { Message } from "./api";
+import { chatEventApplier } from "./chatEvents";
+
+const msg = (id: string, sender: "user" | "ai", content: string, state: Message["state"] = "complete"): Message => ({
+  id,
+  conversation_id: "c",
+  content,
+  sender,
+  timestamp: "2026-01-01T00:00:00Z",
+  state,
+  error: null,
+  reactions: [],
+  is_bookmarked: false,
+});
+
+describe("chatEventApplier", () => {
+  it("adds the question and answer, streams tokens, then stores the final answer", () => {
+    let list: Message[] = [msg("old", "user", "earlier")];
+    const apply = chatEventApplier((f) => (list = f(list)));
+    apply({ event: "started", data: { user: msg("u", "user", "hi"), ai: msg("a", "ai", "", "streaming") } });
+    apply({ event: "token", data: "Hel" });
+    apply({ event: "token", data: "lo" });
+    expect(list.map((m) => m.content)).toEqual(["earlier", "hi", "Hello"]);
+    apply({ event: "done", data: msg("a", "ai", "Hello!") });
+    expect(list.map((m) => [m.id, m.content, m.state])).toEqual([
+      ["old", "earlier", "complete"],
+      ["u", "hi", "complete"],
+      ["a", "Hello!", "complete"],
+    ]);
+  });
+
+  it("rewrites the answer in place when regenerating", () => {
+    let list: Message[] = [msg("u", "user", "hi"), msg("a", "ai", "first")];
+    const apply = chatEventApplier((f) => (list = f(list)));
+    apply({ event: "started", data: { user: null, ai: msg("a", "ai", "", "streaming") } });
+    apply({ event: "token", data: "second" });
+    expect(list.map((m) => m.content)).toEqual(["hi", "second"]);
+  });
+});
