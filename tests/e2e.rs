@@ -852,3 +852,142 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
     assert_eq!(messages[1].state, hindsight::store::MessageState::Complete);
     assert!(!messages[1].content.trim().is_empty());
 }
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test (--include-ignored)"]
+async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() {
+    use hindsight::store::{NewActionItem, NewAnalysis, Owner, Sentiment};
+    let _serial = SERIAL.lock().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        let store =
+            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        for (i, (month_start, sentiment, score, topics)) in [
+            (
+                1_767_225_600_000i64,
+                Sentiment::Positive,
+                0.7,
+                ["travel", "lisbon"],
+            ),
+            (
+                1_769_904_000_000,
+                Sentiment::Negative,
+                -0.5,
+                ["work", "deadlines"],
+            ),
+            (
+                1_772_323_200_000,
+                Sentiment::Neutral,
+                0.0,
+                ["travel", "work"],
+            ),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let c = common::conversation(&store, &format!("Chat {i}"), month_start);
+            common::message(
+                &store,
+                &c,
+                hindsight::store::Sender::User,
+                "hi",
+                month_start + 1,
+            );
+            store
+                .put_analysis(
+                    &c,
+                    &NewAnalysis {
+                        summary: format!("Summary {i}"),
+                        sentiment,
+                        sentiment_score: score,
+                        topics: topics.iter().map(|t| t.to_string()).collect(),
+                        key_points: vec![],
+                        action_items: vec![NewActionItem {
+                            text: format!("Follow up on chat {i}"),
+                            owner: Owner::User,
+                        }],
+                    },
+                    "test",
+                )
+                .expect("analysis");
+        }
+    }
+    let (_driver, c) = open_app(data.path()).await;
+    let wait = Duration::from_secs(20);
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=open-insights]"))
+        .await
+        .expect("Insights link")
+        .click()
+        .await
+        .expect("open insights");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=sentiment-chart] canvas"))
+        .await
+        .expect("the sentiment chart");
+    assert!(c
+        .find(Locator::Css("[data-testid=topics-chart] canvas"))
+        .await
+        .is_ok());
+    let mut tiles = Vec::new();
+    for t in c
+        .find_all(Locator::Css("[data-testid=tile]"))
+        .await
+        .expect("tiles")
+    {
+        let value = t
+            .find(Locator::Css("strong"))
+            .await
+            .expect("value")
+            .text()
+            .await
+            .expect("text");
+        let label = t
+            .find(Locator::Css("span"))
+            .await
+            .expect("label")
+            .text()
+            .await
+            .expect("text");
+        tiles.push(format!("{value} {label}"));
+    }
+    assert_eq!(
+        tiles,
+        [
+            "3 conversations",
+            "3 messages",
+            "3 analysed",
+            "3 open action items"
+        ]
+    );
+    let topics = c
+        .find(Locator::Css("[data-testid=top-topics]"))
+        .await
+        .expect("topics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        topics.starts_with("travel 2") || topics.starts_with("work 2"),
+        "{topics}"
+    );
+    screenshot(&c, "insights-view").await;
+    let first = c
+        .find(Locator::Css(
+            "[data-testid=open-action-items] input[type=checkbox]",
+        ))
+        .await
+        .expect("an open item");
+    first.click().await.expect("tick");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    c.close().await.expect("close session");
+    drop(_driver);
+    let store = hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+    assert_eq!(
+        store.insights().expect("insights").counts.open_action_items,
+        2,
+        "the tick persisted"
+    );
+}

@@ -451,3 +451,73 @@ fn conversation_err(s: &Store) -> Error {
     })
     .expect_err("write must fail while another process holds the lock")
 }
+
+#[test]
+fn insights_count_and_chart_sentiment_and_topics_by_month() {
+    use hindsight::store::{NewActionItem, NewAnalysis, Owner, Sentiment};
+    let t = temp_store();
+    // 2026-01-15, 2026-01-20 and 2026-02-10 (UTC), plus one conversation never analysed.
+    let days = [1_768_435_200_000i64, 1_768_867_200_000, 1_770_681_600_000];
+    let analysed: Vec<(Sentiment, f64, Vec<&str>, usize)> = vec![
+        (Sentiment::Positive, 0.8, vec!["Travel", "lisbon"], 1),
+        (Sentiment::Negative, -0.4, vec!["travel", "work"], 2),
+        (Sentiment::Mixed, 0.1, vec!["work", "  "], 0),
+    ];
+    for (i, (sentiment, score, topics, items)) in analysed.into_iter().enumerate() {
+        let c = conversation(&t.store, &format!("c{i}"), days[i]);
+        message(&t.store, &c, Sender::User, "hello", days[i] + 1);
+        t.store
+            .put_analysis(
+                &c,
+                &NewAnalysis {
+                    summary: "s".into(),
+                    sentiment,
+                    sentiment_score: score,
+                    topics: topics.into_iter().map(str::to_owned).collect(),
+                    key_points: vec![],
+                    action_items: (0..items)
+                        .map(|k| NewActionItem {
+                            text: format!("do {k}"),
+                            owner: Owner::User,
+                        })
+                        .collect(),
+                },
+                "m",
+            )
+            .unwrap();
+    }
+    conversation(&t.store, "not analysed", days[2]);
+    let done = t.store.list_action_items(true, 10).unwrap()[0].item.id;
+    t.store.set_action_item_done(done, true).unwrap();
+
+    let i = t.store.insights().unwrap();
+    assert_eq!(
+        (
+            i.counts.conversations,
+            i.counts.messages,
+            i.counts.analysed,
+            i.counts.open_action_items
+        ),
+        (4, 3, 3, 2)
+    );
+    assert_eq!(i.months, ["2026-01", "2026-02"]);
+    assert_eq!(i.sentiment.len(), 2);
+    assert_eq!(i.sentiment[0].conversations, 2);
+    assert!((i.sentiment[0].average - 0.2).abs() < 1e-9);
+    assert_eq!((i.sentiment[0].positive, i.sentiment[0].negative), (1, 1));
+    assert_eq!(i.sentiment[1].mixed, 1);
+    // Topics are folded to lower case, blanks dropped, most frequent first.
+    let topics: Vec<(&str, i64, Vec<i64>)> = i
+        .topics
+        .iter()
+        .map(|t| (t.topic.as_str(), t.total, t.by_month.clone()))
+        .collect();
+    assert_eq!(
+        topics,
+        [
+            ("travel", 2, vec![2, 0]),
+            ("work", 2, vec![1, 1]),
+            ("lisbon", 1, vec![1, 0])
+        ]
+    );
+}

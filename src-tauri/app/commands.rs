@@ -271,6 +271,12 @@ pub async fn reanalyze(
     Ok(state.analysis.enqueue(&conversation_id)?)
 }
 
+/// Counts, sentiment and topics over time, for the Insights view.
+#[tauri::command]
+pub async fn get_insights(state: State<'_, AppState>) -> CommandResult<crate::store::Insights> {
+    Ok(state.store().insights()?)
+}
+
 #[tauri::command]
 pub async fn list_action_items(
     state: State<'_, AppState>,

@@ -59,6 +59,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             commands::get_analysis,
             commands::reanalyze,
             commands::list_action_items,
+            commands::get_insights,
             commands::set_action_item_done,
             commands::search_history,
             commands::ask_history,

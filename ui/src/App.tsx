@@ -4,6 +4,7 @@ import { Sidebar } from "./Sidebar";
 import { ConversationView } from "./ConversationView";
 import { AskView } from "./AskView";
 import { BookmarksView } from "./BookmarksView";
+import { InsightsView } from "./InsightsView";
 
 export function App() {
   const [conversations, setConversations] = useState<Conversation[]>([]);
@@ -13,7 +14,7 @@ export function App() {
   const [selected, setSelected] = useState<string | null>(null);
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [info, setInfo] = useState<AppInfo | null>(null);
-  const [view, setView] = useState<"conversation" | "ask" | "bookmarks">("conversation");
+  const [view, setView] = useState<"conversation" | "ask" | "bookmarks" | "insights">("conversation");
   const asking = view === "ask";
   const setAsking = (on: boolean) => setView(on ? "ask" : "conversation");
   const [focus, setFocus] = useState<string | null>(null);
@@ -81,6 +82,7 @@ export function App() {
         onOpenHit={openMessage}
         onAsk={() => setAsking(true)}
         onBookmarks={() => setView("bookmarks")}
+        onInsights={() => setView("insights")}
         onNewChat={() =>
           api.createConversation().then(
             (c) => {
@@ -102,7 +104,15 @@ export function App() {
             {error}
           </div>
         )}
-        {view === "bookmarks" ? (
+        {view === "insights" ? (
+          <InsightsView
+            onOpen={(id) => {
+              setView("conversation");
+              setFocus(null);
+              setSelected(id);
+            }}
+          />
+        ) : view === "bookmarks" ? (
           <BookmarksView onOpen={openMessage} />
         ) : asking ? (
           <AskView onOpen={openMessage} />

@@ -16,6 +16,7 @@ interface Props {
   onAsk: () => void;
   onNewChat: () => void;
   onBookmarks: () => void;
+  onInsights: () => void;
 }
 
 /** Searches the history as the user types (hybrid, debounced). */
@@ -59,6 +60,7 @@ export function Sidebar({
   onAsk,
   onNewChat,
   onBookmarks,
+  onInsights,
 }: Props) {
   const [query, setQuery] = useState("");
   const search = useSearch(query);
@@ -78,6 +80,9 @@ export function Sidebar({
           </button>
           <button className="link" onClick={onBookmarks} data-testid="open-bookmarks">
             Bookmarks
+          </button>
+          <button className="link" onClick={onInsights} data-testid="open-insights">
+            Insights
           </button>
         </div>
         <input

@@ -39,6 +39,27 @@ export interface ActionItem {
   done: boolean;
 }
 
+/** An action item with its conversation, as the cross-conversation list gives it. */
+export interface ActionItemEntry extends ActionItem {
+  conversation_title: string;
+  conversation_time: string;
+}
+
+export interface Insights {
+  counts: { conversations: number; messages: number; analysed: number; open_action_items: number };
+  months: string[];
+  sentiment: {
+    month: string;
+    conversations: number;
+    average: number;
+    positive: number;
+    neutral: number;
+    negative: number;
+    mixed: number;
+  }[];
+  topics: { topic: string; total: number; by_month: number[] }[];
+}
+
 export interface ConversationAnalysis {
   conversation_id: string;
   summary: string | null;
@@ -203,6 +224,9 @@ export const api = {
   },
   listBookmarks: (cursor?: string | null, limit = 100) =>
     invoke<Page<Message>>("list_bookmarks", { cursor: cursor ?? null, limit }),
+  getInsights: () => invoke<Insights>("get_insights"),
+  listActionItems: (openOnly: boolean, limit = 200) =>
+    invoke<ActionItemEntry[]>("list_action_items", { openOnly, limit }),
   createConversation: (firstText?: string) =>
     invoke<Conversation>("create_conversation", { firstText: firstText ?? null }),
   /** Streams `started`, `token`…, `done` to `onEvent`; resolves with the stored answer. */

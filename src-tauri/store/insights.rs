@@ -1,0 +1,146 @@
+//! Insights across all conversations: counts, sentiment per month and the leading topics per
+//! month, from the stored analyses (one aggregate query each; months are UTC).
+use std::collections::{BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use super::Store;
+use crate::error::Result;
+
+/// How many topics the topic series follow (the most frequent overall).
+pub const TOP_TOPICS: usize = 6;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InsightCounts {
+    pub conversations: i64,
+    pub messages: i64,
+    pub analysed: i64,
+    pub open_action_items: i64,
+}
+
+/// The analysed conversations started in one month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SentimentPoint {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub conversations: i64,
+    /// Mean sentiment score in [-1, 1].
+    pub average: f64,
+    pub positive: i64,
+    pub neutral: i64,
+    pub negative: i64,
+    pub mixed: i64,
+}
+
+/// How many analysed conversations touched `topic`, month by month (`Insights::months`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopicSeries {
+    pub topic: String,
+    pub total: i64,
+    pub by_month: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Insights {
+    pub counts: InsightCounts,
+    /// Every month with an analysed conversation, oldest first.
+    pub months: Vec<String>,
+    pub sentiment: Vec<SentimentPoint>,
+    pub topics: Vec<TopicSeries>,
+}
+
+const MONTH: &str = "strftime('%Y-%m', c.start_time / 1000, 'unixepoch')";
+
+impl Store {
+    pub fn insights(&self) -> Result<Insights> {
+        let counts = self.conn.query_row(
+            "SELECT (SELECT count(*) FROM conversations),
+                    (SELECT count(*) FROM messages),
+                    (SELECT count(*) FROM conversation_analysis),
+                    (SELECT count(*) FROM action_items WHERE done = 0)",
+            [],
+            |r| {
+                Ok(InsightCounts {
+                    conversations: r.get(0)?,
+                    messages: r.get(1)?,
+                    analysed: r.get(2)?,
+                    open_action_items: r.get(3)?,
+                })
+            },
+        )?;
+
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {MONTH} AS month, count(*), avg(coalesce(a.sentiment_score, 0)),
+                    sum(a.sentiment = 'positive'), sum(a.sentiment = 'neutral'),
+                    sum(a.sentiment = 'negative'), sum(a.sentiment = 'mixed')
+             FROM conversation_analysis a JOIN conversations c ON c.id = a.conversation_id
+             GROUP BY month ORDER BY month"
+        ))?;
+        let sentiment = stmt
+            .query_map([], |r| {
+                Ok(SentimentPoint {
+                    month: r.get(0)?,
+                    conversations: r.get(1)?,
+                    average: r.get(2)?,
+                    positive: r.get(3)?,
+                    neutral: r.get(4)?,
+                    negative: r.get(5)?,
+                    mixed: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {MONTH} AS month, lower(trim(t.value)) AS topic, count(DISTINCT c.id)
+             FROM conversation_analysis a JOIN conversations c ON c.id = a.conversation_id,
+                  json_each(a.topics) t
+             WHERE t.type = 'text' AND trim(t.value) <> ''
+             GROUP BY month, topic"
+        ))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+
+        let months: Vec<String> = sentiment
+            .iter()
+            .map(|p| p.month.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut totals: HashMap<&str, i64> = HashMap::new();
+        for (_, topic, n) in &rows {
+            *totals.entry(topic.as_str()).or_default() += n;
+        }
+        let mut ranked: Vec<(&str, i64)> = totals.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let topics = ranked
+            .into_iter()
+            .take(TOP_TOPICS)
+            .map(|(topic, total)| TopicSeries {
+                topic: topic.to_owned(),
+                total,
+                by_month: months
+                    .iter()
+                    .map(|m| {
+                        rows.iter()
+                            .filter(|(month, t, _)| month == m && t == topic)
+                            .map(|(_, _, n)| n)
+                            .sum()
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(Insights {
+            counts,
+            months,
+            sentiment,
+            topics,
+        })
+    }
+}

@@ -1,0 +1,135 @@
+import { useEffect, useState } from "react";
+import {
+  BarElement,
+  CategoryScale,
+  Chart as ChartJS,
+  Legend,
+  LinearScale,
+  LineElement,
+  PointElement,
+  Tooltip,
+} from "chart.js";
+import { Bar, Line } from "react-chartjs-2";
+import { api, errorMessage, type ActionItemEntry, type Insights } from "./api";
+import { formatDate } from "./format";
+
+ChartJS.register(CategoryScale, LinearScale, BarElement, LineElement, PointElement, Tooltip, Legend);
+
+const COLOURS = ["#4f46e5", "#0891b2", "#16a34a", "#ca8a04", "#dc2626", "#9333ea"];
+
+/**
+ * Across all conversations: counts, sentiment and topics month by month (Chart.js, drawn on a
+ * canvas), and the open action items, which can be ticked off here.
+ */
+export function InsightsView({ onOpen }: { onOpen: (conversationId: string) => void }) {
+  const [insights, setInsights] = useState<Insights | null>(null);
+  const [items, setItems] = useState<ActionItemEntry[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.getInsights().then(setInsights, (e) => setError(errorMessage(e)));
+    api.listActionItems(true).then(setItems, (e) => setError(errorMessage(e)));
+  }, []);
+  const tick = (item: ActionItemEntry) =>
+    api.setActionItemDone(item.id, !item.done).then(
+      (stored) => setItems((xs) => xs.map((x) => (x.id === stored.id ? { ...x, done: stored.done } : x))),
+      (e) => setError(errorMessage(e)),
+    );
+
+  if (error) return <section className="conversation"><p className="error-text">{error}</p></section>;
+  if (!insights) return <section className="conversation"><p className="muted">Loading…</p></section>;
+  const { counts, months, sentiment, topics } = insights;
+  return (
+    <section className="conversation insights-view" data-testid="insights-view">
+      <h1>Insights</h1>
+      <div className="tiles">
+        <Tile label="conversations" value={counts.conversations} />
+        <Tile label="messages" value={counts.messages} />
+        <Tile label="analysed" value={counts.analysed} />
+        <Tile label="open action items" value={counts.open_action_items} />
+      </div>
+      {months.length === 0 ? (
+        <p className="muted">End a conversation to have it analysed: its sentiment and topics show up here.</p>
+      ) : (
+        <>
+          <h2>Sentiment by month</h2>
+          <div className="chart" data-testid="sentiment-chart">
+            <Line
+              aria-label="Average sentiment by month, from -1 (negative) to 1 (positive)"
+              data={{
+                labels: months,
+                datasets: [
+                  {
+                    label: "average sentiment",
+                    data: sentiment.map((p) => p.average),
+                    borderColor: COLOURS[0],
+                    backgroundColor: COLOURS[0],
+                    tension: 0.3,
+                  },
+                ],
+              }}
+              options={{
+                maintainAspectRatio: false,
+                animation: false,
+                scales: { y: { min: -1, max: 1 } },
+                plugins: { legend: { display: false } },
+              }}
+            />
+          </div>
+          <h2>Topics by month</h2>
+          <div className="chart" data-testid="topics-chart">
+            <Bar
+              aria-label="Conversations per topic, month by month"
+              data={{
+                labels: months,
+                datasets: topics.map((t, i) => ({
+                  label: t.topic,
+                  data: t.by_month,
+                  backgroundColor: COLOURS[i % COLOURS.length],
+                })),
+              }}
+              options={{
+                maintainAspectRatio: false,
+                animation: false,
+                scales: { x: { stacked: true }, y: { stacked: true, ticks: { precision: 0 } } },
+              }}
+            />
+          </div>
+          <ul className="topic-legend" data-testid="top-topics">
+            {topics.map((t) => (
+              <li key={t.topic}>
+                {t.topic} <span className="muted">{t.total}</span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <h2>Open action items</h2>
+      {items.length === 0 ? (
+        <p className="muted">Nothing open.</p>
+      ) : (
+        <ul className="action-list" data-testid="open-action-items">
+          {items.map((item) => (
+            <li key={item.id}>
+              <label>
+                <input type="checkbox" checked={item.done} onChange={() => void tick(item)} />
+                <span className={item.done ? "done" : ""}>{item.text}</span>
+              </label>
+              <button className="link small" onClick={() => onOpen(item.conversation_id)}>
+                {item.conversation_title} · {formatDate(item.conversation_time)}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function Tile({ label, value }: { label: string; value: number }) {
+  return (
+    <div className="tile" data-testid="tile">
+      <strong>{value.toLocaleString()}</strong>
+      <span className="muted">{label}</span>
+    </div>
+  );
+}
