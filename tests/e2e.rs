@@ -754,9 +754,9 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
     {
         let store =
             hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        // Nothing answers at the saved URL: the app starts on the built-in model.
         hindsight::llm::LlmSettings {
-            provider: hindsight::llm::Provider::Server,
-            base_url: server.url.clone(),
+            base_url: "http://127.0.0.1:9/v1".into(),
             max_tokens: 60,
             ..Default::default()
         }
@@ -765,13 +765,64 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
     }
     let wait = Duration::from_secs(60);
     let (driver, c) = open_app(data.path()).await;
+    // Settings (from the badge): the server's URL, a connection test that lists its model,
+    // "Local server only", Save: the badge names the server.
     c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css(
+            "[data-testid=llm-badge][data-provider=builtin]",
+        ))
+        .await
+        .expect("the built-in model at first")
+        .click()
+        .await
+        .expect("open settings");
+    let url = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=server-url]"))
+        .await
+        .expect("settings");
+    url.clear().await.expect("clear");
+    url.send_keys(&server.url).await.expect("type the URL");
+    c.find(Locator::Css("[data-testid=test-connection]"))
+        .await
+        .expect("Test connection")
+        .click()
+        .await
+        .expect("test");
+    let select = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=model-select]"))
+        .await
+        .expect("the server's models");
+    select
+        .select_by_value("smollm2-135m")
+        .await
+        .expect("pick the model");
+    c.find(Locator::Css("[data-testid=provider-server]"))
+        .await
+        .expect("server choice")
+        .click()
+        .await
+        .expect("choose server");
+    screenshot(&c, "settings").await;
+    c.find(Locator::Css("[data-testid=save-settings]"))
+        .await
+        .expect("Save")
+        .click()
+        .await
+        .expect("save");
+    let badge = c
+        .wait()
         .at_most(wait)
         .for_element(Locator::Css(
             "[data-testid=llm-badge][data-provider=server]",
         ))
         .await
         .expect("the badge names the server");
+    assert_eq!(badge.text().await.expect("text"), "Server · smollm2-135m");
     c.find(Locator::Css("[data-testid=new-chat]"))
         .await
         .expect("New chat")

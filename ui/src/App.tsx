@@ -5,6 +5,7 @@ import { ConversationView } from "./ConversationView";
 import { AskView } from "./AskView";
 import { BookmarksView } from "./BookmarksView";
 import { InsightsView } from "./InsightsView";
+import { SettingsView } from "./SettingsView";
 
 export function App() {
   const [conversations, setConversations] = useState<Conversation[]>([]);
@@ -14,7 +15,7 @@ export function App() {
   const [selected, setSelected] = useState<string | null>(null);
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [info, setInfo] = useState<AppInfo | null>(null);
-  const [view, setView] = useState<"conversation" | "ask" | "bookmarks" | "insights">("conversation");
+  const [view, setView] = useState<"conversation" | "ask" | "bookmarks" | "insights" | "settings">("conversation");
   const asking = view === "ask";
   const setAsking = (on: boolean) => setView(on ? "ask" : "conversation");
   const [focus, setFocus] = useState<string | null>(null);
@@ -49,6 +50,7 @@ export function App() {
   }, [loadPage]);
 
   const [version, setVersion] = useState(0);
+  const [settingsVersion, setSettingsVersion] = useState(0);
   useEffect(() => {
     if (!selected) {
       setDetail(null);
@@ -83,6 +85,8 @@ export function App() {
         onAsk={() => setAsking(true)}
         onBookmarks={() => setView("bookmarks")}
         onInsights={() => setView("insights")}
+        onSettings={() => setView("settings")}
+        settingsVersion={settingsVersion}
         onNewChat={() =>
           api.createConversation().then(
             (c) => {
@@ -104,7 +108,9 @@ export function App() {
             {error}
           </div>
         )}
-        {view === "insights" ? (
+        {view === "settings" ? (
+          <SettingsView onSaved={() => setSettingsVersion((v) => v + 1)} />
+        ) : view === "insights" ? (
           <InsightsView
             onOpen={(id) => {
               setView("conversation");

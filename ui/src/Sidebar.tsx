@@ -17,6 +17,8 @@ interface Props {
   onNewChat: () => void;
   onBookmarks: () => void;
   onInsights: () => void;
+  onSettings: () => void;
+  settingsVersion: number;
 }
 
 /** Searches the history as the user types (hybrid, debounced). */
@@ -61,6 +63,8 @@ export function Sidebar({
   onNewChat,
   onBookmarks,
   onInsights,
+  onSettings,
+  settingsVersion,
 }: Props) {
   const [query, setQuery] = useState("");
   const search = useSearch(query);
@@ -83,6 +87,9 @@ export function Sidebar({
           </button>
           <button className="link" onClick={onInsights} data-testid="open-insights">
             Insights
+          </button>
+          <button className="link" onClick={onSettings} data-testid="open-settings">
+            Settings
           </button>
         </div>
         <input
@@ -115,7 +122,7 @@ export function Sidebar({
         />
       )}
       {loading && conversations.length === 0 && <p className="muted pad">Loading…</p>}
-      <LlmBadge />
+      <LlmBadge onOpenSettings={onSettings} version={settingsVersion} />
       <EmbeddingStatus />
     </nav>
   );

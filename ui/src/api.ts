@@ -243,6 +243,8 @@ export const api = {
   },
   stopGeneration: (conversationId: string) => invoke<boolean>("stop_generation", { conversationId }),
   llmStatus: (refresh = false) => invoke<LlmStatus>("llm_status", { refresh }),
+  /** The server's models with these (unsaved) settings: the "test connection" button. */
+  listModels: (settings: LlmSettings) => invoke<string[]>("list_models", { settings }),
   getLlmSettings: () => invoke<LlmSettings>("get_llm_settings"),
   saveLlmSettings: (settings: LlmSettings) => invoke<LlmSettings>("save_llm_settings", { settings }),
   onAnalysisStatus: (f: (s: AnalysisStatus) => void): Promise<UnlistenFn> =>

@@ -1,0 +1,192 @@
+import { useEffect, useState } from "react";
+import { api, errorMessage, type AppInfo, type LlmSettings, type Provider } from "./api";
+import { EmbeddingStatus } from "./EmbeddingStatus";
+
+/**
+ * Settings: which model answers (built-in, a local server, or automatic), the server's URL with
+ * a connection test that lists its models, sampling and the system prompt; where data and
+ * models live, and the embedding status.
+ */
+export function SettingsView({ onSaved }: { onSaved: () => void }) {
+  const [settings, setSettings] = useState<LlmSettings | null>(null);
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [saving, setSaving] = useState(false);
+  const [models, setModels] = useState<string[] | null>(null);
+  const [testing, setTesting] = useState(false);
+  const [testResult, setTestResult] = useState<string | null>(null);
+  useEffect(() => {
+    api.getLlmSettings().then(setSettings, (e) => setError(errorMessage(e)));
+    api.appInfo().then(setInfo, (e) => setError(errorMessage(e)));
+  }, []);
+  if (!settings) return <section className="conversation">{error ?? "Loading…"}</section>;
+  const set = (patch: Partial<LlmSettings>) => {
+    setSaved(false);
+    setSettings({ ...settings, ...patch });
+  };
+  const test = () => {
+    setTesting(true);
+    setTestResult(null);
+    api
+      .listModels(settings)
+      .then(
+        (list) => {
+          setModels(list);
+          setTestResult(list.length ? `Connected: ${list.length} model${list.length > 1 ? "s" : ""}.` : "Connected, but the server lists no models.");
+        },
+        (e) => {
+          setModels(null);
+          setTestResult(errorMessage(e));
+        },
+      )
+      .finally(() => setTesting(false));
+  };
+  const choices: [Provider, string][] = [
+    ["auto", "Automatic: the server below if it answers, else the built-in model"],
+    ["builtin", "Built-in model (SmolLM2-135M, runs inside the app; small but always there)"],
+    ["server", "Local server only (LM Studio, llama.cpp, Ollama)"],
+  ];
+  const serverOff = settings.provider === "builtin";
+  return (
+    <section className="conversation settings-view" data-testid="settings-view">
+      <h1>Settings</h1>
+      <form
+        className="settings-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setSaving(true);
+          setError(null);
+          api
+            .saveLlmSettings(settings)
+            .then(
+              () => {
+                setSaved(true);
+                onSaved();
+              },
+              (e) => setError(errorMessage(e)),
+            )
+            .finally(() => setSaving(false));
+        }}
+      >
+        <fieldset>
+          <legend>Model</legend>
+          {choices.map(([value, label]) => (
+            <label key={value} className="radio">
+              <input
+                type="radio"
+                name="provider"
+                value={value}
+                data-testid={`provider-${value}`}
+                checked={settings.provider === value}
+                onChange={() => set({ provider: value })}
+              />
+              {label}
+            </label>
+          ))}
+        </fieldset>
+        <fieldset disabled={serverOff}>
+          <legend>Local server</legend>
+          <label>
+            Server URL (OpenAI-compatible, ending in /v1)
+            <span className="row">
+              <input
+                type="url"
+                data-testid="server-url"
+                placeholder="http://127.0.0.1:8080/v1"
+                value={settings.base_url}
+                onChange={(e) => set({ base_url: e.target.value })}
+              />
+              <button type="button" className="secondary" data-testid="test-connection" onClick={test} disabled={testing}>
+                {testing ? "Testing…" : "Test connection"}
+              </button>
+            </span>
+          </label>
+          {testResult && (
+            <p className={models ? "muted" : "error-text"} data-testid="test-result">
+              {testResult}
+            </p>
+          )}
+          <label>
+            Model
+            {models && models.length > 0 ? (
+              <select data-testid="model-select" value={settings.model} onChange={(e) => set({ model: e.target.value })}>
+                <option value="">The server's first model</option>
+                {models.map((m) => (
+                  <option key={m} value={m}>
+                    {m}
+                  </option>
+                ))}
+              </select>
+            ) : (
+              <input
+                placeholder="empty: the server's first model (Test connection lists them)"
+                value={settings.model}
+                onChange={(e) => set({ model: e.target.value })}
+              />
+            )}
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Answers</legend>
+          <label>
+            Temperature: {settings.temperature.toFixed(1)}
+            <input
+              type="range"
+              min={0}
+              max={2}
+              step={0.1}
+              value={settings.temperature}
+              onChange={(e) => set({ temperature: Number(e.target.value) })}
+            />
+          </label>
+          <label>
+            Longest answer (tokens)
+            <input
+              type="number"
+              min={16}
+              max={8192}
+              value={settings.max_tokens}
+              onChange={(e) => set({ max_tokens: Math.max(1, Number(e.target.value) || 1) })}
+            />
+          </label>
+          <label>
+            System prompt
+            <textarea rows={3} value={settings.system_prompt} onChange={(e) => set({ system_prompt: e.target.value })} />
+          </label>
+        </fieldset>
+        {error && <p className="error-text">{error}</p>}
+        <div className="row">
+          <button type="submit" data-testid="save-settings" disabled={saving}>
+            {saving ? "Saving…" : "Save"}
+          </button>
+          {saved && <span className="muted" data-testid="saved">Saved.</span>}
+        </div>
+      </form>
+      <h2>Storage</h2>
+      {info && (
+        <dl className="storage">
+          <dt>Data folder</dt>
+          <dd>
+            <code>{info.data_dir}</code>
+          </dd>
+          <dt>Models folder</dt>
+          <dd>
+            <code>{info.models_dir}</code>
+          </dd>
+          <dt>History</dt>
+          <dd>
+            {info.conversation_count} conversations, {info.message_count} messages
+          </dd>
+        </dl>
+      )}
+      <div className="storage-embedding">
+        <EmbeddingStatus />
+      </div>
+      <p className="muted">
+        Import and export run from the command line for now: <code>hindsight import FILE</code>,{" "}
+        <code>hindsight export --format json --out FILE</code>.
+      </p>
+    </section>
+  );
+}
