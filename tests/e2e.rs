@@ -1042,3 +1042,125 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
         "the tick persisted"
     );
 }
+
+/// Answers the native GTK file dialog titled `title` (outside the webview, so through X with
+/// xdotool): focus it, type `path` into its location field, press Enter.
+fn answer_file_dialog(title: &str, path: &Path, location_shortcut: bool) {
+    let t0 = Instant::now();
+    let window = loop {
+        let out = Command::new("xdotool")
+            .args(["search", "--name", title])
+            .output()
+            .expect("xdotool (apt install xdotool)");
+        let ids = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        if let Some(id) = ids.lines().last() {
+            break id.to_owned();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no dialog titled {title:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let xdo = |args: &[&str]| {
+        let ok = Command::new("xdotool")
+            .args(args)
+            .status()
+            .expect("xdotool")
+            .success();
+        assert!(ok, "xdotool {args:?}");
+    };
+    xdo(&["windowfocus", "--sync", &window]);
+    if location_shortcut {
+        xdo(&["key", "--window", &window, "ctrl+l"]);
+        std::thread::sleep(Duration::from_millis(300));
+    } else {
+        xdo(&["key", "--window", &window, "ctrl+a"]);
+    }
+    xdo(&[
+        "type",
+        "--window",
+        &window,
+        "--delay",
+        "15",
+        path.to_str().expect("utf-8 path"),
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    xdo(&["key", "--window", &window, "Return"]);
+}
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and xdotool: run by scripts/test (--include-ignored)"]
+async fn settings_import_and_export_go_through_the_native_file_dialogs() {
+    let _serial = SERIAL.lock().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("out dir");
+    let (_driver, c) = open_app(data.path()).await;
+    let wait = Duration::from_secs(30);
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=open-settings]"))
+        .await
+        .expect("Settings link")
+        .click()
+        .await
+        .expect("open settings");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=import]"))
+        .await
+        .expect("Import button")
+        .click()
+        .await
+        .expect("click Import");
+    let sample = common::fixture("hindsight_sample.json");
+    tokio::task::spawn_blocking(move || answer_file_dialog("Import conversations", &sample, true))
+        .await
+        .expect("dialog");
+    let result = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='transfer-result'][contains(., 'Imported')]",
+        ))
+        .await
+        .expect("the import reports")
+        .text()
+        .await
+        .expect("text");
+    assert!(result.starts_with("Imported 3 conversations"), "{result}");
+    // The sidebar shows them at once.
+    open_conversation(&c, "Planning a week in Lisbon").await;
+
+    c.find(Locator::Css("[data-testid=open-settings]"))
+        .await
+        .expect("Settings link")
+        .click()
+        .await
+        .expect("open settings");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=export-json]"))
+        .await
+        .expect("Export button")
+        .click()
+        .await
+        .expect("click Export");
+    let target = out.path().join("all.json");
+    let t = target.clone();
+    tokio::task::spawn_blocking(move || answer_file_dialog("Export all conversations", &t, false))
+        .await
+        .expect("dialog");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='transfer-result'][contains(., 'Exported 3 conversations')]",
+        ))
+        .await
+        .expect("the export reports");
+    c.close().await.expect("close session");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&target).expect("the export file")).expect("JSON");
+    assert_eq!(written["conversations"].as_array().expect("list").len(), 3);
+}

@@ -271,6 +271,46 @@ pub async fn reanalyze(
     Ok(state.analysis.enqueue(&conversation_id)?)
 }
 
+/// Imports a Hindsight JSON file or a ChatGPT `conversations.json` picked in Settings: all or
+/// nothing, duplicates skipped; the new messages are then embedded in the background.
+#[tauri::command]
+pub async fn import_history(
+    state: State<'_, AppState>,
+    path: String,
+) -> CommandResult<crate::transfer::ImportReport> {
+    let report = crate::transfer::import_file(
+        &state.store(),
+        std::path::Path::new(&path),
+        crate::transfer::ImportFormat::Auto,
+    )?;
+    if let Some(worker) = lock(&state.worker).as_ref() {
+        worker.wake();
+    }
+    Ok(report)
+}
+
+/// Exports every conversation: `json` to the file `path`, `markdown` as one file per
+/// conversation into the folder `path`. Returns how many conversations were written.
+#[tauri::command]
+pub async fn export_history(
+    state: State<'_, AppState>,
+    path: String,
+    format: String,
+) -> CommandResult<usize> {
+    let path = std::path::Path::new(&path);
+    let store = state.store();
+    Ok(match format.as_str() {
+        "json" => crate::transfer::export_json(&store, path)?,
+        "markdown" => crate::transfer::export_markdown(&store, path)?.len(),
+        other => {
+            return Err(crate::Error::Invalid(format!(
+                "unknown export format {other:?}: json or markdown"
+            ))
+            .into())
+        }
+    })
+}
+
 /// Counts, sentiment and topics over time, for the Insights view.
 #[tauri::command]
 pub async fn get_insights(state: State<'_, AppState>) -> CommandResult<crate::store::Insights> {

@@ -21,6 +21,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
     store.mark_interrupted_streams()?;
     let state = AppState::new(store, locations)?;
     tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .setup(|app| {
             embedding::start(app.handle());
@@ -60,6 +61,8 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             commands::reanalyze,
             commands::list_action_items,
             commands::get_insights,
+            commands::import_history,
+            commands::export_history,
             commands::set_action_item_done,
             commands::search_history,
             commands::ask_history,

@@ -109,7 +109,7 @@ export function App() {
           </div>
         )}
         {view === "settings" ? (
-          <SettingsView onSaved={() => setSettingsVersion((v) => v + 1)} />
+          <SettingsView onSaved={() => setSettingsVersion((v) => v + 1)} onImported={() => void loadPage(null)} />
         ) : view === "insights" ? (
           <InsightsView
             onOpen={(id) => {
@@ -127,6 +127,7 @@ export function App() {
             detail={detail}
             focus={focus}
             onChanged={() => setVersion((v) => v + 1)}
+            onOpenSettings={() => setView("settings")}
             onDeleted={(id) => {
               setConversations((prev) => prev.filter((c) => c.id !== id));
               setSelected(null);

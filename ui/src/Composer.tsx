@@ -10,11 +10,13 @@ export function Composer({
   conversationId,
   onMessages,
   onDone,
+  onOpenSettings,
 }: {
   conversationId: string;
   /** Adds or replaces messages (by id) in the view. */
   onMessages: (update: (ms: Message[]) => Message[]) => void;
   onDone: () => void;
+  onOpenSettings?: () => void;
 }) {
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
@@ -63,8 +65,12 @@ export function Composer({
       )}
       {noModel && (
         <p className="error-text" data-testid="no-model">
-          No model can answer: {noModel}. Choose a server or the built-in model with the model
-          badge at the bottom of the sidebar.
+          No model can answer: {noModel}.{" "}
+          {onOpenSettings && (
+            <button type="button" className="link" onClick={onOpenSettings}>
+              Open Settings
+            </button>
+          )}
         </p>
       )}
       <div className="composer-row">

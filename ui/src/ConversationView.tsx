@@ -16,12 +16,14 @@ export function ConversationView({
   focus,
   onChanged,
   onDeleted,
+  onOpenSettings,
 }: {
   detail: ConversationDetail;
   /** A message to scroll to and highlight (opened from a search hit or a citation). */
   focus: string | null;
   onChanged: () => void;
   onDeleted: (id: string) => void;
+  onOpenSettings: () => void;
 }) {
   const c = detail.conversation;
   const [error, setError] = useState<string | null>(null);
@@ -232,7 +234,7 @@ export function ConversationView({
         ))}
       </ol>
       {c.status === "active" && (
-        <Composer conversationId={c.id} onMessages={setMessages} onDone={onChanged} />
+        <Composer conversationId={c.id} onMessages={setMessages} onDone={onChanged} onOpenSettings={onOpenSettings} />
       )}
     </section>
     <InsightsPanel conversation={c} />

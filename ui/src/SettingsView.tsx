@@ -1,4 +1,5 @@
 import { useEffect, useState } from "react";
+import { open, save } from "@tauri-apps/plugin-dialog";
 import { api, errorMessage, type AppInfo, type LlmSettings, type Provider } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
 
@@ -7,7 +8,7 @@ import { EmbeddingStatus } from "./EmbeddingStatus";
  * a connection test that lists its models, sampling and the system prompt; where data and
  * models live, and the embedding status.
  */
-export function SettingsView({ onSaved }: { onSaved: () => void }) {
+export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onImported: () => void }) {
   const [settings, setSettings] = useState<LlmSettings | null>(null);
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -16,6 +17,50 @@ export function SettingsView({ onSaved }: { onSaved: () => void }) {
   const [models, setModels] = useState<string[] | null>(null);
   const [testing, setTesting] = useState(false);
   const [testResult, setTestResult] = useState<string | null>(null);
+  const [transfer, setTransfer] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = (task: () => Promise<string | null>) => {
+    setBusy(true);
+    setTransfer(null);
+    task()
+      .then(
+        (text) => text && setTransfer({ ok: true, text }),
+        (e) => setTransfer({ ok: false, text: errorMessage(e) }),
+      )
+      .finally(() => setBusy(false));
+  };
+  const importFile = () =>
+    run(async () => {
+      const path = await open({
+        multiple: false,
+        directory: false,
+        title: "Import conversations",
+        filters: [{ name: "Hindsight JSON or ChatGPT conversations.json", extensions: ["json"] }],
+      });
+      if (typeof path !== "string") return null;
+      const r = await api.importHistory(path);
+      onImported();
+      api.appInfo().then(setInfo, () => undefined);
+      return `Imported ${r.conversations_added} conversations and ${r.messages_added} messages (${r.format}); ${r.conversations_existing} were already here.`;
+    });
+  const exportJson = () =>
+    run(async () => {
+      const path = await save({
+        title: "Export all conversations",
+        defaultPath: "hindsight-export.json",
+        filters: [{ name: "Hindsight JSON", extensions: ["json"] }],
+      });
+      if (!path) return null;
+      const n = await api.exportHistory(path, "json");
+      return `Exported ${n} conversations to ${path}.`;
+    });
+  const exportMarkdown = () =>
+    run(async () => {
+      const dir = await open({ directory: true, multiple: false, title: "Export as Markdown into a folder" });
+      if (typeof dir !== "string") return null;
+      const n = await api.exportHistory(dir, "markdown");
+      return `Wrote ${n} Markdown files into ${dir}.`;
+    });
   useEffect(() => {
     api.getLlmSettings().then(setSettings, (e) => setError(errorMessage(e)));
     api.appInfo().then(setInfo, (e) => setError(errorMessage(e)));
@@ -183,10 +228,27 @@ export function SettingsView({ onSaved }: { onSaved: () => void }) {
       <div className="storage-embedding">
         <EmbeddingStatus />
       </div>
-      <p className="muted">
-        Import and export run from the command line for now: <code>hindsight import FILE</code>,{" "}
-        <code>hindsight export --format json --out FILE</code>.
+      <h2>Import and export</h2>
+      <div className="row">
+        <button className="secondary" data-testid="import" disabled={busy} onClick={importFile}>
+          Import…
+        </button>
+        <button className="secondary" data-testid="export-json" disabled={busy} onClick={exportJson}>
+          Export as JSON…
+        </button>
+        <button className="secondary" data-testid="export-markdown" disabled={busy} onClick={exportMarkdown}>
+          Export as Markdown…
+        </button>
+      </div>
+      <p className="muted small">
+        Import reads Hindsight JSON or a ChatGPT <code>conversations.json</code>: all or nothing, and
+        conversations already here are skipped.
       </p>
+      {transfer && (
+        <p className={transfer.ok ? "muted" : "error-text"} data-testid="transfer-result">
+          {transfer.text}
+        </p>
+      )}
     </section>
   );
 }

@@ -45,6 +45,15 @@ export interface ActionItemEntry extends ActionItem {
   conversation_time: string;
 }
 
+export interface ImportReport {
+  format: string;
+  conversations_added: number;
+  conversations_existing: number;
+  messages_added: number;
+  messages_existing: number;
+  empty_skipped: number;
+}
+
 export interface Insights {
   counts: { conversations: number; messages: number; analysed: number; open_action_items: number };
   months: string[];
@@ -224,6 +233,9 @@ export const api = {
   },
   listBookmarks: (cursor?: string | null, limit = 100) =>
     invoke<Page<Message>>("list_bookmarks", { cursor: cursor ?? null, limit }),
+  importHistory: (path: string) => invoke<ImportReport>("import_history", { path }),
+  exportHistory: (path: string, format: "json" | "markdown") =>
+    invoke<number>("export_history", { path, format }),
   getInsights: () => invoke<Insights>("get_insights"),
   listActionItems: (openOnly: boolean, limit = 200) =>
     invoke<ActionItemEntry[]>("list_action_items", { openOnly, limit }),
