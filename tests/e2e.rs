@@ -1164,3 +1164,60 @@ async fn settings_import_and_export_go_through_the_native_file_dialogs() {
         serde_json::from_slice(&std::fs::read(&target).expect("the export file")).expect("JSON");
     assert_eq!(written["conversations"].as_array().expect("list").len(), 3);
 }
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test (--include-ignored)"]
+async fn with_a_dead_server_chosen_the_message_box_says_why_and_links_to_settings() {
+    let _serial = SERIAL.lock().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        let store =
+            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        hindsight::llm::LlmSettings {
+            provider: hindsight::llm::Provider::Server,
+            base_url: "http://127.0.0.1:9/v1".into(),
+            ..Default::default()
+        }
+        .save(&store)
+        .expect("settings");
+    }
+    let (_driver, c) = open_app(data.path()).await;
+    let wait = Duration::from_secs(20);
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=new-chat]"))
+        .await
+        .expect("New chat")
+        .click()
+        .await
+        .expect("click");
+    let why = c
+        .wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=no-model]"))
+        .await
+        .expect("the reason")
+        .text()
+        .await
+        .expect("text");
+    assert!(why.contains("127.0.0.1:9"), "{why}");
+    assert!(!c
+        .find(Locator::Css("[data-testid=composer]"))
+        .await
+        .expect("box")
+        .is_enabled()
+        .await
+        .expect("enabled?"));
+    c.find(Locator::Css("[data-testid=no-model-settings]"))
+        .await
+        .expect("the link")
+        .click()
+        .await
+        .expect("open settings");
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=settings-view]"))
+        .await
+        .expect("Settings opens");
+    c.close().await.expect("close session");
+}

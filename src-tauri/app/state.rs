@@ -117,12 +117,19 @@ impl AppState {
             .cloned()
     }
 
-    /// What the badge shows; re-resolves first if `refresh` (settings saved, "retry server").
+    /// What the badge and the message box show; re-resolves first if `refresh` (settings
+    /// saved). A server is probed, so a dead one is reported before the user types.
     pub async fn llm_status(&self, refresh: bool) -> crate::Result<LlmStatus> {
         if refresh {
             *self.llm.lock().await = None;
         }
         let (llm, reason) = self.resolved_llm().await?;
-        Ok(llm.status(reason))
+        let mut status = llm.status(reason);
+        if let crate::llm::Llm::Server(client) = &llm {
+            let probed = crate::llm::probe(client.settings()).await;
+            status.available = Some(probed.is_ok());
+            status.problem = probed.err();
+        }
+        Ok(status)
     }
 }

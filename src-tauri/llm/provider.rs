@@ -47,6 +47,11 @@ pub struct LlmStatus {
     pub url: Option<String>,
     /// Why the built-in model is in use, when the user did not choose it.
     pub reason: Option<String>,
+    /// Whether it can answer now: the built-in model always; a server if it answered a probe
+    /// (`None`: not probed).
+    pub available: Option<bool>,
+    /// Why a server is not available.
+    pub problem: Option<String>,
 }
 
 impl Llm {
@@ -85,12 +90,16 @@ impl Llm {
                 model: c.settings().model.clone(),
                 url: Some(c.settings().base_url.clone()),
                 reason: None,
+                available: None,
+                problem: None,
             },
             Llm::Builtin { .. } => LlmStatus {
                 provider: "builtin",
                 model: builtin::MODEL_NAME.into(),
                 url: None,
                 reason,
+                available: Some(true),
+                problem: None,
             },
         }
     }

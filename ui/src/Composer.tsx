@@ -24,12 +24,13 @@ export function Composer({
   // Without any model (no server answers and the built-in one is not installed) the box is
   // disabled, saying why.
   const [noModel, setNoModel] = useState<string | null>(null);
+  const [recheck, setRecheck] = useState(0);
   useEffect(() => {
     api.llmStatus(false).then(
-      () => setNoModel(null),
+      (s) => setNoModel(s.available === false ? (s.problem ?? "the LLM server is not answering") : null),
       (e) => setNoModel(errorMessage(e)),
     );
-  }, [conversationId]);
+  }, [conversationId, recheck]);
 
   const send = async () => {
     const t = text.trim();
@@ -67,10 +68,13 @@ export function Composer({
         <p className="error-text" data-testid="no-model">
           No model can answer: {noModel}.{" "}
           {onOpenSettings && (
-            <button type="button" className="link" onClick={onOpenSettings}>
+            <button type="button" className="link" data-testid="no-model-settings" onClick={onOpenSettings}>
               Open Settings
             </button>
-          )}
+          )}{" "}
+          <button type="button" className="link" onClick={() => setRecheck((n) => n + 1)}>
+            Check again
+          </button>
         </p>
       )}
       <div className="composer-row">

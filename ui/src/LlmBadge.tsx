@@ -25,7 +25,7 @@ export function LlmBadge({ onOpenSettings, version }: { onOpenSettings: () => vo
   return (
     <div className="llm-badge-wrap">
       <button
-        className={`llm-badge${builtin ? " builtin" : ""}${error ? " failed" : ""}`}
+        className={`llm-badge${builtin ? " builtin" : ""}${error || status?.available === false ? " failed" : ""}`}
         data-testid="llm-badge"
         data-provider={status?.provider ?? ""}
         title={error ?? title}
@@ -35,6 +35,7 @@ export function LlmBadge({ onOpenSettings, version }: { onOpenSettings: () => vo
       </button>
       {builtin && <p className="llm-hint">Small built-in model in use. A local server gives better answers.</p>}
       {error && <p className="llm-hint error-text">{error}</p>}
+      {status?.available === false && <p className="llm-hint error-text">{status.problem}</p>}
     </div>
   );
 }

@@ -186,6 +186,10 @@ export interface LlmStatus {
   model: string;
   url: string | null;
   reason: string | null;
+  /** Whether it can answer now (a server is probed); null: unknown. */
+  available: boolean | null;
+  /** Why a server cannot answer. */
+  problem: string | null;
 }
 
 export interface BackendError {
