@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { api, errorMessage, type Excerpt } from "./api";
 import { formatDate } from "./format";
+import { Markdown } from "./Markdown";
 
 /** "Ask your history": the answer streams in; the cited excerpts open their message. */
 export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId: string) => void }) {
@@ -52,9 +53,9 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
       </form>
       {error && <p className="error-text">{error}</p>}
       {answer && (
-        <p className="answer" data-testid="ask-answer">
-          {answer}
-        </p>
+        <div className="answer" data-testid="ask-answer">
+          <Markdown text={answer} />
+        </div>
       )}
       {excerpts.length > 0 && (
         <ol className="excerpts" data-testid="ask-excerpts">
