@@ -573,11 +573,13 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     let answer = c
         .find(Locator::Css("[data-testid=ask-answer]"))
         .await
-        .expect("answer")
-        .text()
-        .await
-        .expect("text");
-    assert!(!answer.trim().is_empty());
+        .expect("answer");
+    let text = answer.text().await.expect("text");
+    assert!(
+        !text.trim().is_empty(),
+        "the answer shows nothing: {:?}",
+        answer.html(true).await
+    );
     screenshot(&c, "ask").await;
     excerpt.click().await.expect("open excerpt");
     let heading = c
@@ -1056,10 +1058,32 @@ fn answer_file_dialog(title: &str, path: &Path, location_shortcut: bool) {
         if let Some(id) = ids.lines().last() {
             break id.to_owned();
         }
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "no dialog titled {title:?}"
-        );
+        if t0.elapsed() > Duration::from_secs(60) {
+            // What is on screen instead: the windows' names and a picture of the display.
+            let names = Command::new("xdotool")
+                .args([
+                    "search",
+                    "--onlyvisible",
+                    "--name",
+                    ".",
+                    "getwindowname",
+                    "%@",
+                ])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/screenshots");
+            let _ = std::fs::create_dir_all(&shot);
+            let shot = shot.join("no-dialog.png");
+            let _ = Command::new("import")
+                .args(["-window", "root"])
+                .arg(&shot)
+                .status();
+            panic!(
+                "no dialog titled {title:?} after 60 s; windows: {names:?}; display: {}",
+                shot.display()
+            );
+        }
         std::thread::sleep(Duration::from_millis(200));
     };
     std::thread::sleep(Duration::from_millis(500));
@@ -1090,6 +1114,44 @@ fn answer_file_dialog(title: &str, path: &Path, location_shortcut: bool) {
     xdo(&["key", "--window", &window, "Return"]);
 }
 
+/// Clicks the button `css` that opens a native file dialog, then answers the dialog with
+/// `path`. The button is disabled while its dialog is open: that tells a click that landed from
+/// one that did not (a click races the layout of a view still rendering), so it clicks again.
+async fn through_file_dialog(
+    c: &Client,
+    css: &str,
+    title: &'static str,
+    path: &Path,
+    location_shortcut: bool,
+) {
+    let mut opened = false;
+    for _ in 0..5 {
+        let button = c
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css(css))
+            .await
+            .expect("the button");
+        button.click().await.expect("click");
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(3) {
+            if !button.is_enabled().await.expect("enabled?") {
+                opened = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if opened {
+            break;
+        }
+    }
+    assert!(opened, "{css} never reported its dialog open");
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || answer_file_dialog(title, &path, location_shortcut))
+        .await
+        .expect("dialog");
+}
+
 #[tokio::test]
 #[ignore = "needs a display, tauri-driver, WebKitWebDriver and xdotool: run by scripts/test (--include-ignored)"]
 async fn settings_import_and_export_go_through_the_native_file_dialogs() {
@@ -1106,18 +1168,14 @@ async fn settings_import_and_export_go_through_the_native_file_dialogs() {
         .click()
         .await
         .expect("open settings");
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=import]"))
-        .await
-        .expect("Import button")
-        .click()
-        .await
-        .expect("click Import");
-    let sample = common::fixture("hindsight_sample.json");
-    tokio::task::spawn_blocking(move || answer_file_dialog("Import conversations", &sample, true))
-        .await
-        .expect("dialog");
+    through_file_dialog(
+        &c,
+        "[data-testid=import]",
+        "Import conversations",
+        &common::fixture("hindsight_sample.json"),
+        true,
+    )
+    .await;
     let result = c
         .wait()
         .at_most(wait)
@@ -1139,19 +1197,15 @@ async fn settings_import_and_export_go_through_the_native_file_dialogs() {
         .click()
         .await
         .expect("open settings");
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=export-json]"))
-        .await
-        .expect("Export button")
-        .click()
-        .await
-        .expect("click Export");
     let target = out.path().join("all.json");
-    let t = target.clone();
-    tokio::task::spawn_blocking(move || answer_file_dialog("Export all conversations", &t, false))
-        .await
-        .expect("dialog");
+    through_file_dialog(
+        &c,
+        "[data-testid=export-json]",
+        "Export all conversations",
+        &target,
+        false,
+    )
+    .await;
     c.wait()
         .at_most(wait)
         .for_element(Locator::XPath(

@@ -387,6 +387,37 @@ fn no_relevant_history_says_so_without_asking_the_llm() {
 }
 
 #[test]
+fn an_empty_answer_from_the_model_is_said_and_keeps_the_excerpts() {
+    let (t, _) = eval_history();
+    let retrieved = ask::retrieve(
+        &t.store,
+        &Searcher::new(),
+        embedder(),
+        "why did my bread culture smell like acetone?",
+        AskOptions::default(),
+    )
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = rt.block_on(common::fake_llm::fake_server(common::fake_llm::sse_text(
+        " \n ",
+    )));
+    let llm = hindsight::llm::Llm::server(hindsight::llm::LlmSettings {
+        base_url: url,
+        ..Default::default()
+    })
+    .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let result = rt.block_on(ask::answer(&llm, "q", retrieved, tx)).unwrap();
+    assert_eq!(result.answer, ask::EMPTY_ANSWER);
+    assert!(!result.excerpts.is_empty());
+    let mut streamed = String::new();
+    while let Ok(piece) = rx.try_recv() {
+        streamed.push_str(&piece);
+    }
+    assert!(streamed.ends_with(ask::EMPTY_ANSWER), "{streamed:?}");
+}
+
+#[test]
 fn ask_answers_from_the_right_conversation_with_the_real_server() {
     let server = common::llama::start_server();
     let (t, _) = eval_history();

@@ -217,6 +217,10 @@ with an AI assistant. Use only the numbered excerpts from their history, given a
 by its number in square brackets, like [1] or [2][3]. If the excerpts do not answer the \
 question, say you could not find it in their history. Answer in a few sentences.";
 
+/// What the answer is when the model wrote nothing.
+pub const EMPTY_ANSWER: &str =
+    "The model returned an empty answer; the excerpts below are what your history holds. Try asking again.";
+
 /// Streams the answer to `tokens` (each piece as it arrives) and returns the whole result.
 pub async fn answer(
     llm: &Llm,
@@ -262,8 +266,14 @@ pub async fn answer(
     let (finish, text) = tokio::join!(llm.stream_chat(&messages, Some(extra), tx), forward);
     finish?;
     timings.llm_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let mut answer = text.trim().to_owned();
+    if answer.is_empty() {
+        // A small model can stop at once; the excerpts are still worth showing, with a word.
+        answer = EMPTY_ANSWER.to_owned();
+        let _ = tokens.send(answer.clone()).await;
+    }
     Ok(AskResult {
-        answer: text.trim().to_owned(),
+        answer,
         excerpts: retrieved.excerpts,
         timings,
     })

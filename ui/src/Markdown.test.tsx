@@ -27,6 +27,16 @@ describe("Markdown", () => {
     );
     expect(container.querySelector("img, script, iframe, [onerror], [onclick]")).toBeNull();
     expect((window as unknown as { __xss?: number }).__xss).toBeUndefined();
+    // Shown as the text it is, not dropped.
+    expect(container.textContent).toContain('<img src=x onerror="window.__xss=1">');
+    expect(container.textContent).toContain("<script>window.__xss=2</script>");
+  });
+
+  it("keeps an answer written in HTML readable", () => {
+    const { container } = render(<Markdown text={"<p>Porto: <b>Ribeira</b></p>\n\nand **more**"} />);
+    expect(container.querySelector("p b")).toBeNull();
+    expect(container.textContent).toContain("<p>Porto: <b>Ribeira</b></p>");
+    expect(container.querySelector("strong")?.textContent).toBe("more");
   });
 
   it("drops script URLs and keeps links from navigating", () => {

@@ -65,7 +65,8 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
     api.getLlmSettings().then(setSettings, (e) => setError(errorMessage(e)));
     api.appInfo().then(setInfo, (e) => setError(errorMessage(e)));
   }, []);
-  if (!settings) return <section className="conversation">{error ?? "Loading…"}</section>;
+  // Both load before the view shows, so nothing below the form moves once it is on screen.
+  if (!settings || !info) return <section className="conversation">{error ?? "Loading…"}</section>;
   const set = (patch: Partial<LlmSettings>) => {
     setSaved(false);
     setSettings({ ...settings, ...patch });
@@ -208,26 +209,6 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
           {saved && <span className="muted" data-testid="saved">Saved.</span>}
         </div>
       </form>
-      <h2>Storage</h2>
-      {info && (
-        <dl className="storage">
-          <dt>Data folder</dt>
-          <dd>
-            <code>{info.data_dir}</code>
-          </dd>
-          <dt>Models folder</dt>
-          <dd>
-            <code>{info.models_dir}</code>
-          </dd>
-          <dt>History</dt>
-          <dd>
-            {info.conversation_count} conversations, {info.message_count} messages
-          </dd>
-        </dl>
-      )}
-      <div className="storage-embedding">
-        <EmbeddingStatus />
-      </div>
       <h2>Import and export</h2>
       <div className="row">
         <button className="secondary" data-testid="import" disabled={busy} onClick={importFile}>
@@ -249,6 +230,24 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
           {transfer.text}
         </p>
       )}
+      <h2>Storage</h2>
+      <dl className="storage">
+        <dt>Data folder</dt>
+        <dd>
+          <code>{info.data_dir}</code>
+        </dd>
+        <dt>Models folder</dt>
+        <dd>
+          <code>{info.models_dir}</code>
+        </dd>
+        <dt>History</dt>
+        <dd>
+          {info.conversation_count} conversations, {info.message_count} messages
+        </dd>
+      </dl>
+      <div className="storage-embedding">
+        <EmbeddingStatus />
+      </div>
     </section>
   );
 }
