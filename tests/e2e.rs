@@ -335,12 +335,24 @@ async fn ending_a_conversation_shows_its_analysis_from_the_real_server() {
         .await
         .expect("click End");
     // The status flips to ended at once; the analysis arrives from the background worker.
-    let summary = c
+    let t0 = Instant::now();
+    let summary = match c
         .wait()
         .at_most(Duration::from_secs(120))
         .for_element(Locator::Css("[data-testid=analysis-summary]"))
         .await
-        .expect("the insights panel shows the analysis");
+    {
+        Ok(summary) => summary,
+        Err(e) => {
+            screenshot(&c, "no-analysis").await;
+            let panel = match c.find(Locator::Css("[data-testid=insights]")).await {
+                Ok(panel) => panel.html(true).await.unwrap_or_default(),
+                Err(_) => "(no insights panel)".into(),
+            };
+            panic!("the insights panel shows no analysis ({e}): {panel}");
+        }
+    };
+    eprintln!("analysis shown after {:.1} s", t0.elapsed().as_secs_f64());
     assert!(!summary.text().await.expect("summary").trim().is_empty());
     let sentiment = c
         .find(Locator::Css("[data-testid=analysis-sentiment]"))
