@@ -207,7 +207,7 @@ pub async fn save_llm_settings(
 ) -> CommandResult<LlmSettings> {
     settings.save(&state.store())?;
     // The next answer uses the new choice; an unreachable server is reported by the status.
-    let _ = state.llm_status(true).await;
+    let _ = state.refresh_llm().await;
     Ok(settings)
 }
 

@@ -31,7 +31,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 let state = tauri::Manager::state::<AppState>(&handle);
-                let _ = state.llm_status(false).await;
+                let _ = state.llm().await;
             });
             Ok(())
         })

@@ -117,11 +117,17 @@ impl AppState {
             .cloned()
     }
 
-    /// What the badge and the message box show; re-resolves first if `refresh` (settings
-    /// saved). A server is probed, so a dead one is reported before the user types.
+    /// Resolves the engine again (the settings were saved).
+    pub async fn refresh_llm(&self) -> crate::Result<Llm> {
+        *self.llm.lock().await = None;
+        self.llm().await
+    }
+
+    /// What the badge and the message box show; re-resolves first if `refresh`. A server is
+    /// probed, so a dead one is reported before the user types.
     pub async fn llm_status(&self, refresh: bool) -> crate::Result<LlmStatus> {
         if refresh {
-            *self.llm.lock().await = None;
+            self.refresh_llm().await?;
         }
         let (llm, reason) = self.resolved_llm().await?;
         let mut status = llm.status(reason);
