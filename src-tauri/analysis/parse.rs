@@ -29,7 +29,25 @@ pub fn parse_analysis(raw: &str) -> Result<NewAnalysis, String> {
         },
         _ => return Err("the answer is not a JSON object".into()),
     };
-    from_object(&obj)
+    from_object(&obj, prose_summary(text))
+}
+
+/// A summary written as prose beside the JSON ("Summary: …" on a line of its own): a small
+/// model that copied the shape's example into the JSON often writes its real summary after it.
+fn prose_summary(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let l = line
+            .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, '#' | '*' | '-' | '>'));
+        let rest = l
+            .strip_prefix("Summary")
+            .or_else(|| l.strip_prefix("summary"))?;
+        let rest = rest
+            .trim_start_matches('*')
+            .trim_start()
+            .strip_prefix(':')?;
+        let rest = rest.trim().trim_matches('*').trim();
+        (!is_placeholder(rest)).then(|| rest.to_owned())
+    })
 }
 
 /// Reasoning models may think aloud first (`<think>…</think>`); only what follows counts.
@@ -101,7 +119,10 @@ fn clip(s: &str, max: usize) -> String {
     out
 }
 
-fn from_object(obj: &Map<String, Value>) -> Result<NewAnalysis, String> {
+fn from_object(
+    obj: &Map<String, Value>,
+    prose_summary: Option<String>,
+) -> Result<NewAnalysis, String> {
     let summary = match field(obj, &["summary", "Summary", "overview"]) {
         Some(Value::String(s)) => s.trim().to_owned(),
         Some(Value::Array(parts)) => parts
@@ -112,9 +133,9 @@ fn from_object(obj: &Map<String, Value>) -> Result<NewAnalysis, String> {
         Some(_) => return Err("`summary` must be a string".into()),
         None => String::new(),
     };
-    // A copied example is no summary.
+    // A copied example is no summary; one written as prose beside the JSON is.
     let summary = if is_placeholder(&summary) {
-        String::new()
+        prose_summary.unwrap_or_default()
     } else {
         summary
     };
@@ -392,6 +413,23 @@ mod tests {
         assert_eq!(a.topics, vec!["tax forms", "deadlines"]);
         assert_eq!(a.action_items.len(), 2);
         assert_eq!(a.action_items[1].owner, Owner::Ai);
+    }
+
+    #[test]
+    fn a_summary_written_as_prose_after_a_copied_shape_is_used() {
+        // SmolLM2-135M (the built-in model), verbatim.
+        let raw = r#"{"sentiment": "positive|neutral|negative|mixed", "sentiment_score": 0.0, "topics": ["short lower-case noun phrase"], "summary": "2-4 sentences", "key_points": ["…"], "action_items": [{"text": "The capital of France is Paris. The answer is Paris.", "owner": "user|ai|unknown"}]}
+
+Summary: The answer to the question "What is the capital of France?" is Paris."#;
+        let a = parse_analysis(raw).unwrap();
+        assert_eq!(
+            a.summary,
+            r#"The answer to the question "What is the capital of France?" is Paris."#
+        );
+        assert!(a.topics.is_empty() && a.key_points.is_empty());
+        // Only a line of its own counts, and a copied example there is no summary either.
+        assert!(parse_analysis(r#"{"summary": "…"} The summary: none"#).is_err());
+        assert!(parse_analysis("{\"summary\": \"…\"}\n**Summary:** 2-4 sentences").is_err());
     }
 
     #[test]
