@@ -110,7 +110,9 @@ pub async fn reopen_conversation(
 
 #[tauri::command]
 pub async fn delete_conversation(state: State<'_, AppState>, id: String) -> CommandResult<()> {
-    Ok(state.store().delete_conversation(&id)?)
+    state.store().delete_conversation(&id)?;
+    state.searcher.forget_conversation(&id)?;
+    Ok(())
 }
 
 #[tauri::command]
@@ -283,9 +285,7 @@ pub async fn import_history(
         std::path::Path::new(&path),
         crate::transfer::ImportFormat::Auto,
     )?;
-    if let Some(worker) = lock(&state.worker).as_ref() {
-        worker.wake();
-    }
+    state.wake_embedder();
     Ok(report)
 }
 

@@ -176,6 +176,9 @@ pub enum Command {
         /// At most this many hits per conversation (0: no limit).
         #[arg(long, default_value_t = 3)]
         per_conversation: usize,
+        /// Drop hits below this cosine similarity unless they contain the words (0: no cut).
+        #[arg(long, default_value_t = 0.0)]
+        min_similarity: f32,
         /// Only this conversation.
         #[arg(long, value_name = "ID")]
         conversation: Option<String>,
@@ -511,6 +514,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             limit,
             mode,
             per_conversation,
+            min_similarity,
             conversation,
             sender,
             from,
@@ -526,6 +530,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 },
                 limit,
                 per_conversation,
+                min_similarity,
                 filters: crate::store::SearchFilters {
                     conversation_id: conversation,
                     sender: sender.map(|s| match s {

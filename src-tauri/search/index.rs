@@ -43,6 +43,8 @@ pub struct VectorIndex {
     times: Vec<Millis>,
     row_of_seq: HashMap<i64, usize>,
     conversation_ids: HashMap<String, u32>,
+    /// The key the next new conversation gets (keys are never reused after a removal).
+    next_conversation: u32,
     /// The last embedding rowid loaded from the store.
     watermark: i64,
 }
@@ -155,6 +157,7 @@ impl VectorIndex {
             times: Vec::new(),
             row_of_seq: HashMap::new(),
             conversation_ids: HashMap::new(),
+            next_conversation: 0,
             watermark: i64::MIN,
         }
     }
@@ -194,11 +197,16 @@ impl VectorIndex {
         if vector.len() != self.dim {
             return;
         }
-        let next = self.conversation_ids.len() as u32;
-        let conversation = *self
-            .conversation_ids
-            .entry(conversation_id.to_owned())
-            .or_insert(next);
+        let conversation = match self.conversation_ids.get(conversation_id) {
+            Some(&key) => key,
+            None => {
+                let key = self.next_conversation;
+                self.next_conversation += 1;
+                self.conversation_ids
+                    .insert(conversation_id.to_owned(), key);
+                key
+            }
+        };
         let row = match self.row_of_seq.get(&seq) {
             Some(&row) => row,
             None => {
@@ -218,6 +226,45 @@ impl VectorIndex {
         self.conversations[row] = conversation;
         self.senders[row] = sender;
         self.times[row] = timestamp;
+    }
+
+    /// Drops the rows of a deleted conversation (the matrix is compacted in place); returns how
+    /// many. Without this its vectors would keep taking candidate slots until the next start.
+    pub fn remove_conversation(&mut self, conversation_id: &str) -> usize {
+        let Some(gone) = self.conversation_ids.remove(conversation_id) else {
+            return 0;
+        };
+        let dim = self.dim;
+        let mut kept = 0;
+        for row in 0..self.len() {
+            if self.conversations[row] == gone {
+                continue;
+            }
+            if kept != row {
+                self.codes
+                    .copy_within(row * dim..(row + 1) * dim, kept * dim);
+                self.scales[kept] = self.scales[row];
+                self.seqs[kept] = self.seqs[row];
+                self.conversations[kept] = self.conversations[row];
+                self.senders[kept] = self.senders[row];
+                self.times[kept] = self.times[row];
+            }
+            kept += 1;
+        }
+        let removed = self.len() - kept;
+        self.codes.truncate(kept * dim);
+        self.scales.truncate(kept);
+        self.seqs.truncate(kept);
+        self.conversations.truncate(kept);
+        self.senders.truncate(kept);
+        self.times.truncate(kept);
+        self.row_of_seq = self
+            .seqs
+            .iter()
+            .enumerate()
+            .map(|(row, &seq)| (seq, row))
+            .collect();
+        removed
     }
 
     /// Loads the vectors stored since the last call; returns how many.

@@ -4,7 +4,7 @@
 pub mod ask;
 mod index;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -42,6 +42,9 @@ pub struct SearchOptions {
     /// At most this many hits from one conversation (so one long chat cannot crowd out the
     /// rest); 0: no limit.
     pub per_conversation: usize,
+    /// Drops hits whose cosine is below this unless they match the words (BM25): a search
+    /// box shows nothing rather than the least unrelated messages. 0: no cut.
+    pub min_similarity: f32,
     pub filters: SearchFilters,
 }
 
@@ -51,6 +54,7 @@ impl Default for SearchOptions {
             mode: SearchMode::default(),
             limit: 10,
             per_conversation: 3,
+            min_similarity: 0.0,
             filters: SearchFilters::default(),
         }
     }
@@ -109,6 +113,15 @@ impl Searcher {
             .write()
             .map_err(|_| Error::Invalid("the search index is unavailable".into()))?
             .refresh(store)
+    }
+
+    /// Forgets a deleted conversation's vectors; returns how many.
+    pub fn forget_conversation(&self, conversation_id: &str) -> Result<usize> {
+        Ok(self
+            .index
+            .write()
+            .map_err(|_| Error::Invalid("the search index is unavailable".into()))?
+            .remove_conversation(conversation_id))
     }
 
     /// Bytes held by the in-memory index.
@@ -193,6 +206,15 @@ impl Searcher {
             SearchMode::Bm25 => bm25.iter().map(|&(s, b)| (s, -b)).collect(),
             SearchMode::Hybrid => fuse(&dense, &bm25, &similarity),
         };
+        if opts.min_similarity > 0.0 && opts.mode != SearchMode::Bm25 {
+            let lexical: HashSet<i64> = bm25.iter().map(|b| b.0).collect();
+            ranked.retain(|(seq, _)| {
+                lexical.contains(seq)
+                    || similarity
+                        .get(seq)
+                        .is_some_and(|&c| c >= opts.min_similarity)
+            });
+        }
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         self.hydrate(store, &ranked, &similarity, limit, opts.per_conversation)
     }

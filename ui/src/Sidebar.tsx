@@ -22,6 +22,9 @@ interface Props {
 }
 
 /** Searches the history as the user types (hybrid, debounced). */
+/** Below this cosine a message is unrelated (all-MiniLM-L6-v2), unless it has the words. */
+const MIN_SIMILARITY = 0.25;
+
 function useSearch(query: string) {
   const [hits, setHits] = useState<SearchHit[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -34,7 +37,7 @@ function useSearch(query: string) {
     }
     let cancelled = false;
     const timer = setTimeout(() => {
-      api.searchHistory(q, { limit: 30, per_conversation: 3 }).then(
+      api.searchHistory(q, { limit: 30, per_conversation: 3, min_similarity: MIN_SIMILARITY }).then(
         (h) => {
           if (cancelled) return;
           setHits(h);

@@ -117,6 +117,8 @@ export interface SearchOptions {
   mode?: SearchMode;
   limit?: number;
   per_conversation?: number;
+  /** Hits below this cosine are dropped unless they match the words; 0: no cut. */
+  min_similarity?: number;
   filters?: {
     conversation_id?: string | null;
     sender?: Sender | null;
