@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
 mod common;
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use common::llama::start_server;
@@ -152,21 +151,7 @@ async fn a_conversation_longer_than_the_context_is_chunked_and_merged() {
 fn cli_end_analyses_and_show_prints_it() {
     let server = start_server();
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_hindsight"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(args)
-            .env_remove("HINDSIGHT_DATA_DIR")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    };
+    let run = |args: &[&str]| common::hindsight_ok(dir.path(), None, args);
     let sample = fixture("hindsight_sample.json");
     run(&["import", sample.to_str().unwrap()]);
     let id = "0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a02"; // sourdough, ended, no analysis

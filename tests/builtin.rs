@@ -383,16 +383,8 @@ fn cli_chat_and_analyze_use_the_builtin_model_when_no_server_answers_and_say_so(
         .save(&store)
         .unwrap();
     }
-    let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_hindsight"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .arg("--models-dir")
-            .arg(common::models_dir())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let models = common::models_dir();
+    let run = |args: &[&str]| common::hindsight(dir.path(), Some(&models), args);
     let o = run(&["chat", "--json", "What is the capital of France?"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");

@@ -6,7 +6,6 @@ mod common;
 
 use common::llama::{start_server, start_server_with};
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -202,14 +201,7 @@ async fn two_conversations_stream_at_once() {
 fn cli_chat_streams_from_the_server_and_keeps_the_question_when_it_is_down() {
     let server = start_server();
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_hindsight"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| common::hindsight(dir.path(), None, args);
     let o = run(&[
         "chat",
         "--url",

@@ -8,13 +8,7 @@ use std::process::{Command, Output};
 use common::fixture;
 
 fn hindsight(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hindsight"))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("HINDSIGHT_DATA_DIR")
-        .output()
-        .expect("run hindsight")
+    common::hindsight(data_dir, None, args)
 }
 
 fn stdout(o: &Output) -> String {

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 
@@ -81,6 +82,27 @@ async fn open_app_with(data_dir: &Path, extra: &[&str]) -> (Driver, Client) {
     (driver, client)
 }
 
+/// How long an element that should already be on screen may take to appear.
+const ON_SCREEN: Duration = Duration::from_secs(10);
+
+/// The element `css` once it is on screen (waiting up to `wait`); `what` names it in the failure.
+async fn element(c: &Client, css: &str, wait: Duration, what: &str) -> Element {
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+/// Clicks the element `css` once it is on screen.
+async fn click(c: &Client, css: &str, wait: Duration, what: &str) {
+    element(c, css, wait, what)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {what}: {e}"));
+}
+
 /// Saves a screenshot as a CI artefact under `artifacts/screenshots/`.
 async fn screenshot(c: &Client, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/screenshots");
@@ -108,11 +130,13 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
     let (_driver, c) = open_app(data.path()).await;
 
     let wait = Duration::from_secs(20);
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=conversation-title]"))
-        .await
-        .expect("the sidebar shows conversations");
+    element(
+        &c,
+        "[data-testid=conversation-title]",
+        wait,
+        "the sidebar shows conversations",
+    )
+    .await;
     screenshot(&c, "sidebar").await;
     let mut titles = Vec::new();
     for el in c
@@ -134,12 +158,13 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
 
     // Opening a conversation shows its messages.
     open_conversation(&c, "Planning a week in Lisbon").await;
-    let heading = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=conversation-heading]"))
-        .await
-        .expect("conversation view");
+    let heading = element(
+        &c,
+        "[data-testid=conversation-heading]",
+        wait,
+        "conversation view",
+    )
+    .await;
     assert_eq!(
         heading.text().await.expect("heading"),
         "Planning a week in Lisbon"
@@ -187,18 +212,20 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
     }
 
     // The bookmark is listed in Bookmarks, and opens its message.
-    c.find(Locator::Css("[data-testid=open-bookmarks]"))
-        .await
-        .expect("Bookmarks link")
-        .click()
-        .await
-        .expect("open bookmarks");
-    let item = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=bookmark-item]"))
-        .await
-        .expect("the bookmarked message is listed");
+    click(
+        &c,
+        "[data-testid=open-bookmarks]",
+        ON_SCREEN,
+        "Bookmarks link",
+    )
+    .await;
+    let item = element(
+        &c,
+        "[data-testid=bookmark-item]",
+        wait,
+        "the bookmarked message is listed",
+    )
+    .await;
     assert!(item
         .text()
         .await
@@ -206,44 +233,24 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
         .contains("Is a day trip to Sintra worth it?"));
     screenshot(&c, "bookmarks").await;
     item.click().await.expect("open it");
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("li.message.focused"))
-        .await
-        .expect("opened at the message");
+    element(&c, "li.message.focused", wait, "opened at the message").await;
 
     // Rename, then delete (after a confirmation): the sidebar follows, and so does the store.
-    c.find(Locator::Css("[data-testid=rename]"))
-        .await
-        .expect("Rename")
-        .click()
-        .await
-        .expect("click Rename");
-    let input = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=title-input]"))
-        .await
-        .expect("title input");
+    click(&c, "[data-testid=rename]", ON_SCREEN, "Rename").await;
+    let input = element(&c, "[data-testid=title-input]", wait, "title input").await;
     // The box opens with the title selected: typing replaces it; Enter saves.
     input.send_keys("Lisbon in May").await.expect("type");
     screenshot(&c, "renaming").await;
     input.send_keys("\u{E007}").await.expect("Enter");
     open_conversation(&c, "Lisbon in May").await;
-    c.find(Locator::Css("[data-testid=delete]"))
-        .await
-        .expect("Delete")
-        .click()
-        .await
-        .expect("click Delete");
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=confirm-delete-yes]"))
-        .await
-        .expect("a confirmation")
-        .click()
-        .await
-        .expect("confirm");
+    click(&c, "[data-testid=delete]", ON_SCREEN, "Delete").await;
+    click(
+        &c,
+        "[data-testid=confirm-delete-yes]",
+        wait,
+        "a confirmation",
+    )
+    .await;
     let t0 = Instant::now();
     while c
         .find_all(Locator::Css("[data-testid=conversation-item]"))
@@ -321,19 +328,20 @@ async fn ending_a_conversation_shows_its_analysis_from_the_real_server() {
     let (_driver, c) = open_app(data.path()).await;
     open_conversation(&c, "Moving to Leeds").await;
     // Let the view settle (its insights panel has loaded) before clicking in it.
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("[data-testid=insights]"))
-        .await
-        .expect("the insights panel");
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("[data-testid=end-conversation]"))
-        .await
-        .expect("an active conversation has an End button")
-        .click()
-        .await
-        .expect("click End");
+    element(
+        &c,
+        "[data-testid=insights]",
+        Duration::from_secs(20),
+        "the insights panel",
+    )
+    .await;
+    click(
+        &c,
+        "[data-testid=end-conversation]",
+        Duration::from_secs(20),
+        "an active conversation has an End button",
+    )
+    .await;
     // The status flips to ended at once; the analysis arrives from the background worker.
     let t0 = Instant::now();
     let summary = match c
@@ -447,32 +455,27 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     let porto = "e0000000-0000-4000-8000-000000001000";
 
     // Search as you type: hits grouped by conversation; a hit opens its message.
-    let search = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=search-box]"))
-        .await
-        .expect("search box");
+    let search = element(&c, "[data-testid=search-box]", wait, "search box").await;
     search
         .send_keys("which area did we stay in for the Porto weekend")
         .await
         .expect("type");
-    let hit = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css(&format!(
-            "[data-testid=search-hit][data-conversation-id='{porto}']"
-        )))
-        .await
-        .expect("a hit from the Porto conversation");
+    let hit = element(
+        &c,
+        &format!("[data-testid=search-hit][data-conversation-id='{porto}']"),
+        wait,
+        "a hit from the Porto conversation",
+    )
+    .await;
     screenshot(&c, "search").await;
     hit.click().await.expect("open hit");
-    let heading = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=conversation-heading]"))
-        .await
-        .expect("conversation view");
+    let heading = element(
+        &c,
+        "[data-testid=conversation-heading]",
+        wait,
+        "conversation view",
+    )
+    .await;
     assert_eq!(heading.text().await.expect("text"), "Long weekend in Porto");
     c.find(Locator::Css(".message.focused"))
         .await
@@ -554,34 +557,20 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     search.clear().await.expect("clear");
 
     // Ask: the answer streams, the excerpts cite the right conversation and open it.
-    c.find(Locator::Css("[data-testid=open-ask]"))
+    click(&c, "[data-testid=open-ask]", ON_SCREEN, "ask button").await;
+    element(&c, "[data-testid=ask-input]", wait, "ask view")
         .await
-        .expect("ask button")
-        .click()
-        .await
-        .expect("open ask");
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=ask-input]"))
-        .await
-        .expect("ask view")
         .send_keys("Which neighbourhood did I pick for the Porto trip?")
         .await
         .expect("type");
-    c.find(Locator::Css("[data-testid=ask-submit]"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("ask");
-    let excerpt = c
-        .wait()
-        .at_most(Duration::from_secs(120))
-        .for_element(Locator::Css(&format!(
-            "[data-testid=ask-excerpt][data-conversation-id='{porto}']"
-        )))
-        .await
-        .expect("an excerpt from the Porto conversation");
+    click(&c, "[data-testid=ask-submit]", ON_SCREEN, "submit").await;
+    let excerpt = element(
+        &c,
+        &format!("[data-testid=ask-excerpt][data-conversation-id='{porto}']"),
+        Duration::from_secs(120),
+        "an excerpt from the Porto conversation",
+    )
+    .await;
     let answer = c
         .find(Locator::Css("[data-testid=ask-answer]"))
         .await
@@ -594,12 +583,13 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     );
     screenshot(&c, "ask").await;
     excerpt.click().await.expect("open excerpt");
-    let heading = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=conversation-heading]"))
-        .await
-        .expect("conversation view");
+    let heading = element(
+        &c,
+        "[data-testid=conversation-heading]",
+        wait,
+        "conversation view",
+    )
+    .await;
     assert_eq!(heading.text().await.expect("text"), "Long weekend in Porto");
     c.close().await.expect("close session");
 }
@@ -632,34 +622,27 @@ async fn with_no_server_a_new_chat_is_answered_by_the_builtin_model() {
         .await
         .expect("the badge says the built-in model is in use");
     assert_eq!(badge.text().await.expect("text"), "Built-in model");
-    c.find(Locator::Css("[data-testid=new-chat]"))
-        .await
-        .expect("New chat")
-        .click()
-        .await
-        .expect("click New chat");
-    let composer = c
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("[data-testid=composer]"))
-        .await
-        .expect("a new chat has a message box");
+    click(&c, "[data-testid=new-chat]", ON_SCREEN, "New chat").await;
+    let composer = element(
+        &c,
+        "[data-testid=composer]",
+        Duration::from_secs(20),
+        "a new chat has a message box",
+    )
+    .await;
     composer
         .send_keys("What is the capital of France?")
         .await
         .expect("type");
-    c.find(Locator::Css("[data-testid=send]"))
-        .await
-        .expect("Send")
-        .click()
-        .await
-        .expect("click Send");
+    click(&c, "[data-testid=send]", ON_SCREEN, "Send").await;
     // The answer streams in and settles (the Send button returns when it is done).
-    c.wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("[data-testid=send]"))
-        .await
-        .expect("the answer finishes");
+    element(
+        &c,
+        "[data-testid=send]",
+        Duration::from_secs(60),
+        "the answer finishes",
+    )
+    .await;
     let bodies = c
         .find_all(Locator::Css("li.message .message-body"))
         .await
@@ -703,12 +686,13 @@ async fn the_sidebar_stays_virtual_with_ten_thousand_conversations() {
     }
     let (_driver, c) = open_app(data.path()).await;
     let wait = Duration::from_secs(20);
-    let first = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=conversation-title]"))
-        .await
-        .expect("the sidebar shows conversations");
+    let first = element(
+        &c,
+        "[data-testid=conversation-title]",
+        wait,
+        "the sidebar shows conversations",
+    )
+    .await;
     assert_eq!(first.text().await.expect("title"), "Conversation 09999");
     // Scroll to the end again and again: pages load as the end comes into view, and the DOM
     // only ever holds the rows in view.
@@ -748,12 +732,7 @@ async fn the_sidebar_stays_virtual_with_ten_thousand_conversations() {
         .await
         .expect("the oldest conversation is reachable");
     last.click().await.expect("open it");
-    let heading = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=conversation-heading]"))
-        .await
-        .expect("it opens");
+    let heading = element(&c, "[data-testid=conversation-heading]", wait, "it opens").await;
     assert_eq!(heading.text().await.expect("heading"), "Conversation 00000");
     screenshot(&c, "sidebar-10k").await;
     c.close().await.expect("close session");
@@ -791,43 +770,36 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
         .click()
         .await
         .expect("open settings");
-    let url = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=server-url]"))
-        .await
-        .expect("settings");
+    let url = element(&c, "[data-testid=server-url]", wait, "settings").await;
     url.clear().await.expect("clear");
     url.send_keys(&server.url).await.expect("type the URL");
-    c.find(Locator::Css("[data-testid=test-connection]"))
-        .await
-        .expect("Test connection")
-        .click()
-        .await
-        .expect("test");
-    let select = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=model-select]"))
-        .await
-        .expect("the server's models");
+    click(
+        &c,
+        "[data-testid=test-connection]",
+        ON_SCREEN,
+        "Test connection",
+    )
+    .await;
+    let select = element(
+        &c,
+        "[data-testid=model-select]",
+        wait,
+        "the server's models",
+    )
+    .await;
     select
         .select_by_value("smollm2-135m")
         .await
         .expect("pick the model");
-    c.find(Locator::Css("[data-testid=provider-server]"))
-        .await
-        .expect("server choice")
-        .click()
-        .await
-        .expect("choose server");
+    click(
+        &c,
+        "[data-testid=provider-server]",
+        ON_SCREEN,
+        "server choice",
+    )
+    .await;
     screenshot(&c, "settings").await;
-    c.find(Locator::Css("[data-testid=save-settings]"))
-        .await
-        .expect("Save")
-        .click()
-        .await
-        .expect("save");
+    click(&c, "[data-testid=save-settings]", ON_SCREEN, "Save").await;
     let badge = c
         .wait()
         .at_most(wait)
@@ -837,27 +809,15 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
         .await
         .expect("the badge names the server");
     assert_eq!(badge.text().await.expect("text"), "Server · smollm2-135m");
-    c.find(Locator::Css("[data-testid=new-chat]"))
+    click(&c, "[data-testid=new-chat]", ON_SCREEN, "New chat").await;
+    element(&c, "[data-testid=composer]", wait, "composer")
         .await
-        .expect("New chat")
-        .click()
-        .await
-        .expect("click");
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=composer]"))
-        .await
-        .expect("composer")
         .send_keys("Name three colours of the rainbow.\u{E007}")
         .await
         .expect("type + Enter");
     // The answer appears at once (streaming); when it is done, Send is back and the answer is
     // no longer marked streaming.
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("li.message.ai"))
-        .await
-        .expect("the answer starts");
+    element(&c, "li.message.ai", wait, "the answer starts").await;
     c.wait()
         .at_most(wait)
         .for_element(Locator::XPath(
@@ -865,11 +825,7 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
         ))
         .await
         .expect("the answer finishes");
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=send]"))
-        .await
-        .expect("Send is back");
+    element(&c, "[data-testid=send]", wait, "Send is back").await;
     let answer = c
         .find(Locator::Css("li.message.ai .message-body"))
         .await
@@ -885,27 +841,26 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
     // After a restart the question and the answer are there, and the answer can be rewritten.
     let (_driver, c) = open_app(data.path()).await;
     open_conversation(&c, "Name three colours of the rainbow.").await;
-    let shown = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("li.message.ai .message-body"))
+    let shown = element(&c, "li.message.ai .message-body", wait, "the stored answer")
         .await
-        .expect("the stored answer")
         .text()
         .await
         .expect("text");
     assert_eq!(shown.trim(), answer.trim());
-    c.find(Locator::Css("[data-testid=regenerate]"))
-        .await
-        .expect("Regenerate on the last answer")
-        .click()
-        .await
-        .expect("click");
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=regenerate]:not([disabled])"))
-        .await
-        .expect("the new answer finishes");
+    click(
+        &c,
+        "[data-testid=regenerate]",
+        ON_SCREEN,
+        "Regenerate on the last answer",
+    )
+    .await;
+    element(
+        &c,
+        "[data-testid=regenerate]:not([disabled])",
+        wait,
+        "the new answer finishes",
+    )
+    .await;
     c.close().await.expect("close session");
     drop(_driver);
 
@@ -979,19 +934,14 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
     }
     let (_driver, c) = open_app(data.path()).await;
     let wait = Duration::from_secs(20);
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=open-insights]"))
-        .await
-        .expect("Insights link")
-        .click()
-        .await
-        .expect("open insights");
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=sentiment-chart] canvas"))
-        .await
-        .expect("the sentiment chart");
+    click(&c, "[data-testid=open-insights]", wait, "Insights link").await;
+    element(
+        &c,
+        "[data-testid=sentiment-chart] canvas",
+        wait,
+        "the sentiment chart",
+    )
+    .await;
     assert!(c
         .find(Locator::Css("[data-testid=topics-chart] canvas"))
         .await
@@ -1172,14 +1122,7 @@ async fn settings_import_and_export_go_through_the_native_file_dialogs() {
     let out = tempfile::tempdir().expect("out dir");
     let (_driver, c) = open_app(data.path()).await;
     let wait = Duration::from_secs(30);
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=open-settings]"))
-        .await
-        .expect("Settings link")
-        .click()
-        .await
-        .expect("open settings");
+    click(&c, "[data-testid=open-settings]", wait, "Settings link").await;
     through_file_dialog(
         &c,
         "[data-testid=import]",
@@ -1203,12 +1146,13 @@ async fn settings_import_and_export_go_through_the_native_file_dialogs() {
     // The sidebar shows them at once.
     open_conversation(&c, "Planning a week in Lisbon").await;
 
-    c.find(Locator::Css("[data-testid=open-settings]"))
-        .await
-        .expect("Settings link")
-        .click()
-        .await
-        .expect("open settings");
+    click(
+        &c,
+        "[data-testid=open-settings]",
+        ON_SCREEN,
+        "Settings link",
+    )
+    .await;
     let target = out.path().join("all.json");
     through_file_dialog(
         &c,
@@ -1249,20 +1193,9 @@ async fn with_a_dead_server_chosen_the_message_box_says_why_and_links_to_setting
     }
     let (_driver, c) = open_app(data.path()).await;
     let wait = Duration::from_secs(20);
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=new-chat]"))
+    click(&c, "[data-testid=new-chat]", wait, "New chat").await;
+    let why = element(&c, "[data-testid=no-model]", wait, "the reason")
         .await
-        .expect("New chat")
-        .click()
-        .await
-        .expect("click");
-    let why = c
-        .wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=no-model]"))
-        .await
-        .expect("the reason")
         .text()
         .await
         .expect("text");
@@ -1274,16 +1207,7 @@ async fn with_a_dead_server_chosen_the_message_box_says_why_and_links_to_setting
         .is_enabled()
         .await
         .expect("enabled?"));
-    c.find(Locator::Css("[data-testid=no-model-settings]"))
-        .await
-        .expect("the link")
-        .click()
-        .await
-        .expect("open settings");
-    c.wait()
-        .at_most(wait)
-        .for_element(Locator::Css("[data-testid=settings-view]"))
-        .await
-        .expect("Settings opens");
+    click(&c, "[data-testid=no-model-settings]", ON_SCREEN, "the link").await;
+    element(&c, "[data-testid=settings-view]", wait, "Settings opens").await;
     c.close().await.expect("close session");
 }

@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Command;
 
 use common::{conversation, embedder, fixture, message, models_dir, temp_store};
 use hindsight::embed::{embed_backlog, DIM, MODEL_ID};
@@ -63,6 +62,61 @@ fn index_candidates_contain_the_exact_top_10_on_random_data() {
             }
         }
     }
+}
+
+#[test]
+fn a_removed_conversation_leaves_the_index_and_keys_are_not_reused() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut index = VectorIndex::new("m", DIM);
+    let mut vectors = Vec::new();
+    for (seq, conversation) in [(1, "a"), (2, "b"), (3, "a"), (4, "c"), (5, "b"), (6, "c")] {
+        let v = rng.unit(DIM);
+        index.add(seq, conversation, Sender::User, seq, &v);
+        vectors.push((seq, conversation, v));
+    }
+    assert_eq!(index.remove_conversation("b"), 2);
+    assert_eq!(index.remove_conversation("b"), 0, "already gone");
+    assert_eq!(index.len(), 4);
+    // Every kept row still scores as its own vector, and the removed ones are not offered.
+    for (seq, conversation, v) in &vectors {
+        let top = index.candidates(v, 6, &RowFilter::default());
+        let seqs: Vec<i64> = top.iter().map(|c| c.0).collect();
+        if *conversation == "b" {
+            assert!(
+                !seqs.contains(seq),
+                "{seq} of a removed conversation came back"
+            );
+        } else {
+            assert_eq!(seqs[0], *seq, "{top:?}");
+            assert!(top[0].1 > 0.98, "{top:?}");
+        }
+        assert!(!seqs.contains(&2) && !seqs.contains(&5));
+    }
+    // A conversation added afterwards gets its own key: filtering by it finds only its rows.
+    let v = rng.unit(DIM);
+    index.add(7, "d", Sender::User, 7, &v);
+    let filter = |c: &str| RowFilter {
+        conversation: Some(index.conversation_key(c)),
+        ..Default::default()
+    };
+    let only_d: Vec<i64> = index
+        .candidates(&v, 10, &filter("d"))
+        .iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(only_d, vec![7]);
+    let only_c: Vec<i64> = index
+        .candidates(&v, 10, &filter("c"))
+        .iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(only_c.len(), 2);
+    assert!(only_c.contains(&4) && only_c.contains(&6));
+    // Replacing a kept message's vector still finds its (moved) row.
+    let w = rng.unit(DIM);
+    index.add(6, "c", Sender::User, 6, &w);
+    assert_eq!(index.len(), 5);
+    assert_eq!(index.candidates(&w, 1, &RowFilter::default())[0].0, 6);
 }
 
 /// A store whose messages carry random unit vectors as their embeddings.
@@ -161,6 +215,7 @@ fn dense_search_equals_brute_force_and_respects_filters() {
                 limit: 20,
                 per_conversation: 2,
                 filters: filters.clone(),
+                ..Default::default()
             };
             let hits = searcher
                 .search(&t.store, "message conversation", Some(&q), &opts)
@@ -373,6 +428,29 @@ fn no_relevant_history_says_so_without_asking_the_llm() {
     assert_eq!(result.answer, NOTHING_FOUND);
     assert!(result.excerpts.is_empty());
 
+    // The search box's cut: unrelated text finds nothing instead of the least unrelated
+    // messages, while a related query keeps its hits.
+    let searcher = Searcher::new();
+    searcher.refresh(&t.store).unwrap();
+    let cut = SearchOptions {
+        min_similarity: 0.25,
+        ..Default::default()
+    };
+    let search = |text: &str, opts: &SearchOptions| {
+        let q = searcher.embed_query(embedder(), text).unwrap();
+        searcher.search(&t.store, text, Some(&q), opts).unwrap()
+    };
+    let unrelated = "torque spec of a Boeing 737 landing gear bolt";
+    assert!(!search(unrelated, &SearchOptions::default()).is_empty());
+    let hits = search(unrelated, &cut);
+    assert!(hits.is_empty(), "{hits:?}");
+    let hits = search("sourdough starter smells like nail polish", &cut);
+    assert!(
+        hits[0].similarity.is_some_and(|s| s >= 0.25),
+        "{:?}",
+        hits.first()
+    );
+
     // A question the history does answer gets excerpts above the threshold.
     let retrieved = ask::retrieve(
         &t.store,
@@ -501,17 +579,8 @@ fn ask_answers_from_the_right_conversation_with_the_real_server() {
 fn cli_search_needs_no_llm_and_bm25_needs_no_model() {
     let dir = tempfile::tempdir().unwrap();
     let empty_models = tempfile::tempdir().unwrap();
-    let run = |args: &[&str], models: &std::path::Path| {
-        Command::new(env!("CARGO_BIN_EXE_hindsight"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .arg("--models-dir")
-            .arg(models)
-            .args(args)
-            .env_remove("HINDSIGHT_DATA_DIR")
-            .output()
-            .unwrap()
-    };
+    let run =
+        |args: &[&str], models: &std::path::Path| common::hindsight(dir.path(), Some(models), args);
     let history = fixture("retrieval_eval_history.json");
     assert!(run(&["import", history.to_str().unwrap()], &models_dir())
         .status
@@ -565,23 +634,8 @@ fn cli_search_needs_no_llm_and_bm25_needs_no_model() {
 fn cli_ask_answers_with_cited_excerpts_from_the_real_server() {
     let server = common::llama::start_server();
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_hindsight"))
-            .arg("--data-dir")
-            .arg(dir.path())
-            .arg("--models-dir")
-            .arg(models_dir())
-            .args(args)
-            .env_remove("HINDSIGHT_DATA_DIR")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        o.stdout
-    };
+    let models = models_dir();
+    let run = |args: &[&str]| common::hindsight_ok(dir.path(), Some(&models), args).into_bytes();
     let history = fixture("retrieval_eval_history.json");
     run(&["import", history.to_str().unwrap()]);
     run(&["embed"]);

@@ -53,11 +53,7 @@ impl AppState {
         let wake = worker.clone();
         Ok(AppState {
             // Stored messages wake the embedding worker (once it has started).
-            chat: ChatService::new(store.clone(), move || {
-                if let Some(w) = lock(&wake).as_ref() {
-                    w.wake();
-                }
-            }),
+            chat: ChatService::new(store.clone(), move || wake_worker(&wake)),
             store,
             locations,
             embed_status: Arc::new(Mutex::new(EmbedStatus {
@@ -72,6 +68,11 @@ impl AppState {
             llm: tokio::sync::Mutex::new(None),
             builtin: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// New messages are stored: the embedding worker (once it has started) embeds them.
+    pub fn wake_embedder(&self) {
+        wake_worker(&self.worker);
     }
 
     pub fn search_store(&self) -> MutexGuard<'_, Store> {
@@ -137,5 +138,11 @@ impl AppState {
             status.problem = probed.err();
         }
         Ok(status)
+    }
+}
+
+fn wake_worker(worker: &Mutex<Option<EmbedWorker>>) {
+    if let Some(w) = lock(worker).as_ref() {
+        w.wake();
     }
 }

@@ -3,7 +3,8 @@
 pub mod fake_llm;
 pub mod llama;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use hindsight::embed::Embedder;
@@ -71,4 +72,28 @@ pub fn embedder() -> &'static Embedder {
             panic!("{e}\n(the real model is required: ./scripts/fetch-models --models-dir .models)")
         })
     })
+}
+
+/// Runs the `hindsight` CLI on `data_dir` (and `models_dir` when given) with `args`.
+pub fn hindsight(data_dir: &Path, models_dir: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hindsight"));
+    cmd.arg("--data-dir").arg(data_dir);
+    if let Some(models) = models_dir {
+        cmd.arg("--models-dir").arg(models);
+    }
+    cmd.args(args)
+        .env_remove("HINDSIGHT_DATA_DIR")
+        .output()
+        .expect("run hindsight")
+}
+
+/// [`hindsight`], which must succeed; returns what it printed on stdout.
+pub fn hindsight_ok(data_dir: &Path, models_dir: Option<&Path>, args: &[&str]) -> String {
+    let o = hindsight(data_dir, models_dir, args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
 }
