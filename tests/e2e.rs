@@ -252,11 +252,11 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
     )
     .await;
     let t0 = Instant::now();
+    // (A list re-rendering under the query reports a stale element: that is "not yet".)
     while c
         .find_all(Locator::Css("[data-testid=conversation-item]"))
         .await
-        .expect("items")
-        .len()
+        .map_or(usize::MAX, |items| items.len())
         != 2
     {
         assert!(
