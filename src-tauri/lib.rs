@@ -19,3 +19,10 @@ pub mod app;
 pub mod cli;
 
 pub use error::{Error, Result};
+
+/// mimalloc instead of the system allocator: candle allocates a fresh tensor per operation,
+/// and glibc hands large blocks back to the OS and page-faults them in again every batch
+/// (a fifth of the embedder's time on long texts, BENCHMARKS.md). mimalloc keeps and reuses
+/// them. Declared in the library so the app, the CLI, the tests and the benches all use it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
