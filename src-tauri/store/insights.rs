@@ -1,6 +1,6 @@
 //! Insights across all conversations: counts, sentiment per month and the leading topics per
 //! month, from the stored analyses (one aggregate query each; months are UTC).
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -107,12 +107,8 @@ impl Store {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
 
-        let months: Vec<String> = sentiment
-            .iter()
-            .map(|p| p.month.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        // One sentiment row per month, already in order.
+        let months: Vec<String> = sentiment.iter().map(|p| p.month.clone()).collect();
         let mut totals: HashMap<&str, i64> = HashMap::new();
         for (_, topic, n) in &rows {
             *totals.entry(topic.as_str()).or_default() += n;
