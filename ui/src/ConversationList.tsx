@@ -3,6 +3,15 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import type { Conversation } from "./api";
 import { formatDate } from "./format";
 
+export interface ConversationListProps {
+  conversations: Conversation[];
+  selectedId: string | null;
+  onSelect: (id: string) => void;
+  hasMore: boolean;
+  loading: boolean;
+  onLoadMore: () => void;
+}
+
 /**
  * The sidebar's conversations, virtualised: only the rows in view (plus a few) are in the DOM,
  * so 10,000 conversations scroll as smoothly as 10. Rows are measured (titles wrap), and the
@@ -15,14 +24,7 @@ export function ConversationList({
   hasMore,
   loading,
   onLoadMore,
-}: {
-  conversations: Conversation[];
-  selectedId: string | null;
-  onSelect: (id: string) => void;
-  hasMore: boolean;
-  loading: boolean;
-  onLoadMore: () => void;
-}) {
+}: ConversationListProps) {
   const parent = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
     count: conversations.length,

@@ -1,17 +1,11 @@
 import { useEffect, useState } from "react";
-import { api, errorMessage, type Conversation, type SearchHit } from "./api";
+import { api, errorMessage, type SearchHit } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
 import { SearchResults } from "./SearchResults";
 import { LlmBadge } from "./LlmBadge";
-import { ConversationList } from "./ConversationList";
+import { ConversationList, type ConversationListProps } from "./ConversationList";
 
-interface Props {
-  conversations: Conversation[];
-  selectedId: string | null;
-  onSelect: (id: string) => void;
-  hasMore: boolean;
-  loading: boolean;
-  onLoadMore: () => void;
+interface Props extends ConversationListProps {
   onOpenHit: (conversationId: string, messageId: string) => void;
   onAsk: () => void;
   onNewChat: () => void;
@@ -21,10 +15,10 @@ interface Props {
   settingsVersion: number;
 }
 
-/** Searches the history as the user types (hybrid, debounced). */
 /** Below this cosine a message is unrelated (all-MiniLM-L6-v2), unless it has the words. */
 const MIN_SIMILARITY = 0.25;
 
+/** Searches the history as the user types (hybrid, debounced). */
 function useSearch(query: string) {
   const [hits, setHits] = useState<SearchHit[] | null>(null);
   const [error, setError] = useState<string | null>(null);
