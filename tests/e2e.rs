@@ -46,6 +46,21 @@ fn wait_port(port: u16) {
 /// tauri-driver listens on a fixed port: one session at a time in this binary.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The app's database in `data_dir` (the one it opens), to seed before or read after a run.
+fn store_at(data_dir: &Path) -> hindsight::store::Store {
+    hindsight::store::Store::open(&data_dir.join("hindsight.db")).expect("store")
+}
+
+/// Imports a fixture file into `store`, as the app's Import would.
+fn import_fixture(store: &hindsight::store::Store, name: &str) {
+    hindsight::transfer::import_file(
+        store,
+        &common::fixture(name),
+        hindsight::transfer::ImportFormat::Auto,
+    )
+    .expect("seed");
+}
+
 /// Starts tauri-driver and opens the app on `data_dir`.
 async fn open_app(data_dir: &Path) -> (Driver, Client) {
     open_app_with(data_dir, &[]).await
@@ -118,14 +133,8 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
     let _serial = SERIAL.lock().await;
     let data = tempfile::tempdir().expect("temp dir");
     {
-        let store =
-            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
-        hindsight::transfer::import_file(
-            &store,
-            &common::fixture("hindsight_sample.json"),
-            hindsight::transfer::ImportFormat::Auto,
-        )
-        .expect("seed");
+        let store = store_at(data.path());
+        import_fixture(&store, "hindsight_sample.json");
     }
     let (_driver, c) = open_app(data.path()).await;
 
@@ -267,7 +276,7 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
     }
     c.close().await.expect("close session");
     drop(_driver);
-    let store = hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+    let store = store_at(data.path());
     let titles: Vec<String> = store
         .list_conversations(None, 10)
         .expect("list")
@@ -305,8 +314,7 @@ async fn ending_a_conversation_shows_its_analysis_from_the_real_server() {
     let server = common::llama::start_server();
     let data = tempfile::tempdir().expect("temp dir");
     {
-        let store =
-            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        let store = store_at(data.path());
         hindsight::llm::LlmSettings {
             base_url: server.url.clone(),
             ..Default::default()
@@ -400,7 +408,7 @@ async fn ending_a_conversation_shows_its_analysis_from_the_real_server() {
     c.close().await.expect("close session");
     drop(_driver);
 
-    let store = hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+    let store = store_at(data.path());
     let conversation = &store.list_conversations(None, 1).expect("list").items[0];
     let analysis = store
         .get_analysis(&conversation.id)
@@ -420,14 +428,8 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     let server = common::llama::start_server();
     let data = tempfile::tempdir().expect("temp dir");
     {
-        let store =
-            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
-        hindsight::transfer::import_file(
-            &store,
-            &common::fixture("retrieval_eval_history.json"),
-            hindsight::transfer::ImportFormat::Auto,
-        )
-        .expect("seed");
+        let store = store_at(data.path());
+        import_fixture(&store, "retrieval_eval_history.json");
         let xss = common::conversation(&store, "Odd paste", 1_600_000_000_000);
         common::message(
             &store,
@@ -601,8 +603,7 @@ async fn with_no_server_a_new_chat_is_answered_by_the_builtin_model() {
     let data = tempfile::tempdir().expect("temp dir");
     {
         // `auto` with nothing listening at the configured URL.
-        let store =
-            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        let store = store_at(data.path());
         hindsight::llm::LlmSettings {
             base_url: "http://127.0.0.1:9/v1".into(),
             temperature: 0.0,
@@ -654,7 +655,7 @@ async fn with_no_server_a_new_chat_is_answered_by_the_builtin_model() {
     c.close().await.expect("close session");
     drop(_driver);
 
-    let store = hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+    let store = store_at(data.path());
     let conversation = &store.list_conversations(None, 1).expect("list").items[0];
     let messages = store.all_messages(&conversation.id).expect("messages");
     assert_eq!(messages.len(), 2);
@@ -669,8 +670,7 @@ async fn the_sidebar_stays_virtual_with_ten_thousand_conversations() {
     let _serial = SERIAL.lock().await;
     let data = tempfile::tempdir().expect("temp dir");
     {
-        let store =
-            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        let store = store_at(data.path());
         store
             .transaction(|s| {
                 for i in 0..10_000i64 {
@@ -745,8 +745,7 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
     let server = common::llama::start_server();
     let data = tempfile::tempdir().expect("temp dir");
     {
-        let store =
-            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        let store = store_at(data.path());
         // Nothing answers at the saved URL: the app starts on the built-in model.
         hindsight::llm::LlmSettings {
             base_url: "http://127.0.0.1:9/v1".into(),
@@ -864,7 +863,7 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
     c.close().await.expect("close session");
     drop(_driver);
 
-    let store = hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+    let store = store_at(data.path());
     let conversation = &store.list_conversations(None, 1).expect("list").items[0];
     let messages = store.all_messages(&conversation.id).expect("messages");
     assert_eq!(messages.len(), 2, "regenerate replaced the answer");
@@ -880,8 +879,7 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
     let _serial = SERIAL.lock().await;
     let data = tempfile::tempdir().expect("temp dir");
     {
-        let store =
-            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        let store = store_at(data.path());
         for (i, (month_start, sentiment, score, topics)) in [
             (
                 1_767_225_600_000i64,
@@ -999,7 +997,7 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
     tokio::time::sleep(Duration::from_millis(500)).await;
     c.close().await.expect("close session");
     drop(_driver);
-    let store = hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+    let store = store_at(data.path());
     assert_eq!(
         store.insights().expect("insights").counts.open_action_items,
         2,
@@ -1181,8 +1179,7 @@ async fn with_a_dead_server_chosen_the_message_box_says_why_and_links_to_setting
     let _serial = SERIAL.lock().await;
     let data = tempfile::tempdir().expect("temp dir");
     {
-        let store =
-            hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+        let store = store_at(data.path());
         hindsight::llm::LlmSettings {
             provider: hindsight::llm::Provider::Server,
             base_url: "http://127.0.0.1:9/v1".into(),
