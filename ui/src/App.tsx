@@ -138,8 +138,12 @@ export function App() {
             <h1>Hindsight</h1>
             {!loading && conversations.length === 0 ? (
               <p>
-                No conversations yet. Start one with <strong>New chat</strong>, or import a history with{" "}
-                <code>hindsight import FILE</code> (Hindsight JSON or a ChatGPT <code>conversations.json</code>).
+                No conversations yet. Start one with <strong>New chat</strong>, or import a history (Hindsight
+                JSON or a ChatGPT <code>conversations.json</code>) in{" "}
+                <button className="link" onClick={() => setView("settings")} data-testid="empty-import">
+                  Settings
+                </button>{" "}
+                or with <code>hindsight import FILE</code>.
               </p>
             ) : (
               <p>Pick a conversation on the left.</p>
