@@ -70,15 +70,15 @@ fn token_ids_match_sentence_transformers() {
 fn vectors_match_sentence_transformers_one_by_one_and_batched() {
     let items = reference();
     let texts: Vec<&str> = items.iter().map(|r| r.text.as_str()).collect();
-    let batched = embedder().embed_batch(&texts).unwrap(); // one padded batch: padding must not leak
-    let sorted = embedder().embed(&texts, 8).unwrap(); // length-sorted batches, caller's order back
+    let batched = embedder().embed_batch(&texts).unwrap(); // one packed batch: texts must not leak
+    let chunked = embedder().embed(&texts, 8).unwrap(); // batches of 8, caller's order back
     for (i, r) in items.iter().enumerate() {
         let single = embedder().embed_batch(&[&r.text]).unwrap().remove(0);
         assert_eq!(single.len(), DIM);
         for (how, v) in [
             ("alone", &single),
             ("in one batch", &batched[i]),
-            ("sorted batches", &sorted[i]),
+            ("in batches of 8", &chunked[i]),
         ] {
             let cos = dot(v, &r.embedding);
             assert!(
@@ -89,6 +89,36 @@ fn vectors_match_sentence_transformers_one_by_one_and_batched() {
             let norm = dot(v, v).sqrt();
             assert!((norm - 1.0).abs() < 1e-4, "item {i} {how}: norm {norm}");
         }
+    }
+}
+
+#[test]
+fn a_batch_bigger_than_one_encoder_pass_gives_the_same_vectors() {
+    // 24 texts of ~100-250 tokens: several thousand tokens, more than one encoder group.
+    let items = reference();
+    let long: Vec<String> = (0..24)
+        .map(|i| {
+            let r = &items[i % items.len()];
+            format!("{i}: {}", r.text.repeat(1 + 200 / r.ids.len().max(1)))
+        })
+        .collect();
+    let texts: Vec<&str> = long.iter().map(String::as_str).collect();
+    let tokens: usize = texts
+        .iter()
+        .map(|t| embedder().token_ids(t).unwrap().len())
+        .sum();
+    assert!(
+        tokens > 4096,
+        "{tokens} tokens: not enough to need several passes"
+    );
+    let batched = embedder().embed_batch(&texts).unwrap();
+    for (i, t) in texts.iter().enumerate() {
+        let single = embedder().embed_batch(&[t]).unwrap().remove(0);
+        let cos = dot(&single, &batched[i]);
+        assert!(
+            cos > 0.99999,
+            "text {i}: cosine {cos} alone vs in the batch"
+        );
     }
 }
 

@@ -1,6 +1,8 @@
-//! Local embeddings: the model (`model.rs`), one pass over the backlog (`backlog.rs`) and the
+//! Local embeddings: the model (`model.rs`, its encoder `bert.rs` and kernels `kernels.rs`), one pass over the backlog (`backlog.rs`) and the
 //! background worker that keeps every message embedded (`worker.rs`).
 mod backlog;
+mod bert;
+mod kernels;
 mod model;
 mod worker;
 

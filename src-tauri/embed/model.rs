@@ -1,12 +1,15 @@
-//! all-MiniLM-L6-v2 in-process with candle: BertModel → masked mean pooling → L2 normalisation,
-//! truncation at 256 tokens, BatchLongest padding. Gives the vectors sentence-transformers
+//! all-MiniLM-L6-v2 in-process with candle: the BERT encoder (`bert.rs`) → mean pooling over
+//! each text's tokens → L2 normalisation, truncation at 256 tokens. Batches are packed rather
+//! than padded (no padding token is ever computed). Gives the vectors sentence-transformers
 //! gives (tests/embed.rs checks cosine ≥ 0.9999 against its output).
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use candle_transformers::models::bert::Config;
+use tokenizers::{Tokenizer, TruncationParams};
+
+use super::bert::Bert;
 
 use crate::error::{Error, Result};
 
@@ -17,12 +20,14 @@ pub const MODEL_DIR: &str = "all-MiniLM-L6-v2";
 pub const DIM: usize = 384;
 /// sentence-transformers' max_seq_length for this model (tokens, [CLS] and [SEP] included).
 pub const MAX_TOKENS: usize = 256;
+/// Tokens per encoder pass: a batch of long texts runs in groups about this size, so that each
+/// layer's activations stay in cache (BENCHMARKS.md, embedding throughput).
+const GROUP_TOKENS: usize = 2048;
 const FILES: [&str; 3] = ["model.safetensors", "tokenizer.json", "config.json"];
 
 pub struct Embedder {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
-    device: Device,
 }
 
 fn embed_err(e: impl std::fmt::Display) -> Error {
@@ -67,39 +72,32 @@ impl Embedder {
             )
         }
         .map_err(embed_err)?;
-        let model = BertModel::load(vb, &config).map_err(embed_err)?;
+        let model = Bert::load(vb, &config).map_err(embed_err)?;
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(embed_err)?;
         // tokenizer.json ships truncation 128 and Fixed(128) padding; sentence-transformers
-        // truncates at 256 and pads to the longest text of the batch.
+        // truncates at 256. The encoder packs texts, so no padding at all.
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: MAX_TOKENS,
                 ..Default::default()
             }))
             .map_err(embed_err)?;
-        tokenizer.with_padding(Some(PaddingParams {
-            strategy: PaddingStrategy::BatchLongest,
-            ..Default::default()
-        }));
-        Ok(Embedder {
-            model,
-            tokenizer,
-            device,
-        })
+        tokenizer.with_padding(None);
+        Ok(Embedder { model, tokenizer })
     }
 
     pub fn model_id(&self) -> &'static str {
         MODEL_ID
     }
 
-    /// Token ids of one text, as the model sees it (truncated, no padding).
+    /// Token ids of one text, as the model sees it (truncated).
     pub fn token_ids(&self, text: &str) -> Result<Vec<u32>> {
         let enc = self.tokenizer.encode(text, true).map_err(embed_err)?;
-        let n = enc.get_attention_mask().iter().filter(|&&m| m == 1).count();
-        Ok(enc.get_ids()[..n].to_vec())
+        Ok(enc.get_ids().to_vec())
     }
 
-    /// Embeds `texts` in one forward pass (one padded batch). Each vector has unit length.
+    /// Embeds `texts` (one packed batch; a long one runs through the encoder in groups of up
+    /// to `GROUP_TOKENS` tokens). Each vector has unit length.
     pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -108,40 +106,52 @@ impl Embedder {
             .tokenizer
             .encode_batch(texts.to_vec(), true)
             .map_err(embed_err)?;
-        let len = enc.iter().map(|e| e.get_ids().len()).max().unwrap_or(0);
-        let mut ids = Vec::with_capacity(texts.len() * len);
-        let mut mask = Vec::with_capacity(texts.len() * len);
-        for e in &enc {
-            ids.extend_from_slice(e.get_ids());
-            mask.extend_from_slice(e.get_attention_mask());
+        let ids: Vec<Vec<u32>> = enc.iter().map(|e| e.get_ids().to_vec()).collect();
+        let mut out = Vec::with_capacity(ids.len());
+        let mut rest = ids.as_slice();
+        while !rest.is_empty() {
+            let (mut n, mut tokens) = (1, rest[0].len());
+            while n < rest.len() && tokens + rest[n].len() <= GROUP_TOKENS {
+                tokens += rest[n].len();
+                n += 1;
+            }
+            out.extend(self.encode_pool(&rest[..n])?);
+            rest = &rest[n..];
         }
-        let run = || -> candle_core::Result<Vec<Vec<f32>>> {
-            let ids = Tensor::from_vec(ids, (texts.len(), len), &self.device)?;
-            let mask = Tensor::from_vec(mask, (texts.len(), len), &self.device)?;
-            let hidden = self.model.forward(&ids, &ids.zeros_like()?, Some(&mask))?; // [B, L, 384]
-                                                                                     // Masked mean: padding tokens do not count, in the sum or in the divisor.
-            let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
-            let mean = hidden
-                .broadcast_mul(&m)?
-                .sum(1)?
-                .broadcast_div(&m.sum(1)?)?;
-            let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12, f32::MAX)?;
-            mean.broadcast_div(&norm)?.to_vec2::<f32>()
-        };
-        run().map_err(embed_err)
+        Ok(out)
     }
 
-    /// Embeds any number of texts: sorted by length so each batch pads little, `batch` at a
-    /// time, returned in the caller's order.
+    /// One encoder pass over `ids`, then each text's mean token vector at unit length
+    /// (sentence-transformers' Pooling(mean) and Normalize).
+    fn encode_pool(&self, ids: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        let hidden = self.model.forward(ids).map_err(embed_err)?; // [tokens, 384]
+        let hidden: Vec<f32> = hidden
+            .flatten_all()
+            .and_then(|h| h.to_vec1())
+            .map_err(embed_err)?;
+        let mut rows = hidden.chunks_exact(DIM);
+        Ok(ids
+            .iter()
+            .map(|s| {
+                let mut mean = vec![0f32; DIM];
+                for row in rows.by_ref().take(s.len()) {
+                    mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+                }
+                let n = s.len().max(1) as f32;
+                mean.iter_mut().for_each(|m| *m /= n);
+                let norm = mean.iter().map(|m| m * m).sum::<f32>().sqrt().max(1e-12);
+                mean.iter_mut().for_each(|m| *m /= norm);
+                mean
+            })
+            .collect())
+    }
+
+    /// Embeds any number of texts, `batch` at a time, in the caller's order. (Packed batches
+    /// cost the same whatever their lengths, so there is nothing to gain by sorting them.)
     pub fn embed(&self, texts: &[&str], batch: usize) -> Result<Vec<Vec<f32>>> {
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| texts[i].len());
-        let mut out = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(batch.max(1)) {
-            let batch_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            for (&i, v) in chunk.iter().zip(self.embed_batch(&batch_texts)?) {
-                out[i] = v;
-            }
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(batch.max(1)) {
+            out.extend(self.embed_batch(chunk)?);
         }
         Ok(out)
     }
