@@ -26,7 +26,7 @@ def st(texts_path, model_dir):
     m = SentenceTransformer(model_dir, device="cpu")
     m.max_seq_length = 256
     for name, tx in sets.items():
-        m.encode(tx[:16], batch_size=8)
+        m.encode(tx[:64], batch_size=32)  # warm-up, as benches/embed.rs does
         for b in (1, 8, 32):
             t = time.perf_counter()
             m.encode(tx, batch_size=b, normalize_embeddings=True)
@@ -37,21 +37,25 @@ def st(texts_path, model_dir):
 
 
 def table(candle_path, st_path):
-    rows = {}
+    """Best throughput of each engine over the rounds (both engines ran alternately, so both
+    saw the same machine), the ratio of the bests, and each engine's range over the rounds."""
+    runs = {}
     for path in (candle_path, st_path):
         for line in open(path):
             line = line.strip()
             if line.startswith("{"):
                 r = json.loads(line)
-                rows[(r["impl"], r["set"], r["batch"])] = r
-    print("| texts | batch | candle (sorted) /s | candle (unsorted) /s | sentence-transformers /s | ratio candle/ST |")
-    print("|---|---|---|---|---|---|")
-    for (impl, name, b), r in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+                runs.setdefault((r["impl"], r["set"], r["batch"]), []).append(r)
+    print("| texts | batch | candle /s (best; range) | sentence-transformers /s (best; range) | ratio candle/ST |")
+    print("|---|---|---|---|---|")
+    for (impl, name, b), rs in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][2])):
         if impl != "candle":
             continue
-        s = rows.get(("sentence-transformers", name, b))
-        st_ps = s["per_sec"] if s else float("nan")
-        print(f"| {name} ({r['n']}) | {b} | {r['per_sec']:.0f} | {r['unsorted_per_sec']:.0f} | {st_ps:.0f} | {r['per_sec'] / st_ps:.2f}x |")
+        c = [r["per_sec"] for r in rs]
+        s = [r["per_sec"] for r in runs.get(("sentence-transformers", name, b), [])] or [float("nan")]
+        print(f"| {name} ({rs[0]['n']}) | {b} | {max(c):.0f} ({min(c):.0f}–{max(c):.0f}) "
+              f"| {max(s):.0f} ({min(s):.0f}–{max(s):.0f}) | {max(c) / max(s):.2f}x |")
+    print(f"\n{len(c)} rounds of each engine, alternating.")
 
 
 if __name__ == "__main__":
