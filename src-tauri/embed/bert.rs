@@ -1,7 +1,8 @@
 //! The BERT encoder of all-MiniLM-L6-v2, on candle tensors, over packed sequences.
 //!
-//! Same weights and the same arithmetic as candle-transformers' `BertModel` (and as
-//! sentence-transformers), arranged for speed on a CPU (BENCHMARKS.md, embedding):
+//! The same weights and computation as candle-transformers' `BertModel` and
+//! sentence-transformers (to within f32 rounding: erf and exp are fast polynomial forms),
+//! arranged for speed on a CPU (BENCHMARKS.md, embedding):
 //! - sequences are packed: the batch is one [tokens, hidden] matrix with no padding rows, so
 //!   every matmul does only real work and there is no attention mask;
 //! - Q, K and V are one matmul against the three weights concatenated;

@@ -10,7 +10,7 @@
 //! - `Attention`: scaled dot-product attention over packed sequences, per sequence and head,
 //!   with gemm on strided views of the fused QKV projection (no copies, no padding).
 //!
-//! Rows are tokens, packed: sequence `i` occupies rows `offsets[i]..offsets[i] + lens[i]`,
+//! Rows are tokens, packed: each sequence occupies its own run of rows, one after the other,
 //! with no padding rows at all, so padding costs no compute anywhere in the encoder.
 //! The loops are plain Rust that LLVM vectorises; `multiversion` compiles them once per
 //! instruction set (AVX-512, AVX2/FMA, baseline) and picks at run time.
