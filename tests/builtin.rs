@@ -75,10 +75,61 @@ async fn generate_ids(
     (g.token_ids, g.finish.reason)
 }
 
+/// Where llama.cpp's own two best next tokens are closer than this (in log-probability), the
+/// choice between them is rounding noise: two engines that sum the same products in a
+/// different order (llama.cpp's kernels vs candle's AVX-512 gemm) may pick either.
+const TIE_NATS: f64 = 0.1;
+
+/// How `got` departs from llama.cpp's greedy `expected` tokens, or None if it does not.
+/// `top[i]` is llama.cpp's two best (token, log-probability) at position i. A departure at a
+/// near-tie (llama.cpp's runner-up, within `TIE_NATS` of its best) ends the comparison there:
+/// both continuations are right, and after it the texts differ anyway.
+fn departure(got: &[u32], expected: &[u32], top: &[Vec<(u32, f64)>]) -> Option<String> {
+    let Some(i) = (0..expected.len()).find(|&i| got.get(i) != Some(&expected[i])) else {
+        return (got.len() > expected.len()).then(|| "ours is longer".to_owned());
+    };
+    match (top.get(i).map(Vec::as_slice), got.get(i)) {
+        (Some([(best, lb), (second, ls), ..]), Some(ours))
+            if *best == expected[i] && ours == second && lb - ls < TIE_NATS =>
+        {
+            eprintln!(
+                "token {i}: llama.cpp's runner-up {ours}, {:.3} nats from its best {best} (a tie)",
+                lb - ls
+            );
+            None
+        }
+        (t, ours) => Some(format!(
+            "token {i}: ours {ours:?}, llama.cpp {} (its top two: {t:?})",
+            expected[i]
+        )),
+    }
+}
+
+#[test]
+fn departure_allows_only_llama_cpps_runner_up_at_a_near_tie() {
+    let top = vec![vec![(5, -0.1), (6, -3.0)], vec![(7, -1.00), (8, -1.05)]];
+    assert_eq!(departure(&[5, 7], &[5, 7], &top), None, "identical");
+    assert_eq!(
+        departure(&[5, 8, 9], &[5, 7], &top),
+        None,
+        "runner-up at a 0.05 tie"
+    );
+    assert!(
+        departure(&[6, 7], &[5, 7], &top).is_some(),
+        "runner-up 2.9 nats behind"
+    );
+    assert!(
+        departure(&[5, 9], &[5, 7], &top).is_some(),
+        "not llama.cpp's runner-up"
+    );
+    assert!(departure(&[5], &[5, 7], &top).is_some(), "stopped early");
+}
+
 /// The GGUF's own numbers (Q4_1 as stored, what llama.cpp runs) give llama.cpp's tokens:
-/// tokenizer, chat template, weights, attention and greedy sampling all agree with the peer.
-/// (The app's default re-quantises to Q8_0 for speed, which moves logits slightly: near-ties
-/// can then flip; see BENCHMARKS.md.)
+/// tokenizer, chat template, weights, attention and greedy sampling all agree with the peer,
+/// token for token, except where llama.cpp itself is at a near-tie (`departure`).
+/// (The app's default re-quantises to Q8_0 for speed, which moves logits slightly more;
+/// see BENCHMARKS.md.)
 #[test]
 fn greedy_tokens_equal_llama_cpp_on_the_same_gguf() {
     let model = load(Weights::AsStored);
@@ -132,7 +183,7 @@ fn greedy_tokens_equal_llama_cpp_on_the_same_gguf() {
             http.post(format!("{base}/completion"))
                 .json(&serde_json::json!({
                     "prompt": ours, "n_predict": 16, "temperature": 0.0,
-                    "return_tokens": true, "cache_prompt": false,
+                    "return_tokens": true, "cache_prompt": false, "n_probs": 2,
                 }))
                 .send()
                 .await
@@ -149,10 +200,28 @@ fn greedy_tokens_equal_llama_cpp_on_the_same_gguf() {
             expected.len() >= 8,
             "llama.cpp answered too briefly: {completion}"
         );
+        let top: Vec<Vec<(u32, f64)>> = completion["completion_probabilities"]
+            .as_array()
+            .expect("n_probs gives completion_probabilities")
+            .iter()
+            .map(|p| {
+                p["top_logprobs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t["id"].as_u64().unwrap() as u32,
+                            t["logprob"].as_f64().unwrap(),
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
         let (got, _) = rt.block_on(generate_ids(&model, ours, greedy(16)));
-        if got != expected {
+        if let Some(why) = departure(&got, &expected, &top) {
             mismatches.push(format!(
-                "{text:?}:\n  ours      {got:?} {:?}\n  llama.cpp {expected:?} {}",
+                "{text:?}: {why}\n  ours      {got:?} {:?}\n  llama.cpp {expected:?} {}",
                 model.decode(&got),
                 completion["content"]
             ));
