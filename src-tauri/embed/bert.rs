@@ -12,18 +12,18 @@ use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{Config, HiddenAct};
 
-use super::kernels::{AddNorm, Attention, BiasAdd, BiasGelu};
+use super::kernels::{AddNorm, Attention, Bias};
 
 struct Layer {
     /// [hidden, 3·hidden]: the query, key and value weights side by side, transposed.
     qkv: Tensor,
-    qkv_bias: BiasAdd,
+    qkv_bias: Bias,
     /// [hidden, hidden], transposed.
     attn_out: Tensor,
     attn_norm: AddNorm,
     /// [hidden, intermediate], transposed.
     up: Tensor,
-    up_act: BiasGelu,
+    up_act: Bias,
     /// [intermediate, hidden], transposed.
     down: Tensor,
     out_norm: AddNorm,
@@ -82,11 +82,17 @@ impl Bert {
             let (down, db) = linear(&l.pp("output.dense"), c.intermediate_size, h)?;
             layers.push(Layer {
                 qkv: Tensor::cat(&[q, k, v], 1)?,
-                qkv_bias: BiasAdd([qb, kb, vb_].concat()),
+                qkv_bias: Bias {
+                    values: [qb, kb, vb_].concat(),
+                    gelu: false,
+                },
                 attn_out,
                 attn_norm: norm(&a.pp("output.LayerNorm"), ob, h, eps)?,
                 up,
-                up_act: BiasGelu(ub),
+                up_act: Bias {
+                    values: ub,
+                    gelu: true,
+                },
                 down,
                 out_norm: norm(&l.pp("output.LayerNorm"), db, h, eps)?,
             });

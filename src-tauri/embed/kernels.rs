@@ -4,8 +4,7 @@
 //! output (tens of MB for a batch of long texts) and several single-threaded (erf, exp).
 //! These kernels do the element-wise work in one multi-threaded pass each, in place where they
 //! can, and attention without materialising the [batch, heads, len, len] score tensor:
-//! - `BiasGelu`: `x = gelu(x + bias)` (exact erf GELU, as BERT's "gelu"), in place;
-//! - `BiasAdd`: `x += bias`, in place;
+//! - `Bias`: `x += bias`, or `x = gelu(x + bias)` (exact erf GELU, as BERT's "gelu"), in place;
 //! - `AddNorm`: `x = LayerNorm(x + bias + residual)`, in place;
 //! - `Attention`: scaled dot-product attention over packed sequences, per sequence and head,
 //!   with gemm on strided views of the fused QKV projection (no copies, no padding).
@@ -112,11 +111,6 @@ fn max(xs: &[f32]) -> f32 {
     acc.iter().fold(tail, |m, &x| m.max(x))
 }
 
-/// Applies `f` to chunks of whole rows (of `width` values) of `x`, across rayon's threads.
-fn rows_par(x: &mut [f32], width: usize, f: impl Fn(&mut [f32]) + Sync) {
-    x.par_chunks_mut(width * ROWS_PER_TASK).for_each(&f);
-}
-
 /// The instruction sets each kernel below is compiled for (and the baseline).
 macro_rules! simd_kernel {
     ($f:item) => {
@@ -145,32 +139,22 @@ simd_kernel! {
     }
 }
 
-/// `x = gelu(x + bias)` on [rows, bias.len()], in place.
-pub struct BiasGelu(pub Vec<f32>);
-
-impl InplaceOp1 for BiasGelu {
-    fn name(&self) -> &'static str {
-        "bias-gelu"
-    }
-
-    fn cpu_fwd(&self, s: &mut CpuStorage, l: &Layout) -> Result<()> {
-        let x = slice_mut(s, l, self.name())?;
-        rows_par(x, self.0.len(), |rows| bias_gelu(rows, &self.0));
-        Ok(())
-    }
+/// `x += bias`, then GELU when `gelu`, on [rows, bias.len()], in place.
+pub struct Bias {
+    pub values: Vec<f32>,
+    pub gelu: bool,
 }
 
-/// `x += bias` on [rows, bias.len()], in place.
-pub struct BiasAdd(pub Vec<f32>);
-
-impl InplaceOp1 for BiasAdd {
+impl InplaceOp1 for Bias {
     fn name(&self) -> &'static str {
-        "bias-add"
+        "bias"
     }
 
     fn cpu_fwd(&self, s: &mut CpuStorage, l: &Layout) -> Result<()> {
         let x = slice_mut(s, l, self.name())?;
-        rows_par(x, self.0.len(), |rows| bias_add(rows, &self.0));
+        let kernel = if self.gelu { bias_gelu } else { bias_add };
+        x.par_chunks_mut(self.values.len() * ROWS_PER_TASK)
+            .for_each(|rows| kernel(rows, &self.values));
         Ok(())
     }
 }
@@ -516,18 +500,17 @@ mod tests {
     }
 
     #[test]
-    fn bias_ops_apply_the_bias_to_every_row() {
+    fn bias_applies_the_bias_to_every_row_with_and_without_gelu() {
         let (rows, width) = (130, 24);
         let x = values(rows * width, 9);
         let bias = values(width, 10);
-        let add = Tensor::from_vec(x.clone(), (rows, width), &Device::Cpu).unwrap();
-        add.inplace_op1(&BiasAdd(bias.clone())).unwrap();
-        let act = Tensor::from_vec(x.clone(), (rows, width), &Device::Cpu).unwrap();
-        act.inplace_op1(&BiasGelu(bias.clone())).unwrap();
-        let (add, act) = (
-            add.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-            act.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-        );
+        let apply = |gelu| {
+            let t = Tensor::from_vec(x.clone(), (rows, width), &Device::Cpu).unwrap();
+            let values = bias.clone();
+            t.inplace_op1(&Bias { values, gelu }).unwrap();
+            t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        };
+        let (add, act) = (apply(false), apply(true));
         for (i, v) in x.iter().enumerate() {
             let b = bias[i % width];
             assert_eq!(add[i], v + b);

@@ -1,5 +1,6 @@
-//! Local embeddings: the model (`model.rs`, its encoder `bert.rs` and kernels `kernels.rs`), one pass over the backlog (`backlog.rs`) and the
-//! background worker that keeps every message embedded (`worker.rs`).
+//! Local embeddings: the model (`model.rs`, its encoder `bert.rs` and that encoder's kernels
+//! `kernels.rs`), one pass over the backlog (`backlog.rs`) and the background worker that
+//! keeps every message embedded (`worker.rs`).
 mod backlog;
 mod bert;
 mod kernels;
