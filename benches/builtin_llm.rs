@@ -1,12 +1,16 @@
-//! The built-in model (candle, in-process) versus llama.cpp's server on the same GGUF, same
-//! machine, one run: time to first token and decode tokens/second, greedy, the same prompt token
-//! ids on both sides. For scripts/bench-builtin: reads BENCH_LLM_URL (the server's base URL,
-//! without /v1) and HINDSIGHT_MODELS_DIR; prints a Markdown table.
+//! The built-in model (in-process) versus llama.cpp's server on the same GGUF, same machine, one
+//! run: time to first token and decode tokens/second, greedy, the same prompt token ids on all
+//! sides. A second baseline is candle-transformers' `quantized_llama` on the same file (the
+//! engine the built-in model replaced). For scripts/bench-builtin: reads BENCH_LLM_URL (the
+//! server's base URL, without /v1) and HINDSIGHT_MODELS_DIR; prints a Markdown table.
 use std::time::{Duration, Instant};
 
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Tensor};
+use candle_transformers::models::quantized_llama::ModelWeights;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use hindsight::llm::builtin::{BuiltinModel, GenParams, Weights};
+use hindsight::llm::builtin::{model_path, BuiltinModel, GenParams, GGUF_FILE};
 use hindsight::llm::{ChatMessage, Role};
 use tokio::sync::mpsc;
 
@@ -87,6 +91,27 @@ async fn builtin(model: &BuiltinModel, prompt: &[u32]) -> Option<Sample> {
     sample(t0, &times)
 }
 
+/// candle-transformers' quantized Llama, greedy, timed like the others (prefill in one pass).
+fn candle(model: &mut ModelWeights, prompt: &[u32]) -> Option<Sample> {
+    let t0 = Instant::now();
+    let mut times = Vec::new();
+    let step = |model: &mut ModelWeights, ids: &[u32], pos: usize| -> Option<u32> {
+        let input = Tensor::new(ids, &Device::Cpu).ok()?.unsqueeze(0).ok()?;
+        let logits = model.forward(&input, pos).ok()?.squeeze(0).ok()?;
+        logits.argmax(0).ok()?.to_scalar::<u32>().ok()
+    };
+    let mut next = step(model, prompt, 0)?;
+    for pos in prompt.len()..prompt.len() + TOKENS as usize {
+        times.push(Instant::now());
+        if next == 2 {
+            break; // <|im_end|>
+        }
+        next = step(model, &[next], pos)?;
+    }
+    times.pop(); // the end-of-turn token is not text
+    sample(t0, &times)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -99,16 +124,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let http = reqwest::Client::new();
     let mut rows = Vec::new();
     let t = Instant::now();
-    let exact = BuiltinModel::load_with(models.as_ref(), Weights::AsStored)?;
-    let load_exact = t.elapsed();
+    let builtin_model = BuiltinModel::load(models.as_ref())?;
+    let load_builtin = t.elapsed();
     let t = Instant::now();
-    let q8 = BuiltinModel::load_with(models.as_ref(), Weights::Q8_0)?;
-    let load_q8 = t.elapsed();
+    let path = model_path(models.as_ref()).join(GGUF_FILE);
+    let mut file = std::fs::File::open(&path)?;
+    let content = gguf_file::Content::read(&mut file)?;
+    let mut candle_model = ModelWeights::from_gguf(content, &mut file, &Device::Cpu)?;
+    let load_candle = t.elapsed();
     let prompts: Vec<Vec<u32>> = PROMPTS
         .iter()
         .map(|p| {
-            let text = exact.prompt(&[ChatMessage::new(Role::User, *p)])?;
-            exact.token_ids(&text)
+            let text = builtin_model.prompt(&[ChatMessage::new(Role::User, *p)])?;
+            builtin_model.token_ids(&text)
         })
         .collect::<Result<_, _>>()?;
 
@@ -117,8 +145,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // Interleaved so that the machine's state is shared.
         for prompt in &prompts {
             results[0].extend(llama(&http, &base, prompt).await);
-            results[1].extend(builtin(&exact, prompt).await);
-            results[2].extend(builtin(&q8, prompt).await);
+            results[1].extend(builtin(&builtin_model, prompt).await);
+            results[2].extend(candle(&mut candle_model, prompt));
         }
     }
     let llama_tps = median(results[0].iter().map(Sample::tok_per_s).collect());
@@ -130,8 +158,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for (name, r, load) in [
         ("llama.cpp server (xllamacpp), Q4_1", &results[0], None),
-        ("built-in, Q4_1 as stored", &results[1], Some(load_exact)),
-        ("built-in, re-quantised to Q8_0", &results[2], Some(load_q8)),
+        (
+            "**built-in (the app's)**, Q4_1",
+            &results[1],
+            Some(load_builtin),
+        ),
+        (
+            "candle-transformers quantized_llama, Q4_1",
+            &results[2],
+            Some(load_candle),
+        ),
     ] {
         let tps = median(r.iter().map(Sample::tok_per_s).collect());
         let ttft = median(r.iter().map(|s| s.first.as_secs_f64() * 1e3).collect());

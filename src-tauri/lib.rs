@@ -10,6 +10,7 @@ pub mod error;
 pub mod llm;
 pub mod paths;
 pub mod search;
+pub mod simd;
 pub mod store;
 pub mod sync;
 pub mod time;

