@@ -21,6 +21,8 @@ const PROMPTS: &[&str] = &[
 ];
 const TOKENS: u32 = 128;
 const ROUNDS: usize = 3;
+/// Repeats of the three prompts in the long prompt (about 1,000 tokens).
+const LONG_REPEATS: usize = 28;
 
 struct Sample {
     first: Duration,
@@ -140,7 +142,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect::<Result<_, _>>()?;
 
+    // A long prompt, as a chat with history gives: the three questions over and over.
+    let long_text = PROMPTS.join(" ").repeat(LONG_REPEATS);
+    let long = builtin_model
+        .token_ids(&builtin_model.prompt(&[ChatMessage::new(Role::User, long_text)])?)?;
+
     let mut results: [Vec<Sample>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    let mut long_results: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..ROUNDS {
         // Interleaved so that the machine's state is shared.
         for prompt in &prompts {
@@ -148,6 +156,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             results[1].extend(builtin(&builtin_model, prompt).await);
             results[2].extend(candle(&mut candle_model, prompt));
         }
+        long_results[0].extend(llama(&http, &base, &long).await);
+        long_results[1].extend(builtin(&builtin_model, &long).await);
     }
     let llama_tps = median(results[0].iter().map(Sample::tok_per_s).collect());
     let llama_ttft = median(
@@ -191,5 +201,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for row in rows {
         println!("{row}");
     }
+    let first_ms = |r: &[Sample]| median(r.iter().map(|s| s.first.as_secs_f64() * 1e3).collect());
+    let (llama_long, builtin_long) = (first_ms(&long_results[0]), first_ms(&long_results[1]));
+    println!(
+        "\nA {}-token prompt, first token: llama.cpp {llama_long:.0} ms, built-in {builtin_long:.0} ms ({:.2}×).",
+        long.len(),
+        builtin_long / llama_long
+    );
     Ok(())
 }

@@ -422,7 +422,12 @@ simd_kernel! {
     ) {
         let hd = q.len();
         scores.clear();
-        scores.extend(keys.chunks_exact(kvw).take(n).map(|k| dot(q, &k[col..col + hd]) * scale));
+        scores.resize(n, 0.0);
+        // Plain loops: iterator adaptors here would be compiled outside this multiversioned
+        // function, for the baseline instruction set.
+        for (s, k) in scores.iter_mut().zip(keys.chunks_exact(kvw)) {
+            *s = dot(q, &k[col..col + hd]) * scale;
+        }
         let m = max(scores);
         for s in scores.iter_mut() {
             *s = exp(*s - m);

@@ -15,6 +15,8 @@ use candle_core::{bail, Device, Result};
 use half::f16;
 use rayon::prelude::*;
 
+use crate::simd::simd_kernel;
+
 /// Values per quantisation block (both formats).
 pub const BLOCK: usize = 32;
 /// Output rows per rayon task: small enough that 2 threads share even a 192-row matrix.
@@ -35,22 +37,35 @@ pub struct Q8 {
 /// rounded to nearest even.
 pub fn quantize(x: &[f32], out: &mut Vec<Q8>) {
     out.clear();
-    out.extend(x.chunks_exact(BLOCK).map(|c| {
-        let amax = c.iter().fold(0f32, |m, v| m.max(v.abs()));
-        let d = amax / 127.0;
-        let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
-        let mut qs = [0i8; BLOCK];
-        let mut sum = 0i32;
-        for (q, v) in qs.iter_mut().zip(c) {
-            *q = (v * id).round_ties_even() as i8;
-            sum += i32::from(*q);
-        }
+    out.resize(
+        x.len() / BLOCK,
         Q8 {
-            qs,
-            d: f16::from_f32(d).to_f32(),
-            s: f16::from_f32(sum as f32 * d).to_f32(),
+            qs: [0; BLOCK],
+            d: 0.0,
+            s: 0.0,
+        },
+    );
+    quantize_blocks(x, out);
+}
+
+simd_kernel! {
+    fn quantize_blocks(x: &[f32], out: &mut [Q8]) {
+        for (c, b) in x.chunks_exact(BLOCK).zip(out.iter_mut()) {
+            let mut amax = 0f32;
+            for v in c {
+                amax = amax.max(v.abs());
+            }
+            let d = amax / 127.0;
+            let id = if amax != 0.0 { 127.0 / amax } else { 0.0 };
+            let mut sum = 0i32;
+            for (q, v) in b.qs.iter_mut().zip(c) {
+                *q = (v * id).round_ties_even() as i8;
+                sum += i32::from(*q);
+            }
+            b.d = f16::from_f32(d).to_f32();
+            b.s = f16::from_f32(sum as f32 * d).to_f32();
         }
-    }));
+    }
 }
 
 enum Blocks {
@@ -233,6 +248,19 @@ impl QMatrix {
         }
     }
 
+    /// Row `r` · four quantised vectors: for a Q4_1 row on AVX2 each weight block is unpacked
+    /// once for the four (reading a prompt), else four single dot products.
+    fn dot4(&self, r: usize, x: [&[Q8]; 4]) -> [f32; 4] {
+        #[cfg(target_arch = "x86_64")]
+        if let (Blocks::Q4_1 { qs, d, m }, true) = (&self.blocks, self.avx2) {
+            let per_row = x[0].len();
+            let span = r * per_row..(r + 1) * per_row;
+            // SAFETY: `avx2` is set only where the CPU has AVX2 and FMA.
+            return unsafe { x86::dot4_q4_1(&qs[span.clone()], &d[span.clone()], &m[span], x) };
+        }
+        x.map(|x| self.dot(r, x))
+    }
+
     /// `out = x · selfᵀ` for `x` the quantised vectors of [n, cols] (n·cols/32 blocks):
     /// `out` is [n, rows]. Rows are split over rayon's threads; each weight row is read once
     /// for all n vectors.
@@ -264,9 +292,16 @@ impl QMatrix {
             .par_chunks_mut(ROWS_PER_TASK * n)
             .enumerate()
             .for_each(|(c, ys)| {
+                let v = |j: usize| &x[j * per_row..(j + 1) * per_row];
                 for (i, ys) in ys.chunks_exact_mut(n).enumerate() {
-                    for (y, v) in ys.iter_mut().zip(x.chunks_exact(per_row)) {
-                        *y = self.dot(c * ROWS_PER_TASK + i, v);
+                    let r = c * ROWS_PER_TASK + i;
+                    let fours = n / 4 * 4;
+                    for j in (0..fours).step_by(4) {
+                        let y = self.dot4(r, [v(j), v(j + 1), v(j + 2), v(j + 3)]);
+                        ys[j..j + 4].copy_from_slice(&y);
+                    }
+                    for (j, y) in ys.iter_mut().enumerate().skip(fours) {
+                        *y = self.dot(r, v(j));
                     }
                 }
             });
@@ -356,6 +391,31 @@ mod x86 {
         hsum(acc) + offset
     }
 
+    /// `dot_q4_1` of one row with four vectors, each weight block unpacked once.
+    #[target_feature(enable = "avx2,fma")]
+    pub fn dot4_q4_1(qs: &[[u8; 16]], d: &[f32], m: &[f32], x: [&[Q8]; 4]) -> [f32; 4] {
+        let low = _mm256_set1_epi8(0x0F);
+        let ones = _mm256_set1_epi16(1);
+        let n = qs.len().min(d.len()).min(m.len());
+        let x = x.map(|x| &x[..n]);
+        let mut acc = [_mm256_setzero_ps(); 4];
+        let mut offset = [0f32; 4];
+        for i in 0..n {
+            // SAFETY: an unaligned load of exactly 16 bytes from `qs[i]`.
+            let raw = unsafe { _mm_loadu_si128(qs[i].as_ptr().cast()) };
+            let w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), low);
+            for k in 0..4 {
+                let b = &x[k][i];
+                // SAFETY: an unaligned load of exactly 32 bytes from `b.qs`.
+                let xs = unsafe { _mm256_loadu_si256(b.qs.as_ptr().cast()) };
+                let p = _mm256_madd_epi16(_mm256_maddubs_epi16(w, xs), ones);
+                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d[i] * b.d), _mm256_cvtepi32_ps(p), acc[k]);
+                offset[k] += m[i] * b.s;
+            }
+        }
+        [0, 1, 2, 3].map(|k| hsum(acc[k]) + offset[k])
+    }
+
     /// The scalar `dot_q8_0`, 32 weights per step: `maddubs` needs one unsigned side, so it
     /// multiplies |w| by x with w's sign moved onto x.
     #[target_feature(enable = "avx2,fma")]
@@ -422,7 +482,8 @@ mod tests {
     fn matrix_products_equal_candles_for_both_formats() {
         let (rows, cols) = (40, 192);
         for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
-            for n in [1, 3] {
+            // 1: a matrix-vector product; 6: four vectors at a time, then two.
+            for n in [1, 6] {
                 let x = values(n * cols, 9);
                 let m = QMatrix::from_qtensor(&qtensor(rows, cols, dtype, 5)).unwrap();
                 let mut q = Vec::new();
@@ -466,10 +527,24 @@ mod tests {
         for dtype in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
             let mut m = QMatrix::from_qtensor(&qtensor(rows, cols, dtype, 11)).unwrap();
             let fast: Vec<f32> = (0..rows).map(|r| m.dot(r, &q)).collect();
+            let four: Vec<Vec<Q8>> = (0..4)
+                .map(|k| {
+                    let mut q = Vec::new();
+                    quantize(&values(cols, 20 + k), &mut q);
+                    q
+                })
+                .collect();
+            let four = [&four[0][..], &four[1][..], &four[2][..], &four[3][..]];
+            let fast4: Vec<[f32; 4]> = (0..rows).map(|r| m.dot4(r, four)).collect();
             m.avx2 = false;
             let scalar: Vec<f32> = (0..rows).map(|r| m.dot(r, &q)).collect();
             // The same integer sums; only the order of the float additions differs.
             assert_close(&fast, &scalar, 1e-5);
+            for (k, x) in four.iter().enumerate() {
+                let got: Vec<f32> = fast4.iter().map(|y| y[k]).collect();
+                let want: Vec<f32> = (0..rows).map(|r| m.dot(r, x)).collect();
+                assert_close(&got, &want, 1e-5);
+            }
         }
     }
 
