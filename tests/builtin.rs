@@ -1,4 +1,4 @@
-//! The built-in model (SmolLM2-135M-Instruct in-process with candle) against the real peer:
+//! The built-in model (SmolLM2-135M-Instruct, in-process) against the real peer:
 //! llama.cpp's server on the same GGUF is the oracle for tokens. Then stop, seeds, the
 //! auto fallback, and a chat and an analysis end to end with no server at all.
 #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
