@@ -53,9 +53,13 @@ impl Config {
         let hidden = int("llama.embedding_length")?;
         let heads = int("llama.attention.head_count")?;
         let kv_heads = int("llama.attention.head_count_kv").unwrap_or(heads);
-        let head_dim = int("llama.rope.dimension_count").unwrap_or(hidden / heads.max(1));
-        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || head_dim * heads != hidden {
+        if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || hidden % heads != 0 {
             bail!("unsupported attention: {heads} heads, {kv_heads} KV heads, width {hidden}")
+        }
+        let head_dim = hidden / heads;
+        let rotated = int("llama.rope.dimension_count").unwrap_or(head_dim);
+        if rotated != head_dim || head_dim % 2 != 0 {
+            bail!("unsupported rotary embeddings: {rotated} of {head_dim} dimensions per head")
         }
         Ok(Config {
             layers: int("llama.block_count")?,
@@ -95,7 +99,8 @@ struct Scratch {
     x: Vec<f32>,
     h: Vec<f32>,
     big: Vec<f32>,
-    attn: Vec<f32>,
+    /// The attention output, then the gated feed-forward activations.
+    inner: Vec<f32>,
     q8: Vec<Q8>,
 }
 
@@ -231,9 +236,9 @@ impl Llama {
                 layer.keys.extend_from_slice(k);
                 layer.values.extend_from_slice(v);
             }
-            s.attn.resize(n * qw, 0.0);
-            attention(cfg, &s.big, layer, pos, &mut s.attn);
-            quantize(&s.attn, &mut s.q8);
+            s.inner.resize(n * qw, 0.0);
+            attention(cfg, &s.big, layer, pos, &mut s.inner);
+            quantize(&s.inner, &mut s.q8);
             s.h.resize(n * hidden, 0.0);
             layer.out.matmul(&s.q8, &mut s.h)?;
             add(&mut s.x, &s.h);
@@ -243,13 +248,13 @@ impl Llama {
             s.big.resize(n * 2 * cfg.ffn, 0.0);
             layer.gate_up.matmul(&s.q8, &mut s.big)?;
             swiglu(&mut s.big, cfg.ffn);
-            s.attn.clear();
-            s.attn.extend(
+            s.inner.clear();
+            s.inner.extend(
                 s.big
                     .chunks_exact(2 * cfg.ffn)
                     .flat_map(|r| r[..cfg.ffn].iter().copied()),
             );
-            quantize(&s.attn, &mut s.q8);
+            quantize(&s.inner, &mut s.q8);
             s.h.resize(n * hidden, 0.0);
             layer.down.matmul(&s.q8, &mut s.h)?;
             add(&mut s.x, &s.h);
