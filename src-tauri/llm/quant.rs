@@ -232,7 +232,7 @@ impl QMatrix {
                 #[cfg(target_arch = "x86_64")]
                 if self.avx2 {
                     // SAFETY: `avx2` is set only where the CPU has AVX2 and FMA.
-                    return unsafe { x86::dot_q4_1(qs, d, m, x) };
+                    return unsafe { x86::dot_q4_1(qs, d, m, [x])[0] };
                 }
                 dot_q4_1(qs, d, m, x)
             }
@@ -256,7 +256,7 @@ impl QMatrix {
             let per_row = x[0].len();
             let span = r * per_row..(r + 1) * per_row;
             // SAFETY: `avx2` is set only where the CPU has AVX2 and FMA.
-            return unsafe { x86::dot4_q4_1(&qs[span.clone()], &d[span.clone()], &m[span], x) };
+            return unsafe { x86::dot_q4_1(&qs[span.clone()], &d[span.clone()], &m[span], x) };
         }
         x.map(|x| self.dot(r, x))
     }
@@ -366,73 +366,71 @@ mod x86 {
         _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)))
     }
 
-    /// The scalar `dot_q4_1`, 32 weights per step: the 16 bytes of nibbles become 32 bytes
-    /// (low nibbles, then high), and `maddubs` multiplies them (unsigned) by the activations
-    /// (signed) and adds pairs; no overflow, as 2·15·127 < 2¹⁵.
+    /// 32 signed bytes.
     #[target_feature(enable = "avx2,fma")]
-    pub fn dot_q4_1(qs: &[[u8; 16]], d: &[f32], m: &[f32], x: &[Q8]) -> f32 {
-        let low = _mm256_set1_epi8(0x0F);
-        let ones = _mm256_set1_epi16(1);
-        let mut acc = _mm256_setzero_ps();
-        let mut offset = 0f32;
-        for (((q, &d), &m), x) in qs.iter().zip(d).zip(m).zip(x) {
-            // SAFETY: unaligned loads of exactly 16 bytes from `q` and 32 from `x.qs`.
-            let (raw, xs) = unsafe {
-                (
-                    _mm_loadu_si128(q.as_ptr().cast()),
-                    _mm256_loadu_si256(x.qs.as_ptr().cast()),
-                )
-            };
-            let w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), low);
-            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(w, xs), ones);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * x.d), _mm256_cvtepi32_ps(p), acc);
-            offset += m * x.s;
-        }
-        hsum(acc) + offset
+    fn load(q: &[i8; BLOCK]) -> __m256i {
+        // SAFETY: an unaligned load of exactly the 32 bytes of `q`.
+        unsafe { _mm256_loadu_si256(q.as_ptr().cast()) }
     }
 
-    /// `dot_q4_1` of one row with four vectors, each weight block unpacked once.
+    /// A Q4_1 block's 16 bytes of nibbles as 32 unsigned bytes: low nibbles, then high.
     #[target_feature(enable = "avx2,fma")]
-    pub fn dot4_q4_1(qs: &[[u8; 16]], d: &[f32], m: &[f32], x: [&[Q8]; 4]) -> [f32; 4] {
-        let low = _mm256_set1_epi8(0x0F);
-        let ones = _mm256_set1_epi16(1);
+    fn unpack(q: &[u8; 16]) -> __m256i {
+        // SAFETY: an unaligned load of exactly the 16 bytes of `q`.
+        let raw = unsafe { _mm_loadu_si128(q.as_ptr().cast()) };
+        _mm256_and_si256(
+            _mm256_set_m128i(_mm_srli_epi16(raw, 4), raw),
+            _mm256_set1_epi8(0x0F),
+        )
+    }
+
+    /// Σ u·s over 32 byte pairs (u unsigned, s signed) as 8 f32 partial sums: `maddubs`
+    /// multiplies and adds pairs into i16, `madd` adds pairs again into i32. The i16 sums never
+    /// saturate here: u ≤ 15 (Q4_1) or u = |w| ≤ 128 (Q8_0), |s| ≤ 127, and 2·128·127 < 2¹⁵.
+    #[target_feature(enable = "avx2,fma")]
+    fn dot_bytes(u: __m256i, s: __m256i) -> __m256 {
+        let pairs = _mm256_maddubs_epi16(u, s);
+        _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)))
+    }
+
+    /// The scalar `dot_q4_1` of one row with N vectors, 32 weights per step, each weight
+    /// block unpacked once for the N (N = 4 when reading a prompt).
+    #[target_feature(enable = "avx2,fma")]
+    pub fn dot_q4_1<const N: usize>(
+        qs: &[[u8; 16]],
+        d: &[f32],
+        m: &[f32],
+        x: [&[Q8]; N],
+    ) -> [f32; N] {
         let n = qs.len().min(d.len()).min(m.len());
         let x = x.map(|x| &x[..n]);
-        let mut acc = [_mm256_setzero_ps(); 4];
-        let mut offset = [0f32; 4];
+        let mut acc = [_mm256_setzero_ps(); N];
+        let mut offset = [0f32; N];
         for i in 0..n {
-            // SAFETY: an unaligned load of exactly 16 bytes from `qs[i]`.
-            let raw = unsafe { _mm_loadu_si128(qs[i].as_ptr().cast()) };
-            let w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(raw, 4), raw), low);
-            for k in 0..4 {
+            let w = unpack(&qs[i]);
+            for k in 0..N {
                 let b = &x[k][i];
-                // SAFETY: an unaligned load of exactly 32 bytes from `b.qs`.
-                let xs = unsafe { _mm256_loadu_si256(b.qs.as_ptr().cast()) };
-                let p = _mm256_madd_epi16(_mm256_maddubs_epi16(w, xs), ones);
-                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d[i] * b.d), _mm256_cvtepi32_ps(p), acc[k]);
+                let p = dot_bytes(w, load(&b.qs));
+                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d[i] * b.d), p, acc[k]);
                 offset[k] += m[i] * b.s;
             }
         }
-        [0, 1, 2, 3].map(|k| hsum(acc[k]) + offset[k])
+        let mut out = [0f32; N];
+        for ((o, a), off) in out.iter_mut().zip(acc).zip(offset) {
+            *o = hsum(a) + off;
+        }
+        out
     }
 
     /// The scalar `dot_q8_0`, 32 weights per step: `maddubs` needs one unsigned side, so it
     /// multiplies |w| by x with w's sign moved onto x.
     #[target_feature(enable = "avx2,fma")]
     pub fn dot_q8_0(qs: &[[i8; BLOCK]], d: &[f32], x: &[Q8]) -> f32 {
-        let ones = _mm256_set1_epi16(1);
         let mut acc = _mm256_setzero_ps();
         for ((q, &d), x) in qs.iter().zip(d).zip(x) {
-            // SAFETY: unaligned loads of exactly 32 bytes from `q` and from `x.qs`.
-            let (w, xs) = unsafe {
-                (
-                    _mm256_loadu_si256(q.as_ptr().cast()),
-                    _mm256_loadu_si256(x.qs.as_ptr().cast()),
-                )
-            };
-            let p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xs, w));
-            let p = _mm256_madd_epi16(p, ones);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * x.d), _mm256_cvtepi32_ps(p), acc);
+            let (w, xs) = (load(q), load(&x.qs));
+            let p = dot_bytes(_mm256_sign_epi8(w, w), _mm256_sign_epi8(xs, w));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d * x.d), p, acc);
         }
         hsum(acc)
     }
