@@ -69,23 +69,8 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     a.iter().zip(b).map(|(&x, &y)| x as i32 * y as i32).sum()
 }
 
-/// The exact dot product of two f32 vectors (8 independent accumulators, so it vectorises).
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ac
-        .remainder()
-        .iter()
-        .zip(bc.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ac.zip(bc) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
+/// The exact dot product of two f32 vectors (lane-wise, so it vectorises).
+pub use crate::simd::dot;
 
 /// A scored row, ordered so that a `BinaryHeap` of them pops the *worst* first.
 #[derive(Clone, Copy)]
