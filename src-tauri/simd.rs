@@ -91,6 +91,21 @@ macro_rules! simd_kernel {
 
 pub(crate) use simd_kernel;
 
+/// Deterministic pseudo-random values in [-amplitude, amplitude) (xorshift), for the kernels'
+/// unit tests.
+#[cfg(test)]
+pub(crate) fn test_values(n: usize, seed: u32, amplitude: f32) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x as f32 / u32::MAX as f32) * (2.0 * amplitude) - amplitude
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -469,15 +469,7 @@ mod tests {
 
     /// Deterministic values in [-2, 2).
     fn values(n: usize, seed: u32) -> Vec<f32> {
-        let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                (x as f32 / u32::MAX as f32) * 4.0 - 2.0
-            })
-            .collect()
+        crate::simd::test_values(n, seed, 2.0)
     }
 
     #[test]
