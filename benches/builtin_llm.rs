@@ -1,17 +1,15 @@
-//! The built-in model (in-process) versus llama.cpp's server on the same GGUF, same machine, one
-//! run: time to first token and decode tokens/second, greedy, the same prompt token ids on all
-//! sides. A second baseline is candle-transformers' `quantized_llama` on the same file (the
-//! engine the built-in model replaced). For scripts/bench-builtin: reads BENCH_LLM_URL (the
-//! server's base URL, without /v1) and HINDSIGHT_MODELS_DIR; prints a Markdown table.
+//! One built-in model (in-process) versus llama.cpp's server on the same GGUF, same machine, one
+//! run: decode tokens/second, prompt-reading tokens/second and time to first token on a long
+//! prompt, greedy, the same prompt token ids on both sides, and the memory the loaded model
+//! takes. For scripts/bench-builtin, which runs it once per model: reads BENCH_LLM_URL (the
+//! server's base URL, without /v1), BENCH_MODEL (tiny, small or better) and
+//! HINDSIGHT_MODELS_DIR; prints one Markdown table row.
 use std::time::{Duration, Instant};
 
-use candle_core::quantized::gguf_file;
-use candle_core::{Device, Tensor};
-use candle_transformers::models::quantized_llama::ModelWeights;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use hindsight::llm::builtin::{model_path, BuiltinModel, GenParams, GGUF_FILE};
-use hindsight::llm::{ChatMessage, Role};
+use hindsight::llm::builtin::{BuiltinModel, GenParams};
+use hindsight::llm::{BuiltinChoice, ChatMessage, Role};
 use tokio::sync::mpsc;
 
 const PROMPTS: &[&str] = &[
@@ -21,8 +19,8 @@ const PROMPTS: &[&str] = &[
 ];
 const TOKENS: u32 = 128;
 const ROUNDS: usize = 3;
-/// Repeats of the three prompts in the long prompt (about 1,000 tokens).
-const LONG_REPEATS: usize = 28;
+/// Repeats of the three prompts in the long prompt (about 800 tokens).
+const LONG_REPEATS: usize = 22;
 
 struct Sample {
     first: Duration,
@@ -46,9 +44,9 @@ fn sample(t0: Instant, times: &[Instant]) -> Option<Sample> {
     })
 }
 
-async fn llama(http: &reqwest::Client, base: &str, prompt: &[u32]) -> Option<Sample> {
+async fn llama(http: &reqwest::Client, base: &str, prompt: &[u32], n: u32) -> Option<Sample> {
     let body = serde_json::json!({
-        "prompt": prompt, "n_predict": TOKENS, "temperature": 0.0, "stream": true,
+        "prompt": prompt, "n_predict": n, "temperature": 0.0, "stream": true,
         "cache_prompt": false,
     });
     let t0 = Instant::now();
@@ -72,12 +70,13 @@ async fn llama(http: &reqwest::Client, base: &str, prompt: &[u32]) -> Option<Sam
     sample(t0, &times)
 }
 
-async fn builtin(model: &BuiltinModel, prompt: &[u32]) -> Option<Sample> {
+async fn builtin(model: &BuiltinModel, prompt: &[u32], n: u32) -> Option<Sample> {
     let params = GenParams {
         temperature: 0.0,
         top_p: 1.0,
-        max_tokens: TOKENS,
+        max_tokens: n,
         seed: 1,
+        schema: None,
     };
     let (tx, mut rx) = mpsc::channel::<String>(1024);
     let t0 = Instant::now();
@@ -93,120 +92,80 @@ async fn builtin(model: &BuiltinModel, prompt: &[u32]) -> Option<Sample> {
     sample(t0, &times)
 }
 
-/// candle-transformers' quantized Llama, greedy, timed like the others (prefill in one pass).
-fn candle(model: &mut ModelWeights, prompt: &[u32]) -> Option<Sample> {
-    let t0 = Instant::now();
-    let mut times = Vec::new();
-    let step = |model: &mut ModelWeights, ids: &[u32], pos: usize| -> Option<u32> {
-        let input = Tensor::new(ids, &Device::Cpu).ok()?.unsqueeze(0).ok()?;
-        let logits = model.forward(&input, pos).ok()?.squeeze(0).ok()?;
-        logits.argmax(0).ok()?.to_scalar::<u32>().ok()
-    };
-    let mut next = step(model, prompt, 0)?;
-    for pos in prompt.len()..prompt.len() + TOKENS as usize {
-        times.push(Instant::now());
-        if next == 2 {
-            break; // <|im_end|>
-        }
-        next = step(model, &[next], pos)?;
-    }
-    times.pop(); // the end-of-turn token is not text
-    sample(t0, &times)
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// This process's resident memory, from /proc/self/statm.
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = std::env::var("BENCH_LLM_URL").map_err(|_| "set BENCH_LLM_URL")?;
     let models = std::env::var("HINDSIGHT_MODELS_DIR").map_err(|_| "set HINDSIGHT_MODELS_DIR")?;
+    let choice: BuiltinChoice = serde_json::from_value(serde_json::json!(std::env::var(
+        "BENCH_MODEL"
+    )
+    .unwrap_or_else(|_| "small".into())))?;
+    let spec = choice.spec();
     let http = reqwest::Client::new();
-    let mut rows = Vec::new();
+    let rss_before = rss_bytes();
     let t = Instant::now();
-    let builtin_model = BuiltinModel::load(models.as_ref())?;
-    let load_builtin = t.elapsed();
-    let t = Instant::now();
-    let path = model_path(models.as_ref()).join(GGUF_FILE);
-    let mut file = std::fs::File::open(&path)?;
-    let content = gguf_file::Content::read(&mut file)?;
-    let mut candle_model = ModelWeights::from_gguf(content, &mut file, &Device::Cpu)?;
-    let load_candle = t.elapsed();
+    let model = BuiltinModel::load(models.as_ref(), choice)?;
+    let load = t.elapsed();
     let prompts: Vec<Vec<u32>> = PROMPTS
         .iter()
-        .map(|p| {
-            let text = builtin_model.prompt(&[ChatMessage::new(Role::User, *p)])?;
-            builtin_model.token_ids(&text)
-        })
+        .map(|p| model.token_ids(&model.prompt(&[ChatMessage::new(Role::User, *p)])?))
         .collect::<Result<_, _>>()?;
-
-    // A long prompt, as a chat with history gives: the three questions over and over.
+    // A long prompt, as a chat with history or an analysis gives.
     let long_text = PROMPTS.join(" ").repeat(LONG_REPEATS);
-    let long = builtin_model
-        .token_ids(&builtin_model.prompt(&[ChatMessage::new(Role::User, long_text)])?)?;
+    let long = model.token_ids(&model.prompt(&[ChatMessage::new(Role::User, long_text)])?)?;
 
-    let mut results: [Vec<Sample>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    let mut long_results: [Vec<Sample>; 2] = [Vec::new(), Vec::new()];
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let (mut ours_long, mut theirs_long) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        // Interleaved so that the machine's state is shared.
+        // Interleaved so that both see the machine in the same state.
         for prompt in &prompts {
-            results[0].extend(llama(&http, &base, prompt).await);
-            results[1].extend(builtin(&builtin_model, prompt).await);
-            results[2].extend(candle(&mut candle_model, prompt));
+            theirs.extend(llama(&http, &base, prompt, TOKENS).await);
+            ours.extend(builtin(&model, prompt, TOKENS).await);
         }
-        long_results[0].extend(llama(&http, &base, &long).await);
-        long_results[1].extend(builtin(&builtin_model, &long).await);
+        theirs_long.extend(llama(&http, &base, &long, 2).await);
+        ours_long.extend(builtin(&model, &long, 2).await);
     }
-    let llama_tps = median(results[0].iter().map(Sample::tok_per_s).collect());
-    let llama_ttft = median(
-        results[0]
-            .iter()
-            .map(|s| s.first.as_secs_f64() * 1e3)
-            .collect(),
-    );
-    for (name, r, load) in [
-        ("llama.cpp server (xllamacpp), Q4_1", &results[0], None),
-        (
-            "**built-in (the app's)**, Q4_1",
-            &results[1],
-            Some(load_builtin),
-        ),
-        (
-            "candle-transformers quantized_llama, Q4_1",
-            &results[2],
-            Some(load_candle),
-        ),
-    ] {
-        let tps = median(r.iter().map(Sample::tok_per_s).collect());
-        let ttft = median(r.iter().map(|s| s.first.as_secs_f64() * 1e3).collect());
-        rows.push(format!(
-            "| {name} | {:.1} | {:.2}× | {:.0} | {:.2}× | {} |",
-            tps,
-            tps / llama_tps,
-            ttft,
-            ttft / llama_ttft,
-            load.map(|d| format!("{:.2} s", d.as_secs_f64()))
-                .unwrap_or_else(|| "–".into()),
-        ));
-    }
-    let prompt_lens: Vec<String> = prompts.iter().map(|p| p.len().to_string()).collect();
+    // The KV cache is full-size after the long prompt: measured last.
+    let rss = rss_bytes().saturating_sub(rss_before);
+    let tps = |r: &[Sample]| median(r.iter().map(Sample::tok_per_s).collect());
+    let first = |r: &[Sample]| median(r.iter().map(|s| s.first.as_secs_f64()).collect());
+    let (decode, decode_ref) = (tps(&ours), tps(&theirs));
+    let (ttft, ttft_ref) = (first(&ours_long), first(&theirs_long));
+    let (prompt_tps, prompt_tps_ref) = (long.len() as f64 / ttft, long.len() as f64 / ttft_ref);
     println!(
-        "SmolLM2-135M-Instruct, greedy, up to {TOKENS} new tokens, prompts of {} tokens, {ROUNDS} rounds interleaved; medians.\n",
-        prompt_lens.join("/")
+        "| {} ({}) | {decode:.1} / {decode_ref:.1} | **{:.2}×** | {prompt_tps:.0} / {prompt_tps_ref:.0} | **{:.2}×** | {:.2} / {:.2} s | **{:.2}×** | {:.0} MB ({:.2}× the file) | {:.1} s |",
+        spec.label,
+        spec.name,
+        decode / decode_ref,
+        prompt_tps / prompt_tps_ref,
+        ttft,
+        ttft_ref,
+        ttft / ttft_ref,
+        rss as f64 / 1e6,
+        rss as f64 / spec.bytes as f64,
+        load.as_secs_f64(),
     );
-    println!("| engine | decode tok/s | vs llama.cpp | first token (ms) | vs llama.cpp | load |");
-    println!("|---|---|---|---|---|---|");
-    for row in rows {
-        println!("{row}");
-    }
-    let first_ms = |r: &[Sample]| median(r.iter().map(|s| s.first.as_secs_f64() * 1e3).collect());
-    let (llama_long, builtin_long) = (first_ms(&long_results[0]), first_ms(&long_results[1]));
-    println!(
-        "\nA {}-token prompt, first token: llama.cpp {llama_long:.0} ms, built-in {builtin_long:.0} ms ({:.2}×).",
-        long.len(),
-        builtin_long / llama_long
+    eprintln!(
+        "{}: greedy, {TOKENS} new tokens after prompts of {} tokens, and a {}-token prompt; {ROUNDS} rounds interleaved; medians",
+        spec.name,
+        prompts.iter().map(|p| p.len().to_string()).collect::<Vec<_>>().join("/"),
+        long.len()
     );
     Ok(())
 }

@@ -288,6 +288,7 @@ fn llm_settings_persist_in_the_store_and_are_validated() {
     let s = LlmSettings {
         provider: hindsight::llm::Provider::Server,
         base_url: "http://127.0.0.1:1234/v1".into(),
+        builtin_model: hindsight::llm::BuiltinChoice::Better,
         model: "qwen2.5-7b-instruct".into(),
         temperature: 0.2,
         top_p: 0.8,

@@ -213,6 +213,14 @@ pub async fn save_llm_settings(
     Ok(settings)
 }
 
+/// The built-in models the app knows, and which are installed (Settings' model choice).
+#[tauri::command]
+pub async fn builtin_models(
+    state: State<'_, AppState>,
+) -> CommandResult<Vec<crate::llm::catalog::BuiltinModelInfo>> {
+    Ok(crate::llm::catalog::list(&state.locations.models_dir))
+}
+
 /// The engine in use (server or built-in model, and why). `refresh` probes the server again.
 #[tauri::command]
 pub async fn llm_status(state: State<'_, AppState>, refresh: bool) -> CommandResult<LlmStatus> {

@@ -57,6 +57,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             commands::save_llm_settings,
             commands::list_models,
             commands::llm_status,
+            commands::builtin_models,
             commands::get_analysis,
             commands::reanalyze,
             commands::list_action_items,

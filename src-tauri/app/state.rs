@@ -9,7 +9,7 @@ use crate::analysis::AnalysisQueue;
 use crate::chat::{ChatService, SharedStore};
 use crate::embed::{EmbedWorker, Embedder, Progress};
 use crate::llm::builtin::BuiltinModel;
-use crate::llm::{load_builtin, resolve, Llm, LlmSettings, LlmStatus};
+use crate::llm::{load_builtin, resolve, BuiltinChoice, Llm, LlmSettings, LlmStatus};
 use crate::paths::Locations;
 use crate::search::Searcher;
 use crate::store::Store;
@@ -38,8 +38,9 @@ pub struct AppState {
     search_store: Mutex<Store>,
     /// The engine in use and why (resolved on first use and again when the settings change).
     llm: tokio::sync::Mutex<Option<(Llm, Option<String>)>>,
-    /// The built-in model, loaded once when first needed.
-    builtin: tokio::sync::OnceCell<Arc<BuiltinModel>>,
+    /// The built-in model last used, loaded when first needed and again when the choice
+    /// changes (one in memory at a time).
+    builtin: tokio::sync::Mutex<Option<Arc<BuiltinModel>>>,
 }
 
 pub use crate::sync::lock;
@@ -66,7 +67,7 @@ impl AppState {
             searcher: Arc::new(Searcher::new()),
             search_store,
             llm: tokio::sync::Mutex::new(None),
-            builtin: tokio::sync::OnceCell::new(),
+            builtin: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -106,16 +107,22 @@ impl AppState {
             return Ok(resolved.clone());
         }
         let settings = LlmSettings::load(&self.store())?;
-        let resolved = resolve(settings, || self.builtin()).await?;
+        let choice = settings.builtin_model;
+        let resolved = resolve(settings, || self.builtin(choice)).await?;
         *slot = Some(resolved.clone());
         Ok(resolved)
     }
 
-    pub async fn builtin(&self) -> crate::Result<Arc<BuiltinModel>> {
-        self.builtin
-            .get_or_try_init(|| load_builtin(&self.locations.models_dir))
-            .await
-            .cloned()
+    pub async fn builtin(&self, choice: BuiltinChoice) -> crate::Result<Arc<BuiltinModel>> {
+        let mut slot = self.builtin.lock().await;
+        if let Some(model) = slot.as_ref().filter(|m| m.spec().choice == choice) {
+            return Ok(model.clone());
+        }
+        // Free the other model's memory before loading this one.
+        *slot = None;
+        let model = load_builtin(&self.locations.models_dir, choice).await?;
+        *slot = Some(model.clone());
+        Ok(model)
     }
 
     /// Resolves the engine again (the settings were saved).

@@ -43,9 +43,13 @@ pub struct LlmArgs {
     /// OpenAI-compatible base URL for this run (default: the saved setting).
     #[arg(long, conflicts_with = "builtin")]
     pub url: Option<String>,
-    /// Use the built-in model (SmolLM2-135M-Instruct, in-process) even if a server answers.
+    /// Use the built-in model (in-process) even if a server answers.
     #[arg(long)]
     pub builtin: bool,
+    /// Which built-in model: tiny (SmolLM2-135M), small (Qwen2.5-Coder-0.5B, the default) or
+    /// better (Qwen2.5-Coder-1.5B). Default: the saved setting.
+    #[arg(long, value_name = "MODEL", value_parser = ["tiny", "small", "better"])]
+    pub builtin_model: Option<String>,
     /// Model name for this run (default: the saved setting, else the server's first).
     #[arg(long)]
     pub model: Option<String>,
@@ -66,11 +70,16 @@ impl LlmArgs {
         if let Some(model) = &self.model {
             settings.model = model.clone();
         }
-        let (llm, reason) = runtime()?.block_on(resolve(settings, || load_builtin(models_dir)))?;
+        if let Some(name) = &self.builtin_model {
+            settings.builtin_model = serde_json::from_value(serde_json::json!(name))?;
+        }
+        let choice = settings.builtin_model;
+        let (llm, reason) =
+            runtime()?.block_on(resolve(settings, || load_builtin(models_dir, choice)))?;
         if let Some(reason) = reason {
             eprintln!(
                 "note: {reason}; using the built-in model ({}). A bigger local server gives better answers: pass --url or save one in the app's Settings.",
-                crate::llm::builtin::MODEL_NAME
+                choice.spec().display_name()
             );
         }
         Ok(llm)

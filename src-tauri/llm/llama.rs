@@ -1,4 +1,5 @@
-//! The built-in model's forward pass: a Llama-architecture decoder (SmolLM2) over a GGUF's
+//! The built-in models' forward pass: a Llama-architecture decoder (SmolLM2's `llama`, Qwen2.5's
+//! `qwen2`: the same with Q/K/V biases and rotary embeddings on half-split pairs) over a GGUF's
 //! quantised weights, keeping its KV cache in place between calls.
 //!
 //! candle reads the GGUF (metadata, tensors, f32 norms); the matrix products are `quant.rs`'s;
@@ -10,23 +11,26 @@
 //! costs, not the arithmetic, set the speed (BENCHMARKS.md).
 //!
 //! The maths follows llama.cpp's CPU path, the oracle of tests/builtin.rs: RMSNorm, rotary
-//! embeddings on adjacent pairs (GGUF's Q/K layout) with llama.cpp's angle recurrence, SiLU
-//! gating, activations quantised per matrix product as llama.cpp does, f32 attention.
+//! embeddings with llama.cpp's angle recurrence (on adjacent pairs for `llama`, GGUF's Q/K
+//! layout; on pairs half a head apart for `qwen2`, llama.cpp's NEOX mode), SiLU gating,
+//! activations quantised per matrix product as llama.cpp does, f32 attention.
 use std::io::{Read, Seek};
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{bail, Device, Result};
 use rayon::prelude::*;
 
-use super::quant::{quantize, QMatrix, Q8};
+use super::quant::{Input, QMatrix};
 use crate::simd::{dot, exp, max, simd_kernel, sum, LANES};
 
 /// The longest context the model keeps (its KV cache then holds 190 MB).
 pub const MAX_CONTEXT: usize = 4096;
 
-/// The shape of the model, from the GGUF's `llama.*` metadata.
+/// The shape of the model, from the GGUF's `llama.*` or `qwen2.*` metadata.
 #[derive(Debug, Clone)]
 struct Config {
+    /// Rotary embeddings on pairs (i, i + head_dim/2) (NEOX, `qwen2`), not (2i, 2i + 1).
+    neox: bool,
     layers: usize,
     hidden: usize,
     heads: usize,
@@ -44,32 +48,34 @@ impl Config {
             Some(v) => Ok(v),
             None => bail!("the GGUF has no {key}"),
         };
-        let int = |key: &str| get(key).and_then(|v| v.to_u32()).map(|v| v as usize);
-        let float = |key: &str| get(key).and_then(|v| v.to_f32());
-        let arch = get("general.architecture")?.to_string()?;
-        if arch != "llama" {
-            bail!("the GGUF's architecture is {arch}; the built-in engine runs llama")
+        let arch = get("general.architecture")?.to_string()?.clone();
+        if arch != "llama" && arch != "qwen2" {
+            bail!("the GGUF's architecture is {arch}; the built-in engine runs llama and qwen2")
         }
-        let hidden = int("llama.embedding_length")?;
-        let heads = int("llama.attention.head_count")?;
-        let kv_heads = int("llama.attention.head_count_kv").unwrap_or(heads);
+        let key = |k: &str| format!("{arch}.{k}");
+        let int = |k: &str| get(&key(k)).and_then(|v| v.to_u32()).map(|v| v as usize);
+        let float = |k: &str| get(&key(k)).and_then(|v| v.to_f32());
+        let hidden = int("embedding_length")?;
+        let heads = int("attention.head_count")?;
+        let kv_heads = int("attention.head_count_kv").unwrap_or(heads);
         if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || hidden % heads != 0 {
             bail!("unsupported attention: {heads} heads, {kv_heads} KV heads, width {hidden}")
         }
         let head_dim = hidden / heads;
-        let rotated = int("llama.rope.dimension_count").unwrap_or(head_dim);
+        let rotated = int("rope.dimension_count").unwrap_or(head_dim);
         if rotated != head_dim || head_dim % 2 != 0 {
             bail!("unsupported rotary embeddings: {rotated} of {head_dim} dimensions per head")
         }
         Ok(Config {
-            layers: int("llama.block_count")?,
+            neox: arch == "qwen2",
+            layers: int("block_count")?,
             hidden,
             heads,
             kv_heads,
             head_dim,
-            ffn: int("llama.feed_forward_length")?,
-            rms_eps: float("llama.attention.layer_norm_rms_epsilon")?,
-            rope_base: float("llama.rope.freq_base").unwrap_or(10_000.0),
+            ffn: int("feed_forward_length")?,
+            rms_eps: float("attention.layer_norm_rms_epsilon")?,
+            rope_base: float("rope.freq_base").unwrap_or(10_000.0),
             vocab: 0,
         })
     }
@@ -83,6 +89,8 @@ struct Layer {
     attn_norm: Vec<f32>,
     /// Q, K and V stacked: [hidden + 2·kv_width, hidden].
     qkv: QMatrix,
+    /// Their biases, stacked likewise (`qwen2`), or empty (`llama`).
+    qkv_bias: Vec<f32>,
     out: QMatrix,
     ffn_norm: Vec<f32>,
     /// Gate and up stacked: [2·ffn, hidden].
@@ -101,7 +109,7 @@ struct Scratch {
     big: Vec<f32>,
     /// The attention output, then the gated feed-forward activations.
     inner: Vec<f32>,
-    q8: Vec<Q8>,
+    input: Input,
 }
 
 pub struct Llama {
@@ -142,6 +150,18 @@ impl Llama {
                     file.matrix(&format!("{p}.ffn_up.weight"))?,
                 ])?,
                 down: file.matrix(&format!("{p}.ffn_down.weight"))?,
+                qkv_bias: match content
+                    .tensor_infos
+                    .contains_key(&format!("{p}.attn_q.bias"))
+                {
+                    true => [
+                        file.vector(&format!("{p}.attn_q.bias"), cfg.hidden)?,
+                        file.vector(&format!("{p}.attn_k.bias"), cfg.kv_width())?,
+                        file.vector(&format!("{p}.attn_v.bias"), cfg.kv_width())?,
+                    ]
+                    .concat(),
+                    false => Vec::new(),
+                },
                 attn_norm: file.vector(&format!("{p}.attn_norm.weight"), cfg.hidden)?,
                 ffn_norm: file.vector(&format!("{p}.ffn_norm.weight"), cfg.hidden)?,
                 keys: Vec::new(),
@@ -183,6 +203,11 @@ impl Llama {
         })
     }
 
+    /// Logits per step (the vocabulary the model scores).
+    pub fn vocab(&self) -> usize {
+        self.cfg.vocab
+    }
+
     /// Runs `tokens` at positions `pos..`, after the first `pos` positions of the cache
     /// (later ones are dropped: `pos` 0 starts afresh), and returns the logits of the last.
     pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>> {
@@ -221,9 +246,13 @@ impl Llama {
         for layer in &mut self.layers {
             // Attention.
             rms_norm(&s.x, &layer.attn_norm, cfg.rms_eps, &mut s.h);
-            quantize(&s.h, &mut s.q8);
             s.big.resize(n * layer.qkv.rows(), 0.0);
-            layer.qkv.matmul(&s.q8, &mut s.big)?;
+            layer.qkv.matmul(&s.h, &mut s.input, &mut s.big)?;
+            if !layer.qkv_bias.is_empty() {
+                for row in s.big.chunks_exact_mut(layer.qkv.rows()) {
+                    add(row, &layer.qkv_bias);
+                }
+            }
             let keep = pos * kvw;
             layer.keys.truncate(keep);
             layer.values.truncate(keep);
@@ -238,15 +267,13 @@ impl Llama {
             }
             s.inner.resize(n * qw, 0.0);
             attention(cfg, &s.big, layer, pos, &mut s.inner);
-            quantize(&s.inner, &mut s.q8);
             s.h.resize(n * hidden, 0.0);
-            layer.out.matmul(&s.q8, &mut s.h)?;
+            layer.out.matmul(&s.inner, &mut s.input, &mut s.h)?;
             add(&mut s.x, &s.h);
             // Feed-forward.
             rms_norm(&s.x, &layer.ffn_norm, cfg.rms_eps, &mut s.h);
-            quantize(&s.h, &mut s.q8);
             s.big.resize(n * 2 * cfg.ffn, 0.0);
-            layer.gate_up.matmul(&s.q8, &mut s.big)?;
+            layer.gate_up.matmul(&s.h, &mut s.input, &mut s.big)?;
             swiglu(&mut s.big, cfg.ffn);
             s.inner.clear();
             s.inner.extend(
@@ -254,18 +281,16 @@ impl Llama {
                     .chunks_exact(2 * cfg.ffn)
                     .flat_map(|r| r[..cfg.ffn].iter().copied()),
             );
-            quantize(&s.inner, &mut s.q8);
             s.h.resize(n * hidden, 0.0);
-            layer.down.matmul(&s.q8, &mut s.h)?;
+            layer.down.matmul(&s.inner, &mut s.input, &mut s.h)?;
             add(&mut s.x, &s.h);
         }
         self.len = pos + n;
         let last = &s.x[(n - 1) * hidden..];
         rms_norm(last, &self.norm, cfg.rms_eps, &mut s.h);
-        quantize(&s.h, &mut s.q8);
         let head = self.output.as_ref().unwrap_or(&self.embed);
         let mut logits = vec![0f32; head.rows()];
-        head.matmul(&s.q8, &mut logits)?;
+        head.matmul(&s.h, &mut s.input, &mut logits)?;
         Ok(logits)
     }
 }
@@ -298,6 +323,7 @@ struct Rope {
     cos: Vec<f32>,
     sin: Vec<f32>,
     head_dim: usize,
+    neox: bool,
 }
 
 impl Rope {
@@ -317,6 +343,7 @@ impl Rope {
             cos,
             sin,
             head_dim: cfg.head_dim,
+            neox: cfg.neox,
         }
     }
 
@@ -328,10 +355,20 @@ impl Rope {
             &self.sin[i * half..(i + 1) * half],
         );
         for head in x.chunks_exact_mut(self.head_dim) {
-            for ((pair, c), s) in head.chunks_exact_mut(2).zip(cos).zip(sin) {
-                let (a, b) = (pair[0], pair[1]);
-                pair[0] = a * c - b * s;
-                pair[1] = a * s + b * c;
+            if self.neox {
+                // Pair i is (i, i + half).
+                let (lo, hi) = head.split_at_mut(half);
+                for (((a, b), c), s) in lo.iter_mut().zip(hi).zip(cos).zip(sin) {
+                    let (x, y) = (*a, *b);
+                    *a = x * c - y * s;
+                    *b = x * s + y * c;
+                }
+            } else {
+                for ((pair, c), s) in head.chunks_exact_mut(2).zip(cos).zip(sin) {
+                    let (a, b) = (pair[0], pair[1]);
+                    pair[0] = a * c - b * s;
+                    pair[1] = a * s + b * c;
+                }
             }
         }
     }
@@ -455,6 +492,7 @@ mod tests {
 
     fn config(heads: usize, kv_heads: usize, head_dim: usize) -> Config {
         Config {
+            neox: false,
             layers: 1,
             hidden: heads * head_dim,
             heads,
@@ -484,6 +522,7 @@ mod tests {
         let layer = Layer {
             attn_norm: Vec::new(),
             qkv: dummy(),
+            qkv_bias: Vec::new(),
             out: dummy(),
             ffn_norm: Vec::new(),
             gate_up: dummy(),
@@ -548,6 +587,28 @@ mod tests {
                     a * theta.sin() + b * theta.cos(),
                 );
                 let got = (f64::from(ys[2 * i]), f64::from(ys[2 * i + 1]));
+                assert!((got.0 - want.0).abs() < 1e-5 && (got.1 - want.1).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn neox_rope_rotates_pairs_half_a_head_apart() {
+        let mut cfg = config(2, 2, 8);
+        cfg.neox = true;
+        let rope = Rope::new(&cfg, 3, 1);
+        let x = values(16, 7);
+        let mut y = x.clone();
+        rope.apply(&mut y, 0); // position 3
+        for (xs, ys) in x.chunks_exact(8).zip(y.chunks_exact(8)) {
+            for i in 0..4 {
+                let theta = 3.0 * 10_000f64.powf(-2.0 * i as f64 / 8.0);
+                let (a, b) = (f64::from(xs[i]), f64::from(xs[i + 4]));
+                let want = (
+                    a * theta.cos() - b * theta.sin(),
+                    a * theta.sin() + b * theta.cos(),
+                );
+                let got = (f64::from(ys[i]), f64::from(ys[i + 4]));
                 assert!((got.0 - want.0).abs() < 1e-5 && (got.1 - want.1).abs() < 1e-5);
             }
         }

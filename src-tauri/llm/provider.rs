@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::builtin::{self, BuiltinModel, GenParams};
+use super::builtin::{BuiltinModel, GenParams};
+use super::BuiltinChoice;
 use super::{ChatMessage, Finish, LlmClient, LlmSettings};
 use crate::error::{Error, Result};
 
@@ -79,7 +80,7 @@ impl Llm {
     pub async fn model(&self) -> Result<String> {
         match self {
             Llm::Server(c) => c.model().await,
-            Llm::Builtin { .. } => Ok(builtin::MODEL_NAME.into()),
+            Llm::Builtin { model, .. } => Ok(model.name()),
         }
     }
 
@@ -93,9 +94,9 @@ impl Llm {
                 available: None,
                 problem: None,
             },
-            Llm::Builtin { .. } => LlmStatus {
+            Llm::Builtin { model, .. } => LlmStatus {
                 provider: "builtin",
-                model: builtin::MODEL_NAME.into(),
+                model: model.name(),
                 url: None,
                 reason,
                 available: Some(true),
@@ -105,8 +106,8 @@ impl Llm {
     }
 
     /// Streams an answer: each piece of text goes to `tokens`. `extra` is merged into a
-    /// server's request (e.g. `response_format`); the built-in model ignores it (the analyzer
-    /// parses its answer tolerantly).
+    /// server's request (e.g. `response_format`); the built-in model takes its temperature,
+    /// max_tokens, seed and JSON schema (its answer is constrained to the schema).
     pub async fn stream_chat(
         &self,
         messages: &[ChatMessage],
@@ -129,15 +130,11 @@ impl Llm {
                         .as_u64()
                         .or(settings.seed)
                         .unwrap_or_else(rand_seed),
+                    schema: Some(&extra["response_format"]["json_schema"]["schema"])
+                        .filter(|s| s.is_object())
+                        .cloned(),
                 };
-                let prefix = json_prefix(&extra);
-                if !prefix.is_empty() {
-                    tokens
-                        .send(prefix.clone())
-                        .await
-                        .map_err(|_| Error::Llm(crate::error::LlmError::Cancelled))?;
-                }
-                model.stream_chat(messages, &prefix, params, tokens).await
+                model.stream_chat(messages, "", params, tokens).await
             }
         }
     }
@@ -163,34 +160,15 @@ impl Llm {
     }
 }
 
-/// For a request with a JSON schema (`response_format`), the start of the answer the built-in
-/// model is given: an open object and the schema's first property, so that it writes JSON
-/// rather than prose (it has no grammar-constrained decoding; the caller parses tolerantly).
-fn json_prefix(extra: &serde_json::Value) -> String {
-    let format = &extra["response_format"];
-    if format.is_null() {
-        return String::new();
-    }
-    let first = format["json_schema"]["schema"]["properties"]
-        .as_object()
-        .and_then(|p| p.iter().next())
-        .map(|(name, schema)| {
-            let quote = if schema["type"] == "string" { "\"" } else { "" };
-            format!("\"{name}\": {quote}")
-        })
-        .unwrap_or_default();
-    format!("{{{first}")
-}
-
 fn rand_seed() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
-/// Loads the built-in model off the async runtime (about a second).
-pub async fn load_builtin(models_dir: &Path) -> Result<Arc<BuiltinModel>> {
+/// Loads a built-in model off the async runtime (a second or two).
+pub async fn load_builtin(models_dir: &Path, choice: BuiltinChoice) -> Result<Arc<BuiltinModel>> {
     let dir = models_dir.to_path_buf();
-    tokio::task::spawn_blocking(move || BuiltinModel::load(&dir).map(Arc::new))
+    tokio::task::spawn_blocking(move || BuiltinModel::load(&dir, choice).map(Arc::new))
         .await
         .map_err(|e| Error::Invalid(format!("loading the built-in model: {e}")))?
 }

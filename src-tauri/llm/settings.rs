@@ -1,7 +1,7 @@
 //! LLM connection settings, persisted in the store's `settings` table under `llm`.
 use serde::{Deserialize, Serialize};
 
-use super::Provider;
+use super::{BuiltinChoice, Provider};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -15,6 +15,8 @@ pub struct LlmSettings {
     /// An OpenAI-compatible base URL ending in `/v1`: llama.cpp `llama-server`
     /// (http://127.0.0.1:8080/v1), LM Studio (:1234/v1), Ollama (:11434/v1). Empty: no server.
     pub base_url: String,
+    /// Which built-in model answers when the built-in engine is used (Tiny / Small / Better).
+    pub builtin_model: BuiltinChoice,
     /// The model name sent to the server; empty: the first one `/v1/models` lists.
     pub model: String,
     pub temperature: f32,
@@ -35,6 +37,7 @@ impl Default for LlmSettings {
         LlmSettings {
             provider: Provider::Auto,
             base_url: "http://127.0.0.1:8080/v1".into(),
+            builtin_model: BuiltinChoice::default(),
             model: String::new(),
             temperature: 0.7,
             top_p: 0.9,

