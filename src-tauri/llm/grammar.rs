@@ -73,8 +73,9 @@ impl Grammars {
         })
     }
 
-    /// A constraint for one answer to `schema`. Compact JSON: ", " and ": " between items and
-    /// keys and no other whitespace, so a small model cannot drift into blank lines.
+    /// A constraint for one answer to `schema`. Between JSON tokens, at most one run of up to
+    /// 22 spaces or newlines (llama.cpp's grammar allows the same): a model writes the indented
+    /// JSON it was trained on, and cannot drift into endless blank lines.
     pub fn constraint(&self, schema: &Value) -> Result<Constraint, String> {
         let key = schema.to_string();
         let mut compiled = crate::sync::lock(&self.compiled);
@@ -84,13 +85,13 @@ impl Grammars {
             });
         }
         let mut schema = schema.clone();
+        bound_strings(&mut schema, false);
         if let Some(o) = schema.as_object_mut() {
             o.insert(
                 "x-guidance".into(),
                 serde_json::json!({
-                    "whitespace_flexible": false,
-                    "item_separator": ", ",
-                    "key_separator": ": ",
+                    "whitespace_flexible": true,
+                    "whitespace_pattern": r"[\x20\x0A]{1,22}",
                 }),
             );
         }
@@ -105,6 +106,37 @@ impl Grammars {
         let fresh = matcher.deep_clone();
         compiled.insert(key, matcher);
         Ok(Constraint { matcher: fresh })
+    }
+}
+
+/// Longest free strings the built-in model may write: a list item, and any other string. A
+/// small model that starts copying or repeating itself inside a JSON string never closes it;
+/// a bound makes the grammar close it. (Not sent to servers: llama.cpp expands a length bound
+/// into as many grammar rules, which slows it down; llguidance's lexer does not care.)
+const MAX_ITEM_CHARS: u64 = 200;
+const MAX_STRING_CHARS: u64 = 600;
+
+/// Adds a `maxLength` to every string of `schema` without one (and without an `enum`).
+fn bound_strings(schema: &mut Value, in_array: bool) {
+    let Some(o) = schema.as_object_mut() else {
+        return;
+    };
+    let is_string = o.get("type").and_then(Value::as_str) == Some("string");
+    if is_string && !o.contains_key("maxLength") && !o.contains_key("enum") {
+        let max = if in_array {
+            MAX_ITEM_CHARS
+        } else {
+            MAX_STRING_CHARS
+        };
+        o.insert("maxLength".into(), max.into());
+    }
+    if let Some(items) = o.get_mut("items") {
+        bound_strings(items, true);
+    }
+    if let Some(Value::Object(props)) = o.get_mut("properties") {
+        for p in props.values_mut() {
+            bound_strings(p, in_array);
+        }
     }
 }
 
@@ -132,5 +164,38 @@ impl Constraint {
     /// Moves past `token` (one the mask allowed).
     pub fn accept(&mut self, token: u32) -> Result<(), String> {
         self.matcher.consume_token(token).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_strings_get_a_bound_and_list_items_a_shorter_one() {
+        let mut schema = serde_json::json!({
+            "type": "object",
+            "properties": {
+                "summary": {"type": "string"},
+                "mood": {"type": "string", "enum": ["a", "b"]},
+                "title": {"type": "string", "maxLength": 10},
+                "points": {"type": "array", "items": {"type": "string"}},
+                "items": {"type": "array", "items": {"type": "object", "properties": {
+                    "text": {"type": "string"}}}},
+            }
+        });
+        bound_strings(&mut schema, false);
+        let p = &schema["properties"];
+        assert_eq!(p["summary"]["maxLength"], MAX_STRING_CHARS);
+        assert!(
+            p["mood"].get("maxLength").is_none(),
+            "an enum is bounded already"
+        );
+        assert_eq!(p["title"]["maxLength"], 10, "a bound of its own is kept");
+        assert_eq!(p["points"]["items"]["maxLength"], MAX_ITEM_CHARS);
+        assert_eq!(
+            p["items"]["items"]["properties"]["text"]["maxLength"],
+            MAX_ITEM_CHARS
+        );
     }
 }
