@@ -652,6 +652,37 @@ async fn with_no_server_a_new_chat_is_answered_by_the_builtin_model() {
     let shown = bodies[1].text().await.expect("answer text");
     assert!(!shown.trim().is_empty());
     screenshot(&c, "builtin-chat").await;
+
+    // Settings offers the built-in models, Small by default; Tiny, once saved, is the model in
+    // use at once (no restart).
+    click(
+        &c,
+        "[data-testid=llm-badge]",
+        ON_SCREEN,
+        "the badge opens Settings",
+    )
+    .await;
+    let small = element(
+        &c,
+        "[data-testid=builtin-small]",
+        Duration::from_secs(20),
+        "the built-in model choices",
+    )
+    .await;
+    assert!(
+        small.is_selected().await.expect("checked"),
+        "Small is the default"
+    );
+    screenshot(&c, "settings-builtin-models").await;
+    click(&c, "[data-testid=builtin-tiny]", ON_SCREEN, "Tiny").await;
+    click(&c, "[data-testid=save-settings]", ON_SCREEN, "Save").await;
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(
+            "[data-testid=llm-badge][data-model^='SmolLM2-135M-Instruct']",
+        ))
+        .await
+        .expect("the badge names Tiny's model");
     c.close().await.expect("close session");
     drop(_driver);
 

@@ -14,7 +14,7 @@
 //! - Free text stops when it falls into a loop (the same run of tokens three times over).
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
@@ -62,7 +62,7 @@ struct Job {
 pub struct BuiltinModel {
     spec: &'static BuiltinSpec,
     jobs: std_mpsc::Sender<Job>,
-    tokenizer: Tokenizer,
+    tokenizer: Arc<Tokenizer>,
     template: ChatTemplate,
     /// Strings of the tokenizer's special tokens: removed from message text so a message
     /// cannot open or close a turn.
@@ -133,8 +133,11 @@ impl BuiltinModel {
     pub fn load(models_dir: &Path, choice: BuiltinChoice) -> Result<BuiltinModel> {
         let spec = choice.spec();
         let dir = spec.check_installed(models_dir)?;
-        let tokenizer = Tokenizer::from_file(dir.join(TOKENIZER_FILE))
-            .map_err(|e| builtin_err("loading tokenizer.json", e))?;
+        // Shared with the worker thread: Qwen's vocabulary and merges take tens of MB.
+        let tokenizer = Arc::new(
+            Tokenizer::from_file(dir.join(TOKENIZER_FILE))
+                .map_err(|e| builtin_err("loading tokenizer.json", e))?,
+        );
         let (model, meta) = load_weights(&dir.join(spec.gguf))?;
 
         let token = |id: Option<u32>| id.and_then(|id| tokenizer.id_to_token(id));
@@ -172,7 +175,7 @@ impl BuiltinModel {
         let vocab = model.vocab();
 
         let (jobs, rx) = std_mpsc::channel::<Job>();
-        let worker_tokenizer = tokenizer.clone();
+        let worker_tokenizer = Arc::clone(&tokenizer);
         std::thread::Builder::new()
             .name("hindsight-llm".into())
             .spawn(move || {
@@ -209,7 +212,7 @@ impl BuiltinModel {
             let json: serde_json::Value = std::fs::read(&path)
                 .map_err(|e| e.to_string())
                 .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))?;
-            Grammars::new(&json, self.tokenizer.clone(), self.vocab, self.end)
+            Grammars::new(&json, (*self.tokenizer).clone(), self.vocab, self.end)
         });
         grammars
             .as_ref()
@@ -315,7 +318,7 @@ impl BuiltinModel {
 
 struct Worker {
     model: Llama,
-    tokenizer: Tokenizer,
+    tokenizer: Arc<Tokenizer>,
     stops: Vec<u32>,
 }
 

@@ -41,7 +41,7 @@ pub struct BuiltinSpec {
     pub bytes: u64,
     /// Memory it needs while answering (weights, KV cache, buffers), rounded up.
     pub ram_bytes: u64,
-    /// Measured speed on a 2-core machine (BENCHMARKS.md).
+    /// Decode speed measured on a 2-core machine (BENCHMARKS.md, scripts/bench-builtin).
     pub speed: &'static str,
     /// How to install it.
     pub fetch: &'static str,
@@ -62,7 +62,7 @@ pub static MODELS: [BuiltinSpec; 3] = [
         gguf: "SmolLM2-135M-Instruct.Q4_1.gguf",
         bytes: 98_362_432,
         ram_bytes: GIB / 2,
-        speed: "about 110 tokens/s",
+        speed: "about 240 tokens/s",
         fetch: "./scripts/fetch-models",
         note: "fastest; weak answers and analyses (for machines with < 4 GB)",
     },
@@ -74,7 +74,7 @@ pub static MODELS: [BuiltinSpec; 3] = [
         gguf: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         bytes: 491_400_064,
         ram_bytes: GIB,
-        speed: "about 25 tokens/s",
+        speed: "about 80 tokens/s",
         fetch: "./scripts/fetch-models",
         note: "the default: sensible analyses and answers",
     },
@@ -86,9 +86,9 @@ pub static MODELS: [BuiltinSpec; 3] = [
         gguf: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         bytes: 1_117_320_768,
         ram_bytes: 2 * GIB,
-        speed: "about 9 tokens/s",
+        speed: "not measured yet",
         fetch: "./scripts/fetch-models --model qwen-1.5b",
-        note: "better answers, about 3x slower than Small",
+        note: "three times Small's size: better answers, slower",
     },
 ];
 
@@ -174,6 +174,7 @@ fn total_memory_bytes() -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
     use super::*;
 
     #[test]

@@ -1080,7 +1080,7 @@ mod tests {
         ];
         let x = values(2 * cols, 1);
         let mut input = Input::default();
-        let mut want = vec![Vec::new(), Vec::new()];
+        let mut want = [Vec::new(), Vec::new()];
         let mut mats = Vec::new();
         for (seed, (rows, dtype)) in parts.into_iter().enumerate() {
             let m = QMatrix::from_qtensor(&qtensor(rows, cols, dtype, seed as u32)).unwrap();

@@ -75,7 +75,7 @@ pub fn start_server_on(model: &std::path::Path, alias: &str, parallel: u32) -> L
         .port();
     let mut child = Command::new(python)
         .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/llama_server.py"))
-        .arg(&model)
+        .arg(model)
         .arg(port.to_string())
         .args([
             "--alias",

@@ -28,12 +28,17 @@ export function LlmBadge({ onOpenSettings, version }: { onOpenSettings: () => vo
         className={`llm-badge${builtin ? " builtin" : ""}${error || status?.available === false ? " failed" : ""}`}
         data-testid="llm-badge"
         data-provider={status?.provider ?? ""}
+        data-model={status?.model ?? ""}
         title={error ?? title}
         onClick={onOpenSettings}
       >
         {error ? "No model" : !status ? "Model…" : builtin ? "Built-in model" : `Server · ${status.model || hostOf(status.url)}`}
       </button>
-      {builtin && <p className="llm-hint">Small built-in model in use. A local server gives better answers.</p>}
+      {builtin && (
+        <p className="llm-hint" data-testid="llm-hint">
+          {status?.model.replace(" (built-in)", "")} in use. A local server gives better answers.
+        </p>
+      )}
       {error && <p className="llm-hint error-text">{error}</p>}
       {status?.available === false && <p className="llm-hint error-text">{status.problem}</p>}
     </div>

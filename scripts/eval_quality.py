@@ -1,0 +1,850 @@
+#!/usr/bin/env python3
+"""Quality evaluation of Hindsight's LLM analyses and "ask your history" answers.
+
+Runs the real `hindsight` binary on the quality sets in tests/fixtures/quality/ (import, embed,
+analyze every conversation, ask every question) in a fresh temporary data folder, scores the
+output against the references, prints a Markdown table and can fail on thresholds (for CI).
+
+    scripts/eval_quality.py --bin target/release/hindsight --set a --llm builtin
+    scripts/eval_quality.py --bin target/release/hindsight --set both --llm http://127.0.0.1:8080/v1 \\
+        --label "qwen2.5-1.5b" --out results.json --markdown table.md
+    scripts/eval_quality.py --render run1.json run2.json --markdown table.md   # combine runs
+    scripts/eval_quality.py --bin ... --set a --min-valid 0.9 --min-ask-accuracy 0.5   # CI gate
+
+Python 3.11, standard library only. The scoring functions are pure and unit-tested in
+scripts/test_eval_quality.py. Metric definitions: tests/fixtures/quality/README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "quality"
+PROMPT_RS = ROOT / "src-tauri" / "analysis" / "prompt.rs"
+ASK_RS = ROOT / "src-tauri" / "search" / "ask.rs"
+
+SENTIMENTS = ("positive", "neutral", "negative", "mixed")
+ANSWERABLE_KINDS = ("fact", "paraphrase", "multi_hop", "temporal")
+KINDS = ANSWERABLE_KINDS + ("no_answer",)
+
+# ---------------------------------------------------------------------------------------------
+# Text normalisation
+# ---------------------------------------------------------------------------------------------
+NUMBER_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20",
+    "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60",
+}
+
+STOP_WORDS = frozenset("""
+a an the and or but if then else of to in on at by for with from into onto about as is are was were
+be been being am do does did doing have has had having will would shall should can could may might
+must i me my mine myself we us our ours you your yours he him his she her hers it its they them their
+theirs this that these those there here what which who whom whose when where why how not no nor so
+too very just also than up down out off over under again once all any both each few more most other
+some such only own same s t don now get got go going make sure let lets ll re ve d m o y via per
+user ai assistant
+""".split())
+
+
+def strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def normalize(text: str) -> str:
+    """Lower case, no accents, no punctuation, single spaces; "£1,150" -> "1150", "5th" -> "5",
+    "16GB" -> "16 gb", "4.1" -> "4 1", number words two..sixty -> digits."""
+    t = strip_accents(str(text)).lower()
+    t = t.replace("\u2019", "'").replace("\u2018", "'")
+    t = re.sub(r"(?<=\d)[,](?=\d{3}\b)", "", t)            # thousands separators
+    t = re.sub(r"\b(\d+)(st|nd|rd|th)\b", r"\1", t)        # ordinals
+    t = re.sub(r"'s\b", "", t)                              # possessives
+    t = t.replace("'", "")                                  # don't -> dont
+    t = re.sub(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)", " ", t)  # 16gb -> 16 gb
+    t = re.sub(r"[^a-z0-9]+", " ", t)
+    words = [NUMBER_WORDS.get(w, w) for w in t.split()]
+    return " ".join(words)
+
+
+def stem(word: str) -> str:
+    """A deliberately light stemmer (plural, -ing, -ed), applied to both sides of every match."""
+    w = word
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 5 and w.endswith("ing"):
+        return _undouble(w[:-3])
+    if len(w) > 4 and w.endswith("ed") and not w.endswith("eed"):
+        return _undouble(w[:-2])
+    if len(w) > 5 and w.endswith("oes"):
+        return w[:-2]
+    if len(w) > 3 and w.endswith("es") and w[-3] in "sxz":
+        return w[:-2]
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
+def _undouble(w: str) -> str:
+    """running -> run, stopped -> stop (but not fall, miss, buzz)."""
+    if len(w) > 2 and w[-1] == w[-2] and w[-1] not in "aeiouylsz":
+        return w[:-1]
+    return w
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised, stemmed tokens."""
+    return [stem(w) for w in normalize(text).split()]
+
+
+def contains_phrase(haystack: list[str], phrase: list[str]) -> bool:
+    if not phrase:
+        return False
+    n = len(phrase)
+    first = phrase[0]
+    for i in range(len(haystack) - n + 1):
+        if haystack[i] == first and haystack[i:i + n] == phrase:
+            return True
+    return False
+
+
+def phrase_in(text: str, phrase: str) -> bool:
+    """Does `phrase` occur in `text` as a whole-token sequence (normalised, stemmed)?"""
+    return contains_phrase(tokens(text), tokens(phrase))
+
+
+def content_tokens(text: str) -> set[str]:
+    return {stem(w) for w in normalize(text).split() if w not in STOP_WORDS}
+
+
+# ---------------------------------------------------------------------------------------------
+# Analysis scoring
+# ---------------------------------------------------------------------------------------------
+def fact_covered(text: str, alternatives: list[str]) -> bool:
+    toks = tokens(text)
+    return any(contains_phrase(toks, tokens(a)) for a in alternatives)
+
+
+def fact_coverage(summary: str, facts: list[list[str]]) -> float | None:
+    if not facts:
+        return None
+    return sum(fact_covered(summary or "", f) for f in facts) / len(facts)
+
+
+def overlap_coefficient(a: set, b: set) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
+
+
+def match_action_items(produced: list[str], reference: list[str], threshold: float = 0.5):
+    """One-to-one greedy matching on content-word overlap coefficient >= threshold.
+    Returns (pairs [(produced_index, reference_index, score)], precision, recall).
+    Nothing produced and nothing expected: precision 1, recall 1. Nothing expected but something
+    produced: precision 0 (false positives), recall 1. Expected but nothing produced: recall 0,
+    precision 1 (no false positive); the micro-averaged figures do not have this vacuous case."""
+    p_sets = [content_tokens(t) for t in produced]
+    r_sets = [content_tokens(t) for t in reference]
+    scored = []
+    for i, ps in enumerate(p_sets):
+        for j, rs in enumerate(r_sets):
+            s = overlap_coefficient(ps, rs)
+            if s >= threshold:
+                scored.append((s, i, j))
+    scored.sort(key=lambda x: (-x[0], x[1], x[2]))
+    used_p, used_r, pairs = set(), set(), []
+    for s, i, j in scored:
+        if i in used_p or j in used_r:
+            continue
+        used_p.add(i)
+        used_r.add(j)
+        pairs.append((i, j, round(s, 3)))
+    precision = len(pairs) / len(produced) if produced else 1.0
+    recall = len(pairs) / len(reference) if reference else 1.0
+    return pairs, precision, recall
+
+
+def topic_matches(produced_topic: str, alternative: str) -> bool:
+    a = " " + " ".join(tokens(produced_topic)) + " "
+    b = " " + " ".join(tokens(alternative)) + " "
+    if not a.strip() or not b.strip():
+        return False
+    return b in a or a in b
+
+
+def topic_overlap(produced: list[str], reference: list[list[str]]) -> float | None:
+    """Fraction of reference topics matched (either way round, whole tokens) by a produced topic."""
+    if not reference:
+        return None
+    hit = 0
+    for alts in reference:
+        if any(topic_matches(p, alt) for p in produced for alt in alts):
+            hit += 1
+    return hit / len(reference)
+
+
+def sentiment_scores(predicted, reference: str) -> tuple[float, float]:
+    """(exact, adjacent): adjacent also gives half a point for mixed vs positive/negative."""
+    if predicted == reference:
+        return 1.0, 1.0
+    pair = {predicted, reference}
+    if "mixed" in pair and pair & {"positive", "negative"}:
+        return 0.0, 0.5
+    return 0.0, 0.0
+
+
+# ---- copied prompt text ------------------------------------------------------------------------
+def rust_string_literals(source: str) -> list[tuple[int, str]]:
+    """(offset, value) of every string literal in Rust source: "…" with escapes and line
+    continuations, r"…" and r#"…"#; comments and char literals are skipped."""
+    out = []
+    i, n = 0, len(source)
+    while i < n:
+        c = source[i]
+        if source.startswith("//", i):
+            j = source.find("\n", i)
+            i = n if j < 0 else j + 1
+            continue
+        if source.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if source.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif source.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+            continue
+        m = re.match(r'b?r(#*)"', source[i:i + 40])
+        if m and (i == 0 or not (source[i - 1].isalnum() or source[i - 1] == "_")):
+            hashes = m.group(1)
+            start = i + m.end()
+            end = source.find('"' + hashes, start)
+            if end < 0:
+                break
+            out.append((i, source[start:end]))
+            i = end + 1 + len(hashes)
+            continue
+        if c == "'":
+            if source.startswith("\\", i + 1):
+                j = source.find("'", i + 2)
+                i = n if j < 0 else j + 1
+            elif i + 2 < n and source[i + 2] == "'":
+                i += 3
+            else:
+                i += 1  # a lifetime
+            continue
+        if c == '"':
+            j, buf = i + 1, []
+            while j < n and source[j] != '"':
+                if source[j] == "\\" and j + 1 < n:
+                    nxt = source[j + 1]
+                    if nxt == "\n":
+                        j += 2
+                        while j < n and source[j] in " \t\r\n":
+                            j += 1
+                        continue
+                    buf.append({"n": "\n", "t": "\t", "r": "\r", "0": "\0"}.get(nxt, nxt))
+                    j += 2
+                    continue
+                buf.append(source[j])
+                j += 1
+            out.append((i, "".join(buf)))
+            i = j + 1
+            continue
+        i += 1
+    return out
+
+
+def literal_segments(literal: str) -> list[str]:
+    """A literal split at format! placeholders ({SHAPE}, {problem}, {}, {:.2}) so that no
+    n-gram spans text the program substitutes; {{ and }} are literal braces."""
+    text = literal.replace("{{", "\x01").replace("}}", "\x02")
+    parts = re.split(r"\{[A-Za-z0-9_]*(?::[^}]*)?\}", text)
+    return [p.replace("\x01", "{").replace("\x02", "}") for p in parts]
+
+
+class PromptText:
+    """The prompt's token sequences (normalised, not stemmed) for copy detection."""
+
+    def __init__(self, segments: list[str], n: int = 6):
+        self.n = n
+        self.seqs = [normalize(s).split() for s in segments]
+        self.seqs = [s for s in self.seqs if s]
+        self.ngrams = set()
+        for s in self.seqs:
+            for k in range(len(s) - n + 1):
+                self.ngrams.add(tuple(s[k:k + n]))
+
+    @classmethod
+    def from_rust(cls, source: str, n: int = 6, only_const: str | None = None) -> "PromptText":
+        lits = rust_string_literals(source)
+        if only_const:
+            at = source.find(f"const {only_const}")
+            lits = [l for l in lits if at >= 0 and l[0] > at][:1]
+        segments = [seg for _, lit in lits for seg in literal_segments(lit)]
+        return cls(segments, n)
+
+    def copied(self, text: str) -> str | None:
+        """The first prompt n-gram found in `text`, or the whole of `text` when it is a run of at
+        least 3 words inside the prompt, or a bare placeholder ("…"); else None."""
+        raw = str(text or "")
+        toks = normalize(raw).split()
+        if not toks:
+            return "placeholder" if raw.strip() else None
+        for k in range(len(toks) - self.n + 1):
+            g = tuple(toks[k:k + self.n])
+            if g in self.ngrams:
+                return " ".join(g)
+        if len(toks) >= 3:
+            for s in self.seqs:
+                if contains_phrase(s, toks):
+                    return " ".join(toks)
+        return None
+
+
+def analysis_fields(analysis: dict) -> list[tuple[str, str]]:
+    items = [("summary", analysis.get("summary") or "")]
+    items += [("key_point", str(p)) for p in analysis.get("key_points") or []]
+    items += [("action_item", action_text(a)) for a in analysis.get("action_items") or []]
+    items += [("topic", str(t)) for t in analysis.get("topics") or []]
+    return items
+
+
+def copied_prompt(analysis: dict, prompt: PromptText) -> str | None:
+    for field, text in analysis_fields(analysis):
+        hit = prompt.copied(text)
+        if hit:
+            return f"{field}: {hit}"
+    return None
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+|\n+", (text or "").strip()) if s.strip()]
+
+
+def repeated_lines(analysis: dict) -> str | None:
+    """Why the analysis repeats itself, or None: a summary sentence, key point or action item
+    occurring twice (normalised) in its list, or an 8-gram occurring 3+ times in the summary."""
+    lists = {
+        "summary sentence": split_sentences(analysis.get("summary") or ""),
+        "key point": [str(p) for p in analysis.get("key_points") or []],
+        "action item": [action_text(a) for a in analysis.get("action_items") or []],
+    }
+    for name, items in lists.items():
+        seen = set()
+        for item in items:
+            key = normalize(item)
+            if not key:
+                continue
+            if key in seen:
+                return f"{name} twice: {key[:80]}"
+            seen.add(key)
+    toks = normalize(analysis.get("summary") or "").split()
+    counts: dict[tuple, int] = {}
+    for k in range(len(toks) - 7):
+        g = tuple(toks[k:k + 8])
+        counts[g] = counts.get(g, 0) + 1
+        if counts[g] >= 3:
+            return "8-gram 3 times in summary: " + " ".join(g)
+    return None
+
+
+def action_text(item) -> str:
+    if isinstance(item, dict):
+        return str(item.get("text") or "")
+    return str(item)
+
+
+def validity(analysis: dict | None, ok: bool = True) -> tuple[bool, list[str]]:
+    problems = []
+    if not ok:
+        problems.append("command failed")
+    if not isinstance(analysis, dict):
+        return False, problems + ["no analysis"]
+    if not str(analysis.get("summary") or "").strip():
+        problems.append("empty summary")
+    if analysis.get("sentiment") not in SENTIMENTS:
+        problems.append(f"sentiment {analysis.get('sentiment')!r}")
+    topics = analysis.get("topics")
+    if not isinstance(topics, list) or not any(str(t).strip() for t in topics):
+        problems.append("no topics")
+    return not problems, problems
+
+
+def score_analysis(analysis: dict | None, ref: dict, prompt: PromptText, ok: bool = True) -> dict:
+    """Scores one analysis against its reference. A missing analysis scores 0 everywhere."""
+    valid, problems = validity(analysis, ok)
+    if not isinstance(analysis, dict):
+        return {"valid": False, "problems": problems, "fact_coverage": 0.0,
+                "fact_coverage_with_key_points": 0.0, "facts_missed": ref["summary_facts"],
+                "action_precision": 0.0, "action_recall": 0.0, "action_tp": 0, "action_fp": 0,
+                "action_fn": len(ref["action_items"]), "action_pairs": [], "owner_agreement": None,
+                "topic_overlap": 0.0, "sentiment_exact": 0.0, "sentiment_adjacent": 0.0,
+                "copied_prompt": None, "repeated": None}
+    summary = str(analysis.get("summary") or "")
+    key_points = " \n ".join(str(p) for p in analysis.get("key_points") or [])
+    facts = ref["summary_facts"]
+    missed = [f for f in facts if not fact_covered(summary, f)]
+    produced_items = analysis.get("action_items") or []
+    produced = [action_text(a) for a in produced_items]
+    reference = [a["text"] for a in ref["action_items"]]
+    pairs, precision, recall = match_action_items(produced, reference)
+    owners = [
+        (produced_items[i].get("owner") if isinstance(produced_items[i], dict) else None)
+        == ref["action_items"][j]["owner"]
+        for i, j, _ in pairs
+    ]
+    exact, adjacent = sentiment_scores(analysis.get("sentiment"), ref["sentiment"])
+    topics = [str(t) for t in analysis.get("topics") or []]
+    return {
+        "valid": valid,
+        "problems": problems,
+        "fact_coverage": fact_coverage(summary, facts),
+        "fact_coverage_with_key_points": fact_coverage(summary + " \n " + key_points, facts),
+        "facts_missed": missed,
+        "action_precision": precision,
+        "action_recall": recall,
+        "action_tp": len(pairs),
+        "action_fp": len(produced) - len(pairs),
+        "action_fn": len(reference) - len(pairs),
+        "action_pairs": [{"produced": produced[i], "reference": reference[j], "overlap": s}
+                         for i, j, s in pairs],
+        "owner_agreement": (sum(owners) / len(owners)) if owners else None,
+        "topic_overlap": topic_overlap(topics, ref["topics"]),
+        "sentiment_exact": exact,
+        "sentiment_adjacent": adjacent,
+        "copied_prompt": copied_prompt(analysis, prompt),
+        "repeated": repeated_lines(analysis),
+    }
+
+
+def mean(values) -> float | None:
+    vals = [v for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def aggregate_analyses(items: list[dict]) -> dict:
+    if not items:
+        return {"n": 0}
+    s = [it["scores"] for it in items]
+    tp = sum(x["action_tp"] for x in s)
+    fp = sum(x["action_fp"] for x in s)
+    fn = sum(x["action_fn"] for x in s)
+    return {
+        "n": len(items),
+        "valid": mean(1.0 if x["valid"] else 0.0 for x in s),
+        "failed": sum(1 for it in items if not it.get("ok")),
+        "fact_coverage": mean(x["fact_coverage"] for x in s),
+        "fact_coverage_with_key_points": mean(x["fact_coverage_with_key_points"] for x in s),
+        "action_recall": mean(x["action_recall"] for x in s),
+        "action_precision": mean(x["action_precision"] for x in s),
+        "action_recall_micro": tp / (tp + fn) if tp + fn else None,
+        "action_precision_micro": tp / (tp + fp) if tp + fp else None,
+        "owner_agreement": mean(x["owner_agreement"] for x in s),
+        "topic_overlap": mean(x["topic_overlap"] for x in s),
+        "sentiment_exact": mean(x["sentiment_exact"] for x in s),
+        "sentiment_adjacent": mean(x["sentiment_adjacent"] for x in s),
+        "copied_prompt": mean(1.0 if x["copied_prompt"] else 0.0 for x in s),
+        "repeated": mean(1.0 if x["repeated"] else 0.0 for x in s),
+        "seconds_mean": mean(it.get("seconds") for it in items),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Ask scoring
+# ---------------------------------------------------------------------------------------------
+CITATION_RE = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+
+NO_ANSWER_PHRASES = (
+    "nothing", "no relevant", "not relevant", "not find", "couldnt find", "could not find",
+    "cant find", "cannot find", "cant see", "did not find", "didnt find", "unable to find",
+    "dont know", "do not know", "no information", "no info", "not mentioned", "isnt mentioned",
+    "no mention", "doesnt mention", "does not mention", "dont mention", "do not mention",
+    "doesnt say", "does not say", "dont say", "do not say", "no record", "not in your history",
+    "no details", "not specified", "doesnt specify", "does not specify", "not stated",
+    "no excerpt", "not contain", "dont contain", "doesnt contain", "not available",
+    "no answer", "not sure", "no data", "dont have", "do not have", "not provided",
+)
+
+
+def parse_citations(answer: str) -> list[int]:
+    """The numbers cited as [n], [n, m] or [n][m], in order, without repeats."""
+    out = []
+    for m in CITATION_RE.finditer(answer or ""):
+        for part in re.split(r"[,;]", m.group(1)):
+            k = int(part)
+            if k not in out:
+                out.append(k)
+    return out
+
+
+def strip_citations(answer: str) -> str:
+    return CITATION_RE.sub(" ", answer or "")
+
+
+def answer_correct(answer: str, answer_any: list[list[str]]) -> bool:
+    toks = tokens(strip_citations(answer))
+    return any(alt and all(contains_phrase(toks, tokens(p)) for p in alt) for alt in answer_any)
+
+
+def says_no_answer(answer: str) -> bool:
+    text = " " + normalize(strip_citations(answer)) + " "
+    return any(" " + p + " " in text for p in NO_ANSWER_PHRASES)
+
+
+def score_question(result: dict | None, q: dict, ask_prompt: PromptText | None = None,
+                   ok: bool = True) -> dict:
+    result = result if isinstance(result, dict) else {}
+    answer = str(result.get("answer") or "")
+    excerpts = result.get("excerpts") or []
+    ids = [e.get("message_id") for e in excerpts if isinstance(e, dict)]
+    cited = parse_citations(answer)
+    cited_ids = [ids[k - 1] for k in cited if 1 <= k <= len(ids)]
+    evidence = set(q.get("evidence") or [])
+    ranks = [i + 1 for i, mid in enumerate(ids) if mid in evidence]
+    out = {
+        "ok": ok,
+        "cited": cited,
+        "cited_out_of_range": [k for k in cited if not 1 <= k <= len(ids)],
+        "excerpts": len(ids),
+        "copied_prompt": ask_prompt.copied(answer) if ask_prompt else None,
+        "says_no_answer": says_no_answer(answer),
+    }
+    if q["kind"] == "no_answer":
+        out["honest"] = ok and out["says_no_answer"] and not cited
+        out["correct"] = out["honest"]
+    else:
+        out["correct"] = ok and answer_correct(answer, q["answer_any"])
+        out["retrieval_hit"] = bool(ranks)
+        out["evidence_rank"] = ranks[0] if ranks else None
+        out["citation_ok"] = (any(mid in evidence for mid in cited_ids)) if cited else None
+        out["refused"] = out["says_no_answer"] and not out["correct"]
+    return out
+
+
+def aggregate_questions(items: list[dict]) -> dict:
+    if not items:
+        return {"n": 0}
+    answerable = [it for it in items if it["kind"] != "no_answer"]
+    none = [it for it in items if it["kind"] == "no_answer"]
+    a = [it["scores"] for it in answerable]
+    with_cites = [x for x in a if x["cited"]]
+    per_kind = {}
+    for kind in KINDS:
+        ks = [it["scores"] for it in items if it["kind"] == kind]
+        if ks:
+            per_kind[kind] = {"n": len(ks), "accuracy": mean(1.0 if x["correct"] else 0.0 for x in ks)}
+    return {
+        "n": len(items),
+        "answerable": len(answerable),
+        "failed": sum(1 for it in items if not it.get("ok")),
+        "accuracy": mean(1.0 if x["correct"] else 0.0 for x in a),
+        "cited_any": mean(1.0 if x["cited"] else 0.0 for x in a),
+        "citation_accuracy": mean(1.0 if x["citation_ok"] else 0.0 for x in with_cites),
+        "retrieval_hit": mean(1.0 if x["retrieval_hit"] else 0.0 for x in a),
+        "refused": mean(1.0 if x["refused"] else 0.0 for x in a),
+        "no_answer_honesty": mean(1.0 if it["scores"]["honest"] else 0.0 for it in none),
+        "copied_prompt": mean(1.0 if it["scores"]["copied_prompt"] else 0.0 for it in items),
+        "per_kind": per_kind,
+        "seconds_mean": mean(it.get("seconds") for it in items),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Thresholds and tables
+# ---------------------------------------------------------------------------------------------
+# flag name -> (section, metric, "min" | "max", is a rate)
+THRESHOLDS = {
+    "min_valid": ("analysis", "valid", "min", True),
+    "min_facts": ("analysis", "fact_coverage", "min", True),
+    "min_action_recall": ("analysis", "action_recall", "min", True),
+    "min_action_precision": ("analysis", "action_precision", "min", True),
+    "min_topics": ("analysis", "topic_overlap", "min", True),
+    "min_sentiment": ("analysis", "sentiment_exact", "min", True),
+    "max_copied": ("analysis", "copied_prompt", "max", True),
+    "max_repeated": ("analysis", "repeated", "max", True),
+    "max_seconds_per_analysis": ("analysis", "seconds_mean", "max", False),
+    "min_ask_accuracy": ("ask", "accuracy", "min", True),
+    "min_citation_accuracy": ("ask", "citation_accuracy", "min", True),
+    "min_cited": ("ask", "cited_any", "min", True),
+    "min_retrieval": ("ask", "retrieval_hit", "min", True),
+    "min_no_answer": ("ask", "no_answer_honesty", "min", True),
+    "max_seconds_per_question": ("ask", "seconds_mean", "max", False),
+}
+
+
+def check_thresholds(run: dict, limits: dict) -> list[str]:
+    """Failures of one run ({"set", "label", "metrics": {"analysis", "ask"}}) against `limits`
+    (flag name -> value; rates as fractions, or percentages when > 1)."""
+    failures = []
+    for flag, limit in limits.items():
+        if limit is None:
+            continue
+        section, metric, kind, rate = THRESHOLDS[flag]
+        if rate and limit > 1:
+            limit = limit / 100.0
+        value = (run["metrics"].get(section) or {}).get(metric)
+        name = f"set {run['set']}: {section} {metric}"
+        if value is None:
+            failures.append(f"{name} was not measured (--{flag.replace('_', '-')} {limit:g})")
+        elif kind == "min" and value < limit:
+            failures.append(f"{name} = {value:.3f} is below --{flag.replace('_', '-')} {limit:g}")
+        elif kind == "max" and value > limit:
+            failures.append(f"{name} = {value:.3f} is above --{flag.replace('_', '-')} {limit:g}")
+    return failures
+
+
+def pct(v) -> str:
+    return "–" if v is None else f"{100 * v:.0f}"
+
+
+def secs(v) -> str:
+    return "–" if v is None else f"{v:.1f}"
+
+
+MAIN_HEADER = ("| set | label | n an | valid% | facts% | actR% | actP% | topics% | sent% | sent~% | "
+               "copy% | rep% | s/an | n q | ask% | cite% | cited% | retr% | honest% | s/q |")
+KIND_HEADER = "| set | label | fact% | paraphrase% | multi_hop% | temporal% | no_answer% (honest) |"
+
+
+def markdown(runs: list[dict]) -> str:
+    lines = [MAIN_HEADER, "|" + "---|" * (MAIN_HEADER.count("|") - 1)]
+    for r in runs:
+        an, ask = r["metrics"].get("analysis") or {}, r["metrics"].get("ask") or {}
+        lines.append("| " + " | ".join([
+            r["set"], r["label"], str(an.get("n", 0)), pct(an.get("valid")),
+            pct(an.get("fact_coverage")), pct(an.get("action_recall")),
+            pct(an.get("action_precision")), pct(an.get("topic_overlap")),
+            pct(an.get("sentiment_exact")), pct(an.get("sentiment_adjacent")),
+            pct(an.get("copied_prompt")), pct(an.get("repeated")), secs(an.get("seconds_mean")),
+            str(ask.get("n", 0)), pct(ask.get("accuracy")), pct(ask.get("citation_accuracy")),
+            pct(ask.get("cited_any")), pct(ask.get("retrieval_hit")),
+            pct(ask.get("no_answer_honesty")), secs(ask.get("seconds_mean")),
+        ]) + " |")
+    lines += ["", KIND_HEADER, "|" + "---|" * (KIND_HEADER.count("|") - 1)]
+    for r in runs:
+        pk = (r["metrics"].get("ask") or {}).get("per_kind") or {}
+        cells = []
+        for kind in KINDS:
+            k = pk.get(kind)
+            cells.append("–" if not k else f"{pct(k['accuracy'])} ({k['n']})")
+        lines.append("| " + " | ".join([r["set"], r["label"]] + cells) + " |")
+    lines += ["", "facts: summary fact coverage; actR/actP: action-item recall/precision (mean per "
+              "conversation); sent~: mixed vs positive/negative counts half; copy: copies prompt "
+              "text; rep: repeats itself; ask: answerable questions correct; cite: cited answers "
+              "citing an evidence message; cited: answers with a [n]; retr: evidence retrieved; "
+              "honest: no-answer questions answered \"not found\" without citations."]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the binary
+# ---------------------------------------------------------------------------------------------
+def run_cmd(argv: list[str], env: dict, timeout: float) -> dict:
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+        rc, out, err = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as e:
+        rc = -1
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        err = f"timed out after {timeout:g} s"
+    except OSError as e:
+        rc, out, err = -2, "", f"could not run {argv[0]}: {e}"
+    return {"rc": rc, "stdout": out, "stderr": err, "seconds": time.monotonic() - t0}
+
+
+def parse_json(text: str):
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None
+
+
+def extract_analysis(doc) -> dict | None:
+    """`analyze ID --json` prints {"analysed": [analysis], "failed": [...]}; `end --json` prints
+    {"conversation": ..., "analysis": {...}}. Either is accepted."""
+    if not isinstance(doc, dict):
+        return None
+    if isinstance(doc.get("analysis"), dict):
+        return doc["analysis"]
+    done = doc.get("analysed")
+    if isinstance(done, list) and done and isinstance(done[0], dict):
+        return done[0]
+    return None
+
+
+def llm_flags(args) -> list[str]:
+    flags = ["--builtin"] if args.llm == "builtin" else ["--url", args.llm]
+    if args.builtin_model:
+        flags += ["--builtin-model", args.builtin_model]
+    if args.model:
+        flags += ["--model", args.model]
+    return flags
+
+
+def pick_round_robin(items: list[dict], key: str, n: int | None) -> list[dict]:
+    """The first n items taking one of each `key` value in turn (file order within a value), so
+    a short run still covers every kind; the result keeps file order."""
+    if n is None or n >= len(items):
+        return list(items)
+    groups: dict[str, list[int]] = {}
+    for i, it in enumerate(items):
+        groups.setdefault(it[key], []).append(i)
+    chosen: list[int] = []
+    while len(chosen) < n:
+        for g in groups.values():
+            if g and len(chosen) < n:
+                chosen.append(g.pop(0))
+    return [items[i] for i in sorted(chosen)]
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | None) -> dict:
+    history = args.fixtures / f"set_{set_name}_history.json"
+    refs = json.loads((args.fixtures / f"set_{set_name}_refs.json").read_text())
+    env = dict(os.environ)
+    env.pop("HINDSIGHT_DATA_DIR", None)
+    if not env.get("HINDSIGHT_MODELS_DIR"):
+        env.pop("HINDSIGHT_MODELS_DIR", None)
+    if args.models_dir:
+        env["HINDSIGHT_MODELS_DIR"] = str(args.models_dir)
+    data_dir = Path(tempfile.mkdtemp(prefix=f"hindsight-quality-{set_name}-"))
+    base = [str(args.bin), "--data-dir", str(data_dir)]
+    run = {"set": set_name, "label": args.label, "llm": args.llm,
+           "builtin_model": args.builtin_model, "model": args.model, "data_dir": str(data_dir),
+           "steps": {}, "analyses": [], "questions": [], "metrics": {}}
+    try:
+        for step, argv in (("import", ["import", str(history), "--json"]), ("embed", ["embed", "--json"])):
+            log(f"[{set_name}] {step} …")
+            r = run_cmd(base + argv, env, args.timeout)
+            run["steps"][step] = {"rc": r["rc"], "seconds": round(r["seconds"], 2),
+                                  "output": parse_json(r["stdout"]), "stderr": r["stderr"][-2000:]}
+            if r["rc"] != 0:
+                raise SystemExit(f"eval_quality: `hindsight {step}` failed (exit {r['rc']}):\n"
+                                 f"{r['stderr'].strip()}")
+        chosen = pick_round_robin(refs["analyses"], "sentiment", args.analyses)
+        for k, ref in enumerate(chosen, 1):
+            r = run_cmd(base + ["analyze", ref["conversation_id"], "--json"] + llm_flags(args), env,
+                        args.timeout)
+            doc = parse_json(r["stdout"])
+            analysis = extract_analysis(doc)
+            ok = r["rc"] == 0 and analysis is not None
+            scores = score_analysis(analysis, ref, prompt, ok)
+            run["analyses"].append({
+                "conversation_id": ref["conversation_id"], "title": ref["title"], "ok": ok,
+                "rc": r["rc"], "seconds": round(r["seconds"], 2),
+                "stderr": r["stderr"][-2000:] if r["rc"] != 0 or not ok else "",
+                "failed": (doc or {}).get("failed") if isinstance(doc, dict) else None,
+                "analysis": analysis, "reference": ref, "scores": scores})
+            log(f"[{set_name}] analysis {k}/{len(chosen)} {ref['title'][:40]!r}: "
+                f"{'ok' if ok else 'FAILED'} in {r['seconds']:.1f} s"
+                + ("" if ok else f" ({r['stderr'].strip()[-200:]})"))
+        questions = pick_round_robin(refs["questions"], "kind", args.questions)
+        for k, q in enumerate(questions, 1):
+            r = run_cmd(base + ["ask", q["question"], "--json"] + llm_flags(args), env, args.timeout)
+            doc = parse_json(r["stdout"])
+            ok = r["rc"] == 0 and isinstance(doc, dict)
+            scores = score_question(doc, q, ask_prompt, ok)
+            run["questions"].append({
+                "id": q["id"], "kind": q["kind"], "question": q["question"], "ok": ok,
+                "rc": r["rc"], "seconds": round(r["seconds"], 2),
+                "stderr": r["stderr"][-2000:] if not ok else "",
+                "answer": (doc or {}).get("answer") if isinstance(doc, dict) else None,
+                "excerpts": [{key: e.get(key) for key in ("message_id", "conversation_id", "similarity", "title")}
+                             for e in ((doc or {}).get("excerpts") or []) if isinstance(e, dict)],
+                "timings": (doc or {}).get("timings") if isinstance(doc, dict) else None,
+                "answer_any": q["answer_any"], "evidence": q["evidence"], "scores": scores})
+            log(f"[{set_name}] ask {k}/{len(questions)} {q['id']} ({q['kind']}): "
+                f"{'correct' if scores['correct'] else 'wrong'} in {r['seconds']:.1f} s")
+    finally:
+        if args.keep_data:
+            log(f"[{set_name}] data kept in {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    run["metrics"] = {"analysis": aggregate_analyses(run["analyses"]),
+                      "ask": aggregate_questions(run["questions"])}
+    return run
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bin", type=Path, help="the hindsight binary")
+    p.add_argument("--set", choices=["a", "b", "both"], default="a")
+    p.add_argument("--llm", default="builtin", help="'builtin' or a server base URL (default builtin)")
+    p.add_argument("--builtin-model", help="passed through as --builtin-model NAME")
+    p.add_argument("--model", help="server model name, passed through as --model NAME")
+    p.add_argument("--analyses", type=int, help="analyse only N conversations (spread over sentiments)")
+    p.add_argument("--questions", type=int, help="ask only N questions (spread over kinds)")
+    p.add_argument("--out", type=Path, help="write every per-item result here (JSON)")
+    p.add_argument("--markdown", type=Path, help="write the tables here too")
+    p.add_argument("--label", help="row name in the table (default: the --llm value)")
+    p.add_argument("--fixtures", type=Path, default=FIXTURES)
+    p.add_argument("--prompt-file", type=Path, default=PROMPT_RS)
+    p.add_argument("--ask-file", type=Path, default=ASK_RS)
+    p.add_argument("--models-dir", type=Path, help="sets HINDSIGHT_MODELS_DIR for the runs")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per command (default 1800)")
+    p.add_argument("--keep-data", action="store_true", help="keep the temporary data folders")
+    p.add_argument("--render", nargs="+", type=Path, metavar="RESULTS",
+                   help="only print the tables of earlier --out files (no run)")
+    g = p.add_argument_group("thresholds (rates as fractions 0-1, or percentages > 1); exit 1 if missed")
+    for flag, (section, metric, kind, rate) in THRESHOLDS.items():
+        g.add_argument("--" + flag.replace("_", "-"), type=float, metavar="X",
+                       help=f"{kind} {section} {metric}")
+    args = p.parse_args(argv)
+    if not args.render and not args.bin:
+        p.error("--bin is required (or --render)")
+    if args.label is None:
+        args.label = args.llm if not args.builtin_model else f"{args.llm}:{args.builtin_model}"
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    limits = {flag: getattr(args, flag) for flag in THRESHOLDS}
+    if args.render:
+        runs = []
+        for path in args.render:
+            runs += json.loads(path.read_text())["runs"]
+    else:
+        if not Path(args.bin).exists():
+            found = shutil.which(str(args.bin))
+            if not found:
+                print(f"eval_quality: no binary at {args.bin}", file=sys.stderr)
+                return 2
+            args.bin = Path(found)
+        args.bin = Path(args.bin).resolve()
+        prompt = PromptText.from_rust(args.prompt_file.read_text())
+        ask_prompt = (PromptText.from_rust(args.ask_file.read_text(), only_const="INSTRUCTIONS")
+                      if args.ask_file.exists() else None)
+        sets = ["a", "b"] if args.set == "both" else [args.set]
+        runs = [run_set(args, s, prompt, ask_prompt) for s in sets]
+        if args.out:
+            args.out.write_text(json.dumps({"runs": runs}, indent=1, ensure_ascii=False) + "\n")
+    table = markdown(runs)
+    print(table, end="")
+    if args.markdown:
+        args.markdown.write_text(table)
+    failures = [f for r in runs for f in check_thresholds(r, limits)]
+    if failures:
+        print("\nQUALITY BELOW THRESHOLD:\n  " + "\n  ".join(failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
