@@ -95,7 +95,7 @@ class AnalysisScoring(unittest.TestCase):
         instructions = dict(GOOD, summary="You analyse a conversation between a user and an AI "
                                           "assistant and reply with one JSON object.")
         self.assertIn("summary", eq.score_analysis(instructions, PORTO_REF, prompt())["copied_prompt"])
-        key_point = dict(GOOD, key_points=["things someone said they would do or should do next"])
+        key_point = dict(GOOD, key_points=["only tasks someone promised to do, in a few words each"])
         self.assertIn("key_point", eq.score_analysis(key_point, PORTO_REF, prompt())["copied_prompt"])
 
     def test_repeated_lines_are_caught(self):
@@ -196,7 +196,7 @@ class RustLiterals(unittest.TestCase):
     def test_ask_instructions(self):
         ask = eq.PromptText.from_rust((ROOT / "src-tauri" / "search" / "ask.rs").read_text(),
                                       only_const="INSTRUCTIONS")
-        self.assertIsNotNone(ask.copied("Cite every excerpt you use by its number in square brackets."))
+        self.assertIsNotNone(ask.copied("Answer in one or two short sentences, speaking to them as you."))
         self.assertIsNone(ask.copied(NOTHING_FOUND))
 
 
