@@ -956,7 +956,8 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
                             owner: Owner::User,
                         }],
                     },
-                    "test",
+                    // The last one by another (weaker) model, which the view can leave out.
+                    if i == 2 { "tiny-test" } else { "test" },
                 )
                 .expect("analysis");
         }
@@ -1026,11 +1027,30 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
         .expect("an open item");
     first.click().await.expect("tick");
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // Leaving out the other model's analyses: 2 analysed, charted without it.
+    click(
+        &c,
+        "[data-testid=insights-models] input[data-testid='insights-model-tiny-test']",
+        ON_SCREEN,
+        "the tiny-test model's box",
+    )
+    .await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::XPath(
+            "//*[@data-testid='tile'][strong='2' and span='analysed']",
+        ))
+        .await
+        .expect("2 analysed once tiny-test's analyses are left out");
     c.close().await.expect("close session");
     drop(_driver);
     let store = store_at(data.path());
     assert_eq!(
-        store.insights().expect("insights").counts.open_action_items,
+        store
+            .insights(&[])
+            .expect("insights")
+            .counts
+            .open_action_items,
         2,
         "the tick persisted"
     );

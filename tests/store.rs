@@ -490,7 +490,7 @@ fn insights_count_and_chart_sentiment_and_topics_by_month() {
     let done = t.store.list_action_items(true, 10).unwrap()[0].item.id;
     t.store.set_action_item_done(done, true).unwrap();
 
-    let i = t.store.insights().unwrap();
+    let i = t.store.insights(&[]).unwrap();
     assert_eq!(
         (
             i.counts.conversations,
@@ -520,4 +520,50 @@ fn insights_count_and_chart_sentiment_and_topics_by_month() {
             ("lisbon", 1, vec![1, 0])
         ]
     );
+}
+
+#[test]
+fn insights_leave_out_the_analyses_of_excluded_models() {
+    use hindsight::store::{NewAnalysis, Sentiment};
+    let t = temp_store();
+    let day = 1_768_435_200_000i64;
+    for (i, (model, sentiment, score, topic)) in [
+        ("Tiny (built-in)", Sentiment::Positive, 0.0, "noise"),
+        ("Tiny (built-in)", Sentiment::Positive, 0.0, "noise"),
+        ("Small (built-in)", Sentiment::Negative, -0.6, "landlord"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let c = conversation(&t.store, &format!("c{i}"), day + i as i64);
+        let analysis = NewAnalysis {
+            summary: "s".into(),
+            sentiment,
+            sentiment_score: score,
+            topics: vec![topic.into()],
+            key_points: vec![],
+            action_items: vec![],
+        };
+        t.store.put_analysis(&c, &analysis, model).unwrap();
+    }
+    let all = t.store.insights(&[]).unwrap();
+    assert_eq!(all.counts.analysed, 3);
+    let models: Vec<(&str, i64)> = all
+        .models
+        .iter()
+        .map(|m| (m.model.as_str(), m.analyses))
+        .collect();
+    assert_eq!(models, [("Tiny (built-in)", 2), ("Small (built-in)", 1)]);
+    assert_eq!(all.topics[0].topic, "noise");
+
+    let some = t.store.insights(&["Tiny (built-in)".to_owned()]).unwrap();
+    assert_eq!(some.counts.analysed, 1);
+    assert_eq!(some.sentiment[0].negative, 1);
+    assert!((some.sentiment[0].average + 0.6).abs() < 1e-9);
+    let topics: Vec<&str> = some.topics.iter().map(|t| t.topic.as_str()).collect();
+    assert_eq!(topics, ["landlord"]);
+    assert_eq!(some.models.len(), 2, "the excluded model is still listed");
+    // A model name is data, never SQL.
+    let odd = t.store.insights(&["x') OR 1=1 --".to_owned()]).unwrap();
+    assert_eq!(odd.counts.analysed, 3);
 }

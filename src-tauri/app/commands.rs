@@ -321,8 +321,11 @@ pub async fn export_history(
 
 /// Counts, sentiment and topics over time, for the Insights view.
 #[tauri::command]
-pub async fn get_insights(state: State<'_, AppState>) -> CommandResult<crate::store::Insights> {
-    Ok(state.store().insights()?)
+pub async fn get_insights(
+    state: State<'_, AppState>,
+    exclude_models: Vec<String>,
+) -> CommandResult<crate::store::Insights> {
+    Ok(state.store().insights(&exclude_models)?)
 }
 
 #[tauri::command]

@@ -1,5 +1,6 @@
 //! Insights across all conversations: counts, sentiment per month and the leading topics per
-//! month, from the stored analyses (one aggregate query each; months are UTC).
+//! month, from the stored analyses (one aggregate query each; months are UTC). Analyses by
+//! chosen models can be left out (a weak model's analyses are not charted as fact).
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -40,9 +41,19 @@ pub struct TopicSeries {
     pub by_month: Vec<i64>,
 }
 
+/// A model that wrote analyses, and how many.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelAnalyses {
+    pub model: String,
+    pub analyses: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Insights {
+    /// Counts; `analysed` and everything below leave out the excluded models' analyses.
     pub counts: InsightCounts,
+    /// Every model with analyses (excluded or not), most analyses first.
+    pub models: Vec<ModelAnalyses>,
     /// Every month with an analysed conversation, oldest first.
     pub months: Vec<String>,
     pub sentiment: Vec<SentimentPoint>,
@@ -52,13 +63,17 @@ pub struct Insights {
 const MONTH: &str = "strftime('%Y-%m', c.start_time / 1000, 'unixepoch')";
 
 impl Store {
-    pub fn insights(&self) -> Result<Insights> {
+    /// Insights over the analyses of every model but `exclude_models`.
+    pub fn insights(&self, exclude_models: &[String]) -> Result<Insights> {
+        // The excluded models as one bound JSON array, read with json_each.
+        let excluded = serde_json::to_string(exclude_models)?;
         let counts = self.conn.query_row(
             "SELECT (SELECT count(*) FROM conversations),
                     (SELECT count(*) FROM messages),
-                    (SELECT count(*) FROM conversation_analysis),
+                    (SELECT count(*) FROM conversation_analysis
+                     WHERE model NOT IN (SELECT value FROM json_each(?1))),
                     (SELECT count(*) FROM action_items WHERE done = 0)",
-            [],
+            [&excluded],
             |r| {
                 Ok(InsightCounts {
                     conversations: r.get(0)?,
@@ -74,10 +89,11 @@ impl Store {
                     sum(a.sentiment = 'positive'), sum(a.sentiment = 'neutral'),
                     sum(a.sentiment = 'negative'), sum(a.sentiment = 'mixed')
              FROM conversation_analysis a JOIN conversations c ON c.id = a.conversation_id
+             WHERE a.model NOT IN (SELECT value FROM json_each(?1))
              GROUP BY month ORDER BY month"
         ))?;
         let sentiment = stmt
-            .query_map([], |r| {
+            .query_map([&excluded], |r| {
                 Ok(SentimentPoint {
                     month: r.get(0)?,
                     conversations: r.get(1)?,
@@ -95,10 +111,11 @@ impl Store {
              FROM conversation_analysis a JOIN conversations c ON c.id = a.conversation_id,
                   json_each(a.topics) t
              WHERE t.type = 'text' AND trim(t.value) <> ''
+               AND a.model NOT IN (SELECT value FROM json_each(?1))
              GROUP BY month, topic"
         ))?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map([&excluded], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
@@ -132,8 +149,21 @@ impl Store {
                     .collect(),
             })
             .collect();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT model, count(*) AS n FROM conversation_analysis
+             GROUP BY model ORDER BY n DESC, model",
+        )?;
+        let models = stmt
+            .query_map([], |r| {
+                Ok(ModelAnalyses {
+                    model: r.get(0)?,
+                    analyses: r.get(1)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(Insights {
             counts,
+            models,
             months,
             sentiment,
             topics,

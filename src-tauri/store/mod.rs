@@ -20,7 +20,9 @@ use crate::error::{Error, Result};
 
 pub use embeddings::{blob_to_vector, vector_to_blob};
 pub use fts::{fts_query, fts_query_any};
-pub use insights::{InsightCounts, Insights, SentimentPoint, TopicSeries, TOP_TOPICS};
+pub use insights::{
+    InsightCounts, Insights, ModelAnalyses, SentimentPoint, TopicSeries, TOP_TOPICS,
+};
 pub use messages::{check_content, check_emoji};
 pub use migrations::migrations;
 pub use model::*;

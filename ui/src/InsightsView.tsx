@@ -19,16 +19,22 @@ const COLOURS = ["#4f46e5", "#0891b2", "#16a34a", "#ca8a04", "#dc2626", "#9333ea
 
 /**
  * Across all conversations: counts, sentiment and topics month by month (Chart.js, drawn on a
- * canvas), and the open action items, which can be ticked off here.
+ * canvas), and the open action items, which can be ticked off here. When several models wrote
+ * analyses, each can be left out of the charts (a weak model's analyses are not fact).
  */
 export function InsightsView({ onOpen }: { onOpen: (conversationId: string) => void }) {
   const [insights, setInsights] = useState<Insights | null>(null);
   const [items, setItems] = useState<ActionItemEntry[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [excluded, setExcluded] = useState<string[]>([]);
   useEffect(() => {
-    api.getInsights().then(setInsights, (e) => setError(errorMessage(e)));
+    api.getInsights(excluded).then(setInsights, (e) => setError(errorMessage(e)));
+  }, [excluded]);
+  useEffect(() => {
     api.listActionItems(true).then(setItems, (e) => setError(errorMessage(e)));
   }, []);
+  const toggleModel = (model: string) =>
+    setExcluded((xs) => (xs.includes(model) ? xs.filter((x) => x !== model) : [...xs, model]));
   const tick = (item: ActionItemEntry) =>
     api.setActionItemDone(item.id, !item.done).then(
       (stored) => setItems((xs) => xs.map((x) => (x.id === stored.id ? { ...x, done: stored.done } : x))),
@@ -37,10 +43,26 @@ export function InsightsView({ onOpen }: { onOpen: (conversationId: string) => v
 
   if (error) return <section className="conversation"><p className="error-text">{error}</p></section>;
   if (!insights) return <section className="conversation"><p className="muted">Loading…</p></section>;
-  const { counts, months, sentiment, topics } = insights;
+  const { counts, months, sentiment, topics, models } = insights;
   return (
     <section className="conversation insights-view" data-testid="insights-view">
       <h1>Insights</h1>
+      {models.length > 1 && (
+        <fieldset className="model-filter" data-testid="insights-models">
+          <legend>Analyses written by</legend>
+          {models.map((m) => (
+            <label key={m.model} className="radio">
+              <input
+                type="checkbox"
+                checked={!excluded.includes(m.model)}
+                onChange={() => toggleModel(m.model)}
+                data-testid={`insights-model-${m.model}`}
+              />
+              {m.model} ({m.analyses})
+            </label>
+          ))}
+        </fieldset>
+      )}
       <div className="tiles">
         <Tile label="conversations" value={counts.conversations} />
         <Tile label="messages" value={counts.messages} />

@@ -56,6 +56,8 @@ export interface ImportReport {
 
 export interface Insights {
   counts: { conversations: number; messages: number; analysed: number; open_action_items: number };
+  /** Every model that wrote analyses (excluded or not), most analyses first. */
+  models: { model: string; analyses: number }[];
   months: string[];
   sentiment: {
     month: string;
@@ -258,7 +260,7 @@ export const api = {
   importHistory: (path: string) => invoke<ImportReport>("import_history", { path }),
   exportHistory: (path: string, format: "json" | "markdown") =>
     invoke<number>("export_history", { path, format }),
-  getInsights: () => invoke<Insights>("get_insights"),
+  getInsights: (excludeModels: string[] = []) => invoke<Insights>("get_insights", { excludeModels }),
   listActionItems: (openOnly: boolean, limit = 200) =>
     invoke<ActionItemEntry[]>("list_action_items", { openOnly, limit }),
   createConversation: (firstText?: string) =>
