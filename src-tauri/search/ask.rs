@@ -267,7 +267,9 @@ pub async fn answer(
         }
         text
     };
-    let extra = serde_json::json!({"temperature": 0.2});
+    // A fixed seed, as analyses have: the same question over the same history gets the same
+    // answer from the same model (and the quality check in CI is reproducible).
+    let extra = serde_json::json!({"temperature": 0.2, "seed": 7});
     let (finish, text) = tokio::join!(llm.stream_chat(&messages, Some(extra), tx), forward);
     finish?;
     timings.llm_ms = t0.elapsed().as_secs_f64() * 1e3;
