@@ -212,7 +212,7 @@ impl BuiltinModel {
             let json: serde_json::Value = std::fs::read(&path)
                 .map_err(|e| e.to_string())
                 .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))?;
-            Grammars::new(&json, (*self.tokenizer).clone(), self.vocab, self.end)
+            Grammars::new(&json, Arc::clone(&self.tokenizer), self.vocab, self.end)
         });
         grammars
             .as_ref()

@@ -6,7 +6,7 @@
 //! among those only. What llama.cpp does with its json-schema-to-grammar, so a small model's
 //! analysis always parses.
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use llguidance::api::TopLevelGrammar;
 use llguidance::toktrie::{TokEnv, TokRxInfo, TokTrie, TokenizerEnv};
@@ -17,7 +17,7 @@ use tokenizers::Tokenizer;
 /// The vocabulary as llguidance sees it: each token's bytes, and our tokenizer for text.
 struct Vocabulary {
     trie: TokTrie,
-    tokenizer: Tokenizer,
+    tokenizer: Arc<Tokenizer>,
 }
 
 impl TokenizerEnv for Vocabulary {
@@ -46,7 +46,7 @@ impl Grammars {
     /// allowed once the document is complete.
     pub fn new(
         tokenizer_json: &Value,
-        tokenizer: Tokenizer,
+        tokenizer: Arc<Tokenizer>,
         vocab: usize,
         end: u32,
     ) -> Result<Grammars, String> {
@@ -61,7 +61,7 @@ impl Grammars {
         words.resize(vocab, Vec::new());
         let mut info = TokRxInfo::new(vocab as u32, end);
         info.tok_end_of_turn = Some(end);
-        let env: TokEnv = std::sync::Arc::new(Vocabulary {
+        let env: TokEnv = Arc::new(Vocabulary {
             trie: TokTrie::from(&info, &words),
             tokenizer,
         });
