@@ -75,6 +75,16 @@ impl Error {
         }
     }
 
+    /// A failure that may pass if the same write is tried again a little later: the database
+    /// locked by another process, or a full disk.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Busy => true,
+            Error::Db(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            _ => false,
+        }
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
@@ -102,8 +112,16 @@ pub enum LlmError {
     #[error("the LLM server at {url} is not reachable ({reason}); is it running? Check the URL in Settings")]
     Unreachable { url: String, reason: String },
 
-    #[error("the LLM server at {url} sent nothing for {secs} s")]
+    #[error("the LLM server at {url} sent no text for {secs} s")]
     Timeout { url: String, secs: u64 },
+
+    /// The overall deadline for one kind of request (Settings) passed.
+    #[error("the {what} took longer than {secs} s, the limit set in Settings")]
+    Deadline { what: &'static str, secs: u64 },
+
+    /// The answer grew past the largest message the store keeps.
+    #[error("the answer is too long (over {limit_kib} KiB); it was cut there")]
+    TooLong { limit_kib: usize },
 
     #[error("the LLM server answered HTTP {status}: {message}")]
     Http { status: u16, message: String },
@@ -130,6 +148,8 @@ impl LlmError {
         match self {
             LlmError::Unreachable { .. } => "llm_unreachable",
             LlmError::Timeout { .. } => "llm_timeout",
+            LlmError::Deadline { .. } => "llm_deadline",
+            LlmError::TooLong { .. } => "llm_too_long",
             LlmError::Http { .. } => "llm_http",
             LlmError::Server(_) => "llm_server",
             LlmError::Protocol(_) => "llm_protocol",

@@ -13,7 +13,9 @@ use hindsight::chat::{ChatEvent, ChatService};
 use hindsight::error::LlmError;
 use hindsight::llm::builtin::{gguf_path, BuiltinModel, GenParams};
 use hindsight::llm::llama::Llama;
-use hindsight::llm::{resolve, BuiltinChoice, ChatMessage, Llm, LlmSettings, Provider, Role};
+use hindsight::llm::{
+    resolve, BuiltinChoice, ChatMessage, Llm, LlmSettings, Provider, Purpose, Role,
+};
 use hindsight::store::{MessageState, Sender};
 use hindsight::Error;
 use tokio::sync::mpsc;
@@ -439,7 +441,7 @@ fn stopping_mid_generation_ends_it_and_the_model_stays_usable() {
             drop(rx); // the user pressed stop
             pieces
         };
-        tokio::join!(llm.stream_chat(&messages, None, tx), read_three)
+        tokio::join!(llm.stream_chat(Purpose::Chat, &messages, None, tx), read_three)
     });
     assert_eq!(pieces.len(), 3);
     assert!(
@@ -453,7 +455,7 @@ fn stopping_mid_generation_ends_it_and_the_model_stays_usable() {
     );
     // The next request runs normally (the KV cache starts afresh).
     let text = rt
-        .block_on(builtin_llm(8, 0.0, None).complete(&messages, None))
+        .block_on(builtin_llm(8, 0.0, None).complete(Purpose::Chat, &messages, None))
         .unwrap();
     assert!(!text.trim().is_empty());
 }
@@ -463,7 +465,7 @@ fn a_seed_makes_sampling_reproducible() {
     let rt = runtime();
     let messages = [ChatMessage::new(Role::User, "Name a colour and a fruit.")];
     let once = |seed| {
-        rt.block_on(builtin_llm(24, 0.9, Some(seed)).complete(&messages, None))
+        rt.block_on(builtin_llm(24, 0.9, Some(seed)).complete(Purpose::Chat, &messages, None))
             .unwrap()
     };
     let a = once(42);

@@ -9,7 +9,7 @@ use common::fake_llm::{fake_server, sse, Reply};
 use std::sync::{Arc, Mutex};
 
 use hindsight::chat::ChatService;
-use hindsight::llm::{ChatMessage, Llm, LlmSettings, Role};
+use hindsight::llm::{ChatMessage, Llm, LlmSettings, Purpose, Role};
 use hindsight::store::{MessageState, Sender};
 use hindsight::{error::LlmError, Error};
 use tokio::sync::mpsc;
@@ -26,7 +26,7 @@ fn client(url: &str, timeout_secs: u64) -> Llm {
 async fn collect(llm: &Llm) -> (String, hindsight::Result<hindsight::llm::Finish>) {
     let (tx, mut rx) = mpsc::channel(64);
     let prompt = [ChatMessage::new(Role::User, "hi")];
-    let (result, text) = tokio::join!(llm.stream_chat(&prompt, None, tx), async {
+    let (result, text) = tokio::join!(llm.stream_chat(Purpose::Chat, &prompt, None, tx), async {
         let mut s = String::new();
         while let Some(t) = rx.recv().await {
             s.push_str(&t);
@@ -80,6 +80,7 @@ async fn http_errors_carry_the_servers_message() {
         head: format!("HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len()),
         pieces: vec![],
         hang: false,
+        drip: None,
     })
     .await;
     let (_, r) = collect(&client(&url, 5)).await;
@@ -97,6 +98,7 @@ async fn garbage_instead_of_sse_is_a_protocol_error() {
         head: "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 21\r\n\r\n<html>oops</html>\n\n\n\n".into(),
         pieces: vec![],
         hang: false,
+        drip: None,
     })
     .await;
     let (_, r) = collect(&client(&url, 5)).await;
@@ -296,6 +298,10 @@ fn llm_settings_persist_in_the_store_and_are_validated() {
         max_tokens: 1024,
         system_prompt: "Be brief.".into(),
         timeout_secs: 90,
+        chat_deadline_secs: 120,
+        analysis_deadline_secs: 900,
+        ask_deadline_secs: 60,
+        proxy: "http://proxy.example:3128".into(),
         context_chars: 12_000,
     };
     s.save(&t.store).unwrap();
@@ -313,6 +319,14 @@ fn llm_settings_persist_in_the_store_and_are_validated() {
         },
         LlmSettings {
             max_tokens: 0,
+            ..Default::default()
+        },
+        LlmSettings {
+            ask_deadline_secs: 0,
+            ..Default::default()
+        },
+        LlmSettings {
+            proxy: "socks5://127.0.0.1:9050".into(),
             ..Default::default()
         },
         LlmSettings {
@@ -342,4 +356,278 @@ fn llm_settings_persist_in_the_store_and_are_validated() {
     }
     .validate()
     .expect("no server configured is valid for auto");
+}
+
+/// Turns a hang into a test failure.
+async fn within<T>(secs: u64, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(secs), f)
+        .await
+        .expect("the request hung")
+}
+
+fn token_event(text: &str) -> Vec<u8> {
+    format!(
+        "data: {}\n\n",
+        serde_json::json!({"choices": [{"delta": {"content": text}}]})
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn keep_alives_forever_hit_the_idle_deadline() {
+    let url = fake_server(
+        sse(&[FIRST, &token_event("Hel")])
+            .dripping(b": keep-alive\n\n", std::time::Duration::from_millis(100)),
+    )
+    .await;
+    let (text, r) = within(30, collect(&client(&url, 1))).await;
+    assert_eq!(text, "Hel");
+    assert!(
+        matches!(r, Err(Error::Llm(LlmError::Timeout { secs: 1, .. }))),
+        "{r:?}"
+    );
+}
+
+/// One token every 300 ms never trips the idle deadline; the overall one ends the answer, and
+/// the text so far is kept as `incomplete` with the reason.
+#[tokio::test]
+async fn a_slow_drip_hits_the_overall_deadline_and_keeps_the_text() {
+    let url = fake_server(
+        sse(&[FIRST]).dripping(&token_event("w "), std::time::Duration::from_millis(300)),
+    )
+    .await;
+    let llm = Llm::server(LlmSettings {
+        base_url: url,
+        timeout_secs: 5,
+        chat_deadline_secs: 2,
+        analysis_deadline_secs: 1,
+        ask_deadline_secs: 1,
+        ..Default::default()
+    })
+    .unwrap();
+    let t = common::temp_store();
+    let c = common::conversation(&t.store, "drip", 0);
+    let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
+    let (tx, _rx) = mpsc::channel(1024);
+    let err = within(30, chat.send(&llm, &c, "question", tx))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "llm_deadline", "{err}");
+    let m = chat.store().lock().unwrap().all_messages(&c).unwrap();
+    assert_eq!(m[1].state, MessageState::Incomplete);
+    assert!(m[1].content.starts_with("w w w"), "{:?}", m[1].content);
+    assert!(
+        m[1].error.as_deref().unwrap().contains("longer than 2 s"),
+        "{:?}",
+        m[1].error
+    );
+    // Analyses and Ask have their own deadline.
+    let prompt = [ChatMessage::new(Role::User, "hi")];
+    for purpose in [Purpose::Analysis, Purpose::Ask] {
+        let err = within(30, llm.complete(purpose, &prompt, None))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Llm(LlmError::Deadline { secs: 1, .. })),
+            "{purpose:?}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_endless_line_is_refused_clearly() {
+    let mut line = b"data: {\"choices\":[{\"delta\":{\"content\":\"".to_vec();
+    line.extend(std::iter::repeat_n(b'x', 3 << 20));
+    let url = fake_server(sse(&[FIRST, &line])).await;
+    let (_, r) = within(60, collect(&client(&url, 5))).await;
+    let e = r.unwrap_err();
+    assert!(
+        matches!(e, Error::Llm(LlmError::Protocol(_))) && e.to_string().contains("longer than 1 MiB"),
+        "{e}"
+    );
+}
+
+/// An answer past the largest message is cut there and kept, `incomplete`, "too long"; the
+/// stream is not read further.
+#[tokio::test]
+async fn a_huge_answer_is_cut_at_the_message_limit_and_kept() {
+    let limit = hindsight::store::MAX_MESSAGE_BYTES;
+    let piece = "é".repeat(500); // 1000 bytes, two per char: the cut must respect them
+    let mut body = FIRST.to_vec();
+    for _ in 0..(limit / 1000 + 50) {
+        body.extend(token_event(&piece));
+    }
+    body.extend(b"data: [DONE]\n\n");
+    let url = fake_server(sse(&[&body])).await;
+    let t = common::temp_store();
+    let c = common::conversation(&t.store, "huge", 0);
+    let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
+    let (tx, mut rx) = mpsc::channel(64);
+    let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let err = within(60, chat.send(&client(&url, 5), &c, "write a lot", tx))
+        .await
+        .unwrap_err();
+    drain.await.unwrap();
+    assert_eq!(err.code(), "llm_too_long", "{err}");
+    let m = chat.store().lock().unwrap().all_messages(&c).unwrap();
+    assert_eq!(m[1].state, MessageState::Incomplete);
+    assert!(m[1].content.len() <= limit && m[1].content.len() > limit - 1000);
+    assert!(m[1].error.as_deref().unwrap().contains("too long"));
+}
+
+/// The partial text is on disk within moments of arriving, even when no further token comes to
+/// trigger a save.
+#[tokio::test]
+async fn partial_text_is_saved_without_waiting_for_the_next_token() {
+    let mut reply = sse(&[FIRST, &token_event("partial")]);
+    reply.hang = true;
+    let url = fake_server(reply).await;
+    let t = common::temp_store();
+    let db = t.dir.path().join("hindsight.db");
+    let c = common::conversation(&t.store, "partial", 0);
+    let chat = Arc::new(ChatService::new(Arc::new(Mutex::new(t.store)), || {}));
+    let running = {
+        let (chat, c) = (chat.clone(), c.clone());
+        tokio::spawn(async move {
+            let (tx, _rx) = mpsc::channel(64);
+            chat.send(&client(&url, 20), &c, "question", tx).await
+        })
+    };
+    let reader = hindsight::store::Store::open(&db).unwrap();
+    let mut seen = None;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let m = reader.all_messages(&c).unwrap();
+        if m.len() == 2 && m[1].content == "partial" {
+            seen = Some(m[1].state);
+            break;
+        }
+    }
+    assert_eq!(seen, Some(MessageState::Streaming), "partial text not saved");
+    assert!(chat.stop(&c));
+    let m = running.await.unwrap().unwrap();
+    assert_eq!(
+        (m.state, m.content.as_str()),
+        (MessageState::Incomplete, "partial")
+    );
+}
+
+/// Another process holds the write lock longer than the busy timeout when the answer ends: the
+/// final save waits for it instead of failing, and nothing of the answer is lost.
+#[tokio::test]
+async fn the_final_save_outlasts_a_held_write_lock() {
+    let mut body = FIRST.to_vec();
+    for i in 0..40 {
+        body.extend(token_event(&format!("w{i} ")));
+    }
+    body.extend(b"data: [DONE]\n\n");
+    let url = fake_server(sse(&[&body])).await;
+    let t = common::temp_store();
+    let db = t.dir.path().join("hindsight.db");
+    let c = common::conversation(&t.store, "locked", 0);
+    let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
+    let (user, ai) = chat.record(&c, "count to forty").unwrap();
+
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let other = hindsight::store::Store::open(&db).unwrap();
+        other.connection().execute_batch("BEGIN IMMEDIATE").unwrap();
+        locked_tx.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(7));
+        other.connection().execute_batch("COMMIT").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let (tx, _rx) = mpsc::channel(64);
+    let m = within(60, chat.answer(&client(&url, 5), ai, Some(user), tx))
+        .await
+        .unwrap();
+    holder.join().unwrap();
+    let expected: String = (0..40).map(|i| format!("w{i} ")).collect();
+    assert_eq!((m.state, m.content.as_str()), (MessageState::Complete, expected.as_str()));
+    let stored = chat.store().lock().unwrap().get_message(&m.id).unwrap();
+    assert_eq!(stored.content, expected);
+    assert_eq!(stored.state, MessageState::Complete);
+}
+
+/// A proxy listener that counts the connections it gets (and answers none of them).
+async fn proxy_listener() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(sock);
+        }
+    });
+    (url, hits)
+}
+
+/// `http_proxy` and friends never carry a conversation anywhere: not to a dead local server
+/// (the chat fails clearly), not to a live one (it answers directly).
+#[tokio::test]
+async fn proxy_variables_are_ignored() {
+    use common::fake_llm::{sse_text, FakeLlm};
+    let (proxy, hits) = proxy_listener().await;
+    let fake = FakeLlm::start(vec![sse_text("direct answer")]).await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/v1", l.local_addr().unwrap())
+    };
+    let data = tempfile::tempdir().unwrap();
+    let run = |url: String| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hindsight"));
+        cmd.arg("--data-dir").arg(data.path()).args(["chat", "--url", &url, "my secret plans"]);
+        for var in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
+            cmd.env(var, &proxy);
+        }
+        cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+    let o = run(dead).await.unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not reachable"), "{err}");
+
+    let o = run(fake.url.clone()).await.unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("direct answer"));
+    assert_eq!(fake.requests.lock().unwrap().len(), 1);
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the proxy saw traffic");
+}
+
+/// The proxy set in Settings is used for a remote server only, never for this machine.
+#[tokio::test]
+async fn the_settings_proxy_is_for_remote_servers_only() {
+    use std::sync::atomic::Ordering;
+    let (proxy, hits) = proxy_listener().await;
+    let with = |base_url: &str| {
+        Llm::server(LlmSettings {
+            base_url: base_url.into(),
+            model: "m".into(),
+            proxy: proxy.clone(),
+            timeout_secs: 5,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    for local in [
+        format!("http://127.0.0.1:{dead}/v1"),
+        format!("http://localhost:{dead}/v1"),
+        format!("http://[::1]:{dead}/v1"),
+    ] {
+        let (_, r) = within(30, collect(&with(&local))).await;
+        assert!(r.is_err());
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "{local} went through the proxy");
+    }
+    let (_, r) = within(30, collect(&with("http://llm.example.com:8080/v1"))).await;
+    assert!(r.is_err(), "the counting proxy answers nothing");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "a remote server goes through the proxy");
+    assert!(hindsight::llm::is_loopback("http://127.0.0.9:1/v1"));
+    assert!(!hindsight::llm::is_loopback("http://192.168.1.5:8080/v1"));
 }

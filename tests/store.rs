@@ -3,7 +3,9 @@
 mod common;
 
 use common::{conversation, message, temp_store};
-use hindsight::store::{migrations, MessageState, NewMessage, Sender, Status, Store};
+use hindsight::store::{
+    migrations, AnalysisState, MessageState, NewMessage, Repaired, Sender, Status, Store,
+};
 use hindsight::Error;
 
 #[test]
@@ -25,7 +27,7 @@ fn open_sets_wal_foreign_keys_and_latest_version() {
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1, "foreign keys must be enforced");
-    assert_eq!(t.store.schema_version().unwrap(), 2);
+    assert_eq!(t.store.schema_version().unwrap(), 3);
     // Re-opening an existing file keeps its data and does not re-run migrations.
     let id = conversation(&t.store, "kept", 1_000);
     drop(t.store);
@@ -170,12 +172,57 @@ fn messages_reactions_and_bookmarks() {
         .unwrap();
     s.update_message(&ai.id, "partial ans", MessageState::Streaming, None)
         .unwrap();
-    assert_eq!(s.mark_interrupted_streams().unwrap(), 1);
-    let after = s.get_message(&ai.id).unwrap();
     assert_eq!(
-        (after.state, after.content.as_str()),
+        s.get_message(&ai.id).unwrap().state,
+        MessageState::Streaming
+    );
+}
+
+/// Opening a store repairs what a dead process left unfinished, and only that: the live stream
+/// and running analysis of another open store (another window, a CLI chat) are left alone.
+#[test]
+fn open_repairs_only_abandoned_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hindsight.db");
+    let writer = Store::open(&db).unwrap();
+    let c = conversation(&writer, "c", 1_000);
+    writer
+        .add_message(NewMessage::new(&c, Sender::User, "question", 1_001))
+        .unwrap();
+    let ai = writer
+        .add_message(NewMessage {
+            state: MessageState::Streaming,
+            ..NewMessage::new(&c, Sender::Ai, "", 1_002)
+        })
+        .unwrap();
+    writer
+        .update_message(&ai.id, "partial ans", MessageState::Streaming, None)
+        .unwrap();
+    writer.end_conversation(&c).unwrap();
+    writer
+        .set_analysis_state(&c, AnalysisState::Running, None)
+        .unwrap();
+
+    // Another process opens the same file while the writer lives: nothing is touched.
+    let other = Store::open(&db).unwrap();
+    assert_eq!(other.repair_abandoned().unwrap(), Repaired::default());
+    assert_eq!(
+        other.get_message(&ai.id).unwrap().state,
+        MessageState::Streaming
+    );
+
+    // The writer goes away (its lease is released): the next open repairs its work.
+    drop(writer);
+    drop(other);
+    let after = Store::open(&db).unwrap();
+    let m = after.get_message(&ai.id).unwrap();
+    assert_eq!(
+        (m.state, m.content.as_str()),
         (MessageState::Incomplete, "partial ans")
     );
+    assert!(m.error.unwrap().contains("interrupted"));
+    assert_eq!(after.analysis_status(&c).unwrap().state, AnalysisState::Pending);
+    assert_eq!(after.repair_abandoned().unwrap(), Repaired::default());
 }
 
 #[test]

@@ -19,9 +19,9 @@ pub struct AnalysisQueue {
 }
 
 impl AnalysisQueue {
-    /// Analyses that were running when the app stopped are queued again.
+    /// (Analyses that were running when a process died were queued again when the store was
+    /// opened: see `Store::repair_abandoned`.)
     pub fn new(store: SharedStore) -> Result<Self> {
-        lock(&store).requeue_running_analyses()?;
         Ok(AnalysisQueue {
             store,
             wake: Arc::new(Notify::new()),

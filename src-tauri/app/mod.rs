@@ -17,8 +17,8 @@ use crate::store::Store;
 /// Opens the store in the data directory and runs the window until it is closed.
 pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<()> {
     let locations = Locations::resolve(data_dir, models_dir)?;
+    // Opening repairs what a dead process left unfinished (streams, running analyses).
     let store = Store::open(&locations.db_path())?;
-    store.mark_interrupted_streams()?;
     let state = AppState::new(store, locations)?;
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())

@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, LlmError, Result};
-use crate::llm::Llm;
+use crate::llm::{too_long, Llm, Purpose};
 use crate::store::{
     check_content, Conversation, Message, MessageState, NewConversation, NewMessage, Sender,
-    Status, Store,
+    Status, Store, MAX_MESSAGE_BYTES,
 };
 use crate::sync::lock;
 use crate::time::now_ms;
@@ -76,7 +76,7 @@ impl ChatService {
         })
     }
 
-    /// Stores `text` as the user's message, then streams the answer (see [`ChatService::generate`]).
+    /// Stores `text` as the user's message, then streams the answer (see [`ChatService::answer`]).
     pub async fn send(
         &self,
         llm: &Llm,
@@ -84,12 +84,25 @@ impl ChatService {
         text: &str,
         events: mpsc::Sender<ChatEvent>,
     ) -> Result<Message> {
+        let (user, ai) = self.record(conversation_id, text)?;
+        self.answer(llm, ai, Some(user), events).await
+    }
+
+    /// Checks a message the user is about to send (before anything is created for it).
+    pub fn check_text(text: &str) -> Result<&str> {
         let text = text.trim();
         if text.is_empty() {
             return Err(Error::Invalid("the message is empty".into()));
         }
         check_content(text)?;
-        let (user, ai) = {
+        Ok(text)
+    }
+
+    /// Commits the user's message and an empty `streaming` answer to it, in one transaction,
+    /// before any LLM is loaded or called: whatever happens next, the message is on disk.
+    pub fn record(&self, conversation_id: &str, text: &str) -> Result<(Message, Message)> {
+        let text = Self::check_text(text)?;
+        let pair = {
             let store = lock(&self.store);
             let conversation = self.writable(&store, conversation_id)?;
             store.transaction(|s| {
@@ -107,7 +120,12 @@ impl ChatService {
             })?
         };
         (self.on_stored)();
-        self.stream_into(llm, ai, Some(user), events).await
+        Ok(pair)
+    }
+
+    /// Ends an answer that could not start (no LLM could be loaded): `error`, with the reason.
+    pub fn fail(&self, ai: &Message, reason: &Error) -> Result<Message> {
+        lock(&self.store).update_message(&ai.id, "", MessageState::Error, Some(&reason.to_string()))
     }
 
     /// Replaces the conversation's last answer with a new one.
@@ -136,7 +154,7 @@ impl ChatService {
                 }
             }
         };
-        self.stream_into(llm, ai, None, events).await
+        self.answer(llm, ai, None, events).await
     }
 
     /// Stops the answer being written in this conversation; `false` if none was.
@@ -171,7 +189,9 @@ impl ChatService {
         Ok(conversation)
     }
 
-    async fn stream_into(
+    /// Streams the answer into `ai` (recorded by [`ChatService::record`], or reset by
+    /// [`ChatService::regenerate`]).
+    pub async fn answer(
         &self,
         llm: &Llm,
         ai: Message,
@@ -194,10 +214,7 @@ impl ChatService {
                 ai: ai.clone(),
             })
             .await;
-        let result = self.run_stream(llm, &ai, &token, &events).await;
-        lock(&self.active).remove(&ai.conversation_id);
-
-        let (text, outcome) = result;
+        let (text, outcome) = self.run_stream(llm, &ai, &token, &events).await;
         let (state, error) = match &outcome {
             Ok(_) => (MessageState::Complete, None),
             Err(Error::Llm(LlmError::Cancelled)) => {
@@ -206,7 +223,9 @@ impl ChatService {
             Err(e) if !text.is_empty() => (MessageState::Incomplete, Some(e.to_string())),
             Err(e) => (MessageState::Error, Some(e.to_string())),
         };
-        let message = lock(&self.store).update_message(&ai.id, &text, state, error.as_deref())?;
+        let saved = save_final(&self.store, &ai.id, text, state, error).await;
+        lock(&self.active).remove(&ai.conversation_id);
+        let message = saved?;
         (self.on_stored)();
         let _ = events.send(ChatEvent::Done(message.clone())).await;
         match outcome {
@@ -215,7 +234,8 @@ impl ChatService {
         }
     }
 
-    /// Streams the answer to `ai`, saving it as it grows. Returns the text and how it ended.
+    /// Streams the answer to `ai`; a background task saves it as it grows. Returns the text
+    /// and how it ended.
     async fn run_stream(
         &self,
         llm: &Llm,
@@ -230,33 +250,148 @@ impl ChatService {
                 Err(e) => return (String::new(), Err(e)),
             }
         };
-        let (tx, mut rx) = mpsc::channel::<String>(256);
-        let stream = llm.stream_chat(&prompt, None, tx);
-        tokio::pin!(stream);
-        let mut text = String::new();
-        let mut saved_at = Instant::now();
-        let mut done: Option<Result<()>> = None;
-        loop {
-            tokio::select! {
-                biased;
-                _ = token.cancelled() => return (text, Err(Error::Llm(LlmError::Cancelled))),
-                piece = rx.recv() => match piece {
-                    Some(piece) => {
-                        text.push_str(&piece);
-                        if events.send(ChatEvent::Token(piece)).await.is_err() {
-                            // Whoever listened is gone: stop generating for nobody.
-                            return (text, Err(Error::Llm(LlmError::Cancelled)));
-                        }
-                        if saved_at.elapsed() >= SAVE_EVERY {
-                            saved_at = Instant::now();
-                            let _ = lock(&self.store).update_message(&ai.id, &text, MessageState::Streaming, None);
+        let text = Arc::new(Mutex::new(String::new()));
+        let dirty = Arc::new(Notify::new());
+        let stop = CancellationToken::new();
+        let saver = tokio::spawn(save_while_streaming(
+            self.store.clone(),
+            ai.id.clone(),
+            text.clone(),
+            dirty.clone(),
+            stop.clone(),
+        ));
+        let outcome = pump(llm, &prompt, token, events, &text, &dirty).await;
+        // The last periodic save finishes before the final one is written.
+        stop.cancel();
+        let _ = saver.await;
+        let text = std::mem::take(&mut *lock(&text));
+        (text, outcome)
+    }
+}
+
+/// Forwards the LLM's pieces to `text` and `events` until the answer ends, is stopped, or
+/// reaches the largest message (then it is cut there and ends `too long`).
+async fn pump(
+    llm: &Llm,
+    prompt: &[crate::llm::ChatMessage],
+    token: &CancellationToken,
+    events: &mpsc::Sender<ChatEvent>,
+    text: &Mutex<String>,
+    dirty: &Notify,
+) -> Result<()> {
+    let (tx, mut rx) = mpsc::channel::<String>(256);
+    let stream = llm.stream_chat(Purpose::Chat, prompt, None, tx);
+    tokio::pin!(stream);
+    // Appends a piece (cut to what fits); returns what was appended and whether it was cut.
+    let append = |piece: String| -> (String, bool) {
+        let mut text = lock(text);
+        let room = MAX_MESSAGE_BYTES.saturating_sub(text.len());
+        let cut = piece.len() > room;
+        let piece = if cut {
+            let mut end = room;
+            while !piece.is_char_boundary(end) {
+                end -= 1;
+            }
+            piece[..end].to_owned()
+        } else {
+            piece
+        };
+        text.push_str(&piece);
+        dirty.notify_one();
+        (piece, cut)
+    };
+    let mut finished: Option<Result<()>> = None;
+    loop {
+        tokio::select! {
+            biased;
+            _ = token.cancelled() => return Err(Error::Llm(LlmError::Cancelled)),
+            piece = rx.recv() => match piece {
+                Some(piece) => {
+                    let (piece, cut) = append(piece);
+                    if !piece.is_empty() && events.send(ChatEvent::Token(piece)).await.is_err() {
+                        // Whoever listened is gone: stop generating for nobody.
+                        return Err(Error::Llm(LlmError::Cancelled));
+                    }
+                    if cut {
+                        return Err(too_long());
+                    }
+                }
+                // The stream future dropped its sender: it has finished.
+                None => return finished.unwrap_or(Ok(())),
+            },
+            r = &mut stream, if finished.is_none() => match r {
+                Ok(_) => finished = Some(Ok(())),
+                Err(e) => {
+                    // Keep what already arrived; a built-in model still holding the sender
+                    // stops once the receiver is dropped.
+                    while let Ok(piece) = rx.try_recv() {
+                        let (piece, cut) = append(piece);
+                        let _ = events.send(ChatEvent::Token(piece)).await;
+                        if cut {
+                            break;
                         }
                     }
-                    // The stream future dropped its sender: it has finished.
-                    None => return (text, done.unwrap_or(Ok(()))),
-                },
-                r = &mut stream, if done.is_none() => done = Some(r.map(|_| ())),
+                    return Err(e);
+                }
+            },
+        }
+    }
+}
+
+/// Saves the growing answer about every [`SAVE_EVERY`] while pieces arrive, on a blocking
+/// thread so the stream never waits for the disk, and once more after the last piece. A failed
+/// save is not fatal: the text is in memory and the final save retries.
+async fn save_while_streaming(
+    store: SharedStore,
+    id: String,
+    text: Arc<Mutex<String>>,
+    dirty: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = dirty.notified() => {}
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(SAVE_EVERY) => {}
+        }
+        let snapshot = lock(&text).clone();
+        let (store, id) = (store.clone(), id.clone());
+        let _ = tokio::task::spawn_blocking(move || {
+            lock(&store).update_message(&id, &snapshot, MessageState::Streaming, None)
+        })
+        .await;
+    }
+}
+
+/// How long the final save of an answer keeps trying while the database is busy (another
+/// process holds the write lock) or the disk is full.
+const FINAL_SAVE_FOR: Duration = Duration::from_secs(120);
+
+/// Writes the finished answer, retrying transient failures for [`FINAL_SAVE_FOR`].
+async fn save_final(
+    store: &SharedStore,
+    id: &str,
+    text: String,
+    state: MessageState,
+    error: Option<String>,
+) -> Result<Message> {
+    let give_up = Instant::now() + FINAL_SAVE_FOR;
+    let text = Arc::new(text);
+    loop {
+        let (store, id, text, error) = (store.clone(), id.to_owned(), text.clone(), error.clone());
+        let saved = tokio::task::spawn_blocking(move || {
+            lock(&store).update_message(&id, &text, state, error.as_deref())
+        })
+        .await
+        .map_err(|e| Error::Invalid(format!("saving the answer failed: {e}")))?;
+        match saved {
+            Err(e) if e.is_transient() && Instant::now() < give_up => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
+            other => return other,
         }
     }
 }

@@ -438,16 +438,25 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             json,
             text,
         } => {
-            let llm = llm.llm(&store, &locations.models_dir)?;
-            let runtime = runtime()?;
-            let chat = crate::chat::ChatService::new(
-                std::sync::Arc::new(std::sync::Mutex::new(store)),
-                || {},
-            );
+            // The message is on disk before a model loads: a kill in the first second, or a
+            // model that does not load, loses nothing.
+            let text = crate::chat::ChatService::check_text(&text)?.to_owned();
+            let store = std::sync::Arc::new(std::sync::Mutex::new(store));
+            let chat = crate::chat::ChatService::new(store.clone(), || {});
             let conversation_id = match conversation {
                 Some(id) => id,
                 None => chat.create_conversation(Some(&text))?.id,
             };
+            let (user, ai) = chat.record(&conversation_id, &text)?;
+            let loaded = llm.llm(&crate::sync::lock(&store), &locations.models_dir);
+            let llm = match loaded {
+                Ok(llm) => llm,
+                Err(e) => {
+                    let _ = chat.fail(&ai, &e);
+                    return Err(e);
+                }
+            };
+            let runtime = runtime()?;
             let message = runtime.block_on(async {
                 let (tx, mut rx) = tokio::sync::mpsc::channel(256);
                 let printer = async {
@@ -458,14 +467,14 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                         }
                     }
                 };
+                // Ctrl+C and SIGTERM both stop the answer, which is then saved as it stands.
                 let stopper = async {
-                    if tokio::signal::ctrl_c().await.is_ok() {
-                        chat.stop(&conversation_id);
-                    }
+                    stop_signal().await;
+                    chat.stop(&conversation_id);
                     std::future::pending::<()>().await
                 };
                 tokio::select! {
-                    (result, ()) = async { tokio::join!(chat.send(&llm, &conversation_id, &text, tx), printer) } => result,
+                    (result, ()) = async { tokio::join!(chat.answer(&llm, ai, Some(user), tx), printer) } => result,
                     () = stopper => unreachable!("pending never returns"),
                 }
             });
@@ -572,6 +581,24 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
 }
 
 /// A small multi-threaded runtime for the commands that talk to the LLM.
+/// Resolves on Ctrl+C (SIGINT) or, on Unix, SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -2,10 +2,16 @@
 //! streamed chat completions over SSE (eventsource-stream). Dropping the future of
 //! [`LlmClient::stream_chat`] drops the response, which closes the HTTP connection: that is
 //! how a stop reaches the server.
+//!
+//! Nothing goes through a proxy unless the user set one in Settings, and a server on this
+//! machine is never proxied: `http_proxy`, `ALL_PROXY` and the like are ignored, so a
+//! conversation cannot leave the machine by way of them.
+use std::net::IpAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -88,12 +94,78 @@ fn error_text(body: &str) -> String {
     text.chars().take(300).collect()
 }
 
+/// Longest line of an event stream the client reads (a server sending one endless line gets a
+/// clear error instead of eating memory and CPU).
+pub const MAX_SSE_LINE: usize = 1 << 20;
+
+/// Largest non-streamed answer body read (a server that ignored `stream: true`).
+const MAX_BODY: usize = 4 << 20;
+
+/// Whether `base_url` names this machine (`localhost`, 127.0.0.0/8, ::1).
+pub fn is_loopback(base_url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base_url.trim()) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let lower = host.to_ascii_lowercase();
+    lower == "localhost"
+        || lower.ends_with(".localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// What can end the byte stream under the SSE parser.
+#[derive(Debug)]
+enum Transport {
+    Http(reqwest::Error),
+    LineTooLong,
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transport::Http(e) => e.fmt(f),
+            Transport::LineTooLong => write!(f, "a line longer than {MAX_SSE_LINE} bytes"),
+        }
+    }
+}
+
+/// The response body as a byte stream that fails once a line grows past [`MAX_SSE_LINE`].
+fn capped_lines(
+    resp: reqwest::Response,
+) -> Pin<Box<dyn Stream<Item = std::result::Result<bytes::Bytes, Transport>> + Send>> {
+    let mut line = 0usize;
+    Box::pin(resp.bytes_stream().map(move |chunk| {
+        let chunk = chunk.map_err(Transport::Http)?;
+        match chunk.iter().rposition(|&b| b == b'\n' || b == b'\r') {
+            Some(at) => line = chunk.len() - at - 1,
+            None => line += chunk.len(),
+        }
+        if line > MAX_SSE_LINE {
+            return Err(Transport::LineTooLong);
+        }
+        Ok(chunk)
+    }))
+}
+
 impl LlmClient {
     pub fn new(settings: LlmSettings) -> Result<LlmClient> {
         settings.validate()?;
-        let http = reqwest::Client::builder()
+        // Environment proxies are never used; the one from Settings only for a remote server.
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .read_timeout(Duration::from_secs(settings.timeout_secs))
+            .no_proxy();
+        let proxy = settings.proxy.trim();
+        if !proxy.is_empty() && !is_loopback(&settings.base_url) {
+            let proxy = reqwest::Proxy::all(proxy).map_err(|e| {
+                Error::Invalid(format!("the proxy in Settings is not usable ({proxy}): {e}"))
+            })?;
+            builder = builder.proxy(proxy);
+        }
+        let http = builder
             .build()
             .map_err(|e| Error::Llm(LlmError::Protocol(format!("HTTP client: {e}"))))?;
         Ok(LlmClient { http, settings })
@@ -137,6 +209,21 @@ impl LlmClient {
             status: status.as_u16(),
             message: error_text(&body),
         }))
+    }
+
+    /// A whole (non-streamed) body, refused past [`MAX_BODY`].
+    async fn body_text(&self, mut resp: reqwest::Response) -> Result<String> {
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.send_error(e))? {
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(Error::Llm(LlmError::Protocol(format!(
+                    "the server's answer is larger than {} MiB",
+                    MAX_BODY >> 20
+                ))));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     /// The model ids the server offers (`GET /models`).
@@ -215,7 +302,7 @@ impl LlmClient {
             .is_some_and(|ct| ct.starts_with("text/event-stream"));
         if !is_sse {
             // A server that ignored `stream: true` and answered in one JSON body.
-            let text = resp.text().await.map_err(|e| self.send_error(e))?;
+            let text = self.body_text(resp).await?;
             let chunk: Chunk = serde_json::from_str(&text).map_err(|_| {
                 Error::Llm(LlmError::Protocol(format!(
                     "expected an event stream, got: {}",
@@ -238,11 +325,32 @@ impl LlmClient {
             });
         }
 
-        let mut events = resp.bytes_stream().eventsource();
+        let mut events = capped_lines(resp).eventsource();
         let mut finish: Option<String> = None;
-        while let Some(event) = events.next().await {
+        // The idle deadline: keep-alive comments and empty events do not count as progress.
+        let idle = Duration::from_secs(self.settings.timeout_secs);
+        let mut last_text = tokio::time::Instant::now();
+        loop {
+            let event = match tokio::time::timeout_at(last_text + idle, events.next()).await {
+                Ok(Some(event)) => event,
+                Ok(None) => break,
+                Err(_) => {
+                    return Err(Error::Llm(LlmError::Timeout {
+                        url: self.settings.base_url.clone(),
+                        secs: self.settings.timeout_secs,
+                    }))
+                }
+            };
             let event = event.map_err(|e| match e {
-                eventsource_stream::EventStreamError::Transport(e) => self.send_error(e),
+                eventsource_stream::EventStreamError::Transport(Transport::Http(e)) => {
+                    self.send_error(e)
+                }
+                eventsource_stream::EventStreamError::Transport(Transport::LineTooLong) => {
+                    Error::Llm(LlmError::Protocol(format!(
+                        "the server sent a line longer than {} MiB",
+                        MAX_SSE_LINE >> 20
+                    )))
+                }
                 other => Error::Llm(LlmError::Protocol(format!("bad event stream: {other}"))),
             })?;
             let data = event.data.trim();
@@ -269,6 +377,7 @@ impl LlmClient {
                     .and_then(|d| d.content)
                     .filter(|t| !t.is_empty())
                 {
+                    last_text = tokio::time::Instant::now();
                     tokens
                         .send(text)
                         .await

@@ -9,8 +9,9 @@ use tokio::sync::mpsc;
 
 use super::builtin::{BuiltinModel, GenParams};
 use super::BuiltinChoice;
-use super::{ChatMessage, Finish, LlmClient, LlmSettings};
-use crate::error::{Error, Result};
+use super::{ChatMessage, Finish, LlmClient, LlmSettings, Purpose};
+use crate::error::{Error, LlmError, Result};
+use crate::store::MAX_MESSAGE_BYTES;
 
 /// The user's choice in Settings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,8 +108,28 @@ impl Llm {
 
     /// Streams an answer: each piece of text goes to `tokens`. `extra` is merged into a
     /// server's request (e.g. `response_format`); the built-in model takes its temperature,
-    /// max_tokens, seed and JSON schema (its answer is constrained to the schema).
+    /// max_tokens, seed and JSON schema (its answer is constrained to the schema). The
+    /// request fails with [`LlmError::Deadline`] once the deadline for `purpose` passes
+    /// (dropping the request stops the server or the built-in model).
     pub async fn stream_chat(
+        &self,
+        purpose: Purpose,
+        messages: &[ChatMessage],
+        extra: Option<serde_json::Value>,
+        tokens: mpsc::Sender<String>,
+    ) -> Result<Finish> {
+        let deadline = self.settings().deadline(purpose);
+        tokio::time::timeout(deadline, self.stream_unbounded(messages, extra, tokens))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Llm(LlmError::Deadline {
+                    what: purpose.noun(),
+                    secs: deadline.as_secs(),
+                }))
+            })
+    }
+
+    async fn stream_unbounded(
         &self,
         messages: &[ChatMessage],
         extra: Option<serde_json::Value>,
@@ -140,24 +161,38 @@ impl Llm {
     }
 
     /// A whole answer as one string (streamed underneath, so a slow engine still counts as
-    /// alive while it writes).
+    /// alive while it writes). An answer past the largest message is refused
+    /// ([`LlmError::TooLong`]) and the request stopped.
     pub async fn complete(
         &self,
+        purpose: Purpose,
         messages: &[ChatMessage],
         extra: Option<serde_json::Value>,
     ) -> Result<String> {
         let (tx, mut rx) = mpsc::channel::<String>(64);
-        let collect = async {
+        let collect = async move {
             let mut text = String::new();
             while let Some(piece) = rx.recv().await {
+                if text.len() + piece.len() > MAX_MESSAGE_BYTES {
+                    return Err(too_long());
+                }
                 text.push_str(&piece);
             }
-            text
+            Ok(text)
         };
-        let (finish, text) = tokio::join!(self.stream_chat(messages, extra, tx), collect);
+        let (finish, text) =
+            tokio::join!(self.stream_chat(purpose, messages, extra, tx), collect);
+        let text = text?;
         finish?;
         Ok(text)
     }
+}
+
+/// The error for an answer past [`MAX_MESSAGE_BYTES`].
+pub fn too_long() -> Error {
+    Error::Llm(LlmError::TooLong {
+        limit_kib: MAX_MESSAGE_BYTES / 1024,
+    })
 }
 
 fn rand_seed() -> u64 {

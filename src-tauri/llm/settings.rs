@@ -26,8 +26,15 @@ pub struct LlmSettings {
     pub seed: Option<u64>,
     pub max_tokens: u32,
     pub system_prompt: String,
-    /// Seconds without a byte from the server before a request fails.
+    /// The idle deadline: seconds without new text from the server before a request fails.
     pub timeout_secs: u64,
+    /// Overall deadlines, start to end, per kind of request (seconds).
+    pub chat_deadline_secs: u64,
+    pub analysis_deadline_secs: u64,
+    pub ask_deadline_secs: u64,
+    /// A proxy for a remote server (`http://host:port`); empty: none. Environment variables
+    /// such as `http_proxy` are never used, and a server on this machine is never proxied.
+    pub proxy: String,
     /// Prompt budget in characters (≈ 4 per token): history beyond it is trimmed, oldest first.
     pub context_chars: usize,
 }
@@ -46,6 +53,10 @@ impl Default for LlmSettings {
             system_prompt: "You are Hindsight, a helpful assistant. Answer clearly and concisely."
                 .into(),
             timeout_secs: 60,
+            chat_deadline_secs: 600,
+            analysis_deadline_secs: 600,
+            ask_deadline_secs: 300,
+            proxy: String::new(),
             context_chars: 6000,
         }
     }
@@ -71,9 +82,54 @@ impl LlmSettings {
                 "max tokens, timeout and context budget must be positive".into(),
             ));
         }
+        if [
+            self.chat_deadline_secs,
+            self.analysis_deadline_secs,
+            self.ask_deadline_secs,
+        ]
+        .contains(&0)
+        {
+            return Err(Error::Invalid("deadlines must be at least 1 s".into()));
+        }
+        let proxy = self.proxy.trim();
+        if !proxy.is_empty() && !(proxy.starts_with("http://") || proxy.starts_with("https://"))
+        {
+            return Err(Error::Invalid(format!(
+                "the proxy must start with http:// or https://: {proxy:?}"
+            )));
+        }
         Ok(())
     }
 
+    /// The overall deadline for one kind of request.
+    pub fn deadline(&self, purpose: Purpose) -> std::time::Duration {
+        std::time::Duration::from_secs(match purpose {
+            Purpose::Chat => self.chat_deadline_secs,
+            Purpose::Analysis => self.analysis_deadline_secs,
+            Purpose::Ask => self.ask_deadline_secs,
+        })
+    }
+}
+
+/// What a request to the LLM is for (each kind has its own deadline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Chat,
+    Analysis,
+    Ask,
+}
+
+impl Purpose {
+    pub fn noun(self) -> &'static str {
+        match self {
+            Purpose::Chat => "answer",
+            Purpose::Analysis => "analysis",
+            Purpose::Ask => "answer to your question",
+        }
+    }
+}
+
+impl LlmSettings {
     pub fn load(store: &Store) -> Result<LlmSettings> {
         Ok(store
             .get_setting(KEY)?

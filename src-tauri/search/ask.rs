@@ -11,7 +11,8 @@ use tokio::sync::mpsc;
 use super::{SearchMode, SearchOptions, Searcher};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::llm::{ChatMessage, Llm, Role};
+use crate::llm::{too_long, ChatMessage, Llm, Purpose, Role};
+use crate::store::MAX_MESSAGE_BYTES;
 use crate::store::{Millis, Sender, Store};
 use crate::time::to_rfc3339;
 
@@ -259,18 +260,26 @@ pub async fn answer(
     ];
     let t0 = Instant::now();
     let (tx, mut rx) = mpsc::channel::<String>(64);
-    let forward = async {
+    let out = tokens.clone();
+    let forward = async move {
         let mut text = String::new();
         while let Some(piece) = rx.recv().await {
+            if text.len() + piece.len() > MAX_MESSAGE_BYTES {
+                return Err(too_long());
+            }
             text.push_str(&piece);
-            let _ = tokens.send(piece).await;
+            let _ = out.send(piece).await;
         }
-        text
+        Ok(text)
     };
     // A fixed seed, as analyses have: the same question over the same history gets the same
     // answer from the same model (and the quality check in CI is reproducible).
     let extra = serde_json::json!({"temperature": 0.2, "seed": 7});
-    let (finish, text) = tokio::join!(llm.stream_chat(&messages, Some(extra), tx), forward);
+    let (finish, text) = tokio::join!(
+        llm.stream_chat(Purpose::Ask, &messages, Some(extra), tx),
+        forward
+    );
+    let text = text?;
     finish?;
     timings.llm_ms = t0.elapsed().as_secs_f64() * 1e3;
     let mut answer = text.trim().to_owned();

@@ -233,13 +233,19 @@ impl Store {
             self.get_conversation(&id)?;
             self.conn
                 .prepare_cached(
-                    "INSERT INTO analysis_jobs (conversation_id, status, error, updated_at)
-                     VALUES (?1, ?2, ?3, ?4)
+                    "INSERT INTO analysis_jobs (conversation_id, status, error, updated_at, writer)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (conversation_id) DO UPDATE SET
                          status = excluded.status, error = excluded.error,
-                         updated_at = excluded.updated_at",
+                         updated_at = excluded.updated_at, writer = excluded.writer",
                 )?
-                .execute(params![id, state, error, now_ms()])?;
+                .execute(params![
+                    id,
+                    state,
+                    error,
+                    now_ms(),
+                    (state == AnalysisState::Running).then(|| self.writer())
+                ])?;
         }
         self.analysis_status(&id)
     }
@@ -270,14 +276,6 @@ impl Store {
             )?
             .query_row([], |r| r.get(0))
             .optional()?)
-    }
-
-    /// At start: an analysis that was running when the app stopped is queued again.
-    pub fn requeue_running_analyses(&self) -> Result<usize> {
-        Ok(self.conn.execute(
-            "UPDATE analysis_jobs SET status = 'pending', error = NULL WHERE status = 'running'",
-            [],
-        )?)
     }
 
     /// Ended conversations with messages and no stored analysis (imports, failures), oldest

@@ -85,12 +85,13 @@ impl Store {
             });
         }
         let sql = if if_absent {
-            "INSERT INTO messages (id, conversation_id, content, sender, timestamp, state, is_bookmarked)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING"
+            "INSERT INTO messages (id, conversation_id, content, sender, timestamp, state, is_bookmarked, writer)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING"
         } else {
-            "INSERT INTO messages (id, conversation_id, content, sender, timestamp, state, is_bookmarked)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            "INSERT INTO messages (id, conversation_id, content, sender, timestamp, state, is_bookmarked, writer)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
         };
+        let writer = (new.state == MessageState::Streaming).then(|| self.writer());
         let n = self.conn.prepare_cached(sql)?.execute(params![
             id,
             conversation_id,
@@ -98,7 +99,8 @@ impl Store {
             new.sender,
             new.timestamp,
             new.state,
-            new.is_bookmarked
+            new.is_bookmarked,
+            writer
         ])?;
         if n == 1 {
             for (i, emoji) in new.reactions.iter().enumerate() {
@@ -193,9 +195,15 @@ impl Store {
         let n = self
             .conn
             .prepare_cached(
-                "UPDATE messages SET content = ?2, state = ?3, error = ?4 WHERE id = ?1",
+                "UPDATE messages SET content = ?2, state = ?3, error = ?4, writer = ?5 WHERE id = ?1",
             )?
-            .execute(params![id, content, state, error])?;
+            .execute(params![
+                id,
+                content,
+                state,
+                error,
+                (state == MessageState::Streaming).then(|| self.writer())
+            ])?;
         if n == 0 {
             return Err(Error::NotFound {
                 what: "message",
@@ -253,16 +261,5 @@ impl Store {
             .query_map(params![before_time, before_id, limit as i64 + 1], from_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(page(items, limit, |m| cursor::encode(m.timestamp, &m.id)))
-    }
-
-    /// At start-up: answers left `streaming` by a crash become `incomplete` (their partial text
-    /// is kept). Returns how many were marked.
-    pub fn mark_interrupted_streams(&self) -> Result<usize> {
-        Ok(self.conn.execute(
-            "UPDATE messages SET state = 'incomplete',
-                 error = coalesce(error, 'interrupted: the app stopped while this answer was streaming')
-             WHERE state = 'streaming'",
-            [],
-        )?)
     }
 }

@@ -127,6 +127,13 @@ END;
 DELETE FROM embeddings WHERE message_id IN (SELECT id FROM messages WHERE state = 'streaming');
 "#;
 
+/// V3: the lease (see `store::lease`) of the process still writing a streaming answer or
+/// running an analysis, so a start-up repairs only work whose process is gone.
+const V3: &str = r#"
+ALTER TABLE messages ADD COLUMN writer TEXT;
+ALTER TABLE analysis_jobs ADD COLUMN writer TEXT;
+"#;
+
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }

@@ -6,6 +6,7 @@ mod cursor;
 mod embeddings;
 mod fts;
 mod insights;
+mod lease;
 mod messages;
 mod migrations;
 mod model;
@@ -38,6 +39,16 @@ pub const MAX_PAGE: usize = 500;
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    lease: lease::Lease,
+}
+
+/// What [`Store::open`] repaired: work left unfinished by a process that is gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Repaired {
+    /// Answers left `streaming`, now `incomplete` with their partial text.
+    pub streams: usize,
+    /// Analyses left `running`, queued again.
+    pub analyses: usize,
 }
 
 impl Store {
@@ -47,7 +58,9 @@ impl Store {
             std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
         let conn = Connection::open(path)?;
-        Self::init(conn, Some(path.to_path_buf()))
+        let store = Self::init(conn, Some(path.to_path_buf()))?;
+        store.repair_abandoned()?;
+        Ok(store)
     }
 
     /// An in-memory store (unit tests).
@@ -66,7 +79,49 @@ impl Store {
         }
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
         migrations().to_latest(&mut conn)?;
-        Ok(Store { conn, path })
+        let lease = lease::Lease::take(path.as_deref().and_then(writers_dir).as_deref());
+        Ok(Store { conn, path, lease })
+    }
+
+    /// The lease id this store writes on rows it is still working on.
+    pub(crate) fn writer(&self) -> &str {
+        self.lease.id()
+    }
+
+    /// Repairs what a dead process left unfinished (every open does this): its `streaming`
+    /// answers become `incomplete` (text kept), its `running` analyses are queued again. Work
+    /// of a live process (another window, a CLI chat) is left alone.
+    pub fn repair_abandoned(&self) -> Result<Repaired> {
+        let dir = self.path.as_deref().and_then(writers_dir);
+        let writers: Vec<Option<String>> = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT writer FROM messages WHERE state = 'streaming'
+                 UNION SELECT DISTINCT writer FROM analysis_jobs WHERE status = 'running'",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut repaired = Repaired::default();
+        for writer in writers {
+            let alive = writer
+                .as_deref()
+                .is_some_and(|w| lease::Lease::is_held(dir.as_deref(), self.writer(), w));
+            if alive {
+                continue;
+            }
+            repaired.streams += self.conn.execute(
+                "UPDATE messages SET state = 'incomplete', writer = NULL,
+                     error = coalesce(error, 'interrupted: the app stopped while this answer was streaming')
+                 WHERE state = 'streaming' AND writer IS ?1",
+                [&writer],
+            )?;
+            repaired.analyses += self.conn.execute(
+                "UPDATE analysis_jobs SET status = 'pending', error = NULL, writer = NULL
+                 WHERE status = 'running' AND writer IS ?1",
+                [&writer],
+            )?;
+        }
+        Ok(repaired)
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -92,6 +147,11 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Where the leases of the stores open on the database at `db` live.
+fn writers_dir(db: &Path) -> Option<PathBuf> {
+    db.parent().map(|p| p.join("writers"))
 }
 
 fn new_id() -> String {

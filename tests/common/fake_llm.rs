@@ -13,6 +13,17 @@ pub struct Reply {
     pub pieces: Vec<Vec<u8>>,
     /// Keep the connection open, silent, after the pieces (a hung server).
     pub hang: bool,
+    /// After the pieces, send this piece again and again, with this pause, until the client
+    /// goes away (a keep-alive forever, a slow drip of tokens).
+    pub drip: Option<(Vec<u8>, Duration)>,
+}
+
+impl Reply {
+    /// This reply, then `piece` every `every` for as long as the client listens.
+    pub fn dripping(mut self, piece: &[u8], every: Duration) -> Reply {
+        self.drip = Some((piece.to_vec(), every));
+        self
+    }
 }
 
 pub fn sse(body_pieces: &[&[u8]]) -> Reply {
@@ -20,6 +31,7 @@ pub fn sse(body_pieces: &[&[u8]]) -> Reply {
         head: "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n".into(),
         pieces: body_pieces.iter().map(|p| p.to_vec()).collect(),
         hang: false,
+        drip: None,
     }
 }
 
@@ -93,17 +105,25 @@ impl FakeLlm {
                     let reply = replies[n.min(replies.len() - 1)].clone();
                     let _ = sock.write_all(reply.head.as_bytes()).await;
                     let chunked = reply.head.contains("chunked");
+                    let frame = |p: &[u8]| {
+                        if !chunked {
+                            return p.to_vec();
+                        }
+                        let mut framed = format!("{:x}\r\n", p.len()).into_bytes();
+                        framed.extend_from_slice(p);
+                        framed.extend_from_slice(b"\r\n");
+                        framed
+                    };
                     for p in &reply.pieces {
-                        let _ = if chunked {
-                            let mut framed = format!("{:x}\r\n", p.len()).into_bytes();
-                            framed.extend_from_slice(p);
-                            framed.extend_from_slice(b"\r\n");
-                            sock.write_all(&framed).await
-                        } else {
-                            sock.write_all(p).await
-                        };
+                        let _ = sock.write_all(&frame(p)).await;
                         let _ = sock.flush().await;
                         tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    if let Some((piece, every)) = &reply.drip {
+                        while sock.write_all(&frame(piece)).await.is_ok() && sock.flush().await.is_ok() {
+                            tokio::time::sleep(*every).await;
+                        }
+                        return;
                     }
                     if reply.hang {
                         tokio::time::sleep(Duration::from_secs(30)).await;
@@ -134,5 +154,6 @@ pub fn sse_text(text: &str) -> Reply {
         head: "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n".into(),
         pieces: pieces.iter().map(|p| p.as_bytes().to_vec()).collect(),
         hang: false,
+        drip: None,
     }
 }
