@@ -441,7 +441,10 @@ fn stopping_mid_generation_ends_it_and_the_model_stays_usable() {
             drop(rx); // the user pressed stop
             pieces
         };
-        tokio::join!(llm.stream_chat(Purpose::Chat, &messages, None, tx), read_three)
+        tokio::join!(
+            llm.stream_chat(Purpose::Chat, &messages, None, tx),
+            read_three
+        )
     });
     assert_eq!(pieces.len(), 3);
     assert!(

@@ -442,7 +442,8 @@ async fn an_endless_line_is_refused_clearly() {
     let (_, r) = within(60, collect(&client(&url, 5))).await;
     let e = r.unwrap_err();
     assert!(
-        matches!(e, Error::Llm(LlmError::Protocol(_))) && e.to_string().contains("longer than 1 MiB"),
+        matches!(e, Error::Llm(LlmError::Protocol(_)))
+            && e.to_string().contains("longer than 1 MiB"),
         "{e}"
     );
 }
@@ -503,7 +504,11 @@ async fn partial_text_is_saved_without_waiting_for_the_next_token() {
             break;
         }
     }
-    assert_eq!(seen, Some(MessageState::Streaming), "partial text not saved");
+    assert_eq!(
+        seen,
+        Some(MessageState::Streaming),
+        "partial text not saved"
+    );
     assert!(chat.stop(&c));
     let m = running.await.unwrap().unwrap();
     assert_eq!(
@@ -543,7 +548,10 @@ async fn the_final_save_outlasts_a_held_write_lock() {
         .unwrap();
     holder.join().unwrap();
     let expected: String = (0..40).map(|i| format!("w{i} ")).collect();
-    assert_eq!((m.state, m.content.as_str()), (MessageState::Complete, expected.as_str()));
+    assert_eq!(
+        (m.state, m.content.as_str()),
+        (MessageState::Complete, expected.as_str())
+    );
     let stored = chat.store().lock().unwrap().get_message(&m.id).unwrap();
     assert_eq!(stored.content, expected);
     assert_eq!(stored.state, MessageState::Complete);
@@ -578,8 +586,17 @@ async fn proxy_variables_are_ignored() {
     let data = tempfile::tempdir().unwrap();
     let run = |url: String| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_hindsight"));
-        cmd.arg("--data-dir").arg(data.path()).args(["chat", "--url", &url, "my secret plans"]);
-        for var in ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
+        cmd.arg("--data-dir")
+            .arg(data.path())
+            .args(["chat", "--url", &url, "my secret plans"]);
+        for var in [
+            "http_proxy",
+            "HTTP_PROXY",
+            "https_proxy",
+            "HTTPS_PROXY",
+            "all_proxy",
+            "ALL_PROXY",
+        ] {
             cmd.env(var, &proxy);
         }
         cmd.env_remove("NO_PROXY").env_remove("no_proxy");
@@ -594,7 +611,11 @@ async fn proxy_variables_are_ignored() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("direct answer"));
     assert_eq!(fake.requests.lock().unwrap().len(), 1);
-    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the proxy saw traffic");
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the proxy saw traffic"
+    );
 }
 
 /// The proxy set in Settings is used for a remote server only, never for this machine.
@@ -623,11 +644,133 @@ async fn the_settings_proxy_is_for_remote_servers_only() {
     ] {
         let (_, r) = within(30, collect(&with(&local))).await;
         assert!(r.is_err());
-        assert_eq!(hits.load(Ordering::SeqCst), 0, "{local} went through the proxy");
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            0,
+            "{local} went through the proxy"
+        );
     }
     let (_, r) = within(30, collect(&with("http://llm.example.com:8080/v1"))).await;
     assert!(r.is_err(), "the counting proxy answers nothing");
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "a remote server goes through the proxy");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "a remote server goes through the proxy"
+    );
     assert!(hindsight::llm::is_loopback("http://127.0.0.9:1/v1"));
     assert!(!hindsight::llm::is_loopback("http://192.168.1.5:8080/v1"));
+}
+
+/// Runs `hindsight chat` against `url` in the background.
+fn spawn_chat(data: &std::path::Path, url: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["chat", "--url", url, "tell me a long story"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The CLI's answer as another process sees it: (state, content, error).
+fn stored_answer(data: &std::path::Path) -> Option<(String, String, String)> {
+    let o = common::hindsight(data, None, &["list", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).ok()?;
+    let id = list.first()?["id"].as_str()?.to_owned();
+    let o = common::hindsight(data, None, &["show", &id, "--json"]);
+    let show: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
+    let m = show["messages"].get(1)?;
+    Some((
+        m["state"].as_str()?.to_owned(),
+        m["content"].as_str()?.to_owned(),
+        m["error"].as_str().unwrap_or("").to_owned(),
+    ))
+}
+
+/// Waits until the CLI's answer is on disk with some text, while it streams.
+async fn wait_streaming(data: &std::path::Path) -> (String, String, String) {
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if let Some(a) = stored_answer(data).filter(|a| a.1.contains("w w")) {
+            return a;
+        }
+    }
+    panic!("the answer never showed up on disk");
+}
+
+/// SIGTERM stops a CLI chat like Ctrl+C: the partial answer is saved `incomplete`, "stopped".
+/// A kill -9 leaves it `streaming`, and the next start of any command repairs it.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_terminated_or_killed_cli_chat_keeps_its_text_and_is_repaired() {
+    let url = fake_server(
+        sse(&[FIRST]).dripping(&token_event("w "), std::time::Duration::from_millis(50)),
+    )
+    .await;
+
+    let term = tempfile::tempdir().unwrap();
+    let mut child = spawn_chat(term.path(), &url);
+    let (state, _, _) = wait_streaming(term.path()).await;
+    assert_eq!(state, "streaming");
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "a stop is not a failure: {status:?}");
+    let (state, content, error) = stored_answer(term.path()).unwrap();
+    assert_eq!((state.as_str(), error.as_str()), ("incomplete", "stopped"));
+    assert!(content.starts_with("w w"));
+
+    let killed = tempfile::tempdir().unwrap();
+    let mut child = spawn_chat(killed.path(), &url);
+    wait_streaming(killed.path()).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // `show` opens the store: that open repairs the dead process's answer.
+    let (state, content, error) = stored_answer(killed.path()).unwrap();
+    assert_eq!(state, "incomplete");
+    assert!(content.starts_with("w w"), "{content}");
+    assert!(error.contains("interrupted"), "{error}");
+}
+
+/// The user's message is stored before any model loads: a model that cannot load (here: the
+/// built-in one, not installed) leaves the message and an answer marked `error` with the reason.
+#[test]
+fn a_model_that_cannot_load_loses_no_message() {
+    let data = tempfile::tempdir().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let o = common::hindsight(
+        data.path(),
+        Some(models.path()),
+        &["chat", "--builtin", "remember the milk"],
+    );
+    assert!(!o.status.success());
+    let list: Vec<serde_json::Value> =
+        serde_json::from_slice(&common::hindsight(data.path(), None, &["list", "--json"]).stdout)
+            .unwrap();
+    assert_eq!(list.len(), 1);
+    let id = list[0]["id"].as_str().unwrap();
+    let show: serde_json::Value = serde_json::from_slice(
+        &common::hindsight(data.path(), None, &["show", id, "--json"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(show["messages"][0]["content"], "remember the milk");
+    assert_eq!(show["messages"][1]["state"], "error");
+    assert!(show["messages"][1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("not installed"));
+
+    // Blank text creates nothing at all.
+    let blank = tempfile::tempdir().unwrap();
+    let o = common::hindsight(blank.path(), None, &["chat", "   "]);
+    assert!(!o.status.success());
+    let list = common::hindsight(blank.path(), None, &["list", "--json"]);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "[]");
 }

@@ -221,7 +221,10 @@ fn open_repairs_only_abandoned_work() {
         (MessageState::Incomplete, "partial ans")
     );
     assert!(m.error.unwrap().contains("interrupted"));
-    assert_eq!(after.analysis_status(&c).unwrap().state, AnalysisState::Pending);
+    assert_eq!(
+        after.analysis_status(&c).unwrap().state,
+        AnalysisState::Pending
+    );
     assert_eq!(after.repair_abandoned().unwrap(), Repaired::default());
 }
 

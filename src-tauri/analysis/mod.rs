@@ -55,7 +55,9 @@ async fn ask(
         ChatMessage::new(Role::User, data),
     ];
     let extra = prompt::request_extra(opts.max_tokens);
-    let first = llm.complete(Purpose::Analysis, &messages, Some(extra.clone())).await?;
+    let first = llm
+        .complete(Purpose::Analysis, &messages, Some(extra.clone()))
+        .await?;
     let problem = match parse_analysis(&first) {
         Ok(a) => return Ok(a),
         Err(problem) => problem,
@@ -65,7 +67,9 @@ async fn ask(
         Role::User,
         prompt::retry_instructions(&problem),
     ));
-    let second = llm.complete(Purpose::Analysis, &messages, Some(extra)).await?;
+    let second = llm
+        .complete(Purpose::Analysis, &messages, Some(extra))
+        .await?;
     parse_analysis(&second).map_err(|again| {
         Error::Analysis(format!(
             "the model's answer could not be read as an analysis ({problem}; after a retry: {again})"

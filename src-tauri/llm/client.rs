@@ -161,7 +161,9 @@ impl LlmClient {
         let proxy = settings.proxy.trim();
         if !proxy.is_empty() && !is_loopback(&settings.base_url) {
             let proxy = reqwest::Proxy::all(proxy).map_err(|e| {
-                Error::Invalid(format!("the proxy in Settings is not usable ({proxy}): {e}"))
+                Error::Invalid(format!(
+                    "the proxy in Settings is not usable ({proxy}): {e}"
+                ))
             })?;
             builder = builder.proxy(proxy);
         }

@@ -180,8 +180,7 @@ impl Llm {
             }
             Ok(text)
         };
-        let (finish, text) =
-            tokio::join!(self.stream_chat(purpose, messages, extra, tx), collect);
+        let (finish, text) = tokio::join!(self.stream_chat(purpose, messages, extra, tx), collect);
         let text = text?;
         finish?;
         Ok(text)

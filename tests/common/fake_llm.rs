@@ -120,7 +120,9 @@ impl FakeLlm {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
                     if let Some((piece, every)) = &reply.drip {
-                        while sock.write_all(&frame(piece)).await.is_ok() && sock.flush().await.is_ok() {
+                        while sock.write_all(&frame(piece)).await.is_ok()
+                            && sock.flush().await.is_ok()
+                        {
                             tokio::time::sleep(*every).await;
                         }
                         return;
