@@ -7,6 +7,20 @@ pub fn now_ms() -> Millis {
     Utc::now().timestamp_millis()
 }
 
+/// The latest time the store accepts: 9999-12-31T23:59:59.999Z (RFC 3339 has four-digit years).
+pub const MAX_MS: Millis = 253_402_300_799_999;
+
+/// Refuses a time before 1970 or after 9999 (it could not be exported and imported again).
+pub fn check_time(ms: Millis) -> Result<Millis, String> {
+    if (0..=MAX_MS).contains(&ms) {
+        Ok(ms)
+    } else {
+        Err(format!(
+            "the time {ms} ms is outside 1970-01-01 to 9999-12-31"
+        ))
+    }
+}
+
 pub fn to_rfc3339(ms: Millis) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)
         .unwrap_or_default()

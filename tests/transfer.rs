@@ -290,3 +290,209 @@ fn a_thousand_conversations_import_in_one_go() {
         "generated ids are stable"
     );
 }
+
+/// One Hindsight JSON conversation with the given ids and message text.
+fn conv_json(conv_id: &str, title: &str, messages: &[(&str, &str)]) -> serde_json::Value {
+    serde_json::json!({
+        "id": conv_id, "title": title, "start_time": "2026-01-02T10:00:00Z",
+        "messages": messages.iter().map(|(id, text)| serde_json::json!({
+            "id": id, "sender": "user", "content": text, "timestamp": "2026-01-02T10:00:01Z"
+        })).collect::<Vec<_>>()
+    })
+}
+
+fn file(conversations: &[serde_json::Value]) -> String {
+    serde_json::json!({ "conversations": conversations }).to_string()
+}
+
+const C1: &str = "11111111-1111-4111-8111-111111111111";
+const C2: &str = "22222222-2222-4222-8222-222222222222";
+const M1: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
+const M2: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
+
+fn bad_import_at(r: hindsight::Result<transfer::ImportReport>) -> (String, String) {
+    match r {
+        Err(Error::BadImport { path, reason, .. }) => (path, reason),
+        other => panic!("expected a bad import, got {other:?}"),
+    }
+}
+
+/// Same id + same content is a no-op; the same id for something else is refused, naming both
+/// places, and nothing of the file is kept.
+#[test]
+fn duplicate_ids_are_refused_unless_they_are_the_same_record() {
+    let t = temp_store();
+    let s = &t.store;
+    // The same message twice in one file: fine, stored once.
+    let same = file(&[conv_json(C1, "one", &[(M1, "hello"), (M1, "hello")])]);
+    let r = import(s, &same).unwrap();
+    assert_eq!((r.messages_added, r.messages_existing), (1, 1));
+
+    let t = temp_store();
+    let s = &t.store;
+    for (text, first, second) in [
+        // A message id with other content.
+        (
+            file(&[conv_json(C1, "one", &[(M1, "hello"), (M1, "goodbye")])]),
+            "conversations[0].messages[0]",
+            "conversations[0].messages[1]",
+        ),
+        // A message id reused in another conversation.
+        (
+            file(&[
+                conv_json(C1, "one", &[(M1, "hello")]),
+                conv_json(C2, "two", &[(M1, "hello")]),
+            ]),
+            "conversations[0].messages[0]",
+            "conversations[1].messages[0]",
+        ),
+        // A conversation id used twice.
+        (
+            file(&[
+                conv_json(C1, "one", &[(M1, "hello")]),
+                conv_json(C1, "another title", &[(M2, "hi")]),
+            ]),
+            "conversations[0]",
+            "conversations[1]",
+        ),
+    ] {
+        let (path, reason) = bad_import_at(import(s, &text));
+        assert_eq!(path, second, "{reason}");
+        assert!(
+            reason.contains(first) && reason.contains("twice"),
+            "{reason}"
+        );
+        assert_eq!(s.count_messages().unwrap(), 0, "nothing is kept");
+        assert!(s.all_conversations().unwrap().is_empty());
+    }
+
+    // Against what is already stored: other content under a stored id is refused too.
+    import(s, &file(&[conv_json(C1, "one", &[(M1, "hello")])])).unwrap();
+    let (path, reason) = bad_import_at(import(
+        s,
+        &file(&[conv_json(C1, "one", &[(M1, "hello, edited")])]),
+    ));
+    assert_eq!(path, "conversations[0].messages[0]");
+    assert!(reason.contains("different content"), "{reason}");
+    let (_, reason) = bad_import_at(import(s, &file(&[conv_json(C2, "two", &[(M1, "hello")])])));
+    assert!(reason.contains("another conversation"), "{reason}");
+    assert_eq!(s.count_messages().unwrap(), 1);
+}
+
+#[test]
+fn trailing_data_after_the_document_is_refused() {
+    let t = temp_store();
+    let good = file(&[conv_json(C1, "one", &[(M1, "hello")])]);
+    for tail in ["{\"conversations\": []}", "garbage", "]"] {
+        let text = format!("{good}\n{tail}");
+        let (path, reason) = bad_import_at(import(&t.store, &text));
+        assert_eq!(path, "$");
+        assert!(reason.contains("after the JSON document"), "{reason}");
+    }
+    assert_eq!(t.store.count_messages().unwrap(), 0);
+    // Whitespace after the document is fine.
+    import(&t.store, &format!("{good}\n\n  ")).unwrap();
+}
+
+fn chatgpt(create_time: serde_json::Value, current_node: serde_json::Value) -> String {
+    serde_json::json!([{
+        "title": "Trip", "create_time": create_time, "update_time": null,
+        "current_node": current_node,
+        "mapping": {
+            "root": {"message": null, "parent": null},
+            "u1": {"parent": "root", "message": {"id": "u1", "author": {"role": "user"},
+                   "create_time": 1_700_000_000.5, "content": {"content_type": "text", "parts": ["Where to in May?"]}}},
+            "a1": {"parent": "u1", "message": {"id": "a1", "author": {"role": "assistant"},
+                   "create_time": 1_700_000_010.0, "content": {"content_type": "text", "parts": ["Porto."]}}}
+        }
+    }])
+    .to_string()
+}
+
+/// Times that could not be exported and imported again are refused with their path; a time in
+/// milliseconds is recognised as such.
+#[test]
+fn times_outside_1970_to_9999_are_refused_and_milliseconds_explained() {
+    let t = temp_store();
+    let (path, reason) = bad_import_at(import(
+        &t.store,
+        &chatgpt(
+            serde_json::json!(1_700_000_000_000.0_f64),
+            serde_json::json!("a1"),
+        ),
+    ));
+    assert_eq!(path, "[0].create_time");
+    assert!(
+        reason.contains("milliseconds") && reason.contains("2023-11-14"),
+        "{reason}"
+    );
+    let (path, reason) = bad_import_at(import(
+        &t.store,
+        &chatgpt(serde_json::json!(1e18), serde_json::json!("a1")),
+    ));
+    assert_eq!(path, "[0].create_time");
+    assert!(reason.contains("between 1970 and 9999"), "{reason}");
+    let (path, _) = bad_import_at(import(
+        &t.store,
+        &chatgpt(serde_json::json!(-5.0), serde_json::json!("a1")),
+    ));
+    assert_eq!(path, "[0].create_time");
+    let mut early = conv_json(C1, "old", &[(M1, "hello")]);
+    early["start_time"] = "1969-12-31T23:59:59Z".into();
+    let (path, reason) = bad_import_at(import(&t.store, &file(&[early])));
+    assert_eq!(path, "conversations[0]");
+    assert!(reason.contains("1970"), "{reason}");
+    assert_eq!(t.store.count_messages().unwrap(), 0);
+
+    // Seconds, as ChatGPT writes them, import.
+    let r = import(
+        &t.store,
+        &chatgpt(serde_json::json!(1_700_000_000.0), serde_json::json!("a1")),
+    )
+    .unwrap();
+    assert_eq!(r.messages_added, 2);
+}
+
+/// A conversation whose `current_node` is null or points nowhere keeps its messages: the thread
+/// ends at the newest one.
+#[test]
+fn chatgpt_conversations_without_a_usable_current_node_keep_their_messages() {
+    for current in [serde_json::Value::Null, serde_json::json!("gone")] {
+        let t = temp_store();
+        let r = import(
+            &t.store,
+            &chatgpt(serde_json::json!(1_700_000_000.0), current),
+        )
+        .unwrap();
+        assert_eq!((r.messages_added, r.empty_skipped), (2, 0));
+        let c = &t.store.all_conversations().unwrap()[0];
+        let texts: Vec<String> = t
+            .store
+            .all_messages(&c.id)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.content)
+            .collect();
+        assert_eq!(texts, ["Where to in May?", "Porto."]);
+    }
+}
+
+/// Two conversations whose Markdown names would collide get two files.
+#[test]
+fn markdown_export_never_overwrites_on_a_name_collision() {
+    let t = temp_store();
+    let twin_a = "abcdef01-0000-4000-8000-000000000001";
+    let twin_b = "abcdef01-0000-4000-8000-000000000002";
+    import(
+        &t.store,
+        &file(&[
+            conv_json(twin_a, "Exported", &[(M1, "one")]),
+            conv_json(twin_b, "Exported", &[(M2, "two")]),
+        ]),
+    )
+    .unwrap();
+    let out = t.dir.path().join("md");
+    let written = transfer::export_markdown(&t.store, &out).unwrap();
+    assert_eq!(written.len(), 2);
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 2);
+}

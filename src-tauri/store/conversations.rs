@@ -57,6 +57,9 @@ impl Store {
             None => new_id(),
         };
         let title = clean_title(&new.title)?;
+        for t in std::iter::once(new.start_time).chain(new.end_time) {
+            crate::time::check_time(t).map_err(Error::Invalid)?;
+        }
         if let Some(end) = new.end_time {
             if end < new.start_time {
                 return Err(Error::Invalid("end_time is before start_time".into()));

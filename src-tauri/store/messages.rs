@@ -67,8 +67,12 @@ impl Store {
 
     /// Inserts a message (with its reactions); with `if_absent`, an existing id is left
     /// untouched and `false` is returned (idempotent import).
+    ///
+    /// An id already stored is a no-op only for the same message: the same id with other
+    /// content, or in another conversation, is refused (nothing is silently dropped).
     pub fn insert_message(&self, new: NewMessage, if_absent: bool) -> Result<(String, bool)> {
         check_content(&new.content)?;
+        crate::time::check_time(new.timestamp).map_err(Error::Invalid)?;
         let id = match &new.id {
             Some(id) => normalize_id("message", id)?,
             None => new_id(),
@@ -102,6 +106,20 @@ impl Store {
             new.is_bookmarked,
             writer
         ])?;
+        if n == 0 {
+            let stored = self.get_message(&id)?;
+            if stored.conversation_id != conversation_id {
+                return Err(Error::Invalid(format!(
+                    "message id {id} is already used in another conversation ({})",
+                    stored.conversation_id
+                )));
+            }
+            if stored.content != new.content || stored.sender != new.sender {
+                return Err(Error::Invalid(format!(
+                    "message id {id} is already stored with different content"
+                )));
+            }
+        }
         if n == 1 {
             for (i, emoji) in new.reactions.iter().enumerate() {
                 self.conn

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{derived_id, ImportReport, Rejection};
+use super::{derived_id, ImportReport, Rejection, Seen};
 use crate::store::{Millis, NewConversation, NewMessage, Sender, Status, Store};
 
 #[derive(Debug, Deserialize)]
@@ -63,8 +63,22 @@ pub struct Content {
     pub text: Option<String>,
 }
 
-fn secs_to_ms(s: f64) -> Millis {
-    (s * 1000.0).round() as Millis
+/// A ChatGPT time (seconds since 1970, fractional) in milliseconds; a time outside
+/// 1970–9999 is refused at `path`, and one that is really in milliseconds is said to be.
+fn secs_to_ms(s: f64, path: &str) -> Result<Millis, Rejection> {
+    let max_secs = crate::time::MAX_MS as f64 / 1000.0;
+    if s.is_finite() && (0.0..=max_secs).contains(&s) {
+        return Ok((s * 1000.0).round() as Millis);
+    }
+    let reason = if s.is_finite() && s > max_secs && s / 1000.0 <= max_secs {
+        format!(
+            "{s} is not a time in seconds: it looks like milliseconds ({}). ChatGPT exports use seconds since 1970; was the file converted by another tool?",
+            crate::time::to_rfc3339((s).round() as Millis)
+        )
+    } else {
+        format!("{s} is not a time between 1970 and 9999 (seconds since 1970)")
+    };
+    Err(Rejection::msg(path, &reason))
 }
 
 /// The user-visible text of a message, or `None` when it has none worth importing.
@@ -102,9 +116,16 @@ fn visible_text(m: &ChatGptMessage) -> Option<(Sender, String)> {
 }
 
 /// The messages of the visible thread, oldest first, each with its node key (for errors).
+///
+/// An export whose `current_node` is missing, null or dangling still has its messages: the
+/// thread then ends at the newest message (the one a reader saw last).
 fn thread(c: &ChatGptConversation) -> Vec<(&str, &ChatGptMessage)> {
     let mut out = Vec::new();
-    let mut next = c.current_node.clone();
+    let mut next = c
+        .current_node
+        .clone()
+        .filter(|id| c.mapping.contains_key(id))
+        .or_else(|| newest_node(c));
     // A malformed export could hold a cycle: never walk more steps than there are nodes.
     for _ in 0..=c.mapping.len() {
         let Some(id) = next else { break };
@@ -118,6 +139,18 @@ fn thread(c: &ChatGptConversation) -> Vec<(&str, &ChatGptMessage)> {
     }
     out.reverse();
     out
+}
+
+/// The node holding the newest message (ties: the smallest key, so the choice is stable).
+fn newest_node(c: &ChatGptConversation) -> Option<String> {
+    c.mapping
+        .iter()
+        .filter_map(|(key, node)| {
+            let m = node.message.as_ref()?;
+            Some((m.create_time.unwrap_or(f64::MIN), key))
+        })
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, key)| key.clone())
 }
 
 /// A message of the visible thread worth importing.
@@ -145,6 +178,7 @@ pub(super) fn import(
     file: Vec<ChatGptConversation>,
     report: &mut ImportReport,
 ) -> Result<(), Rejection> {
+    let mut seen = Seen::default();
     for (ci, c) in file.iter().enumerate() {
         let at = format!("[{ci}]");
         let messages: Vec<Visible<'_>> = thread(c)
@@ -163,16 +197,21 @@ pub(super) fn import(
             report.empty_skipped += 1;
             continue;
         }
-        let start = c
-            .create_time
-            .or_else(|| messages.iter().find_map(|m| m.time))
-            .map(secs_to_ms)
-            .ok_or_else(|| {
-                Rejection::msg(
-                    &format!("{at}.create_time"),
-                    "no create_time anywhere in the conversation",
-                )
-            })?;
+        let start = match c.create_time {
+            Some(t) => secs_to_ms(t, &format!("{at}.create_time"))?,
+            None => {
+                let first = messages.iter().find(|m| m.time.is_some()).ok_or_else(|| {
+                    Rejection::msg(
+                        &format!("{at}.create_time"),
+                        "no create_time anywhere in the conversation",
+                    )
+                })?;
+                secs_to_ms(
+                    first.time.unwrap_or_default(),
+                    &format!("{at}.mapping.{}.message.create_time", first.key),
+                )?
+            }
+        };
         let title = c
             .title
             .as_deref()
@@ -182,6 +221,7 @@ pub(super) fn import(
         let conv_key = c.conversation_id.as_deref().or(c.id.as_deref());
         let start_s = start.to_string();
         let conversation_id = uuid_or_derived(conv_key, &[title, &start_s, &messages[0].text]);
+        seen.check("conversation", &conversation_id, (title, start), &at)?;
 
         let mut last = start;
         let mut rows = Vec::with_capacity(messages.len());
@@ -196,17 +236,32 @@ pub(super) fn import(
             },
         ) in messages.into_iter().enumerate()
         {
+            let path = format!("{at}.mapping.{key}.message");
             // Messages without a time get their predecessor's, so order is kept.
-            let ts = time.map(secs_to_ms).unwrap_or(last).max(start);
+            let ts = match time {
+                Some(t) => secs_to_ms(t, &format!("{path}.create_time"))?,
+                None => last,
+            }
+            .max(start);
             last = ts;
             let id = uuid_or_derived(id, &[&conversation_id, &i.to_string()]);
+            seen.check(
+                "message",
+                &id,
+                (&conversation_id, sender.as_str(), &text),
+                &path,
+            )?;
             let row = NewMessage {
                 id: Some(id),
                 ..NewMessage::new(&conversation_id, sender, &text, ts)
             };
-            rows.push((format!("{at}.mapping.{key}.message"), row));
+            rows.push((path, row));
         }
-        let end = c.update_time.map(secs_to_ms).unwrap_or(last).max(last);
+        let end = match c.update_time {
+            Some(t) => secs_to_ms(t, &format!("{at}.update_time"))?,
+            None => last,
+        }
+        .max(last);
 
         let (_, added) = store
             .insert_conversation(

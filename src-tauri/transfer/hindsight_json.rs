@@ -10,7 +10,7 @@
 //! `is_bookmarked`, `reactions`.
 use serde::{Deserialize, Serialize};
 
-use super::{derived_id, ImportReport, Rejection};
+use super::{derived_id, ImportReport, Rejection, Seen};
 use crate::error::Result;
 use crate::store::{
     Conversation, Message, MessageState, Millis, NewConversation, NewMessage, Sender, Status, Store,
@@ -96,6 +96,7 @@ pub(super) fn import(
     file: HindsightFile,
     report: &mut ImportReport,
 ) -> Result<(), Rejection> {
+    let mut seen = Seen::default();
     for (ci, c) in file.conversations.into_iter().enumerate() {
         let at = format!("conversations[{ci}]");
         let id = match &c.id {
@@ -112,6 +113,9 @@ pub(super) fn import(
                 Some(derived_id(&key).to_string())
             }
         };
+        if let Some(id) = &id {
+            seen.check("conversation", id, (&c.title, c.start_time), &at)?;
+        }
         let (conversation_id, added) = store
             .insert_conversation(
                 NewConversation {
@@ -138,6 +142,12 @@ pub(super) fn import(
                 ])
                 .to_string(),
             };
+            seen.check(
+                "message",
+                &id,
+                (&conversation_id, m.sender.as_str(), &m.content),
+                &at,
+            )?;
             let (_, added) = store
                 .insert_message(
                     NewMessage {

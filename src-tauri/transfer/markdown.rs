@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 use crate::store::{Conversation, Message, Sender};
 use crate::time::to_rfc3339;
 
-pub fn file_name(c: &Conversation) -> String {
+/// `YYYY-MM-DD-title-slug-<id8>.md`, or with the whole id when `full_id`.
+pub fn file_name(c: &Conversation, full_id: bool) -> String {
     let date = to_rfc3339(c.start_time)
         .chars()
         .take(10)
@@ -26,7 +27,12 @@ pub fn file_name(c: &Conversation) -> String {
     } else {
         slug
     };
-    format!("{date}-{slug}-{}.md", &c.id[..8.min(c.id.len())])
+    let id = if full_id {
+        &c.id
+    } else {
+        &c.id[..8.min(c.id.len())]
+    };
+    format!("{date}-{slug}-{id}.md")
 }
 
 pub fn render(c: &Conversation, messages: &[Message]) -> String {

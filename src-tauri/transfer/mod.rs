@@ -5,6 +5,8 @@ pub mod chatgpt;
 pub mod hindsight_json;
 pub mod markdown;
 
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -85,6 +87,43 @@ impl Rejection {
     }
 }
 
+/// The ids an import has met so far, with where and what: an id used twice in one file for two
+/// different records is refused naming both places.
+#[derive(Default)]
+pub(crate) struct Seen {
+    ids: HashMap<String, (String, u64)>,
+}
+
+impl Seen {
+    /// Records `id` (a `what`, with a fingerprint of its content) at `path`. The same record
+    /// again is fine (`Ok`); another record under the same id is a rejection.
+    pub(crate) fn check(
+        &mut self,
+        what: &str,
+        id: &str,
+        content: impl Hash,
+        path: &str,
+    ) -> Result<(), Rejection> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        content.hash(&mut h);
+        let fingerprint = h.finish();
+        let key = format!("{what}:{}", id.trim().to_lowercase());
+        match self.ids.get(&key) {
+            Some((first, seen)) if *seen != fingerprint => Err(Rejection::msg(
+                path,
+                &format!(
+                    "{what} id {id} is used twice, for different {what}s: at {first} and here"
+                ),
+            )),
+            Some(_) => Ok(()),
+            None => {
+                self.ids.insert(key, (path.to_owned(), fingerprint));
+                Ok(())
+            }
+        }
+    }
+}
+
 /// A stable UUID (v5) for records that come without one, derived from their content, so a
 /// second import of the same file finds them again.
 pub(crate) fn derived_id(parts: &[&str]) -> uuid::Uuid {
@@ -94,14 +133,21 @@ pub(crate) fn derived_id(parts: &[&str]) -> uuid::Uuid {
 
 fn parse<'a, T: serde::Deserialize<'a>>(text: &'a str, file: &str) -> Result<T> {
     let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         Error::BadImport {
             file: file.to_owned(),
             path: if path == "." { "$".into() } else { path },
             reason: e.into_inner().to_string(),
         }
-    })
+    })?;
+    // Anything after the document (a second document, a half-written copy) is refused too.
+    de.end().map_err(|e| Error::BadImport {
+        file: file.to_owned(),
+        path: "$".into(),
+        reason: format!("unexpected data after the JSON document ({e})"),
+    })?;
+    Ok(value)
 }
 
 /// Imports `text` (the contents of `file`, named in errors) in one transaction.
@@ -179,9 +225,17 @@ pub fn export_json(store: &Store, path: &Path) -> Result<usize> {
 pub fn export_markdown(store: &Store, dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut written = Vec::new();
+    let mut used = HashSet::new();
     for c in store.all_conversations()? {
         let messages = store.all_messages(&c.id)?;
-        let path = dir.join(markdown::file_name(&c));
+        // Two conversations whose names collide (same day, title and id prefix) get the full
+        // id, so no file overwrites another.
+        let mut name = markdown::file_name(&c, false);
+        if !used.insert(name.to_lowercase()) {
+            name = markdown::file_name(&c, true);
+            used.insert(name.to_lowercase());
+        }
+        let path = dir.join(name);
         write_atomically(&path, markdown::render(&c, &messages).as_bytes())?;
         written.push(path);
     }
