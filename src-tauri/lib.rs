@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod chat;
 pub mod embed;
 pub mod error;
+pub mod files;
 pub mod llm;
 pub mod paths;
 pub mod search;

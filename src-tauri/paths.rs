@@ -23,7 +23,7 @@ pub fn resolve_data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
         Some(p) => p.to_path_buf(),
         None => default_data_dir()?,
     };
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    crate::files::private_dir(&dir)?;
     Ok(dir)
 }
 

@@ -617,3 +617,25 @@ fn insights_leave_out_the_analyses_of_excluded_models() {
     let odd = t.store.insights(&["x') OR 1=1 --".to_owned()]).unwrap();
     assert_eq!(odd.counts.analysed, 3);
 }
+
+/// The data folder, the database with its WAL, and exports are readable by their owner only.
+#[cfg(unix)]
+#[test]
+fn data_files_are_private_to_the_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // A folder made by hand with the usual umask is tightened too.
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = Store::open(&data.join("hindsight.db")).unwrap();
+    conversation(&s, "private", 1_000);
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("hindsight.db")), 0o600);
+    assert_eq!(mode(&data.join("hindsight.db-wal")), 0o600);
+    assert_eq!(mode(&data.join("writers")), 0o700);
+    let out = dir.path().join("backup.json");
+    hindsight::transfer::export_json(&s, &out).unwrap();
+    assert_eq!(mode(&out), 0o600);
+}

@@ -20,7 +20,7 @@ impl Lease {
     pub fn take(dir: Option<&Path>) -> Lease {
         let id = uuid::Uuid::new_v4().to_string();
         let file = dir.and_then(|dir| {
-            std::fs::create_dir_all(dir).ok()?;
+            crate::files::private_dir(dir).ok()?;
             let path = dir.join(format!("{id}.lock"));
             let file = File::create(&path).ok()?;
             file.try_lock().ok()?;

@@ -54,9 +54,11 @@ pub struct Repaired {
 impl Store {
     /// Opens (creating if needed) the database file and brings its schema to the latest version.
     pub fn open(path: &Path) -> Result<Store> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::files::private_dir(parent)?;
         }
+        // Private before SQLite writes a byte; its -wal and -shm files take the same mode.
+        crate::files::private_file(path)?;
         let conn = Connection::open(path)?;
         let store = Self::init(conn, Some(path.to_path_buf()))?;
         store.repair_abandoned()?;

@@ -217,7 +217,7 @@ pub fn export(store: &Store) -> Result<HindsightFile> {
 pub fn export_json(store: &Store, path: &Path) -> Result<usize> {
     let file = export(store)?;
     let text = serde_json::to_string_pretty(&file)?;
-    write_atomically(path, text.as_bytes())?;
+    crate::files::write_private(path, text.as_bytes())?;
     Ok(file.conversations.len())
 }
 
@@ -236,17 +236,8 @@ pub fn export_markdown(store: &Store, dir: &Path) -> Result<Vec<PathBuf>> {
             used.insert(name.to_lowercase());
         }
         let path = dir.join(name);
-        write_atomically(&path, markdown::render(&c, &messages).as_bytes())?;
+        crate::files::write_private(&path, markdown::render(&c, &messages).as_bytes())?;
         written.push(path);
     }
     Ok(written)
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    }
-    let tmp = path.with_extension("part");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }

@@ -1,0 +1,74 @@
+//! Files only their owner can read: the data directory (0700), the database and its WAL/SHM
+//! companions, exports and backups (0600) on Unix. Elsewhere the OS's per-user folders apply.
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Creates `dir` (and its parents, as 0700) and makes `dir` itself private to the user.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| Error::io(dir, e))?;
+    restrict(dir)
+}
+
+/// Creates `path` empty if it does not exist, private to the user; an existing file is made
+/// private. (SQLite gives `-wal` and `-shm` the database file's mode.)
+pub fn private_file(path: &Path) -> Result<()> {
+    if !path.exists() {
+        open_private(path)?;
+    }
+    restrict(path)
+}
+
+/// Writes `bytes` to `path` through a private temporary file renamed into place, so a failure
+/// leaves no half file and no other user can read it.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let tmp = path.with_extension("part");
+    let written = open_private(&tmp).and_then(|mut f| {
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| Error::io(&tmp, e))
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+fn open_private(path: &Path) -> Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|e| Error::io(path, e))
+}
+
+/// Takes group and other access away (the owner's own bits are left as they are: a folder the
+/// user made read-only stays read-only).
+#[cfg(unix)]
+fn restrict(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & !0o077))
+            .map_err(|e| Error::io(path, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict(_path: &Path) -> Result<()> {
+    Ok(())
+}
