@@ -92,12 +92,79 @@ fn json_round_trip_is_lossless() {
         ImportFormat::Auto,
     )
     .unwrap();
+    // What a backup must carry beyond the messages: an analysis with an action item ticked
+    // off, and an answer that stopped, with its reason.
+    let lisbon = "0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a01";
+    let analysis = a
+        .store
+        .put_analysis(
+            lisbon,
+            &hindsight::store::NewAnalysis {
+                summary: "A week in Lisbon: Alfama, Sintra, trams.".into(),
+                sentiment: hindsight::store::Sentiment::Positive,
+                sentiment_score: 0.6,
+                topics: vec!["travel".into(), "lisbon".into()],
+                key_points: vec!["Sintra is worth a day".into()],
+                action_items: vec![
+                    hindsight::store::NewActionItem {
+                        text: "Book the Sintra train".into(),
+                        owner: hindsight::store::Owner::User,
+                    },
+                    hindsight::store::NewActionItem {
+                        text: "Buy a Viva Viagem card".into(),
+                        owner: hindsight::store::Owner::User,
+                    },
+                ],
+            },
+            "qwen2.5-coder-0.5b",
+        )
+        .unwrap();
+    a.store
+        .set_action_item_done(analysis.action_items[1].id, true)
+        .unwrap();
+    let stopped = a
+        .store
+        .add_message(hindsight::store::NewMessage {
+            state: MessageState::Incomplete,
+            error: Some("stopped".into()),
+            ..hindsight::store::NewMessage::new(
+                lisbon,
+                Sender::Ai,
+                "Trams 28 and",
+                1_772_500_000_000,
+            )
+        })
+        .unwrap();
+
     let out = a.dir.path().join("export/all.json");
     assert_eq!(transfer::export_json(&a.store, &out).unwrap(), 5);
 
     let b = temp_store();
     let r = transfer::import_file(&b.store, &out, ImportFormat::Hindsight).unwrap();
-    assert_eq!(r.conversations_added, 5);
+    assert_eq!((r.conversations_added, r.analyses_added), (5, 1));
+    let restored = b.store.get_analysis(lisbon).unwrap().unwrap();
+    assert_eq!(restored.model, "qwen2.5-coder-0.5b");
+    assert_eq!(restored.created_at, analysis.created_at);
+    assert_eq!(restored.topics, ["travel", "lisbon"]);
+    assert_eq!(
+        restored
+            .action_items
+            .iter()
+            .map(|i| (i.text.as_str(), i.done))
+            .collect::<Vec<_>>(),
+        [
+            ("Book the Sintra train", false),
+            ("Buy a Viva Viagem card", true)
+        ]
+    );
+    let m = b.store.get_message(&stopped.id).unwrap();
+    assert_eq!(
+        (m.state, m.error.as_deref()),
+        (MessageState::Incomplete, Some("stopped"))
+    );
+    // Importing the backup again changes nothing, and does not overwrite an analysis.
+    let again = transfer::import_file(&b.store, &out, ImportFormat::Hindsight).unwrap();
+    assert_eq!((again.conversations_added, again.analyses_added), (0, 0));
     let first = serde_json::to_value(transfer::export(&a.store).unwrap()).unwrap();
     let second = serde_json::to_value(transfer::export(&b.store).unwrap()).unwrap();
     assert_eq!(
@@ -271,8 +338,10 @@ fn a_thousand_conversations_import_in_one_go() {
                         state: MessageState::Complete,
                         is_bookmarked: false,
                         reactions: vec![],
+                        error: None,
                     })
                     .collect(),
+                analysis: None,
             })
             .collect(),
     };

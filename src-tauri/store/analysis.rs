@@ -4,7 +4,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::{
     normalize_id, ActionItem, ActionItemEntry, AnalysisState, AnalysisStatus, ConversationAnalysis,
-    NewAnalysis, Owner, Sentiment, Status, Store,
+    Millis, NewAnalysis, Owner, Sentiment, Status, Store,
 };
 use crate::error::{Error, Result};
 use crate::time::now_ms;
@@ -31,59 +31,95 @@ impl Store {
         let id = normalize_id("conversation", conversation_id)?;
         self.get_conversation(&id)?;
         self.transaction(|s| {
-            let now = now_ms();
             let done_before: std::collections::HashSet<String> = s
                 .action_items(&id)?
                 .into_iter()
                 .filter(|i| i.done)
                 .map(|i| item_key(&i.text))
                 .collect();
-            s.conn
-                .prepare_cached(
-                    "INSERT INTO conversation_analysis (conversation_id, sentiment, sentiment_score,
-                         topics, key_points, model, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (conversation_id) DO UPDATE SET
-                         sentiment = excluded.sentiment, sentiment_score = excluded.sentiment_score,
-                         topics = excluded.topics, key_points = excluded.key_points,
-                         model = excluded.model, created_at = excluded.created_at",
-                )?
-                .execute(params![
-                    id,
-                    analysis.sentiment,
-                    analysis.sentiment_score.clamp(-1.0, 1.0),
-                    serde_json::to_string(&analysis.topics)?,
-                    serde_json::to_string(&analysis.key_points)?,
-                    model,
-                    now
-                ])?;
-            s.conn
-                .prepare_cached("DELETE FROM action_items WHERE conversation_id = ?1")?
-                .execute([&id])?;
-            let mut insert = s.conn.prepare_cached(
-                "INSERT INTO action_items (conversation_id, position, text, owner, done, done_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for (position, item) in analysis.action_items.iter().enumerate() {
-                let text: String = item.text.trim().chars().take(MAX_ITEM_CHARS).collect();
-                if text.is_empty() {
-                    continue;
-                }
-                let done = done_before.contains(&item_key(&text));
-                insert.execute(params![
-                    id,
-                    position as i64,
-                    text,
-                    item.owner,
-                    done,
-                    done.then_some(now)
-                ])?;
-            }
-            s.set_summary(&id, Some(analysis.summary.trim()))?;
-            s.set_analysis_state(&id, AnalysisState::Done, None)?;
-            s.get_analysis(&id)?
-                .ok_or_else(|| Error::Invalid("the analysis was not stored".into()))
+            s.write_analysis(&id, analysis, model, now_ms(), |_, text| {
+                done_before.contains(&item_key(text))
+            })
         })
+    }
+
+    /// Puts back an analysis from a backup as it was (its time, its items' done flags), unless
+    /// the conversation already has one. Returns whether it was written.
+    pub fn restore_analysis(
+        &self,
+        conversation_id: &str,
+        analysis: &NewAnalysis,
+        model: &str,
+        created_at: Millis,
+        done: &[bool],
+    ) -> Result<bool> {
+        let id = normalize_id("conversation", conversation_id)?;
+        if self.get_analysis(&id)?.is_some() {
+            return Ok(false);
+        }
+        crate::time::check_time(created_at).map_err(Error::Invalid)?;
+        self.write_analysis(&id, analysis, model, created_at, |position, _| {
+            done.get(position).copied().unwrap_or(false)
+        })?;
+        Ok(true)
+    }
+
+    /// Writes the analysis row, its action items (done as `done_of(position, text)` says), the
+    /// summary, and marks the job done. The caller holds a transaction.
+    fn write_analysis(
+        &self,
+        id: &str,
+        analysis: &NewAnalysis,
+        model: &str,
+        now: Millis,
+        done_of: impl Fn(usize, &str) -> bool,
+    ) -> Result<ConversationAnalysis> {
+        let s = self;
+        s.conn
+            .prepare_cached(
+                "INSERT INTO conversation_analysis (conversation_id, sentiment, sentiment_score,
+                     topics, key_points, model, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (conversation_id) DO UPDATE SET
+                     sentiment = excluded.sentiment, sentiment_score = excluded.sentiment_score,
+                     topics = excluded.topics, key_points = excluded.key_points,
+                     model = excluded.model, created_at = excluded.created_at",
+            )?
+            .execute(params![
+                id,
+                analysis.sentiment,
+                analysis.sentiment_score.clamp(-1.0, 1.0),
+                serde_json::to_string(&analysis.topics)?,
+                serde_json::to_string(&analysis.key_points)?,
+                model,
+                now
+            ])?;
+        s.conn
+            .prepare_cached("DELETE FROM action_items WHERE conversation_id = ?1")?
+            .execute([&id])?;
+        let mut insert = s.conn.prepare_cached(
+            "INSERT INTO action_items (conversation_id, position, text, owner, done, done_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for (position, item) in analysis.action_items.iter().enumerate() {
+            let text: String = item.text.trim().chars().take(MAX_ITEM_CHARS).collect();
+            if text.is_empty() {
+                continue;
+            }
+            let done = done_of(position, &text);
+            insert.execute(params![
+                id,
+                position as i64,
+                text,
+                item.owner,
+                done,
+                done.then_some(now)
+            ])?;
+        }
+        s.set_summary(id, Some(analysis.summary.trim()))?;
+        s.set_analysis_state(id, AnalysisState::Done, None)?;
+        s.get_analysis(id)?
+            .ok_or_else(|| Error::Invalid("the analysis was not stored".into()))
     }
 
     pub fn get_analysis(&self, conversation_id: &str) -> Result<Option<ConversationAnalysis>> {

@@ -89,11 +89,11 @@ impl Store {
             });
         }
         let sql = if if_absent {
-            "INSERT INTO messages (id, conversation_id, content, sender, timestamp, state, is_bookmarked, writer)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING"
+            "INSERT INTO messages (id, conversation_id, content, sender, timestamp, state, is_bookmarked, writer, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING"
         } else {
-            "INSERT INTO messages (id, conversation_id, content, sender, timestamp, state, is_bookmarked, writer)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+            "INSERT INTO messages (id, conversation_id, content, sender, timestamp, state, is_bookmarked, writer, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
         };
         let writer = (new.state == MessageState::Streaming).then(|| self.writer());
         let n = self.conn.prepare_cached(sql)?.execute(params![
@@ -104,7 +104,8 @@ impl Store {
             new.timestamp,
             new.state,
             new.is_bookmarked,
-            writer
+            writer,
+            new.error
         ])?;
         if n == 0 {
             let stored = self.get_message(&id)?;

@@ -115,6 +115,8 @@ pub struct NewMessage {
     pub state: MessageState,
     pub is_bookmarked: bool,
     pub reactions: Vec<String>,
+    /// Why an answer is `incomplete` or `error`.
+    pub error: Option<String>,
 }
 
 impl NewMessage {
@@ -128,6 +130,7 @@ impl NewMessage {
             state: MessageState::Complete,
             is_bookmarked: false,
             reactions: Vec::new(),
+            error: None,
         }
     }
 }

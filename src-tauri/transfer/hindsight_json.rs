@@ -6,14 +6,17 @@
 //!   "messages": [{"id": "uuid (optional)", "sender": "user|ai", "content": "…",
 //!                 "timestamp": "RFC 3339"}]}]}
 //! ```
-//! Optional extras that export writes and import reads back: `summary`, message `state`,
-//! `is_bookmarked`, `reactions`.
+//! Optional extras that export writes and import reads back: `summary`, message `state` and
+//! `error` (why an answer is incomplete), `is_bookmarked`, `reactions`, and the conversation's
+//! `analysis` (summary, sentiment, topics, key points, action items with their done flags, the
+//! model and time). A backup restores all of it; an analysis already present is kept.
 use serde::{Deserialize, Serialize};
 
 use super::{derived_id, ImportReport, Rejection, Seen};
 use crate::error::Result;
 use crate::store::{
-    Conversation, Message, MessageState, Millis, NewConversation, NewMessage, Sender, Status, Store,
+    Conversation, ConversationAnalysis, Message, MessageState, Millis, NewActionItem, NewAnalysis,
+    NewConversation, NewMessage, Owner, Sender, Sentiment, Status, Store,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -35,6 +38,37 @@ pub struct ConversationJson {
     #[serde(default, with = "crate::time::rfc3339_opt")]
     pub end_time: Option<Millis>,
     pub messages: Vec<MessageJson>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisJson>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AnalysisJson {
+    pub summary: String,
+    pub sentiment: Sentiment,
+    pub sentiment_score: f64,
+    #[serde(default)]
+    pub topics: Vec<String>,
+    #[serde(default)]
+    pub key_points: Vec<String>,
+    #[serde(default)]
+    pub action_items: Vec<ActionItemJson>,
+    pub model: String,
+    #[serde(with = "crate::time::rfc3339")]
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ActionItemJson {
+    pub text: String,
+    #[serde(default = "default_owner")]
+    pub owner: Owner,
+    #[serde(default)]
+    pub done: bool,
+}
+
+fn default_owner() -> Owner {
+    Owner::User
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,6 +85,8 @@ pub struct MessageJson {
     pub is_bookmarked: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Imported history is history: a conversation without a status is taken as ended.
@@ -64,8 +100,62 @@ fn is_complete(s: &MessageState) -> bool {
     *s == MessageState::Complete
 }
 
+impl AnalysisJson {
+    fn from_store(a: ConversationAnalysis) -> Option<Self> {
+        Some(AnalysisJson {
+            summary: a.summary.unwrap_or_default(),
+            sentiment: a.sentiment?,
+            sentiment_score: a.sentiment_score.unwrap_or(0.0),
+            topics: a.topics,
+            key_points: a.key_points,
+            action_items: a
+                .action_items
+                .into_iter()
+                .map(|i| ActionItemJson {
+                    text: i.text,
+                    owner: i.owner,
+                    done: i.done,
+                })
+                .collect(),
+            model: a.model,
+            created_at: a.created_at,
+        })
+    }
+
+    /// Writes it back (unless the conversation already has an analysis).
+    fn restore(self, store: &Store, conversation_id: &str) -> crate::Result<bool> {
+        let done: Vec<bool> = self.action_items.iter().map(|i| i.done).collect();
+        let analysis = NewAnalysis {
+            summary: self.summary,
+            sentiment: self.sentiment,
+            sentiment_score: self.sentiment_score,
+            topics: self.topics,
+            key_points: self.key_points,
+            action_items: self
+                .action_items
+                .into_iter()
+                .map(|i| NewActionItem {
+                    text: i.text,
+                    owner: i.owner,
+                })
+                .collect(),
+        };
+        store.restore_analysis(
+            conversation_id,
+            &analysis,
+            &self.model,
+            self.created_at,
+            &done,
+        )
+    }
+}
+
 impl ConversationJson {
-    pub fn from_store(c: &Conversation, messages: Vec<Message>) -> Self {
+    pub fn from_store(
+        c: &Conversation,
+        messages: Vec<Message>,
+        analysis: Option<ConversationAnalysis>,
+    ) -> Self {
         ConversationJson {
             id: Some(c.id.clone()),
             title: c.title.clone(),
@@ -83,8 +173,10 @@ impl ConversationJson {
                     state: m.state,
                     is_bookmarked: m.is_bookmarked,
                     reactions: m.reactions,
+                    error: m.error,
                 })
                 .collect(),
+            analysis: analysis.and_then(AnalysisJson::from_store),
         }
     }
 }
@@ -159,11 +251,20 @@ pub(super) fn import(
                         state: m.state,
                         is_bookmarked: m.is_bookmarked,
                         reactions: m.reactions,
+                        error: m.error,
                     },
                     true,
                 )
                 .map_err(|e| Rejection::at(&at, e))?;
             report.count_message(added);
+        }
+        if let Some(analysis) = c.analysis {
+            if analysis
+                .restore(store, &conversation_id)
+                .map_err(|e| Rejection::at(&format!("{at}.analysis"), e))?
+            {
+                report.analyses_added += 1;
+            }
         }
     }
     Ok(())

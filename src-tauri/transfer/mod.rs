@@ -32,6 +32,8 @@ pub struct ImportReport {
     pub messages_existing: usize,
     /// Conversations with no importable message (ChatGPT: only system/tool/hidden content).
     pub empty_skipped: usize,
+    /// Analyses restored from the file (conversations that had none).
+    pub analyses_added: usize,
 }
 
 impl ImportReport {
@@ -208,7 +210,13 @@ pub fn export(store: &Store) -> Result<HindsightFile> {
     let conversations = store
         .all_conversations()?
         .iter()
-        .map(|c| Ok(ConversationJson::from_store(c, store.all_messages(&c.id)?)))
+        .map(|c| {
+            Ok(ConversationJson::from_store(
+                c,
+                store.all_messages(&c.id)?,
+                store.get_analysis(&c.id)?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok(HindsightFile { conversations })
 }

@@ -200,6 +200,43 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
               />
             )}
           </label>
+          <label>
+            Proxy for a remote server (optional)
+            <input
+              data-testid="proxy"
+              placeholder="empty: none · http://proxy:3128 · never used for this machine"
+              value={settings.proxy}
+              onChange={(e) => set({ proxy: e.target.value })}
+            />
+          </label>
+        </fieldset>
+        <fieldset>
+          <legend>Time limits (seconds)</legend>
+          <div className="limits">
+            {(
+              [
+                ["timeout_secs", "Silence before giving up"],
+                ["chat_deadline_secs", "Longest chat answer"],
+                ["analysis_deadline_secs", "Longest analysis"],
+                ["ask_deadline_secs", "Longest history answer"],
+              ] as const
+            ).map(([key, label]) => (
+              <label key={key}>
+                {label}
+                <input
+                  type="number"
+                  min={1}
+                  max={86400}
+                  data-testid={`limit-${key}`}
+                  value={settings[key]}
+                  onChange={(e) => set({ [key]: Math.max(1, Number(e.target.value) || 1) })}
+                />
+              </label>
+            ))}
+          </div>
+          <p className="muted small">
+            A request that runs past its limit stops; the text written so far is kept and marked as cut short.
+          </p>
         </fieldset>
         <fieldset>
           <legend>Answers</legend>

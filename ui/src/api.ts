@@ -52,6 +52,7 @@ export interface ImportReport {
   messages_added: number;
   messages_existing: number;
   empty_skipped: number;
+  analyses_added: number;
 }
 
 export interface Insights {
@@ -196,7 +197,14 @@ export interface LlmSettings {
   seed: number | null;
   max_tokens: number;
   system_prompt: string;
+  /** Seconds without new text before a request fails. */
   timeout_secs: number;
+  /** Overall deadlines, start to end, per kind of request (seconds). */
+  chat_deadline_secs: number;
+  analysis_deadline_secs: number;
+  ask_deadline_secs: number;
+  /** A proxy for a remote server only; empty: none (environment proxies are never used). */
+  proxy: string;
   context_chars: number;
 }
 
