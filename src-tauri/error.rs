@@ -43,6 +43,10 @@ pub enum Error {
     #[error("database error: {0}")]
     Db(rusqlite::Error),
 
+    /// The database file is damaged (a failed integrity check); writing is stopped.
+    #[error("the history database is damaged: {0}")]
+    Damaged(String),
+
     #[error("database migration failed: {0}")]
     Migration(#[from] rusqlite_migration::Error),
 
@@ -70,6 +74,7 @@ impl Error {
             Error::Llm(e) => e.code(),
             Error::Analysis(_) => "analysis_failed",
             Error::Db(_) | Error::Migration(_) => "database",
+            Error::Damaged(_) => "database_damaged",
             Error::Io { .. } => "io",
             Error::Json(_) => "json",
         }
@@ -98,6 +103,11 @@ impl From<rusqlite::Error> for Error {
         match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
                 Error::Busy
+            }
+            Some(rusqlite::ErrorCode::DatabaseCorrupt) | Some(rusqlite::ErrorCode::NotADatabase) => {
+                Error::Damaged(format!(
+                    "{e}; export what can be read and restore the newest backup (hindsight backup --list)"
+                ))
             }
             _ => Error::Db(e),
         }

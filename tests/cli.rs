@@ -178,3 +178,50 @@ fn failures_exit_non_zero_with_a_clear_message_on_stderr() {
         stderr(&o)
     );
 }
+
+/// `backup`, `backup --list`, `check` and `restore` from the command line, with --json.
+#[test]
+fn backup_check_and_restore_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sample = fixture("hindsight_sample.json");
+    assert!(hindsight(&data, &["import", sample.to_str().unwrap()])
+        .status
+        .success());
+
+    let o = hindsight(&data, &["backup", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let made: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let path = made["path"].as_str().unwrap().to_owned();
+    assert!(path.contains("backups") && std::path::Path::new(&path).exists());
+    let o = hindsight(&data, &["backup", "--list", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["reason"], "manual");
+
+    let o = hindsight(&data, &["check", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["ok"], true);
+
+    // More history after the backup; the restore brings back the state of the backup.
+    let chatgpt = fixture("chatgpt_conversations.json");
+    assert!(hindsight(&data, &["import", chatgpt.to_str().unwrap()])
+        .status
+        .success());
+    let count = |data: &Path| {
+        let o = hindsight(data, &["list", "--json"]);
+        serde_json::from_str::<Vec<serde_json::Value>>(&stdout(&o))
+            .unwrap()
+            .len()
+    };
+    assert_eq!(count(&data), 5);
+    let o = hindsight(&data, &["restore", &path]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("is saved in"), "{}", stdout(&o));
+    assert_eq!(count(&data), 3);
+
+    let o = hindsight(&data, &["restore", sample.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("hindsight import"), "{}", stderr(&o));
+}

@@ -639,3 +639,129 @@ fn data_files_are_private_to_the_user() {
     hindsight::transfer::export_json(&s, &out).unwrap();
     assert_eq!(mode(&out), 0o600);
 }
+
+/// A backup taken while the store is in use restores exactly; what the restore replaced is kept
+/// as a backup of its own; a damaged file or one from a newer Hindsight is refused untouched.
+#[test]
+fn backup_and_restore_round_trip() {
+    let t = common::temp_store();
+    let mut s = t.store;
+    let c = conversation(&s, "kept", 1_000);
+    message(&s, &c, Sender::User, "in the backup", 1_001);
+    let copy = t.dir.path().join("copies/one.db");
+    assert_eq!(s.backup(Some(&copy)).unwrap(), copy);
+    message(&s, &c, Sender::Ai, "after the backup", 1_002);
+
+    let safety = s.restore(&copy).unwrap();
+    let texts: Vec<String> = s
+        .all_messages(&c)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.content)
+        .collect();
+    assert_eq!(texts, ["in the backup"]);
+    let previous = Store::open(&safety).unwrap();
+    assert_eq!(
+        previous.all_messages(&c).unwrap().len(),
+        2,
+        "the replaced history is kept"
+    );
+    assert!(hindsight::store::list_backups(&s.backups_dir().unwrap())
+        .iter()
+        .any(|b| b.reason == "before-restore"));
+
+    let garbage = t.dir.path().join("garbage.db");
+    std::fs::write(&garbage, b"not a database at all, just text").unwrap();
+    let err = s.restore(&garbage).unwrap_err();
+    assert!(err.to_string().contains("not a Hindsight backup"), "{err}");
+    let newer = t.dir.path().join("newer.db");
+    s.backup(Some(&newer)).unwrap();
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 99")
+        .unwrap();
+    let err = s.restore(&newer).unwrap_err();
+    assert!(err.to_string().contains("schema 99"), "{err}");
+    assert_eq!(s.all_messages(&c).unwrap().len(), 1, "nothing changed");
+}
+
+/// Every schema migration starts from a backup it can go back to; a database from a newer
+/// Hindsight is refused in plain words.
+#[test]
+fn a_migration_is_preceded_by_a_backup_and_a_newer_schema_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hindsight.db");
+    {
+        let mut conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .unwrap();
+        migrations().to_version(&mut conn, 2).unwrap();
+    }
+    let s = Store::open(&db).unwrap();
+    assert_eq!(
+        s.schema_version().unwrap(),
+        hindsight::store::SCHEMA_VERSION as i64
+    );
+    let backups = hindsight::store::list_backups(&s.backups_dir().unwrap());
+    assert_eq!(backups.len(), 1);
+    assert_eq!(backups[0].reason, "before-migration-v2");
+    let old: i64 = rusqlite::Connection::open(&backups[0].path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(old, 2);
+    drop(s);
+
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 42")
+        .unwrap();
+    let err = Store::open(&db).err().unwrap();
+    assert!(
+        err.to_string().contains("newer version of Hindsight"),
+        "{err}"
+    );
+}
+
+/// A page damaged in the middle of the file is found by `check` (and `quick_check`), and the
+/// error says what to do.
+#[test]
+fn check_finds_a_damaged_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hindsight.db");
+    {
+        let s = Store::open(&db).unwrap();
+        assert!(s.check().unwrap().ok);
+        let c = conversation(&s, "big", 1_000);
+        s.transaction(|s| {
+            for i in 0..2000 {
+                message(
+                    s,
+                    &c,
+                    Sender::User,
+                    &format!("message {i} {}", "words ".repeat(40)),
+                    1_000 + i,
+                );
+            }
+            Ok(())
+        })
+        .unwrap();
+        s.connection()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
+    }
+    // Overwrite a page in the middle of the file.
+    let len = std::fs::metadata(&db).unwrap().len();
+    let page = 4096;
+    let at = (len / 2 / page) * page;
+    let mut bytes = std::fs::read(&db).unwrap();
+    for b in &mut bytes[at as usize..(at + page) as usize] {
+        *b = 0x5a;
+    }
+    std::fs::write(&db, bytes).unwrap();
+
+    let s = Store::open(&db).unwrap();
+    let report = s.check().unwrap();
+    assert!(!report.ok && !report.problems.is_empty(), "{report:?}");
+    assert!(!s.quick_check().unwrap().ok);
+}

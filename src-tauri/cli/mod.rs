@@ -106,6 +106,28 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A consistent copy of the whole database (SQLite's online backup API: the app may keep
+    /// running). Without --out it goes to the backups folder; --list shows the backups there.
+    Backup {
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[arg(long, conflicts_with = "out")]
+        list: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the whole history with a backup (checked first; what it replaces is kept as a
+    /// backup too). Close the app first.
+    Restore {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the database: page structure, links between rows, and the search index.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
     /// List conversations, newest first.
     List {
         /// At most this many (default: all).
@@ -231,6 +253,9 @@ impl Command {
             Command::Import { json, .. }
             | Command::Export { json, .. }
             | Command::List { json, .. }
+            | Command::Backup { json, .. }
+            | Command::Restore { json, .. }
+            | Command::Check { json, .. }
             | Command::Embed { json, .. }
             | Command::Chat { json, .. }
             | Command::Show { json, .. }
@@ -318,6 +343,76 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                         t0.elapsed()
                     ),
                 )?;
+            }
+        }
+        Command::Backup {
+            out: dest,
+            list,
+            json,
+        } => {
+            if list {
+                let backups = store.backups_dir().map(|d| crate::store::list_backups(&d));
+                let backups = backups.unwrap_or_default();
+                if json {
+                    print_json(&mut out, &backups)?;
+                } else {
+                    for b in &backups {
+                        write_out(
+                            &mut out,
+                            format_args!(
+                                "{}  {:<22} {:>8.1} MB  {}\n",
+                                &to_rfc3339(b.created_at)[..19],
+                                b.reason,
+                                b.bytes as f64 / 1e6,
+                                b.path.display()
+                            ),
+                        )?;
+                    }
+                }
+                return Ok(());
+            }
+            let path = store.backup(dest.as_deref())?;
+            if json {
+                print_json(&mut out, &serde_json::json!({ "path": path }))?;
+            } else {
+                write_out(&mut out, format_args!("Backed up to {}\n", path.display()))?;
+            }
+        }
+        Command::Restore { file, json } => {
+            let mut store = store;
+            let safety = store.restore(&file)?;
+            if json {
+                print_json(
+                    &mut out,
+                    &serde_json::json!({ "restored": file, "previous_saved_to": safety }),
+                )?;
+            } else {
+                write_out(
+                    &mut out,
+                    format_args!(
+                        "Restored {}. The history it replaced is saved in {}\n",
+                        file.display(),
+                        safety.display()
+                    ),
+                )?;
+            }
+        }
+        Command::Check { json } => {
+            let report = store.check()?;
+            if json {
+                print_json(&mut out, &report)?;
+            } else if report.ok {
+                write_out(&mut out, format_args!("The database is healthy.\n"))?;
+            } else {
+                for p in &report.problems {
+                    write_out(&mut out, format_args!("problem: {p}\n"))?;
+                }
+            }
+            if !report.ok {
+                return Err(Error::Damaged(format!(
+                    "{} problems found; export what can be read and restore the newest backup (hindsight backup --list)",
+                    report.problems.len()
+                )));
             }
         }
         Command::Export {

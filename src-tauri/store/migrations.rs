@@ -134,6 +134,9 @@ ALTER TABLE messages ADD COLUMN writer TEXT;
 ALTER TABLE analysis_jobs ADD COLUMN writer TEXT;
 "#;
 
+/// The schema version this build writes (the number of migrations).
+pub const SCHEMA_VERSION: usize = 3;
+
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }

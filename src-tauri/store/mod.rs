@@ -1,6 +1,7 @@
 //! The SQLite store: one file, WAL, foreign keys, a busy timeout, versioned migrations.
 //! All SQL lives under this module and uses bound parameters only.
 mod analysis;
+mod backup;
 mod conversations;
 mod cursor;
 mod embeddings;
@@ -19,13 +20,14 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
+pub use backup::{backups_dir, list_backups, BackupInfo, CheckReport, BACKUPS_DIR, KEEP_AUTOMATIC};
 pub use embeddings::{blob_to_vector, vector_to_blob};
 pub use fts::{fts_query, fts_query_any};
 pub use insights::{
     InsightCounts, Insights, ModelAnalyses, SentimentPoint, TopicSeries, TOP_TOPICS,
 };
 pub use messages::{check_content, check_emoji};
-pub use migrations::migrations;
+pub use migrations::{migrations, SCHEMA_VERSION};
 pub use model::*;
 
 /// Largest message body the store accepts, in bytes (512 KiB: long pasted documents fit,
@@ -80,6 +82,19 @@ impl Store {
             )));
         }
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > SCHEMA_VERSION as i64 {
+            return Err(Error::Invalid(format!(
+                "this history was written by a newer version of Hindsight (schema {version}; this one knows up to {SCHEMA_VERSION}); update Hindsight to open it"
+            )));
+        }
+        if let Some(db) = path
+            .as_deref()
+            .filter(|_| version >= 1 && version < SCHEMA_VERSION as i64)
+        {
+            // Every migration starts from a copy it can go back to.
+            backup::automatic(&conn, db, &format!("before-migration-v{version}"))?;
+        }
         migrations().to_latest(&mut conn)?;
         let lease = lease::Lease::take(path.as_deref().and_then(writers_dir).as_deref());
         Ok(Store { conn, path, lease })
