@@ -1171,6 +1171,22 @@ async fn settings_import_and_export_go_through_the_native_file_dialogs() {
     let out = tempfile::tempdir().expect("out dir");
     let (_driver, c) = open_app(data.path()).await;
     let wait = Duration::from_secs(30);
+
+    // The webview cannot name a file, nor open a dialog itself: the path comes only from the
+    // dialog the backend shows. A script asking for /etc/passwd gets a refusal.
+    let refused = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               window.__TAURI_INTERNALS__
+                 .invoke("plugin:dialog|open", { options: { defaultPath: "/etc/passwd" } })
+                 .then(() => done("allowed"), (e) => done("refused: " + String(e)));"#,
+            vec![],
+        )
+        .await
+        .expect("script");
+    let refused = refused.as_str().unwrap_or_default().to_owned();
+    assert!(refused.starts_with("refused"), "{refused}");
+
     click(&c, "[data-testid=open-settings]", wait, "Settings link").await;
     through_file_dialog(
         &c,

@@ -281,42 +281,100 @@ pub async fn reanalyze(
     Ok(state.analysis.enqueue(&conversation_id)?)
 }
 
-/// Imports a Hindsight JSON file or a ChatGPT `conversations.json` picked in Settings: all or
-/// nothing, duplicates skipped; the new messages are then embedded in the background.
-#[tauri::command]
-pub async fn import_history(
-    state: State<'_, AppState>,
-    path: String,
-) -> CommandResult<crate::transfer::ImportReport> {
-    let report = crate::transfer::import_file(
-        &state.store(),
-        std::path::Path::new(&path),
-        crate::transfer::ImportFormat::Auto,
-    )?;
-    state.wake_embedder();
-    Ok(report)
+/// Which native file dialog to show.
+enum Pick {
+    OpenJson,
+    SaveJson,
+    Folder,
 }
 
-/// Exports every conversation: `json` to the file `path`, `markdown` as one file per
-/// conversation into the folder `path`. Returns how many conversations were written.
+/// Shows a native file dialog and returns the chosen path (`None`: cancelled). Paths come only
+/// from here: the webview can ask for an import or export, never name a file itself.
+async fn pick_path(
+    app: &tauri::AppHandle,
+    pick: Pick,
+) -> CommandResult<Option<std::path::PathBuf>> {
+    use tauri_plugin_dialog::DialogExt;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let dialog = app.dialog().file();
+    let done = move |p: Option<tauri_plugin_dialog::FilePath>| {
+        let _ = tx.send(p.and_then(|p| p.into_path().ok()));
+    };
+    match pick {
+        Pick::OpenJson => dialog
+            .set_title("Import conversations")
+            .add_filter("Hindsight JSON or ChatGPT conversations.json", &["json"])
+            .pick_file(done),
+        Pick::SaveJson => dialog
+            .set_title("Export all conversations")
+            .set_file_name("hindsight-export.json")
+            .add_filter("Hindsight JSON", &["json"])
+            .save_file(done),
+        Pick::Folder => dialog
+            .set_title("Export as Markdown into a folder")
+            .pick_folder(done),
+    }
+    Ok(rx.await.unwrap_or(None))
+}
+
+/// What an import through the dialog did (`None`: the dialog was cancelled).
+#[derive(serde::Serialize)]
+pub struct Imported {
+    pub path: String,
+    pub report: crate::transfer::ImportReport,
+}
+
+/// Asks for a file with the native dialog and imports it (Hindsight JSON or a ChatGPT export).
+#[tauri::command]
+pub async fn import_history(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+) -> CommandResult<Option<Imported>> {
+    let Some(path) = pick_path(&app, Pick::OpenJson).await? else {
+        return Ok(None);
+    };
+    let report =
+        crate::transfer::import_file(&state.store(), &path, crate::transfer::ImportFormat::Auto)?;
+    state.wake_embedder();
+    Ok(Some(Imported {
+        path: path.display().to_string(),
+        report,
+    }))
+}
+
+/// How many conversations an export wrote, and where (`None`: the dialog was cancelled).
+#[derive(serde::Serialize)]
+pub struct Exported {
+    pub path: String,
+    pub count: usize,
+}
+
+/// Asks where with the native dialog, then exports every conversation: `json` to one file,
+/// `markdown` as one file per conversation into a folder.
 #[tauri::command]
 pub async fn export_history(
+    app: tauri::AppHandle,
     state: State<'_, AppState>,
-    path: String,
-    format: String,
-) -> CommandResult<usize> {
-    let path = std::path::Path::new(&path);
+    format: crate::transfer::ExportFormat,
+) -> CommandResult<Option<Exported>> {
+    let pick = match format {
+        crate::transfer::ExportFormat::Json => Pick::SaveJson,
+        crate::transfer::ExportFormat::Markdown => Pick::Folder,
+    };
+    let Some(path) = pick_path(&app, pick).await? else {
+        return Ok(None);
+    };
     let store = state.store();
-    Ok(match format.as_str() {
-        "json" => crate::transfer::export_json(&store, path)?,
-        "markdown" => crate::transfer::export_markdown(&store, path)?.len(),
-        other => {
-            return Err(crate::Error::Invalid(format!(
-                "unknown export format {other:?}: json or markdown"
-            ))
-            .into())
+    let count = match format {
+        crate::transfer::ExportFormat::Json => crate::transfer::export_json(&store, &path)?,
+        crate::transfer::ExportFormat::Markdown => {
+            crate::transfer::export_markdown(&store, &path)?.len()
         }
-    })
+    };
+    Ok(Some(Exported {
+        path: path.display().to_string(),
+        count,
+    }))
 }
 
 /// Counts, sentiment and topics over time, for the Insights view.

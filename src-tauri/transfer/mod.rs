@@ -23,6 +23,14 @@ pub enum ImportFormat {
     ChatGpt,
 }
 
+/// An export format (the window's export command; the CLI has its own flag).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Json,
+    Markdown,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
     pub format: &'static str,

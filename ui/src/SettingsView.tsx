@@ -1,5 +1,4 @@
 import { useEffect, useState } from "react";
-import { open, save } from "@tauri-apps/plugin-dialog";
 import { api, errorMessage, type AppInfo, type BuiltinModelInfo, type LlmSettings, type Provider } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
 
@@ -30,37 +29,26 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
       )
       .finally(() => setBusy(false));
   };
+  // The dialogs are shown by the backend: the webview never names a file to read or write.
   const importFile = () =>
     run(async () => {
-      const path = await open({
-        multiple: false,
-        directory: false,
-        title: "Import conversations",
-        filters: [{ name: "Hindsight JSON or ChatGPT conversations.json", extensions: ["json"] }],
-      });
-      if (typeof path !== "string") return null;
-      const r = await api.importHistory(path);
+      const done = await api.importHistory();
+      if (!done) return null;
+      const r = done.report;
       onImported();
       api.appInfo().then(setInfo, () => undefined);
-      return `Imported ${r.conversations_added} conversations and ${r.messages_added} messages (${r.format}); ${r.conversations_existing} were already here.`;
+      const analyses = r.analyses_added ? ` and ${r.analyses_added} analyses` : "";
+      return `Imported ${r.conversations_added} conversations and ${r.messages_added} messages${analyses} (${r.format}); ${r.conversations_existing} were already here.`;
     });
   const exportJson = () =>
     run(async () => {
-      const path = await save({
-        title: "Export all conversations",
-        defaultPath: "hindsight-export.json",
-        filters: [{ name: "Hindsight JSON", extensions: ["json"] }],
-      });
-      if (!path) return null;
-      const n = await api.exportHistory(path, "json");
-      return `Exported ${n} conversations to ${path}.`;
+      const done = await api.exportHistory("json");
+      return done && `Exported ${done.count} conversations to ${done.path}.`;
     });
   const exportMarkdown = () =>
     run(async () => {
-      const dir = await open({ directory: true, multiple: false, title: "Export as Markdown into a folder" });
-      if (typeof dir !== "string") return null;
-      const n = await api.exportHistory(dir, "markdown");
-      return `Wrote ${n} Markdown files into ${dir}.`;
+      const done = await api.exportHistory("markdown");
+      return done && `Wrote ${done.count} Markdown files into ${done.path}.`;
     });
   useEffect(() => {
     api.getLlmSettings().then(setSettings, (e) => setError(errorMessage(e)));

@@ -265,9 +265,11 @@ export const api = {
   },
   listBookmarks: (cursor?: string | null, limit = 100) =>
     invoke<Page<Message>>("list_bookmarks", { cursor: cursor ?? null, limit }),
-  importHistory: (path: string) => invoke<ImportReport>("import_history", { path }),
-  exportHistory: (path: string, format: "json" | "markdown") =>
-    invoke<number>("export_history", { path, format }),
+  /** Shows the native open dialog and imports the chosen file; null when cancelled. */
+  importHistory: () => invoke<{ path: string; report: ImportReport } | null>("import_history"),
+  /** Shows the native save (json) or folder (markdown) dialog and exports there; null when cancelled. */
+  exportHistory: (format: "json" | "markdown") =>
+    invoke<{ path: string; count: number } | null>("export_history", { format }),
   getInsights: (excludeModels: string[] = []) => invoke<Insights>("get_insights", { excludeModels }),
   listActionItems: (openOnly: boolean, limit = 200) =>
     invoke<ActionItemEntry[]>("list_action_items", { openOnly, limit }),
