@@ -43,6 +43,10 @@ pub enum Error {
     #[error("database error: {0}")]
     Db(rusqlite::Error),
 
+    /// Writing is stopped: the database is damaged, or open read-only.
+    #[error("the history is read-only now (it is damaged, or its folder cannot be written); nothing was changed. Export it, or restore a backup in Settings")]
+    ReadOnly,
+
     /// The database file is damaged (a failed integrity check); writing is stopped.
     #[error("the history database is damaged: {0}")]
     Damaged(String),
@@ -75,6 +79,7 @@ impl Error {
             Error::Analysis(_) => "analysis_failed",
             Error::Db(_) | Error::Migration(_) => "database",
             Error::Damaged(_) => "database_damaged",
+            Error::ReadOnly => "read_only",
             Error::Io { .. } => "io",
             Error::Json(_) => "json",
         }
@@ -104,6 +109,7 @@ impl From<rusqlite::Error> for Error {
             Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
                 Error::Busy
             }
+            Some(rusqlite::ErrorCode::ReadOnly) => Error::ReadOnly,
             Some(rusqlite::ErrorCode::DatabaseCorrupt) | Some(rusqlite::ErrorCode::NotADatabase) => {
                 Error::Damaged(format!(
                     "{e}; export what can be read and restore the newest backup (hindsight backup --list)"

@@ -26,6 +26,8 @@ pub struct AppInfo {
     models_dir: String,
     conversation_count: i64,
     message_count: i64,
+    /// What the start-up check found wrong with the database; while set, nothing is written.
+    damaged: Option<Vec<String>>,
 }
 
 #[tauri::command]
@@ -37,6 +39,7 @@ pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
         models_dir: state.locations.models_dir.display().to_string(),
         conversation_count: store.count_conversations()?,
         message_count: store.count_messages()?,
+        damaged: state.damaged(),
     })
 }
 
@@ -375,6 +378,31 @@ pub async fn export_history(
         path: path.display().to_string(),
         count,
     }))
+}
+
+/// What a restore did.
+#[derive(serde::Serialize)]
+pub struct Restored {
+    pub restored: String,
+    pub previous_saved_to: String,
+}
+
+/// Restores the newest good backup (a damaged history's way back), then starts the background
+/// workers that a damaged history had stopped.
+#[tauri::command]
+pub async fn restore_backup(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+) -> CommandResult<Restored> {
+    let was_damaged = state.damaged().is_some();
+    let (restored, previous) = state.restore_newest_backup()?;
+    if was_damaged {
+        super::start_workers(&app);
+    }
+    Ok(Restored {
+        restored: restored.display().to_string(),
+        previous_saved_to: previous.display().to_string(),
+    })
 }
 
 /// Counts, sentiment and topics over time, for the Insights view.

@@ -14,18 +14,46 @@ pub use state::AppState;
 use crate::paths::Locations;
 use crate::store::Store;
 
+/// The background workers: embedding and analysis.
+pub(crate) fn start_workers(app: &tauri::AppHandle) {
+    embedding::start(app);
+    analysis::start(app);
+}
+
+/// A `daily` backup (if the newest is older than a day) on a thread of its own, through its
+/// own connection: the online backup API lets the window keep writing meanwhile.
+fn daily_backup(db: std::path::PathBuf) {
+    let spawned = std::thread::Builder::new()
+        .name("hindsight-backup".into())
+        .spawn(move || {
+            if let Err(e) = Store::open(&db).and_then(|s| s.daily_backup()) {
+                eprintln!("hindsight: the daily backup failed: {e}");
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("hindsight: could not start the daily backup: {e}");
+    }
+}
+
 /// Opens the store in the data directory and runs the window until it is closed.
 pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<()> {
     let locations = Locations::resolve(data_dir, models_dir)?;
     // Opening repairs what a dead process left unfinished (streams, running analyses).
     let store = Store::open(&locations.db_path())?;
-    let state = AppState::new(store, locations)?;
+    // A damaged file is found before anything writes to it: the window then opens read-only
+    // and offers export and the newest backup.
+    let health = store.quick_check()?;
+    let damaged = (!health.ok).then_some(health.problems);
+    let state = AppState::new(store, locations, damaged)?;
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .setup(|app| {
-            embedding::start(app.handle());
-            analysis::start(app.handle());
+            let state = tauri::Manager::state::<AppState>(app.handle());
+            if state.damaged().is_none() {
+                start_workers(app.handle());
+                daily_backup(state.locations.db_path());
+            }
             // Pick the engine now (probe the server; load the built-in model if it is needed),
             // so the first answer does not wait for it and the badge is right at once.
             let handle = app.handle().clone();
@@ -64,6 +92,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             commands::get_insights,
             commands::import_history,
             commands::export_history,
+            commands::restore_backup,
             commands::set_action_item_done,
             commands::search_history,
             commands::ask_history,

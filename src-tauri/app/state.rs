@@ -41,13 +41,26 @@ pub struct AppState {
     /// The built-in model last used, loaded when first needed and again when the choice
     /// changes (one in memory at a time).
     builtin: tokio::sync::Mutex<Option<Arc<BuiltinModel>>>,
+    /// What the start-up check found wrong with the database (`None`: healthy). While set,
+    /// nothing is written and the background workers do not run.
+    damaged: Mutex<Option<Vec<String>>>,
 }
 
 pub use crate::sync::lock;
 
 impl AppState {
-    pub fn new(store: Store, locations: Locations) -> crate::Result<Self> {
-        let search_store = Mutex::new(Store::open(&locations.db_path())?);
+    /// `damaged`: the problems the start-up check found; writing is then stopped at once.
+    pub fn new(
+        store: Store,
+        locations: Locations,
+        damaged: Option<Vec<String>>,
+    ) -> crate::Result<Self> {
+        let search_store = Store::open(&locations.db_path())?;
+        if damaged.is_some() {
+            store.stop_writing()?;
+            search_store.stop_writing()?;
+        }
+        let search_store = Mutex::new(search_store);
         let store: SharedStore = Arc::new(Mutex::new(store));
         let analysis = AnalysisQueue::new(store.clone())?;
         let worker: Arc<Mutex<Option<EmbedWorker>>> = Arc::new(Mutex::new(None));
@@ -57,9 +70,16 @@ impl AppState {
             chat: ChatService::new(store.clone(), move || wake_worker(&wake)),
             store,
             locations,
-            embed_status: Arc::new(Mutex::new(EmbedStatus {
-                state: "loading",
-                ..Default::default()
+            embed_status: Arc::new(Mutex::new(match &damaged {
+                None => EmbedStatus {
+                    state: "loading",
+                    ..Default::default()
+                },
+                Some(_) => EmbedStatus {
+                    state: "error",
+                    message: Some("paused while the history is damaged".into()),
+                    ..Default::default()
+                },
             })),
             worker,
             analysis,
@@ -68,7 +88,22 @@ impl AppState {
             search_store,
             llm: tokio::sync::Mutex::new(None),
             builtin: tokio::sync::Mutex::new(None),
+            damaged: Mutex::new(damaged),
         })
+    }
+
+    /// The problems of a damaged database (`None`: healthy).
+    pub fn damaged(&self) -> Option<Vec<String>> {
+        lock(&self.damaged).clone()
+    }
+
+    /// Restores the newest good backup over a damaged (or any) history and writes again.
+    /// Returns the backup restored and where the replaced history was kept.
+    pub fn restore_newest_backup(&self) -> crate::Result<(std::path::PathBuf, std::path::PathBuf)> {
+        let restored = self.store().restore_newest()?;
+        self.search_store().resume_writing()?;
+        *lock(&self.damaged) = None;
+        Ok(restored)
     }
 
     /// New messages are stored: the embedding worker (once it has started) embeds them.

@@ -217,6 +217,55 @@ impl Store {
         })
     }
 
+    /// A byte-for-byte copy of the database file (after a checkpoint, if one can be made), for
+    /// a history too damaged for a checked backup.
+    fn raw_copy(&self, reason: &str) -> Result<PathBuf> {
+        let (db, dir) = match (self.path.as_deref(), self.backups_dir()) {
+            (Some(db), Some(dir)) => (db, dir),
+            _ => return Err(Error::Invalid("an in-memory history has no backups".into())),
+        };
+        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        crate::files::private_dir(&dir)?;
+        let dest = dir.join(format!("{PREFIX}{}-{reason}.db", crate::time::now_ms()));
+        std::fs::copy(db, &dest).map_err(|e| Error::io(&dest, e))?;
+        crate::files::private_file(&dest)?;
+        Ok(dest)
+    }
+
+    /// Stops every write through this connection (a damaged history: nothing may make it
+    /// worse); writes then fail with [`Error::ReadOnly`]. Reading and export keep working.
+    pub fn stop_writing(&self) -> Result<()> {
+        Ok(self.conn.execute_batch("PRAGMA query_only = 1")?)
+    }
+
+    pub fn resume_writing(&self) -> Result<()> {
+        Ok(self.conn.execute_batch("PRAGMA query_only = 0")?)
+    }
+
+    /// Restores the newest backup in the backups folder that passes its check (a damaged
+    /// history's way back). Returns the backup restored and where the replaced history went.
+    pub fn restore_newest(&mut self) -> Result<(PathBuf, PathBuf)> {
+        let dir = self
+            .backups_dir()
+            .ok_or_else(|| Error::Invalid("an in-memory history has no backups".into()))?;
+        let mut last_error = None;
+        for b in list_backups(&dir)
+            .into_iter()
+            .filter(|b| !b.reason.ends_with("damaged"))
+        {
+            match self.restore(&b.path) {
+                Ok(safety) => return Ok((b.path, safety)),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            Error::Invalid(format!(
+                "there is no backup in {} to restore",
+                dir.display()
+            ))
+        }))
+    }
+
     /// The fast check run at start-up (`quick_check`: structure without index contents).
     pub fn quick_check(&self) -> Result<CheckReport> {
         let problems = integrity(&self.conn, "quick_check")?;
@@ -263,7 +312,13 @@ impl Store {
                 src.display()
             )));
         }
-        let safety = self.automatic_backup("before-restore")?;
+        // What is replaced is kept: a checked backup, or, if the history is too damaged to
+        // pass the check, a plain copy of the file.
+        let safety = match self.automatic_backup("before-restore") {
+            Ok(path) => path,
+            Err(_) => self.raw_copy("before-restore-damaged")?,
+        };
+        self.resume_writing()?;
         self.conn.restore(
             rusqlite::MAIN_DB,
             src,

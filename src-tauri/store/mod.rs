@@ -63,8 +63,13 @@ impl Store {
         crate::files::private_file(path)?;
         let conn = Connection::open(path)?;
         let store = Self::init(conn, Some(path.to_path_buf()))?;
-        store.repair_abandoned()?;
-        Ok(store)
+        // A repair that must wait for another process's write lock, or that meets a damaged
+        // page, is left for the next open: opening to read (or to export, check and restore)
+        // must not fail for it.
+        match store.repair_abandoned() {
+            Ok(_) | Err(Error::Busy) | Err(Error::Damaged(_)) => Ok(store),
+            Err(e) => Err(e),
+        }
     }
 
     /// An in-memory store (unit tests).

@@ -6,6 +6,7 @@ import { AskView } from "./AskView";
 import { BookmarksView } from "./BookmarksView";
 import { InsightsView } from "./InsightsView";
 import { SettingsView } from "./SettingsView";
+import { DamagedBanner } from "./DamagedBanner";
 
 export function App() {
   const [conversations, setConversations] = useState<Conversation[]>([]);
@@ -15,6 +16,7 @@ export function App() {
   const [selected, setSelected] = useState<string | null>(null);
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [info, setInfo] = useState<AppInfo | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   const [view, setView] = useState<"conversation" | "ask" | "bookmarks" | "insights" | "settings">("conversation");
   const asking = view === "ask";
   const setAsking = (on: boolean) => setView(on ? "ask" : "conversation");
@@ -103,6 +105,26 @@ export function App() {
         onLoadMore={() => void loadPage(cursor)}
       />
       <main className="main">
+        {info?.damaged && (
+          <DamagedBanner
+            problems={info.damaged}
+            onRestored={(report) => {
+              setNotice(report);
+              setError(null);
+              void loadPage(null);
+              api.appInfo().then(setInfo, () => undefined);
+              setVersion((v) => v + 1);
+            }}
+          />
+        )}
+        {notice && (
+          <div className="banner info" role="status" data-testid="restore-result">
+            {notice}{" "}
+            <button type="button" className="link" onClick={() => setNotice(null)}>
+              Dismiss
+            </button>
+          </div>
+        )}
         {error && (
           <div className="banner error" role="alert">
             {error}

@@ -162,6 +162,8 @@ export interface AppInfo {
   models_dir: string;
   conversation_count: number;
   message_count: number;
+  /** What the start-up check found wrong with the database; while set, nothing is written. */
+  damaged: string[] | null;
 }
 
 /** The backend's error shape: `{code, message}`. */
@@ -265,6 +267,8 @@ export const api = {
   },
   listBookmarks: (cursor?: string | null, limit = 100) =>
     invoke<Page<Message>>("list_bookmarks", { cursor: cursor ?? null, limit }),
+  /** Restores the newest good backup over the history (after the start-up check found it damaged). */
+  restoreBackup: () => invoke<{ restored: string; previous_saved_to: string }>("restore_backup"),
   /** Shows the native open dialog and imports the chosen file; null when cancelled. */
   importHistory: () => invoke<{ path: string; report: ImportReport } | null>("import_history"),
   /** Shows the native save (json) or folder (markdown) dialog and exports there; null when cancelled. */
