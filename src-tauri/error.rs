@@ -54,7 +54,7 @@ pub enum Error {
     #[error("database migration failed: {0}")]
     Migration(#[from] rusqlite_migration::Error),
 
-    #[error("{path}: {source}")]
+    #[error("{}: {}", path.display(), plain_io(source))]
     Io {
         path: PathBuf,
         #[source]
@@ -121,6 +121,22 @@ impl From<rusqlite::Error> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A file error in plain words (the OS's own text only when there is nothing plainer).
+fn plain_io(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "there is no such file or folder".into(),
+        K::PermissionDenied => "Hindsight is not allowed to read or write it".into(),
+        K::AlreadyExists => "something with that name is already there".into(),
+        K::StorageFull => "the disk is full".into(),
+        K::ReadOnlyFilesystem => "it is on a drive that cannot be written".into(),
+        K::IsADirectory => "it is a folder, not a file".into(),
+        K::NotADirectory => "part of the path is a file, not a folder".into(),
+        K::InvalidData => "it is not valid text (UTF-8)".into(),
+        _ => e.to_string(),
+    }
+}
 
 /// What went wrong talking to the LLM server.
 #[derive(Debug, thiserror::Error)]

@@ -765,3 +765,27 @@ fn check_finds_a_damaged_page() {
     assert!(!report.ok && !report.problems.is_empty(), "{report:?}");
     assert!(!s.quick_check().unwrap().ok);
 }
+
+/// Many processes opening a brand-new file at the same moment (a CLI import while the window
+/// starts) all get a working store: the one that loses the migration race finds it done.
+#[test]
+fn concurrent_first_opens_all_succeed() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("hindsight.db");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+        let opens: Vec<_> = (0..6)
+            .map(|_| {
+                let (db, barrier) = (db.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    Store::open(&db).map(|s| s.schema_version().unwrap())
+                })
+            })
+            .collect();
+        for open in opens {
+            let version = open.join().unwrap().unwrap();
+            assert_eq!(version, hindsight::store::SCHEMA_VERSION as i64);
+        }
+    }
+}

@@ -61,8 +61,18 @@ impl Store {
         }
         // Private before SQLite writes a byte; its -wal and -shm files take the same mode.
         crate::files::private_file(path)?;
-        let conn = Connection::open(path)?;
-        let store = Self::init(conn, Some(path.to_path_buf()))?;
+        // Opening a new file while another process opens it too can find the database busy at
+        // once (WAL set-up, the first migration): such an open is simply tried again.
+        let t0 = std::time::Instant::now();
+        let store = loop {
+            let conn = Connection::open(path)?;
+            match Self::init(conn, Some(path.to_path_buf())) {
+                Err(Error::Busy) if t0.elapsed() < Duration::from_secs(10) => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => break other?,
+            }
+        };
         // A repair that must wait for another process's write lock, or that meets a damaged
         // page, is left for the next open: opening to read (or to export, check and restore)
         // must not fail for it.
@@ -100,7 +110,14 @@ impl Store {
             // Every migration starts from a copy it can go back to.
             backup::automatic(&conn, db, &format!("before-migration-v{version}"))?;
         }
-        migrations().to_latest(&mut conn)?;
+        if let Err(e) = migrations().to_latest(&mut conn) {
+            // Two processes opening a new file at once both try to migrate it; the one that
+            // lost finds the schema already in place (or tries again while it is busy).
+            let now: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if now != SCHEMA_VERSION as i64 {
+                return Err(migration_error(e));
+            }
+        }
         let lease = lease::Lease::take(path.as_deref().and_then(writers_dir).as_deref());
         Ok(Store { conn, path, lease })
     }
@@ -169,6 +186,19 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// A migration that failed because another process held the database is [`Error::Busy`].
+fn migration_error(e: rusqlite_migration::Error) -> Error {
+    if let rusqlite_migration::Error::RusqliteError { err, .. } = &e {
+        if matches!(
+            err.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        ) {
+            return Error::Busy;
+        }
+    }
+    Error::Migration(e)
 }
 
 /// Where the leases of the stores open on the database at `db` live.
