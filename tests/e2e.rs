@@ -1375,3 +1375,58 @@ async fn a_damaged_database_opens_read_only_and_restores_the_newest_backup() {
     );
     assert_eq!(store.count_conversations().expect("count"), 3);
 }
+
+/// Another process holding the write lock while the window starts (a long CLI import) does not
+/// stop the window: it opens and shows the history.
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test (--include-ignored)"]
+async fn the_window_starts_while_another_process_holds_the_write_lock() {
+    let _serial = SERIAL.lock().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        let store = store_at(data.path());
+        import_fixture(&store, "hindsight_sample.json");
+        // An answer left streaming by a process that is gone: its repair needs the write lock.
+        let c = "0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a01";
+        store
+            .add_message(hindsight::store::NewMessage {
+                state: hindsight::store::MessageState::Streaming,
+                ..hindsight::store::NewMessage::new(
+                    c,
+                    hindsight::store::Sender::Ai,
+                    "half an ans",
+                    1_772_500_000_000,
+                )
+            })
+            .expect("streaming answer");
+    }
+    let db = data.path().join("hindsight.db");
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&db).expect("open");
+        conn.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        locked_tx.send(()).expect("signal");
+        std::thread::sleep(Duration::from_secs(12));
+        conn.execute_batch("COMMIT").expect("unlock");
+    });
+    locked_rx.recv().expect("locked");
+    let (_driver, c) = open_app(data.path()).await;
+    element(
+        &c,
+        "[data-testid=conversation-title]",
+        Duration::from_secs(30),
+        "the sidebar, while the lock is held",
+    )
+    .await;
+    c.close().await.expect("close session");
+    holder.join().expect("holder");
+    // The next open repairs the abandoned answer.
+    let store = store_at(data.path());
+    let m = store
+        .all_messages("0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a01")
+        .expect("messages");
+    assert_eq!(
+        m.last().expect("answer").state,
+        hindsight::store::MessageState::Incomplete
+    );
+}
