@@ -92,7 +92,7 @@ impl LlmSettings {
             return Err(Error::Invalid("deadlines must be at least 1 s".into()));
         }
         let proxy = self.proxy.trim();
-        if !proxy.is_empty() && !(proxy.starts_with("http://") || proxy.starts_with("https://")) {
+        if !(proxy.is_empty() || proxy.starts_with("http://") || proxy.starts_with("https://")) {
             return Err(Error::Invalid(format!(
                 "the proxy must start with http:// or https://: {proxy:?}"
             )));

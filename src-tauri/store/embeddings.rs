@@ -10,7 +10,7 @@ pub fn vector_to_blob(v: &[f32]) -> Vec<u8> {
 }
 
 pub fn blob_to_vector(b: &[u8]) -> Result<Vec<f32>> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(Error::Invalid(format!(
             "embedding blob of {} bytes is not f32s",
             b.len()
