@@ -428,3 +428,70 @@ fn v1_action_items_json_becomes_rows() {
     );
     assert_eq!(a.topics, vec!["a"]);
 }
+
+/// A server that sends keep-alives forever cannot hold an analysis, nor the queue behind it:
+/// the analysis deadline fails that job (with the reason) and the next one is analysed.
+#[tokio::test]
+async fn a_stuck_analysis_hits_its_deadline_and_does_not_block_the_queue() {
+    let stuck = sse_text("").dripping(b": keep-alive\n\n", std::time::Duration::from_millis(200));
+    let stuck = common::fake_llm::Reply {
+        pieces: vec![],
+        ..stuck
+    };
+    let fake = FakeLlm::start(vec![stuck, sse_text(GOOD)]).await;
+    let (_dir, store, first) = ended_conversation(CHAT);
+    let second = {
+        let s = store.lock().unwrap();
+        let id = conversation(&s, "Porto", 2_000);
+        message(&s, &id, Sender::User, "Where to stay in Porto?", 2_001);
+        s.end_conversation(&id).unwrap();
+        id
+    };
+    let queue = AnalysisQueue::new(store.clone()).unwrap();
+    let url = fake.url.clone();
+    let worker = queue.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        worker
+            .run(
+                || async {
+                    Ok(Llm::server(LlmSettings {
+                        base_url: url.clone(),
+                        timeout_secs: 30,
+                        analysis_deadline_secs: 2,
+                        ..Default::default()
+                    })
+                    .unwrap())
+                },
+                |s| {
+                    let _ = tx.send((s.conversation_id.clone(), s.state));
+                },
+            )
+            .await
+    });
+    queue.enqueue(&first).unwrap();
+    queue.enqueue(&second).unwrap();
+    let mut done = 0;
+    while done < 2 {
+        let (_, state) = tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv())
+            .await
+            .expect("the queue is stuck")
+            .unwrap();
+        if matches!(state, AnalysisState::Done | AnalysisState::Failed) {
+            done += 1;
+        }
+    }
+    // Whichever the queue took first met the stuck reply; the other was analysed after it.
+    let s = store.lock().unwrap();
+    let mut states: Vec<_> = [&first, &second]
+        .iter()
+        .map(|id| s.analysis_status(id).unwrap())
+        .collect();
+    states.sort_by_key(|st| st.state != AnalysisState::Failed);
+    assert_eq!(
+        (states[0].state, states[1].state),
+        (AnalysisState::Failed, AnalysisState::Done)
+    );
+    let reason = states[0].error.as_deref().unwrap();
+    assert!(reason.contains("longer than 2 s"), "{reason}");
+}
