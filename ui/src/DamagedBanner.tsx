@@ -1,23 +1,12 @@
-import { useState } from "react";
-import { api, errorMessage } from "./api";
+import { api } from "./api";
+import { useTask } from "./useTask";
 
 /**
  * Shown when the start-up check found the database damaged. Hindsight has stopped writing (so
  * nothing gets worse); the way out is to export what can be read and restore the newest backup.
  */
 export function DamagedBanner({ problems, onRestored }: { problems: string[]; onRestored: (report: string) => void }) {
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
-  const act = (task: () => Promise<string | null>) => {
-    setBusy(true);
-    setResult(null);
-    task()
-      .then(
-        (text) => text && setResult({ ok: true, text }),
-        (e) => setResult({ ok: false, text: errorMessage(e) }),
-      )
-      .finally(() => setBusy(false));
-  };
+  const { busy, result, run: act } = useTask();
   return (
     <div className="banner error damaged" role="alert" data-testid="damaged">
       <strong>Your history database is damaged.</strong> Hindsight has stopped writing to it, so nothing gets

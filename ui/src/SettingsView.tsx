@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, errorMessage, type AppInfo, type BuiltinModelInfo, type LlmSettings, type Provider } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
+import { useTask } from "./useTask";
 
 /**
  * Settings: which model answers (built-in, a local server, or automatic), the server's URL with
@@ -17,18 +18,7 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
   const [models, setModels] = useState<string[] | null>(null);
   const [testing, setTesting] = useState(false);
   const [testResult, setTestResult] = useState<string | null>(null);
-  const [transfer, setTransfer] = useState<{ ok: boolean; text: string } | null>(null);
-  const [busy, setBusy] = useState(false);
-  const run = (task: () => Promise<string | null>) => {
-    setBusy(true);
-    setTransfer(null);
-    task()
-      .then(
-        (text) => text && setTransfer({ ok: true, text }),
-        (e) => setTransfer({ ok: false, text: errorMessage(e) }),
-      )
-      .finally(() => setBusy(false));
-  };
+  const { busy, result: transfer, run } = useTask();
   // The dialogs are shown by the backend: the webview never names a file to read or write.
   const importFile = () =>
     run(async () => {
