@@ -225,3 +225,92 @@ fn backup_check_and_restore_from_the_cli() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("hindsight import"), "{}", stderr(&o));
 }
+
+/// A data folder that cannot be written (a read-only drive, a copy without permissions): the
+/// history opens read-only with a note; list, search, check and export work; a write is refused
+/// clearly and nothing is created in the folder. Run as another user when the tests run as root
+/// (root ignores permission bits).
+#[cfg(unix)]
+#[test]
+fn a_read_only_data_folder_still_reads_and_exports() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sample = fixture("hindsight_sample.json");
+    assert!(hindsight(&data, &["import", sample.to_str().unwrap()])
+        .status
+        .success());
+    let root = String::from_utf8_lossy(&Command::new("id").arg("-u").output().unwrap().stdout)
+        .trim()
+        == "0";
+    if root {
+        assert!(Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(dir.path())
+            .status()
+            .unwrap()
+            .success());
+    }
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o500)).unwrap();
+    std::fs::set_permissions(
+        data.join("hindsight.db"),
+        std::fs::Permissions::from_mode(0o400),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    if root {
+        Command::new("chown")
+            .args(["65534:65534"])
+            .arg(&out)
+            .status()
+            .unwrap();
+    }
+    let run = |args: &[&str]| {
+        let mut cmd = if root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_hindsight"));
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_hindsight"))
+        };
+        cmd.arg("--data-dir").arg(&data).args(args);
+        cmd.env_remove("HINDSIGHT_DATA_DIR").output().unwrap()
+    };
+    let before: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+
+    let o = run(&["list", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("read-only"), "{}", stderr(&o));
+    let list: Vec<serde_json::Value> = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(list.len(), 3);
+    let o = run(&["search", "Lisbon", "--mode", "bm25", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["check", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let export = out.join("all.json");
+    let o = run(&[
+        "export",
+        "--format",
+        "json",
+        "--out",
+        export.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&export).unwrap().contains("Lisbon"));
+
+    let o = run(&["import", sample.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nothing was changed"), "{}", stderr(&o));
+    let after: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after, "nothing was created in the folder");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+}

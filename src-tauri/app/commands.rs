@@ -28,6 +28,8 @@ pub struct AppInfo {
     message_count: i64,
     /// What the start-up check found wrong with the database; while set, nothing is written.
     damaged: Option<Vec<String>>,
+    /// The data folder cannot be written: the history is open read-only.
+    read_only: bool,
 }
 
 #[tauri::command]
@@ -40,6 +42,7 @@ pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
         conversation_count: store.count_conversations()?,
         message_count: store.count_messages()?,
         damaged: state.damaged(),
+        read_only: store.is_read_only(),
     })
 }
 

@@ -50,7 +50,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
         .manage(state)
         .setup(|app| {
             let state = tauri::Manager::state::<AppState>(app.handle());
-            if state.damaged().is_none() {
+            if state.damaged().is_none() && !state.read_only() {
                 start_workers(app.handle());
                 daily_backup(state.locations.db_path());
             }

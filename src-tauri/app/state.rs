@@ -92,6 +92,11 @@ impl AppState {
         })
     }
 
+    /// Whether the history is open read-only (its folder cannot be written).
+    pub fn read_only(&self) -> bool {
+        self.store().is_read_only()
+    }
+
     /// The problems of a damaged database (`None`: healthy).
     pub fn damaged(&self) -> Option<Vec<String>> {
         lock(&self.damaged).clone()

@@ -316,6 +316,12 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
 fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command) -> Result<()> {
     let locations = paths::Locations::resolve(data_dir, models_dir)?;
     let store = Store::open(&locations.db_path())?;
+    if store.is_read_only() {
+        eprintln!(
+            "note: {} cannot be written, so the history is open read-only: reading, search, check and export work; changes do not",
+            locations.data_dir.display()
+        );
+    }
     let mut out = std::io::stdout().lock();
     match command {
         Command::Import { file, format, json } => {

@@ -42,6 +42,7 @@ pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
     lease: lease::Lease,
+    read_only: bool,
 }
 
 /// What [`Store::open`] repaired: work left unfinished by a process that is gone.
@@ -55,7 +56,47 @@ pub struct Repaired {
 
 impl Store {
     /// Opens (creating if needed) the database file and brings its schema to the latest version.
+    ///
+    /// A history in a folder that cannot be written (a read-only drive, a backup copy without
+    /// permissions) is opened read-only instead: reading, search, check and export work, and
+    /// every write fails with [`Error::ReadOnly`] ([`Store::is_read_only`] tells).
     pub fn open(path: &Path) -> Result<Store> {
+        match Self::open_writable(path) {
+            Err(e) if path.is_file() && unwritable(&e) => Self::open_read_only(path),
+            other => other,
+        }
+    }
+
+    /// Whether this store was opened read-only (its folder cannot be written).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Opens an existing database without writing anything, not even a lock file: SQLite's
+    /// `immutable` mode, as the folder cannot hold the WAL's shared-memory file.
+    fn open_read_only(path: &Path) -> Result<Store> {
+        let uri = format!("file:{}?immutable=1", uri_path(path));
+        let conn = Connection::open_with_flags(
+            uri,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version < 1 || version > SCHEMA_VERSION as i64 {
+            return Err(Error::Invalid(format!(
+                "{} cannot be written, and its schema ({version}) cannot be read as it is",
+                path.display()
+            )));
+        }
+        conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+        Ok(Store {
+            conn,
+            path: Some(path.to_path_buf()),
+            lease: lease::Lease::take(None),
+            read_only: true,
+        })
+    }
+
+    fn open_writable(path: &Path) -> Result<Store> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             crate::files::private_dir(parent)?;
         }
@@ -119,7 +160,12 @@ impl Store {
             }
         }
         let lease = lease::Lease::take(path.as_deref().and_then(writers_dir).as_deref());
-        Ok(Store { conn, path, lease })
+        Ok(Store {
+            conn,
+            path,
+            lease,
+            read_only: false,
+        })
     }
 
     /// The lease id this store writes on rows it is still working on.
@@ -186,6 +232,33 @@ impl Store {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Whether an open failed because the file or its folder cannot be written.
+fn unwritable(e: &Error) -> bool {
+    match e {
+        Error::ReadOnly => true,
+        Error::Io { source, .. } => matches!(
+            source.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        ),
+        Error::Db(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen),
+        _ => false,
+    }
+}
+
+/// `path` for an SQLite `file:` URI (reserved characters percent-encoded).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// A migration that failed because another process held the database is [`Error::Busy`].

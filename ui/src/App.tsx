@@ -117,6 +117,12 @@ export function App() {
             }}
           />
         )}
+        {info?.read_only && !info.damaged && (
+          <div className="banner error" role="status" data-testid="read-only">
+            <strong>This history is open read-only:</strong> its folder <code>{info.data_dir}</code> cannot be
+            written. You can read, search and export it; new messages and changes are not possible.
+          </div>
+        )}
         {notice && (
           <div className="banner info" role="status" data-testid="restore-result">
             {notice}{" "}

@@ -164,6 +164,8 @@ export interface AppInfo {
   message_count: number;
   /** What the start-up check found wrong with the database; while set, nothing is written. */
   damaged: string[] | null;
+  /** The data folder cannot be written: reading, search and export work; changes do not. */
+  read_only: boolean;
 }
 
 /** The backend's error shape: `{code, message}`. */
