@@ -85,6 +85,26 @@ impl Error {
         }
     }
 
+    /// What a person is told: plain words. Faults whose own text is jargon (SQLite, a
+    /// migration, JSON) get a sentence here and keep their text in [`Error::detail`].
+    pub fn plain(&self) -> String {
+        match self {
+            Error::Db(_) => "Hindsight could not read or write its database; try again, and if it keeps happening run `hindsight check`".into(),
+            Error::Migration(_) => "the history could not be brought up to date for this version of Hindsight; nothing was lost (a backup was taken first: `hindsight backup --list`)".into(),
+            Error::Json(_) => "some data was not in the expected form".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The technical text behind [`Error::plain`], for a bug report (`--verbose`, the window's
+    /// "details").
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Error::Db(_) | Error::Migration(_) | Error::Json(_) => Some(self.to_string()),
+            _ => None,
+        }
+    }
+
     /// A failure that may pass if the same write is tried again a little later: the database
     /// locked by another process, or a full disk.
     pub fn is_transient(&self) -> bool {

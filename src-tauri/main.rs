@@ -13,8 +13,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some(command) => {
-            hindsight::cli::run(cli.data_dir.as_deref(), cli.models_dir.as_deref(), command)
-        }
+        Some(command) => hindsight::cli::run(
+            cli.data_dir.as_deref(),
+            cli.models_dir.as_deref(),
+            command,
+            cli.verbose,
+        ),
     }
 }

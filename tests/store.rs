@@ -789,3 +789,21 @@ fn concurrent_first_opens_all_succeed() {
         }
     }
 }
+
+/// Errors a person sees are plain words; the technical text is kept as the detail.
+#[test]
+fn errors_are_plain_with_the_detail_on_demand() {
+    let e = Error::from(rusqlite::Error::InvalidQuery);
+    assert!(!e.plain().contains("Query"), "{}", e.plain());
+    assert!(e.plain().contains("hindsight check"));
+    assert!(e.detail().unwrap().contains("Query"));
+    let missing = Error::io(
+        "/nowhere/file.json",
+        std::io::Error::from(std::io::ErrorKind::NotFound),
+    );
+    assert_eq!(
+        missing.plain(),
+        "/nowhere/file.json: there is no such file or folder"
+    );
+    assert!(missing.detail().is_none());
+}

@@ -1,17 +1,21 @@
-//! The one error the UI sees: `{ "code": "...", "message": "..." }`.
+//! The one error the UI sees: `{ "code": "...", "message": "...", "detail": "..." }`: a plain
+//! message, and the technical text behind it (when there is one) for "details".
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
 pub struct CommandError {
     pub code: &'static str,
     pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl From<crate::Error> for CommandError {
     fn from(e: crate::Error) -> Self {
         CommandError {
             code: e.code(),
-            message: e.to_string(),
+            message: e.plain(),
+            detail: e.detail(),
         }
     }
 }

@@ -32,6 +32,10 @@ pub struct Cli {
     #[arg(long, global = true, env = "HINDSIGHT_MODELS_DIR", value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
 
+    /// On an error, also print its technical detail (for a bug report).
+    #[arg(long, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -296,17 +300,29 @@ pub enum ExportFormat {
 }
 
 /// Runs one command; prints its error to stderr and returns a failing exit code on error.
-pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command) -> ExitCode {
+/// `verbose` adds the technical detail of an error.
+pub fn run(
+    data_dir: Option<&Path>,
+    models_dir: Option<&Path>,
+    command: Command,
+    verbose: bool,
+) -> ExitCode {
     let json = command.json();
     match execute(data_dir, models_dir, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
-                let body =
-                    serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}});
+                let body = serde_json::json!({"error": {
+                    "code": e.code(), "message": e.plain(), "detail": e.detail()
+                }});
                 eprintln!("{body}");
             } else {
-                eprintln!("hindsight: error: {e}");
+                eprintln!("hindsight: error: {}", e.plain());
+                match e.detail() {
+                    Some(detail) if verbose => eprintln!("detail: {detail}"),
+                    Some(_) => eprintln!("(--verbose shows the technical detail)"),
+                    None => {}
+                }
             }
             ExitCode::FAILURE
         }

@@ -226,7 +226,10 @@ export interface LlmStatus {
 
 export interface BackendError {
   code: string;
+  /** Plain words for the person. */
   message: string;
+  /** The technical text behind it, when there is one (shown on demand, for a bug report). */
+  detail?: string;
 }
 
 export function errorMessage(e: unknown): string {
