@@ -314,3 +314,27 @@ fn a_read_only_data_folder_still_reads_and_exports() {
     assert_eq!(before, after, "nothing was created in the folder");
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
 }
+
+/// A command that must write while another process holds the write lock longer than the store's
+/// usual 5 s waits for it instead of failing "busy".
+#[test]
+fn a_cli_write_waits_for_another_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    assert!(hindsight(&data, &["list"]).status.success());
+    let db = data.join("hindsight.db");
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        locked_tx.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(7));
+        conn.execute_batch("COMMIT").unwrap();
+    });
+    locked_rx.recv().unwrap();
+    let sample = fixture("hindsight_sample.json");
+    let o = hindsight(&data, &["import", sample.to_str().unwrap()]);
+    holder.join().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("3 new conversations"), "{}", stdout(&o));
+}

@@ -332,6 +332,11 @@ pub fn run(
 fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command) -> Result<()> {
     let locations = paths::Locations::resolve(data_dir, models_dir)?;
     let store = Store::open(&locations.db_path())?;
+    // A command waits for the window (or another command) to finish writing rather than
+    // failing "busy": nobody is waiting on a CLI command's every millisecond.
+    store
+        .connection()
+        .busy_timeout(std::time::Duration::from_secs(CLI_BUSY_WAIT_SECS))?;
     if store.is_read_only() {
         eprintln!(
             "note: {} cannot be written, so the history is open read-only: reading, search, check and export work; changes do not",
@@ -698,6 +703,9 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
 }
 
 /// A small multi-threaded runtime for the commands that talk to the LLM.
+/// How long a CLI write waits for another process's write lock.
+const CLI_BUSY_WAIT_SECS: u64 = 60;
+
 /// Resolves on Ctrl+C (SIGINT) or, on Unix, SIGTERM.
 async fn stop_signal() {
     #[cfg(unix)]
