@@ -336,11 +336,25 @@ pub async fn import_history(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
 ) -> CommandResult<Option<Imported>> {
+    if state.damaged().is_some() || state.read_only() {
+        return Err(crate::Error::ReadOnly.into());
+    }
     let Some(path) = pick_path(&app, Pick::OpenJson).await? else {
         return Ok(None);
     };
-    let report =
-        crate::transfer::import_file(&state.store(), &path, crate::transfer::ImportFormat::Auto)?;
+    // Its own connection on a blocking thread: reads (the sidebar, search) go on under WAL and
+    // the chat's saves are not queued behind the import on the shared connection's mutex.
+    let db = state.locations.db_path();
+    let file = path.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        let store = crate::store::Store::open(&db)?;
+        store
+            .connection()
+            .busy_timeout(std::time::Duration::from_secs(60))?;
+        crate::transfer::import_file(&store, &file, crate::transfer::ImportFormat::Auto)
+    })
+    .await
+    .map_err(|e| crate::Error::Invalid(format!("the import stopped: {e}")))??;
     state.wake_embedder();
     Ok(Some(Imported {
         path: path.display().to_string(),
