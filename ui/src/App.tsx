@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, errorMessage, type AppInfo, type Conversation, type ConversationDetail } from "./api";
+import { api, errorDetail, errorMessage, type AppInfo, type Conversation, type ConversationDetail } from "./api";
 import { Sidebar } from "./Sidebar";
 import { ConversationView } from "./ConversationView";
 import { AskView } from "./AskView";
@@ -12,7 +12,10 @@ export function App() {
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<string | null>(null);
+  // The error shown in the banner: plain words, with the technical detail behind a toggle.
+  const [error, setErrorState] = useState<{ message: string; detail: string | null } | null>(null);
+  const setError = (message: string | null) => setErrorState(message === null ? null : { message, detail: null });
+  const showError = (e: unknown) => setErrorState({ message: errorMessage(e), detail: errorDetail(e) });
   const [selected, setSelected] = useState<string | null>(null);
   const [detail, setDetail] = useState<ConversationDetail | null>(null);
   const [info, setInfo] = useState<AppInfo | null>(null);
@@ -39,7 +42,7 @@ export function App() {
       setCursor(page.next_cursor);
       setError(null);
     } catch (e) {
-      setError(errorMessage(e));
+      showError(e);
     } finally {
       inflight.current = undefined;
       setLoading(false);
@@ -48,7 +51,7 @@ export function App() {
 
   useEffect(() => {
     void loadPage(null);
-    api.appInfo().then(setInfo, (e) => setError(errorMessage(e)));
+    api.appInfo().then(setInfo, (e) => showError(e));
   }, [loadPage]);
 
   const [version, setVersion] = useState(0);
@@ -66,7 +69,7 @@ export function App() {
         // Keep the sidebar's badge in step with the conversation's status.
         setConversations((prev) => prev.map((c) => (c.id === d.conversation.id ? d.conversation : c)));
       },
-      (e) => !cancelled && setError(errorMessage(e)),
+      (e) => !cancelled && showError(e),
     );
     return () => {
       cancelled = true;
@@ -97,7 +100,7 @@ export function App() {
               setFocus(null);
               setSelected(c.id);
             },
-            (e) => setError(errorMessage(e)),
+            (e) => showError(e),
           )
         }
         hasMore={cursor !== null}
@@ -133,7 +136,13 @@ export function App() {
         )}
         {error && (
           <div className="banner error" role="alert">
-            {error}
+            {error.message}
+            {error.detail && (
+              <details data-testid="error-detail">
+                <summary>Details</summary>
+                <code>{error.detail}</code>
+              </details>
+            )}
           </div>
         )}
         {view === "settings" ? (

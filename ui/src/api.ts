@@ -232,6 +232,15 @@ export interface BackendError {
   detail?: string;
 }
 
+/** The technical detail behind a backend error, if it has one (shown on demand). */
+export function errorDetail(e: unknown): string | null {
+  if (typeof e === "object" && e !== null && "detail" in e) {
+    const d = (e as BackendError).detail;
+    return d ? String(d) : null;
+  }
+  return null;
+}
+
 export function errorMessage(e: unknown): string {
   if (typeof e === "object" && e !== null && "message" in e) {
     return String((e as BackendError).message);
