@@ -1377,7 +1377,8 @@ async fn a_damaged_database_opens_read_only_and_restores_the_newest_backup() {
 }
 
 /// Another process holding the write lock while the window starts (a long CLI import) does not
-/// stop the window: it opens and shows the history.
+/// stop the window: it opens and shows the history at once, reads go on, and a write (a
+/// bookmark) waits for the lock instead of failing "busy".
 #[tokio::test]
 #[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test (--include-ignored)"]
 async fn the_window_starts_while_another_process_holds_the_write_lock() {
@@ -1406,10 +1407,11 @@ async fn the_window_starts_while_another_process_holds_the_write_lock() {
         let conn = rusqlite::Connection::open(&db).expect("open");
         conn.execute_batch("BEGIN IMMEDIATE").expect("lock");
         locked_tx.send(()).expect("signal");
-        std::thread::sleep(Duration::from_secs(12));
+        std::thread::sleep(Duration::from_secs(20));
         conn.execute_batch("COMMIT").expect("unlock");
     });
     locked_rx.recv().expect("locked");
+    let t0 = Instant::now();
     let (_driver, c) = open_app(data.path()).await;
     element(
         &c,
@@ -1418,13 +1420,44 @@ async fn the_window_starts_while_another_process_holds_the_write_lock() {
         "the sidebar, while the lock is held",
     )
     .await;
+    // Reading goes on under the lock; a write waits for it instead of failing "busy".
+    open_conversation(&c, "Planning a week in Lisbon").await;
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "the reads waited for the lock"
+    );
+    let bookmark = "//li[@data-testid='message'][3]//button[@data-testid='bookmark']";
+    c.find(Locator::XPath(bookmark))
+        .await
+        .expect("bookmark button")
+        .click()
+        .await
+        .expect("click");
+    c.wait()
+        .at_most(Duration::from_secs(45))
+        .for_element(Locator::XPath(&format!("{bookmark}[@aria-pressed='true']")))
+        .await
+        .expect("the bookmark shows at once");
+    // Once the lock is released the write goes through: no "busy" error, and it is stored.
+    tokio::task::spawn_blocking(move || holder.join().expect("holder"))
+        .await
+        .expect("join");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(c
+        .find_all(Locator::XPath("//*[contains(., 'busy')]"))
+        .await
+        .expect("query")
+        .is_empty());
     c.close().await.expect("close session");
-    holder.join().expect("holder");
     // The next open repairs the abandoned answer.
     let store = store_at(data.path());
     let m = store
         .all_messages("0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a01")
         .expect("messages");
+    assert!(
+        m[2].is_bookmarked,
+        "the bookmark made under the lock was stored"
+    );
     assert_eq!(
         m.last().expect("answer").state,
         hindsight::store::MessageState::Incomplete

@@ -34,7 +34,7 @@ pub struct AppInfo {
 
 #[tauri::command]
 pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
-    let store = state.store();
+    let store = state.reader();
     Ok(AppInfo {
         version: env!("CARGO_PKG_VERSION"),
         data_dir: state.locations.data_dir.display().to_string(),
@@ -58,7 +58,7 @@ pub async fn list_conversations(
     limit: Option<usize>,
 ) -> CommandResult<Page<Conversation>> {
     Ok(state
-        .store()
+        .reader()
         .list_conversations(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))?)
 }
 
@@ -67,7 +67,7 @@ pub async fn get_conversation(
     state: State<'_, AppState>,
     id: String,
 ) -> CommandResult<ConversationDetail> {
-    Ok(state.store().conversation_detail(&id)?)
+    Ok(state.reader().conversation_detail(&id)?)
 }
 
 #[tauri::command]
@@ -77,7 +77,7 @@ pub async fn list_messages(
     cursor: Option<String>,
     limit: Option<usize>,
 ) -> CommandResult<Page<Message>> {
-    Ok(state.store().list_messages(
+    Ok(state.reader().list_messages(
         &conversation_id,
         cursor.as_deref(),
         limit.unwrap_or(DEFAULT_PAGE),
@@ -146,7 +146,7 @@ pub async fn list_bookmarks(
     limit: Option<usize>,
 ) -> CommandResult<Page<Message>> {
     Ok(state
-        .store()
+        .reader()
         .list_bookmarks(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))?)
 }
 
@@ -156,7 +156,7 @@ pub async fn search_text(
     query: String,
     limit: Option<usize>,
 ) -> CommandResult<Vec<TextHit>> {
-    Ok(state.store().search_text(&query, limit.unwrap_or(50))?)
+    Ok(state.reader().search_text(&query, limit.unwrap_or(50))?)
 }
 
 #[tauri::command]
@@ -205,7 +205,7 @@ pub async fn stop_generation(
 
 #[tauri::command]
 pub async fn get_llm_settings(state: State<'_, AppState>) -> CommandResult<LlmSettings> {
-    Ok(LlmSettings::load(&state.store())?)
+    Ok(LlmSettings::load(&state.reader())?)
 }
 
 #[tauri::command]
@@ -271,7 +271,7 @@ pub async fn get_analysis(
     state: State<'_, AppState>,
     conversation_id: String,
 ) -> CommandResult<AnalysisView> {
-    let store = state.store();
+    let store = state.reader();
     Ok(AnalysisView {
         status: store.analysis_status(&conversation_id)?,
         analysis: store.get_analysis(&conversation_id)?,
@@ -384,7 +384,7 @@ pub async fn export_history(
     let Some(path) = pick_path(&app, pick).await? else {
         return Ok(None);
     };
-    let store = state.store();
+    let store = state.reader();
     let count = match format {
         crate::transfer::ExportFormat::Json => crate::transfer::export_json(&store, &path)?,
         crate::transfer::ExportFormat::Markdown => {
@@ -428,7 +428,7 @@ pub async fn get_insights(
     state: State<'_, AppState>,
     exclude_models: Vec<String>,
 ) -> CommandResult<crate::store::Insights> {
-    Ok(state.store().insights(&exclude_models)?)
+    Ok(state.reader().insights(&exclude_models)?)
 }
 
 #[tauri::command]
@@ -438,7 +438,7 @@ pub async fn list_action_items(
     limit: Option<usize>,
 ) -> CommandResult<Vec<ActionItemEntry>> {
     Ok(state
-        .store()
+        .reader()
         .list_action_items(open_only.unwrap_or(false), limit.unwrap_or(500))?)
 }
 

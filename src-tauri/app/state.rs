@@ -36,6 +36,9 @@ pub struct AppState {
     pub searcher: Arc<Searcher>,
     /// A second connection for search, so a long index load never holds up chat commands.
     search_store: Mutex<Store>,
+    /// A read-only connection for what the views show (lists, details, insights, export): under
+    /// WAL it is never blocked by a writer, in this process or another.
+    reader: Mutex<Store>,
     /// The engine in use and why (resolved on first use and again when the settings change).
     llm: tokio::sync::Mutex<Option<(Llm, Option<String>)>>,
     /// The built-in model last used, loaded when first needed and again when the choice
@@ -48,6 +51,9 @@ pub struct AppState {
 
 pub use crate::sync::lock;
 
+/// How long a window write waits for another process's write lock.
+const WINDOW_BUSY_WAIT_SECS: u64 = 30;
+
 impl AppState {
     /// `damaged`: the problems the start-up check found; writing is then stopped at once.
     pub fn new(
@@ -56,11 +62,19 @@ impl AppState {
         damaged: Option<Vec<String>>,
     ) -> crate::Result<Self> {
         let search_store = Store::open(&locations.db_path())?;
+        let reader = Store::open(&locations.db_path())?;
+        reader.stop_writing()?;
         if damaged.is_some() {
             store.stop_writing()?;
             search_store.stop_writing()?;
         }
+        // The window's writes (one connection, one at a time) wait for another process's
+        // write lock instead of failing "busy" after the store's default 5 s.
+        store
+            .connection()
+            .busy_timeout(std::time::Duration::from_secs(WINDOW_BUSY_WAIT_SECS))?;
         let search_store = Mutex::new(search_store);
+        let reader = Mutex::new(reader);
         let store: SharedStore = Arc::new(Mutex::new(store));
         let analysis = AnalysisQueue::new(store.clone())?;
         let worker: Arc<Mutex<Option<EmbedWorker>>> = Arc::new(Mutex::new(None));
@@ -86,6 +100,7 @@ impl AppState {
             embedder: Arc::new(Mutex::new(None)),
             searcher: Arc::new(Searcher::new()),
             search_store,
+            reader,
             llm: tokio::sync::Mutex::new(None),
             builtin: tokio::sync::Mutex::new(None),
             damaged: Mutex::new(damaged),
@@ -131,6 +146,12 @@ impl AppState {
         })))
     }
 
+    /// The read-only connection for views.
+    pub fn reader(&self) -> MutexGuard<'_, Store> {
+        lock(&self.reader)
+    }
+
+    /// The write connection (also reads what a write needs).
     pub fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
     }

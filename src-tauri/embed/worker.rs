@@ -32,6 +32,10 @@ impl EmbedWorker {
         on_progress: impl Fn(Progress) + Send + 'static,
     ) -> crate::Result<EmbedWorker> {
         let store = Store::open(&db_path)?;
+        // A background thread: it waits for another writer rather than failing a batch.
+        store
+            .connection()
+            .busy_timeout(std::time::Duration::from_secs(60))?;
         let (tx, rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("hindsight-embed".into())

@@ -38,6 +38,9 @@ pub const MAX_TITLE_CHARS: usize = 200;
 /// Largest page a list call returns.
 pub const MAX_PAGE: usize = 500;
 
+/// How long a write waits for another connection's write lock before failing "busy".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
@@ -117,7 +120,11 @@ impl Store {
         // A repair that must wait for another process's write lock, or that meets a damaged
         // page, is left for the next open: opening to read (or to export, check and restore)
         // must not fail for it.
-        match store.repair_abandoned() {
+        // It does not wait for the lock either: a held lock must not delay the start.
+        store.conn.busy_timeout(Duration::ZERO)?;
+        let repaired = store.repair_abandoned();
+        store.conn.busy_timeout(BUSY_TIMEOUT)?;
+        match repaired {
             Ok(_) | Err(Error::Busy) | Err(Error::Damaged(_)) => Ok(store),
             Err(e) => Err(e),
         }
@@ -129,7 +136,7 @@ impl Store {
     }
 
     fn init(mut conn: Connection, path: Option<PathBuf>) -> Result<Store> {
-        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         // journal_mode returns a row, so it is read back rather than executed.
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if path.is_some() && !mode.eq_ignore_ascii_case("wal") {
