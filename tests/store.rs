@@ -747,7 +747,7 @@ fn check_finds_a_damaged_page() {
         })
         .unwrap();
         s.connection()
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE)")
             .unwrap();
     }
     // Overwrite a page in the middle of the file.

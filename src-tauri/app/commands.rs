@@ -39,8 +39,9 @@ pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
         version: env!("CARGO_PKG_VERSION"),
         data_dir: state.locations.data_dir.display().to_string(),
         models_dir: state.locations.models_dir.display().to_string(),
-        conversation_count: store.count_conversations()?,
-        message_count: store.count_messages()?,
+        // A damaged file may fail to count: the window must still open and say so.
+        conversation_count: store.count_conversations().unwrap_or(0),
+        message_count: store.count_messages().unwrap_or(0),
         damaged: state.damaged(),
         read_only: store.is_read_only(),
     })
