@@ -18,6 +18,17 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// A temporary data folder (`data` inside the returned dir) holding the imported sample;
+/// returns the dir, the data folder and the sample's path.
+fn with_sample_imported() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sample = fixture("hindsight_sample.json");
+    let o = hindsight(&data, &["import", sample.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (dir, data, sample)
+}
+
 #[test]
 fn import_list_show_export_round_trip() {
     let dir = tempfile::tempdir().unwrap();
@@ -182,12 +193,7 @@ fn failures_exit_non_zero_with_a_clear_message_on_stderr() {
 /// `backup`, `backup --list`, `check` and `restore` from the command line, with --json.
 #[test]
 fn backup_check_and_restore_from_the_cli() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let sample = fixture("hindsight_sample.json");
-    assert!(hindsight(&data, &["import", sample.to_str().unwrap()])
-        .status
-        .success());
+    let (_dir, data, sample) = with_sample_imported();
 
     let o = hindsight(&data, &["backup", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -234,12 +240,7 @@ fn backup_check_and_restore_from_the_cli() {
 #[test]
 fn a_read_only_data_folder_still_reads_and_exports() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let sample = fixture("hindsight_sample.json");
-    assert!(hindsight(&data, &["import", sample.to_str().unwrap()])
-        .status
-        .success());
+    let (dir, data, sample) = with_sample_imported();
     let root = String::from_utf8_lossy(&Command::new("id").arg("-u").output().unwrap().stdout)
         .trim()
         == "0";

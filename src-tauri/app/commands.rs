@@ -349,9 +349,7 @@ pub async fn import_history(
     let file = path.clone();
     let report = tokio::task::spawn_blocking(move || {
         let store = crate::store::Store::open(&db)?;
-        store
-            .connection()
-            .busy_timeout(std::time::Duration::from_secs(60))?;
+        store.wait_for_writers(std::time::Duration::from_secs(60))?;
         crate::transfer::import_file(&store, &file, crate::transfer::ImportFormat::Auto)
     })
     .await

@@ -70,9 +70,7 @@ impl AppState {
         }
         // The window's writes (one connection, one at a time) wait for another process's
         // write lock instead of failing "busy" after the store's default 5 s.
-        store
-            .connection()
-            .busy_timeout(std::time::Duration::from_secs(WINDOW_BUSY_WAIT_SECS))?;
+        store.wait_for_writers(std::time::Duration::from_secs(WINDOW_BUSY_WAIT_SECS))?;
         let search_store = Mutex::new(search_store);
         let reader = Mutex::new(reader);
         let store: SharedStore = Arc::new(Mutex::new(store));

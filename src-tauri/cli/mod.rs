@@ -334,9 +334,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
     let store = Store::open(&locations.db_path())?;
     // A command waits for the window (or another command) to finish writing rather than
     // failing "busy": nobody is waiting on a CLI command's every millisecond.
-    store
-        .connection()
-        .busy_timeout(std::time::Duration::from_secs(CLI_BUSY_WAIT_SECS))?;
+    store.wait_for_writers(std::time::Duration::from_secs(CLI_BUSY_WAIT_SECS))?;
     if store.is_read_only() {
         eprintln!(
             "note: {} cannot be written, so the history is open read-only: reading, search, check and export work; changes do not",

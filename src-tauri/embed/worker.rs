@@ -33,9 +33,7 @@ impl EmbedWorker {
     ) -> crate::Result<EmbedWorker> {
         let store = Store::open(&db_path)?;
         // A background thread: it waits for another writer rather than failing a batch.
-        store
-            .connection()
-            .busy_timeout(std::time::Duration::from_secs(60))?;
+        store.wait_for_writers(std::time::Duration::from_secs(60))?;
         let (tx, rx) = mpsc::channel();
         let handle = std::thread::Builder::new()
             .name("hindsight-embed".into())

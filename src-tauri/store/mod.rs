@@ -70,6 +70,12 @@ impl Store {
         }
     }
 
+    /// How long a write waits for another connection's write lock before failing "busy"
+    /// (default 5 s; a background worker or the CLI can afford to wait longer).
+    pub fn wait_for_writers(&self, wait: Duration) -> Result<()> {
+        Ok(self.conn.busy_timeout(wait)?)
+    }
+
     /// Whether this store was opened read-only (its folder cannot be written).
     pub fn is_read_only(&self) -> bool {
         self.read_only
