@@ -1428,7 +1428,9 @@ async fn the_window_starts_while_another_process_holds_the_write_lock() {
         "the reads waited for the lock"
     );
     let bookmark = "//li[@data-testid='message'][3]//button[@data-testid='bookmark']";
-    c.find(Locator::XPath(bookmark))
+    c.wait()
+        .at_most(ON_SCREEN)
+        .for_element(Locator::XPath(bookmark))
         .await
         .expect("bookmark button")
         .click()
