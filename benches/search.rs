@@ -99,12 +99,12 @@ fn bench_size(n: usize, seed_queries: usize) {
     .unwrap();
     {
         let mut conv = conn
-            .prepare("INSERT INTO conversations (id, title, start_time) VALUES (?1, 'c', 0)")
+            .prepare("INSERT INTO conversations (id, title, start_time) VALUES (?1, ?2, 0)")
             .unwrap();
         let mut msg = conn
             .prepare(
                 "INSERT INTO messages (seq, id, conversation_id, content, sender, timestamp)
-                 VALUES (?1, ?2, ?3, 'm', 'user', ?1)",
+                 VALUES (?1, ?2, ?3, ?4, 'user', ?1)",
             )
             .unwrap();
         let mut emb = conn
@@ -124,7 +124,8 @@ fn bench_size(n: usize, seed_queries: usize) {
         for i in 0..n {
             if i % 20 == 0 {
                 conversation = uuid::Uuid::new_v4().to_string();
-                conv.execute([&conversation]).unwrap();
+                conv.execute([&conversation, &words(&mut rng, 4, 1.0)])
+                    .unwrap();
             }
             let id = uuid::Uuid::new_v4().to_string();
             let c = &centroids[(rng.next_u64() % 1000) as usize];
@@ -134,8 +135,13 @@ fn bench_size(n: usize, seed_queries: usize) {
                 *x = a + 0.9 * b;
             }
             normalise(v);
-            msg.execute(params![i as i64 + 1, id, conversation])
-                .unwrap();
+            msg.execute(params![
+                i as i64 + 1,
+                id,
+                conversation,
+                words(&mut rng, 14, 1.0)
+            ])
+            .unwrap();
             let blob = vector_to_blob(v);
             emb.execute(params![id, MODEL_ID, blob]).unwrap();
             if seed_queries > 0 {
@@ -148,6 +154,7 @@ fn bench_size(n: usize, seed_queries: usize) {
     conn.execute_batch("COMMIT").unwrap();
     eprintln!("  {n}: data written in {:.1?}", t.elapsed());
 
+    let texts: Vec<String> = (0..50).map(|_| words(&mut rng, 3, 100.0)).collect();
     let queries: Vec<Vec<f32>> = (0..50)
         .map(|_| {
             let row = (rng.next_u64() as usize) % n;
@@ -176,7 +183,22 @@ fn bench_size(n: usize, seed_queries: usize) {
     };
     let mut ours_hits = Vec::new();
     let (ours50, ours95) = time_queries(&queries, |q| {
-        ours_hits.push(searcher.search(&store, "q", Some(q), &opts).unwrap());
+        ours_hits.push(searcher.search(&store, "q", Some(q), &opts).unwrap().hits);
+    });
+
+    // The default search (what the sidebar and `hindsight search` run): the dense path above
+    // plus BM25 over messages and conversation titles, each hit's neighbouring turns and the
+    // fusion (`search/fuse.rs`).
+    let hybrid = SearchOptions {
+        mode: SearchMode::Hybrid,
+        limit: 10,
+        ..Default::default()
+    };
+    let mut i = 0;
+    let (hy50, hy95) = time_queries(&queries, |q| {
+        let found = searcher.search(&store, &texts[i % texts.len()], Some(q), &hybrid);
+        assert!(!found.unwrap().hits.is_empty());
+        i += 1;
     });
 
     // Exact f32 reference (also the recall oracle).
@@ -242,7 +264,7 @@ fn bench_size(n: usize, seed_queries: usize) {
 
     let mb = |b: usize| b as f64 / (1024.0 * 1024.0);
     println!(
-        "| {n} | {ours50:.2} / {ours95:.2} | {ex50:.2} / {ex95:.2} | {sv50:.2} / {sv95:.2} | {} | {:.1}× / {:.1}× | {recall:.3} | {:.0} MB (f32: {:.0} MB) | {:.2} s |",
+        "| {n} | {ours50:.2} / {ours95:.2} | {hy50:.2} / {hy95:.2} | {ex50:.2} / {ex95:.2} | {sv50:.2} / {sv95:.2} | {} | {:.1}× / {:.1}× | {recall:.3} | {:.0} MB (f32: {:.0} MB) | {:.2} s |",
         seed.map_or("not run".into(), |(a, b)| format!("{a:.0} / {b:.0} ({seed_queries} q)")),
         sv50 / ours50,
         seed.map_or(f64::NAN, |(a, _)| a / ours50),
@@ -305,6 +327,20 @@ fn bench_ask(url: &str) {
     }
 }
 
+/// `n` words of a synthetic vocabulary of 20,000 with Zipf frequencies (rank r has
+/// probability ∝ 1/r, as in text). `min_rank` 100 draws only words outside the 100 most
+/// common, as a question's words are once its stop words are dropped.
+fn words(rng: &mut Rng, n: usize, min_rank: f64) -> String {
+    (0..n)
+        .map(|_| {
+            let u = (rng.next_u64() % 1_000_000) as f64 / 1_000_000.0;
+            let lo = min_rank.ln();
+            format!("w{}", (lo + u * (20_000f64.ln() - lo)).exp() as u32)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` / `cargo test --benches` probing
@@ -316,7 +352,7 @@ fn main() {
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     println!(
-        "threads: {}\n\n| messages | ours p50 / p95 ms | exact f32 scan (1 thread) p50 / p95 ms | sqlite-vec p50 / p95 ms | seed method p50 / p95 ms | sqlite-vec / ours, seed / ours (p50) | recall@10 vs exact | index memory | index load |\n|---|---|---|---|---|---|---|---|---|",
+        "threads: {}\n\n| messages | ours p50 / p95 ms | ours, default (hybrid) p50 / p95 ms | exact f32 scan (1 thread) p50 / p95 ms | sqlite-vec p50 / p95 ms | seed method p50 / p95 ms | sqlite-vec / ours, seed / ours (p50) | recall@10 vs exact | index memory | index load |\n|---|---|---|---|---|---|---|---|---|---|",
         std::thread::available_parallelism().map_or(1, |p| p.get())
     );
     for n in sizes {

@@ -156,13 +156,26 @@ fn backlog_pass_embeds_every_message_including_empty_ones() {
     assert_eq!(s.count_embeddings(MODEL_ID).unwrap(), total);
     assert_eq!(s.count_without_embedding(MODEL_ID).unwrap(), 0);
 
-    // Stored as little-endian f32 of the right dimension, equal to a fresh embedding.
+    // Stored as little-endian f32 of the right dimension, equal to a fresh embedding of the
+    // message followed by the start of the turn before it (the first turn has none).
     let lisbon = "5a0d7c1e-1b7a-4d0e-8f1f-0c1c5e8d3b03";
     let stored = s.get_embedding(lisbon, MODEL_ID).unwrap().unwrap().vector;
-    let fresh = embedder()
-        .embed_batch(&["Is a day trip to Sintra worth it?"])
+    let previous = "Alfama and Baixa are central and walkable; Príncipe Real is quieter with good cafés. For a week, **Baixa** keeps you close to the trams.";
+    let text = hindsight::embed::turn_text("Is a day trip to Sintra worth it?", Some(previous));
+    assert_eq!(
+        text,
+        format!("Is a day trip to Sintra worth it?\n\n{previous}")
+    );
+    let fresh = embedder().embed_batch(&[text.as_str()]).unwrap().remove(0);
+    let first = "5a0d7c1e-1b7a-4d0e-8f1f-0c1c5e8d3b01";
+    let stored_first = s.get_embedding(first, MODEL_ID).unwrap().unwrap().vector;
+    let fresh_first = embedder()
+        .embed_batch(&[
+            "I'm going to Lisbon for a week in April. Which neighbourhoods should I stay in?",
+        ])
         .unwrap()
         .remove(0);
+    assert!(dot(&stored_first, &fresh_first) > 0.99999);
     assert_eq!(stored.len(), DIM);
     assert!(dot(&stored, &fresh) > 0.99999);
     assert_eq!(
@@ -241,4 +254,37 @@ fn worker_embeds_the_backlog_at_start_and_new_messages_when_woken() {
         p.iter().any(|p| p.done == 1 && p.total == 1),
         "progress reported: {p:?}"
     );
+}
+
+/// A turn whose text changes (a regenerated answer) makes its own vector and the next turn's
+/// stale: the next turn's vector embeds the start of it.
+#[test]
+fn a_changed_turn_makes_its_own_and_the_next_vector_stale() {
+    let t = temp_store();
+    let s = &t.store;
+    let c = conversation(s, "c", 0);
+    let question = message(s, &c, Sender::User, "which flat?", 1);
+    let answer = message(s, &c, Sender::Ai, "the one in Bonfim", 2);
+    let reply = message(s, &c, Sender::User, "book that one", 3);
+    let other = message(s, &conversation(s, "d", 10), Sender::User, "unrelated", 11);
+    embed_backlog(s, embedder(), 8, |_| {}).unwrap();
+    assert_eq!(s.count_without_embedding(MODEL_ID).unwrap(), 0);
+    s.update_message(
+        &answer,
+        "the one in Cedofeita",
+        hindsight::store::MessageState::Complete,
+        None,
+    )
+    .unwrap();
+    let stale: Vec<String> = s.messages_without_embedding(MODEL_ID, 10).unwrap();
+    assert_eq!(stale, [answer.clone(), reply.clone()]);
+    embed_backlog(s, embedder(), 8, |_| {}).unwrap();
+    let stored = s.get_embedding(&reply, MODEL_ID).unwrap().unwrap().vector;
+    let fresh = embedder()
+        .embed_batch(&["book that one\n\nthe one in Cedofeita"])
+        .unwrap()
+        .remove(0);
+    assert!(dot(&stored, &fresh) > 0.99999);
+    assert!(s.get_embedding(&question, MODEL_ID).unwrap().is_some());
+    assert!(s.get_embedding(&other, MODEL_ID).unwrap().is_some());
 }

@@ -27,7 +27,7 @@ fn open_sets_wal_foreign_keys_and_latest_version() {
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1, "foreign keys must be enforced");
-    assert_eq!(t.store.schema_version().unwrap(), 3);
+    assert_eq!(t.store.schema_version().unwrap(), 4);
     // Re-opening an existing file keeps its data and does not re-run migrations.
     let id = conversation(&t.store, "kept", 1_000);
     drop(t.store);
@@ -806,4 +806,99 @@ fn errors_are_plain_with_the_detail_on_demand() {
         "/nowhere/file.json: there is no such file or folder"
     );
     assert!(missing.detail().is_none());
+}
+
+/// The conversation index (title, summary, topics) follows renames, analyses and deletes, and
+/// a turn's neighbours are found in conversation order.
+#[test]
+fn conversation_index_and_turn_context_follow_the_history() {
+    let t = temp_store();
+    let s = &t.store;
+    let ranked = |q: &str| -> Vec<String> {
+        let q = hindsight::store::fts_query_any(q).unwrap();
+        s.conversations_ranked(&q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.0)
+            .collect()
+    };
+    let c = conversation(s, "Weekend in Porto", 1_000);
+    let other = conversation(s, "Taxes", 2_000);
+    assert_eq!(ranked("porto"), [c.as_str()]);
+    s.rename_conversation(&c, "Lisbon trip").unwrap();
+    assert!(ranked("porto").is_empty(), "renamed");
+    assert_eq!(ranked("lisbon"), [c.as_str()]);
+    s.end_conversation(&c).unwrap();
+    s.put_analysis(
+        &c,
+        &hindsight::store::NewAnalysis {
+            summary: "Booked a flat in Alfama.".into(),
+            sentiment: hindsight::store::Sentiment::Positive,
+            sentiment_score: 0.5,
+            topics: vec!["travel".into(), "tram 28".into()],
+            key_points: vec![],
+            action_items: vec![],
+        },
+        "m",
+    )
+    .unwrap();
+    assert_eq!(ranked("alfama"), [c.as_str()], "summary indexed");
+    assert_eq!(
+        ranked("travelling"),
+        [c.as_str()],
+        "topics indexed, stemmed"
+    );
+    s.delete_conversation(&c).unwrap();
+    assert!(ranked("lisbon").is_empty());
+    assert_eq!(ranked("taxes"), [other.as_str()]);
+    let rows: i64 = s
+        .connection()
+        .query_row("SELECT count(*) FROM conversations_fts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1, "no row left behind by the delete");
+
+    // Turns in conversation order (by time, then insertion), whatever the insertion order.
+    let late = message(s, &other, Sender::Ai, "second", 2_020);
+    let early = message(s, &other, Sender::User, "first", 2_010);
+    let third = message(s, &other, Sender::User, "third", 2_030);
+    let seq = |id: &str| -> i64 {
+        s.connection()
+            .query_row("SELECT seq FROM messages WHERE id = ?1", [id], |r| r.get(0))
+            .unwrap()
+    };
+    let ctx = s.turn_context(&[seq(&late)]).unwrap();
+    assert_eq!(ctx[0].previous, Some(seq(&early)));
+    assert_eq!(ctx[0].next, Some(seq(&third)));
+    let prev = s.previous_turns(&[late.clone(), early.clone()]).unwrap();
+    assert_eq!(prev[&late].content, "first");
+    assert!(!prev.contains_key(&early), "the first turn has none");
+}
+
+/// A database of the previous schema (v3, words not stemmed, no conversation index) is
+/// migrated with its text searchable in the new index.
+#[test]
+fn migration_to_v4_rebuilds_the_word_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hindsight.db");
+    {
+        let mut conn = rusqlite::Connection::open(&db).unwrap();
+        migrations().to_version(&mut conn, 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO conversations (id, title, start_time) VALUES ('c1', 'Moving house', 0);
+             INSERT INTO messages (id, conversation_id, content, sender, timestamp)
+             VALUES ('m1', 'c1', 'we are moving to Bristol in March', 'user', 1);",
+        )
+        .unwrap();
+    }
+    let s = Store::open(&db).unwrap();
+    let hits = s.search_text("moved", 10).unwrap();
+    assert_eq!(hits.len(), 1, "stemmed: moved finds moving");
+    let q = hindsight::store::fts_query_any("house").unwrap();
+    assert_eq!(s.conversations_ranked(&q, 10).unwrap().len(), 1);
+    s.connection()
+        .execute(
+            "INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')",
+            [],
+        )
+        .expect("FTS index consistent");
 }

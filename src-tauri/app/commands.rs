@@ -11,7 +11,7 @@ use super::AppState;
 use crate::chat::ChatEvent;
 use crate::llm::{LlmClient, LlmSettings, LlmStatus};
 use crate::search::ask::{self, AskOptions, AskResult};
-use crate::search::{SearchHit, SearchOptions};
+use crate::search::{SearchOptions, SearchResults};
 use crate::store::{
     ActionItem, ActionItemEntry, AnalysisStatus, Conversation, ConversationAnalysis,
     ConversationDetail, Message, Page, TextHit,
@@ -456,7 +456,7 @@ pub async fn search_history(
     app: tauri::AppHandle,
     text: String,
     options: Option<SearchOptions>,
-) -> CommandResult<Vec<SearchHit>> {
+) -> CommandResult<SearchResults> {
     let options = options.unwrap_or_default();
     let hits = tauri::async_runtime::spawn_blocking(move || {
         let state = tauri::Manager::state::<AppState>(&app);

@@ -208,8 +208,9 @@ pub enum Command {
         limit: usize,
         #[arg(long, value_enum, default_value_t = ModeArg::Hybrid)]
         mode: ModeArg,
-        /// At most this many hits per conversation (0: no limit).
-        #[arg(long, default_value_t = 3)]
+        /// At most this many hits per conversation (0: no limit; hits are grouped by
+        /// conversation when shown either way).
+        #[arg(long, default_value_t = 0)]
         per_conversation: usize,
         /// Drop hits below this cosine similarity unless they contain the words (0: no cut).
         #[arg(long, default_value_t = 0.0)]
@@ -229,6 +230,9 @@ pub enum Command {
         /// Only bookmarked messages.
         #[arg(long)]
         bookmarked: bool,
+        /// The moment phrases like "last month" in the text are relative to (default: now).
+        #[arg(long, value_parser = search::parse_when, value_name = "DATE")]
+        as_of: Option<i64>,
         #[arg(long)]
         json: bool,
     },
@@ -658,6 +662,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             from,
             to,
             bookmarked,
+            as_of,
             json,
         } => {
             let opts = crate::search::SearchOptions {
@@ -679,6 +684,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                     to,
                     bookmarked_only: bookmarked,
                 },
+                now: as_of,
             };
             search::search(&store, &locations, &text, &opts, json, &mut out)?
         }

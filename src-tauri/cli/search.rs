@@ -6,7 +6,7 @@ use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::paths::Locations;
 use crate::search::ask::{self, AskOptions};
-use crate::search::{SearchHit, SearchOptions, Searcher};
+use crate::search::{SearchHit, SearchOptions, Searcher, TimeRange};
 use crate::store::{Millis, Sender, Store};
 use crate::time::to_rfc3339;
 
@@ -34,15 +34,61 @@ pub fn search(
     } else {
         None
     };
-    let hits = searcher.search(store, text, query.as_deref().map(Vec::as_slice), opts)?;
+    let found = searcher.search(store, text, query.as_deref().map(Vec::as_slice), opts)?;
     if json {
+        // A list of hits in rank order (as before grouping existed); each carries the time
+        // range read from the text, if any, and whether it falls inside.
+        let hits: Vec<JsonHit> = found
+            .hits
+            .iter()
+            .map(|hit| JsonHit {
+                hit,
+                time_range: found.time_range.as_ref(),
+                in_time_range: found
+                    .time_range
+                    .as_ref()
+                    .map(|r| (r.from..r.to).contains(&hit.timestamp)),
+            })
+            .collect();
         return print_json(out, &hits);
     }
-    if hits.is_empty() {
+    if let Some(r) = &found.time_range {
+        write_out(
+            out,
+            format_args!(
+                "Time: \"{}\" read as {} to {} (messages then rank higher)\n\n",
+                r.phrase,
+                to_rfc3339(r.from).get(..10).unwrap_or(""),
+                to_rfc3339(r.to - 1).get(..10).unwrap_or("")
+            ),
+        )?;
+    }
+    if found.hits.is_empty() {
         return write_out(out, format_args!("No matching messages.\n"));
     }
-    for (i, h) in hits.iter().enumerate() {
-        write_out(out, format_args!("{}\n", hit_text(i + 1, h)))?;
+    // One group per conversation, in the order of its best hit; ranks stay global.
+    let mut groups: Vec<(&str, Vec<(usize, &SearchHit)>)> = Vec::new();
+    for (i, h) in found.hits.iter().enumerate() {
+        match groups.iter_mut().find(|g| g.0 == h.conversation_id) {
+            Some(g) => g.1.push((i + 1, h)),
+            None => groups.push((&h.conversation_id, vec![(i + 1, h)])),
+        }
+    }
+    for (_, hits) in &groups {
+        let first = hits[0].1;
+        write_out(
+            out,
+            format_args!(
+                "{} — {} ({})\n",
+                first.conversation_title,
+                to_rfc3339(first.timestamp).get(..10).unwrap_or(""),
+                first.conversation_id
+            ),
+        )?;
+        for (n, h) in hits {
+            write_out(out, format_args!("{}\n", hit_text(*n, h)))?;
+        }
+        write_out(out, format_args!("\n"))?;
     }
     let missing = store.count_without_embedding(crate::embed::MODEL_ID)?;
     if missing > 0 && opts.mode.needs_embedder() {
@@ -53,27 +99,52 @@ pub fn search(
     Ok(())
 }
 
-fn hit_text(n: usize, h: &SearchHit) -> String {
-    let who = match h.sender {
+/// One hit of `search --json`.
+#[derive(serde::Serialize)]
+struct JsonHit<'a> {
+    #[serde(flatten)]
+    hit: &'a SearchHit,
+    time_range: Option<&'a TimeRange>,
+    in_time_range: Option<bool>,
+}
+
+fn one_line(text: &str, max: usize) -> String {
+    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() > max {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn who(sender: Sender) -> &'static str {
+    match sender {
         Sender::User => "you",
         Sender::Ai => "ai",
-    };
+    }
+}
+
+fn hit_text(n: usize, h: &SearchHit) -> String {
     let sim = h
         .similarity
         .map(|s| format!("  similarity {s:.3}"))
         .unwrap_or_default();
-    let content: String = h.content.split_whitespace().collect::<Vec<_>>().join(" ");
-    let content = if content.chars().count() > 200 {
-        format!("{}…", content.chars().take(200).collect::<String>())
-    } else {
-        content
+    // A short reply is shown under the turn it answers.
+    let context = match &h.previous {
+        Some(p) if h.content.chars().count() <= 160 => {
+            format!("    {}: {}\n", who(p.sender), one_line(&p.content, 160))
+        }
+        _ => String::new(),
     };
     format!(
-        "{n:>2}. {} — {} ({})  [{}]{sim}\n    {who}: {content}",
-        h.conversation_title,
-        to_rfc3339(h.timestamp).get(..10).unwrap_or(""),
-        h.conversation_id,
+        "{n:>4}. {} [{}]{sim}\n{context}    {}: {}",
+        to_rfc3339(h.timestamp)
+            .get(..16)
+            .unwrap_or("")
+            .replace('T', " "),
         h.message_id,
+        who(h.sender),
+        one_line(&h.content, 200),
     )
 }
 

@@ -38,7 +38,11 @@ pub fn embed_backlog(
         let rows = store.messages_to_embed(model, after, batch.max(1))?;
         let Some(last) = rows.last() else { break };
         after = last.seq;
-        let texts: Vec<&str> = rows.iter().map(|r| r.content.as_str()).collect();
+        let texts: Vec<String> = rows
+            .iter()
+            .map(|r| super::turn_text(&r.content, r.previous.as_deref()))
+            .collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         let vectors: Vec<Option<Vec<f32>>> = match embedder.embed(&texts, batch) {
             Ok(v) => v.into_iter().map(Some).collect(),
             Err(_) => texts

@@ -13,8 +13,10 @@ use super::bert::Bert;
 
 use crate::error::{Error, Result};
 
-/// The model id stored beside each vector; a different id means "re-embed".
-pub const MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
+/// The id stored beside each message vector: the model, and the text it was given (the
+/// message with the turn before it, [`turn_text`](super::turn_text)). A different id means
+/// "re-embed": the worker embeds every message again after a change of either.
+pub const MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2+previous-turn";
 /// Folder name under the models dir.
 pub const MODEL_DIR: &str = "all-MiniLM-L6-v2";
 pub const DIM: usize = 384;

@@ -13,7 +13,7 @@ use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::llm::{too_long, ChatMessage, Llm, Purpose, Role};
 use crate::store::MAX_MESSAGE_BYTES;
-use crate::store::{Millis, Sender, Store};
+use crate::store::{Millis, Sender, Store, Turn};
 use crate::time::to_rfc3339;
 
 /// Below this cosine similarity a message is not taken as relevant (all-MiniLM-L6-v2:
@@ -34,6 +34,8 @@ pub struct Excerpt {
     pub title: String,
     #[serde(with = "crate::time::rfc3339")]
     pub timestamp: Millis,
+    /// The turn before it in its conversation (what a short reply answers).
+    pub previous: Option<Turn>,
 }
 
 /// Where the time of one `ask` went, in milliseconds.
@@ -92,6 +94,9 @@ impl AskOptions {
     }
 }
 
+/// A message this short (characters) is shown in the context with the turn it answers.
+const SHORT_REPLY: usize = 160;
+
 fn clip(s: &str, max: usize) -> String {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() <= max {
@@ -132,6 +137,7 @@ pub fn retrieve(
         },
     )?;
     let mut excerpts: Vec<Excerpt> = hits
+        .hits
         .into_iter()
         .filter_map(|h| {
             let similarity = h.similarity?;
@@ -143,6 +149,7 @@ pub fn retrieve(
                 similarity,
                 title: h.conversation_title,
                 timestamp: h.timestamp,
+                previous: h.previous,
             })
         })
         .take(opts.max_excerpts)
@@ -186,12 +193,25 @@ pub fn retrieve(
                 Sender::User => "I said",
                 Sender::Ai => "the assistant said",
             };
+            // A short reply ("yes, the second one") means little without what it answers.
+            let replying = match &e.previous {
+                Some(p) if e.message.chars().count() <= SHORT_REPLY => format!(
+                    " (replying to {}: \"{}\")",
+                    match p.sender {
+                        Sender::User => "me",
+                        Sender::Ai => "the assistant",
+                    },
+                    clip(&p.content, 200)
+                ),
+                _ => String::new(),
+            };
             let line = format!(
-                "[{}] {} ({}): {}\n",
+                "[{}] {} ({}): {}{}\n",
                 shown.len() + 1,
                 who,
                 to_rfc3339(e.timestamp).get(..16).unwrap_or(""),
-                clip(&e.message, 700)
+                clip(&e.message, 700),
+                replying
             );
             if context.len() + block.len() + line.len() > opts.budget_chars && !shown.is_empty() {
                 break 'conversations;

@@ -1,10 +1,13 @@
 //! History search: dense (the query's MiniLM vector against every message vector, via the
-//! in-memory [`VectorIndex`]), BM25 (FTS5) and hybrid (cosine plus a weighted, normalised BM25 score), with
-//! filters, per-conversation limits and cosine similarity on every hit. [`ask`] builds on it.
+//! in-memory [`VectorIndex`]), BM25 (FTS5) and hybrid (both, each turn scored with the turn
+//! before it, conversations ranked by title, summary and topics, and a time range read from the
+//! question: `fuse.rs`), with filters and cosine similarity on every hit. [`ask`] builds on it.
 pub mod ask;
+mod fuse;
 mod index;
+pub mod when;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -12,10 +15,13 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::store::SearchFilters;
 pub use index::{dot, exact_top_k, quantize, RowFilter, VectorIndex};
+pub use when::TimeRange;
+
+use fuse::Candidate;
 
 use crate::embed::{Embedder, DIM, MODEL_ID};
 use crate::error::{Error, Result};
-use crate::store::{fts_query_any, Millis, Sender, Store};
+use crate::store::{fts_query_any, Millis, Sender, Store, Turn};
 use crate::sync::lock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -39,13 +45,16 @@ impl SearchMode {
 pub struct SearchOptions {
     pub mode: SearchMode,
     pub limit: usize,
-    /// At most this many hits from one conversation (so one long chat cannot crowd out the
-    /// rest); 0: no limit.
+    /// At most this many hits from one conversation; 0 (the default): no limit. The window
+    /// and the CLI group a conversation's hits for display instead of dropping them.
     pub per_conversation: usize,
     /// Drops hits whose cosine is below this unless they match the words (BM25): a search
     /// box shows nothing rather than the least unrelated messages. 0: no cut.
     pub min_similarity: f32,
     pub filters: SearchFilters,
+    /// The moment "last month" in the question is relative to (default: now).
+    #[serde(with = "crate::time::rfc3339_opt")]
+    pub now: Option<Millis>,
 }
 
 impl Default for SearchOptions {
@@ -53,9 +62,10 @@ impl Default for SearchOptions {
         SearchOptions {
             mode: SearchMode::default(),
             limit: 10,
-            per_conversation: 3,
+            per_conversation: 0,
             min_similarity: 0.0,
             filters: SearchFilters::default(),
+            now: None,
         }
     }
 }
@@ -64,8 +74,6 @@ impl Default for SearchOptions {
 pub const MAX_LIMIT: usize = 200;
 /// How many candidates each retriever contributes before fusion and grouping.
 const POOL: usize = 100;
-/// Weight of the (query-normalised) BM25 score beside the cosine in hybrid mode.
-const BM25_WEIGHT: f64 = 0.2;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchHit {
@@ -79,9 +87,19 @@ pub struct SearchHit {
     /// Cosine similarity of the message to the query (`null` in BM25 mode, which embeds
     /// nothing, or for a message not embedded yet).
     pub similarity: Option<f32>,
-    /// The ranking score: cosine in dense mode, -bm25 in BM25 mode, the fused RRF score in
-    /// hybrid mode.
+    /// The ranking score: cosine in dense mode, -bm25 in BM25 mode, the fused score in hybrid
+    /// mode (see `search/fuse.rs`).
     pub score: f64,
+    /// The turn before this one in its conversation (the context a short reply needs).
+    pub previous: Option<Turn>,
+}
+
+/// What a search found, and the time range it read in the question (if any; messages in it
+/// rank higher).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    pub time_range: Option<TimeRange>,
 }
 
 /// The search engine of one store: the vector index (caught up with the store before each
@@ -158,7 +176,7 @@ impl Searcher {
         text: &str,
         query_vector: Option<&[f32]>,
         opts: &SearchOptions,
-    ) -> Result<Vec<SearchHit>> {
+    ) -> Result<SearchResults> {
         if text.trim().is_empty() {
             return Err(Error::Invalid("the search text is empty".into()));
         }
@@ -169,6 +187,12 @@ impl Searcher {
         }
         let limit = opts.limit.clamp(1, MAX_LIMIT);
         let pool = POOL.max(limit * 4);
+        let time_range = when::parse(text, opts.now.unwrap_or_else(crate::time::now_ms));
+        // The words of a time phrase ("last summer") name no message: BM25 goes without them.
+        let words = match &time_range {
+            Some(r) => text.replacen(&r.phrase, " ", 1),
+            None => text.to_owned(),
+        };
         let dense = match (opts.mode.needs_embedder(), query_vector) {
             (false, _) => Vec::new(),
             (true, Some(q)) => self.dense(store, q, pool, &opts.filters)?,
@@ -178,45 +202,57 @@ impl Searcher {
                 ))
             }
         };
-        let bm25 = if opts.mode == SearchMode::Dense {
-            Vec::new()
-        } else {
-            match fts_query_any(text) {
-                Some(q) => store.fts_ranked(&q, &opts.filters, pool)?,
-                None => Vec::new(),
+        let fts = fts_query_any(&words);
+        let bm25 = match (&fts, opts.mode) {
+            (_, SearchMode::Dense) | (None, _) => Vec::new(),
+            (Some(q), _) => store.fts_ranked(q, &opts.filters, pool)?,
+        };
+        let mut ranked: Vec<Candidate> = match opts.mode {
+            SearchMode::Dense => dense
+                .iter()
+                .map(|&(seq, c)| Candidate::new(seq, c as f64, Some(c), false))
+                .collect(),
+            SearchMode::Bm25 => bm25
+                .iter()
+                .map(|&(seq, b)| Candidate::new(seq, -b, None, true))
+                .collect(),
+            SearchMode::Hybrid => {
+                let conversations = match &fts {
+                    Some(q) if opts.filters.conversation_id.is_none() => {
+                        store.conversations_ranked(q, pool)?
+                    }
+                    _ => Vec::new(),
+                };
+                fuse::hybrid(
+                    store,
+                    query_vector,
+                    &dense,
+                    &bm25,
+                    &conversations,
+                    time_range.as_ref(),
+                )?
             }
         };
-        // Exact cosine of every candidate (fetched for BM25 hits the dense pool missed).
-        let mut similarity: HashMap<i64, f32> = dense.iter().copied().collect();
-        if let Some(q) = query_vector {
-            let missing: Vec<i64> = bm25
-                .iter()
-                .map(|b| b.0)
-                .filter(|s| !similarity.contains_key(s))
-                .collect();
-            if !missing.is_empty() {
-                for (seq, v) in store.vectors_by_seq(MODEL_ID, &missing)? {
-                    similarity.insert(seq, dot(&v, q));
+        if opts.mode == SearchMode::Bm25 {
+            // BM25 embeds nothing, but a stored vector still says how close a hit is.
+            if let Some(q) = query_vector {
+                let seqs: Vec<i64> = ranked.iter().map(|c| c.seq).collect();
+                let cos: HashMap<i64, f32> = store
+                    .vectors_by_seq(MODEL_ID, &seqs)?
+                    .into_iter()
+                    .map(|(seq, v)| (seq, dot(&v, q)))
+                    .collect();
+                for c in &mut ranked {
+                    c.similarity = cos.get(&c.seq).copied();
                 }
             }
         }
-        // (seq, score) best first.
-        let mut ranked: Vec<(i64, f64)> = match opts.mode {
-            SearchMode::Dense => dense.iter().map(|&(s, c)| (s, c as f64)).collect(),
-            SearchMode::Bm25 => bm25.iter().map(|&(s, b)| (s, -b)).collect(),
-            SearchMode::Hybrid => fuse(&dense, &bm25, &similarity),
-        };
         if opts.min_similarity > 0.0 && opts.mode != SearchMode::Bm25 {
-            let lexical: HashSet<i64> = bm25.iter().map(|b| b.0).collect();
-            ranked.retain(|(seq, _)| {
-                lexical.contains(seq)
-                    || similarity
-                        .get(seq)
-                        .is_some_and(|&c| c >= opts.min_similarity)
-            });
+            ranked.retain(|c| c.lexical || c.similarity.is_some_and(|s| s >= opts.min_similarity));
         }
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        self.hydrate(store, &ranked, &similarity, limit, opts.per_conversation)
+        ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.seq.cmp(&b.seq)));
+        let hits = self.hydrate(store, &ranked, limit, opts)?;
+        Ok(SearchResults { hits, time_range })
     }
 
     /// Dense retrieval: int8 candidates from the index, re-scored exactly (cosine of the
@@ -269,26 +305,30 @@ impl Searcher {
     fn hydrate(
         &self,
         store: &Store,
-        ranked: &[(i64, f64)],
-        similarity: &HashMap<i64, f32>,
+        ranked: &[Candidate],
         limit: usize,
-        per_conversation: usize,
+        opts: &SearchOptions,
     ) -> Result<Vec<SearchHit>> {
-        let seqs: Vec<i64> = ranked.iter().map(|r| r.0).collect();
-        let mut rows: std::collections::HashMap<i64, _> = store
+        // Enough rows for the page even when filters or the cap drop some.
+        let seqs: Vec<i64> = ranked.iter().take(limit * 4 + 40).map(|c| c.seq).collect();
+        let mut rows: HashMap<i64, _> = store
             .messages_by_seq(&seqs)?
             .into_iter()
             .map(|(seq, m, title)| (seq, (m, title)))
             .collect();
-        let mut per: std::collections::HashMap<String, usize> = Default::default();
+        let mut per: HashMap<String, usize> = HashMap::new();
         let mut hits = Vec::new();
-        for &(seq, score) in ranked {
+        for c in ranked.iter().take(seqs.len()) {
             // A message deleted since it was indexed is simply absent.
-            let Some((message, title)) = rows.remove(&seq) else {
+            let Some((message, title)) = rows.remove(&c.seq) else {
                 continue;
             };
+            // A neighbouring turn brought in by its context must pass the filters too.
+            if !opts.filters.admits(&message) {
+                continue;
+            }
             let n = per.entry(message.conversation_id.clone()).or_default();
-            if per_conversation > 0 && *n >= per_conversation {
+            if opts.per_conversation > 0 && *n >= opts.per_conversation {
                 continue;
             }
             *n += 1;
@@ -299,33 +339,20 @@ impl Searcher {
                 sender: message.sender,
                 timestamp: message.timestamp,
                 content: message.content,
-                similarity: similarity.get(&seq).copied(),
-                score,
+                similarity: c.similarity,
+                score: c.score,
+                previous: None,
             });
             if hits.len() == limit {
                 break;
             }
         }
+        // The turn before each hit, so a reply like "yes, book that one" reads with its question.
+        let before: Vec<String> = hits.iter().map(|h| h.message_id.clone()).collect();
+        let previous = store.previous_turns(&before)?;
+        for h in &mut hits {
+            h.previous = previous.get(&h.message_id).cloned();
+        }
         Ok(hits)
     }
-}
-
-/// Hybrid score: the exact cosine plus `BM25_WEIGHT` × the BM25 score scaled to [0, 1] by
-/// the query's best BM25 score. Measured on the evaluation set against reciprocal rank fusion,
-/// which did worse than dense alone there (BENCHMARKS.md): cosine carries meaning, BM25 lifts exact names and rare words.
-fn fuse(
-    dense: &[(i64, f32)],
-    bm25: &[(i64, f64)],
-    similarity: &HashMap<i64, f32>,
-) -> Vec<(i64, f64)> {
-    // A candidate without a vector (not embedded yet) scores like the weakest dense candidate.
-    let floor = dense.last().map_or(0.0, |d| d.1 as f64);
-    let best = bm25.iter().map(|b| -b.1).fold(0.0f64, f64::max);
-    let mut scores: HashMap<i64, f64> = dense.iter().map(|&(s, c)| (s, c as f64)).collect();
-    for &(seq, b) in bm25 {
-        let base = similarity.get(&seq).map_or(floor, |&c| c as f64);
-        let lexical = if best > 0.0 { -b / best } else { 0.0 };
-        scores.insert(seq, base + BM25_WEIGHT * lexical);
-    }
-    scores.into_iter().collect()
 }

@@ -79,18 +79,32 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<ToEmbed>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT m.seq, m.id, m.content FROM messages m
+            "SELECT m.seq, m.id, m.content,
+                (SELECT substr(p.content, 1, ?4) FROM messages p
+                 WHERE p.conversation_id = m.conversation_id
+                   AND (p.timestamp, p.seq) < (m.timestamp, m.seq)
+                 ORDER BY p.timestamp DESC, p.seq DESC LIMIT 1)
+             FROM messages m
              WHERE m.seq > ?1 AND m.state <> 'streaming'
                AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.message_id = m.id AND e.model = ?2)
              ORDER BY m.seq LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![after_seq, model, limit as i64], |r| {
-            Ok(ToEmbed {
-                seq: r.get(0)?,
-                id: r.get(1)?,
-                content: r.get(2)?,
-            })
-        })?;
+        let rows = stmt.query_map(
+            params![
+                after_seq,
+                model,
+                limit as i64,
+                crate::embed::CONTEXT_CHARS as i64
+            ],
+            |r| {
+                Ok(ToEmbed {
+                    seq: r.get(0)?,
+                    id: r.get(1)?,
+                    content: r.get(2)?,
+                    previous: r.get(3)?,
+                })
+            },
+        )?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 

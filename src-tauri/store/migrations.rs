@@ -134,9 +134,97 @@ ALTER TABLE messages ADD COLUMN writer TEXT;
 ALTER TABLE analysis_jobs ADD COLUMN writer TEXT;
 "#;
 
+/// V4, for search quality (issue #16, BENCHMARKS.md): the message index stems words (Porter:
+/// "moved" finds "moving"); conversations get an index of their own (title, summary, topics)
+/// so a question can find the conversation first (`conversation_id` is a column, not the
+/// rowid: a TEXT-keyed table's rowid may change on VACUUM); a message's vector now embeds the
+/// turn before it too, so the old vectors go (the worker embeds again) and a turn whose text
+/// changes also makes the next turn's vector stale.
+const V4: &str = r#"
+DELETE FROM embeddings WHERE model = 'sentence-transformers/all-MiniLM-L6-v2';
+CREATE TRIGGER messages_embeddings_next_stale AFTER UPDATE OF content ON messages
+WHEN old.content IS NOT new.content BEGIN
+    DELETE FROM embeddings WHERE message_id = (
+        SELECT n.id FROM messages n
+        WHERE n.conversation_id = new.conversation_id
+          AND (n.timestamp, n.seq) > (new.timestamp, new.seq)
+        ORDER BY n.timestamp, n.seq LIMIT 1);
+END;
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+DROP TABLE messages_fts;
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+    content,
+    content = 'messages',
+    content_rowid = 'seq',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts (rowid, content) VALUES (new.seq, new.content);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.seq, old.content);
+    INSERT INTO messages_fts (rowid, content) VALUES (new.seq, new.content);
+END;
+
+CREATE VIRTUAL TABLE conversations_fts USING fts5 (
+    conversation_id UNINDEXED,
+    title,
+    summary,
+    topics,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE VIEW conversations_fts_source AS
+SELECT c.id AS conversation_id, c.title AS title, coalesce(c.summary, '') AS summary,
+       coalesce((SELECT group_concat(t.value, ', ')
+                 FROM conversation_analysis a, json_each(a.topics) t
+                 WHERE a.conversation_id = c.id), '') AS topics
+FROM conversations c;
+INSERT INTO conversations_fts (conversation_id, title, summary, topics)
+SELECT conversation_id, title, summary, topics FROM conversations_fts_source;
+
+CREATE TRIGGER conversations_fts_insert AFTER INSERT ON conversations BEGIN
+    INSERT INTO conversations_fts (conversation_id, title, summary, topics)
+    SELECT conversation_id, title, summary, topics FROM conversations_fts_source
+    WHERE conversation_id = new.id;
+END;
+CREATE TRIGGER conversations_fts_update AFTER UPDATE OF title, summary ON conversations BEGIN
+    DELETE FROM conversations_fts WHERE conversation_id = new.id;
+    INSERT INTO conversations_fts (conversation_id, title, summary, topics)
+    SELECT conversation_id, title, summary, topics FROM conversations_fts_source
+    WHERE conversation_id = new.id;
+END;
+CREATE TRIGGER conversations_fts_delete AFTER DELETE ON conversations BEGIN
+    DELETE FROM conversations_fts WHERE conversation_id = old.id;
+END;
+CREATE TRIGGER conversations_fts_topics_insert AFTER INSERT ON conversation_analysis BEGIN
+    DELETE FROM conversations_fts WHERE conversation_id = new.conversation_id;
+    INSERT INTO conversations_fts (conversation_id, title, summary, topics)
+    SELECT conversation_id, title, summary, topics FROM conversations_fts_source
+    WHERE conversation_id = new.conversation_id;
+END;
+CREATE TRIGGER conversations_fts_topics_update AFTER UPDATE OF topics ON conversation_analysis BEGIN
+    DELETE FROM conversations_fts WHERE conversation_id = new.conversation_id;
+    INSERT INTO conversations_fts (conversation_id, title, summary, topics)
+    SELECT conversation_id, title, summary, topics FROM conversations_fts_source
+    WHERE conversation_id = new.conversation_id;
+END;
+CREATE TRIGGER conversations_fts_topics_delete AFTER DELETE ON conversation_analysis BEGIN
+    DELETE FROM conversations_fts WHERE conversation_id = old.conversation_id;
+    INSERT INTO conversations_fts (conversation_id, title, summary, topics)
+    SELECT conversation_id, title, summary, topics FROM conversations_fts_source
+    WHERE conversation_id = old.conversation_id;
+END;
+"#;
+
 /// The schema version this build writes (the number of migrations).
-pub const SCHEMA_VERSION: usize = 3;
+pub const SCHEMA_VERSION: usize = 4;
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }

@@ -29,6 +29,7 @@ pub use insights::{
 pub use messages::{check_content, check_emoji};
 pub use migrations::{migrations, SCHEMA_VERSION};
 pub use model::*;
+pub use search::{Turn, TurnContext, TURN_CHARS};
 
 /// Largest message body the store accepts, in bytes (512 KiB: long pasted documents fit,
 /// accidental multi-megabyte pastes are refused with a clear error).

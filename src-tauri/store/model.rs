@@ -258,6 +258,8 @@ pub struct ToEmbed {
     pub seq: i64,
     pub id: String,
     pub content: String,
+    /// The text of the turn before it in its conversation (its start only), if any.
+    pub previous: Option<String>,
 }
 
 /// One page of a keyset-paginated list. Pass `next_cursor` back to get the next page.
@@ -298,6 +300,19 @@ pub struct SearchFilters {
     #[serde(with = "crate::time::rfc3339_opt")]
     pub to: Option<Millis>,
     pub bookmarked_only: bool,
+}
+
+impl SearchFilters {
+    /// Whether a message passes these filters.
+    pub fn admits(&self, m: &Message) -> bool {
+        self.conversation_id
+            .as_deref()
+            .is_none_or(|c| c.eq_ignore_ascii_case(&m.conversation_id))
+            && self.sender.is_none_or(|s| s == m.sender)
+            && self.from.is_none_or(|f| m.timestamp >= f)
+            && self.to.is_none_or(|t| m.timestamp < t)
+            && (!self.bookmarked_only || m.is_bookmarked)
+    }
 }
 
 /// One stored vector with what the search index keeps beside it.

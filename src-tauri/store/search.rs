@@ -5,7 +5,33 @@ use std::collections::HashSet;
 
 use rusqlite::params;
 
-use super::{messages, IndexRow, Message, SearchFilters, Store};
+use std::collections::HashMap;
+
+use super::{messages, IndexRow, Message, Millis, SearchFilters, Sender, Store};
+
+/// How much of a neighbouring turn a search hit carries (characters).
+pub const TURN_CHARS: usize = 300;
+
+/// A neighbouring turn shown with a hit: who said it, when, and its text (cut to
+/// [`TURN_CHARS`] characters).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Turn {
+    pub message_id: String,
+    pub sender: Sender,
+    #[serde(with = "crate::time::rfc3339")]
+    pub timestamp: Millis,
+    pub content: String,
+}
+
+/// A message's conversation and its neighbouring turns (by seq), see [`Store::turn_context`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnContext {
+    pub seq: i64,
+    pub conversation_id: String,
+    pub timestamp: Millis,
+    pub previous: Option<i64>,
+    pub next: Option<i64>,
+}
 use crate::error::Result;
 use crate::store::{blob_to_vector, normalize_id};
 
@@ -113,6 +139,87 @@ impl Store {
             ],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Each message's place in its conversation: its conversation and the seqs of the turns
+    /// before and after it (search scores a turn with its context). Missing seqs are absent.
+    pub fn turn_context(&self, seqs: &[i64]) -> Result<Vec<TurnContext>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.seq, m.conversation_id, m.timestamp,
+                (SELECT p.seq FROM messages p
+                 WHERE p.conversation_id = m.conversation_id
+                   AND (p.timestamp, p.seq) < (m.timestamp, m.seq)
+                 ORDER BY p.timestamp DESC, p.seq DESC LIMIT 1),
+                (SELECT n.seq FROM messages n
+                 WHERE n.conversation_id = m.conversation_id
+                   AND (n.timestamp, n.seq) > (m.timestamp, m.seq)
+                 ORDER BY n.timestamp, n.seq LIMIT 1)
+             FROM messages m WHERE m.seq IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = stmt.query_map([serde_json::to_string(seqs)?], |r| {
+            Ok(TurnContext {
+                seq: r.get(0)?,
+                conversation_id: r.get(1)?,
+                timestamp: r.get(2)?,
+                previous: r.get(3)?,
+                next: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The turn before each of these messages in its conversation (by message id), its text
+    /// cut to [`TURN_CHARS`] characters. Messages that open their conversation are absent.
+    pub fn previous_turns(&self, message_ids: &[String]) -> Result<HashMap<String, Turn>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT m.id, p.id, p.sender, p.timestamp, substr(p.content, 1, ?2)
+             FROM messages m
+             JOIN messages p ON p.seq = (
+                 SELECT x.seq FROM messages x
+                 WHERE x.conversation_id = m.conversation_id
+                   AND (x.timestamp, x.seq) < (m.timestamp, m.seq)
+                 ORDER BY x.timestamp DESC, x.seq DESC LIMIT 1)
+             WHERE m.id IN (SELECT value FROM json_each(?1))",
+        )?;
+        let rows = stmt.query_map(
+            params![serde_json::to_string(message_ids)?, TURN_CHARS as i64 + 1],
+            |r| {
+                let mut content: String = r.get(4)?;
+                if content.chars().count() > TURN_CHARS {
+                    content = content.chars().take(TURN_CHARS).collect::<String>() + "…";
+                }
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Turn {
+                        message_id: r.get(1)?,
+                        sender: r.get(2)?,
+                        timestamp: r.get(3)?,
+                        content,
+                    },
+                ))
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+    }
+
+    /// BM25-ranked (conversation id, bm25; lower is better) conversations whose title,
+    /// summary or topics match an FTS5 query (see [`super::fts_query_any`]). The title
+    /// weighs most; a summary is long and says much, so it weighs less.
+    pub fn conversations_ranked(
+        &self,
+        fts_query: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, f64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT f.conversation_id, bm25(conversations_fts, 0.0, 1.0, 0.5, 0.7) AS rank
+             FROM conversations_fts f JOIN conversations c ON c.id = f.conversation_id
+             WHERE conversations_fts MATCH ?1
+             ORDER BY rank LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![fts_query, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 

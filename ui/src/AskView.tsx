@@ -73,6 +73,11 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
                   <span>{formatDate(e.timestamp)}</span>
                   <span title="cosine similarity">similarity {e.similarity.toFixed(2)}</span>
                 </span>
+                {e.previous && e.message.length <= 160 && (
+                  <span className="search-context" data-testid="ask-excerpt-context">
+                    {e.previous.sender === "user" ? "You" : "Assistant"}: {e.previous.content}
+                  </span>
+                )}
                 <span className="search-snippet">{e.message}</span>
               </button>
             </li>

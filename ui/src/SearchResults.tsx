@@ -1,14 +1,26 @@
-import type { SearchHit } from "./api";
+import type { SearchHit, TimeRange } from "./api";
 import { formatDate } from "./format";
+
+/** A reply this short is shown under the turn it answers. */
+const SHORT_REPLY = 160;
+
+/** "Jun 1 – Aug 31, 2025": the range search read in the text (`to` is exclusive). */
+function rangeText(r: TimeRange): string {
+  const day = (iso: string) =>
+    new Date(iso).toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  return `${day(r.from)} – ${day(new Date(new Date(r.to).getTime() - 1).toISOString())}`;
+}
 import { Highlight, excerpt } from "./Highlight";
 
 /** Search hits grouped by conversation (in order of each conversation's best hit). */
 export function SearchResults({
   hits,
+  timeRange,
   query,
   onOpen,
 }: {
   hits: SearchHit[];
+  timeRange?: TimeRange | null;
   query: string;
   onOpen: (conversationId: string, messageId: string) => void;
 }) {
@@ -22,6 +34,12 @@ export function SearchResults({
     g.hits.push(h);
   }
   return (
+    <>
+    {timeRange && (
+      <p className="muted pad search-time" data-testid="search-time-range">
+        “{timeRange.phrase}”: {rangeText(timeRange)} first
+      </p>
+    )}
     <ul className="search-results" data-testid="search-results">
       {groups.map((g) => (
         <li key={g.id} className="search-group">
@@ -39,6 +57,12 @@ export function SearchResults({
                 <span>{formatDate(h.timestamp)}</span>
                 {h.similarity !== null && <span title="cosine similarity">{h.similarity.toFixed(2)}</span>}
               </span>
+              {h.previous && h.content.length <= SHORT_REPLY && (
+                <span className="search-context" data-testid="search-hit-context">
+                  {h.previous.sender === "user" ? "You" : "Assistant"}:{" "}
+                  <Highlight text={excerpt(h.previous.content, query)} query={query} />
+                </span>
+              )}
               <span className="search-snippet">
                 <Highlight text={excerpt(h.content, query)} query={query} />
               </span>
@@ -47,5 +71,6 @@ export function SearchResults({
         </li>
       ))}
     </ul>
+    </>
   );
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, errorMessage, type SearchHit } from "./api";
+import { api, errorMessage, type SearchResults as Found } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
 import { SearchResults } from "./SearchResults";
 import { LlmBadge } from "./LlmBadge";
@@ -20,21 +20,22 @@ const MIN_SIMILARITY = 0.25;
 
 /** Searches the history as the user types (hybrid, debounced). */
 function useSearch(query: string) {
-  const [hits, setHits] = useState<SearchHit[] | null>(null);
+  const [found, setFound] = useState<Found | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     const q = query.trim();
     if (!q) {
-      setHits(null);
+      setFound(null);
       setError(null);
       return;
     }
     let cancelled = false;
     const timer = setTimeout(() => {
-      api.searchHistory(q, { limit: 30, per_conversation: 3, min_similarity: MIN_SIMILARITY }).then(
-        (h) => {
+      // No cap per conversation: a conversation with several hits shows them as one group.
+      api.searchHistory(q, { limit: 30, per_conversation: 0, min_similarity: MIN_SIMILARITY }).then(
+        (f) => {
           if (cancelled) return;
-          setHits(h);
+          setFound(f);
           setError(null);
         },
         (e) => !cancelled && setError(errorMessage(e)),
@@ -45,7 +46,7 @@ function useSearch(query: string) {
       clearTimeout(timer);
     };
   }, [query]);
-  return { hits, error };
+  return { found, error };
 }
 
 export function Sidebar({
@@ -102,10 +103,15 @@ export function Sidebar({
       {searching ? (
         <div className="conversation-list">
           {search.error && <p className="error-text pad">{search.error}</p>}
-          {search.hits === null && !search.error && <p className="muted pad">Searching…</p>}
-          {search.hits !== null && search.hits.length === 0 && <p className="muted pad">No matches.</p>}
-          {search.hits && search.hits.length > 0 && (
-            <SearchResults hits={search.hits} query={query} onOpen={onOpenHit} />
+          {search.found === null && !search.error && <p className="muted pad">Searching…</p>}
+          {search.found !== null && search.found.hits.length === 0 && <p className="muted pad">No matches.</p>}
+          {search.found && search.found.hits.length > 0 && (
+            <SearchResults
+              hits={search.found.hits}
+              timeRange={search.found.time_range}
+              query={query}
+              onOpen={onOpenHit}
+            />
           )}
         </div>
       ) : (

@@ -114,6 +114,28 @@ export interface SearchHit {
   content: string;
   similarity: number | null;
   score: number;
+  /** The turn before this one in its conversation (what a short reply answers). */
+  previous: Turn | null;
+}
+
+/** A neighbouring turn shown with a hit (text cut to 300 characters). */
+export interface Turn {
+  message_id: string;
+  sender: Sender;
+  timestamp: string;
+  content: string;
+}
+
+/** A time range read from the search text ("last summer"): from inclusive, to exclusive. */
+export interface TimeRange {
+  from: string;
+  to: string;
+  phrase: string;
+}
+
+export interface SearchResults {
+  hits: SearchHit[];
+  time_range: TimeRange | null;
 }
 
 export interface SearchOptions {
@@ -138,6 +160,8 @@ export interface Excerpt {
   similarity: number;
   title: string;
   timestamp: string;
+  /** The turn before it in its conversation. */
+  previous: Turn | null;
 }
 
 export interface AskResult {
@@ -272,7 +296,7 @@ export const api = {
   setActionItemDone: (id: number, done: boolean) =>
     invoke<ActionItem>("set_action_item_done", { id, done }),
   searchHistory: (text: string, options?: SearchOptions) =>
-    invoke<SearchHit[]>("search_history", { text, options: options ?? null }),
+    invoke<SearchResults>("search_history", { text, options: options ?? null }),
   /** Streams the answer's pieces to `onToken`; resolves with the answer and its excerpts. */
   askHistory: (question: string, onToken: (piece: string) => void) => {
     const channel = new Channel<string>();
