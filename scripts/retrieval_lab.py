@@ -176,40 +176,31 @@ def main():
         h = History(hpath)
         qs = json.load(open(qpath))
         qs = [q for q in qs if q["relevant"]]
+        # Plain vectors; the app's (the message, then the start of the turn before it);
+        # the previous turn first (tried and dropped).
+        clip = lambda t: t[:300]
+        prev = [h.msgs[p]["content"] if p is not None else None for p in h.prev]
         mv = embed_texts(args.bin, args.work, f"{hname}-msg", [m["content"] for m in h.msgs])
-        ctx = [
-            (h.msgs[h.prev[i]]["content"] + "\n" if h.prev[i] is not None else "") + m["content"]
-            for i, m in enumerate(h.msgs)
-        ]
-        cv = embed_texts(args.bin, args.work, f"{hname}-ctx", ctx)
-        clip = lambda t: t if len(t) <= 300 else t[:300]
-        ctx2 = [
-            m["content"] + ("\n\n" + clip(h.msgs[h.prev[i]]["content"]) if h.prev[i] is not None else "")
-            for i, m in enumerate(h.msgs)
-        ]
-        cv2 = embed_texts(args.bin, args.work, f"{hname}-ctx2", ctx2)
-        ctx3 = [
-            (clip(h.msgs[h.prev[i]]["content"]) + "\n\n" if h.prev[i] is not None else "") + m["content"]
-            for i, m in enumerate(h.msgs)
-        ]
-        cv3 = embed_texts(args.bin, args.work, f"{hname}-ctx3", ctx3)
+        cv2 = embed_texts(args.bin, args.work, f"{hname}-ctx2", [
+            m["content"] + ("\n\n" + clip(p) if p is not None else "")
+            for m, p in zip(h.msgs, prev)
+        ])
+        cv3 = embed_texts(args.bin, args.work, f"{hname}-ctx3", [
+            (clip(p) + "\n\n" if p is not None else "") + m["content"]
+            for m, p in zip(h.msgs, prev)
+        ])
         qv = embed_texts(args.bin, args.work, f"{hname}-q", [q["question"] for q in qs])
         plain = h.fts(lambda i: [h.msgs[i]["content"]])
         porter = h.fts(lambda i: [h.msgs[i]["content"]], "porter unicode61 remove_diacritics 2")
-        fields = h.fts(lambda i: [
-            h.msgs[i]["content"],
-            h.msgs[h.prev[i]]["content"] if h.prev[i] is not None else "",
-            h.msgs[i]["title"],
-        ], "porter unicode61 remove_diacritics 2")
-        data.append((set_name, h, qs, mv, cv, qv, plain, porter, fields, cv2, cv3))
+        data.append((set_name, h, qs, dict(h=h, mv=mv, cv2=cv2, cv3=cv3, plain=plain,
+                                            porter=porter), qv))
         print(f"{hname}: {len(h.msgs)} messages, {len(qs)} questions", file=sys.stderr)
 
     methods = METHODS
     if args.only:
         methods = {k: v for k, v in METHODS.items() if k in args.only.split(",")}
     table = collections.defaultdict(lambda: collections.defaultdict(list))
-    for set_name, h, qs, mv, cv, qv, plain, porter, fields, cv2, cv3 in data:
-        ctx = dict(h=h, mv=mv, cv=cv, cv2=cv2, cv3=cv3, plain=plain, porter=porter, fields=fields)
+    for set_name, h, qs, ctx, qv in data:
         for qi, q in enumerate(qs):
             rel = [h.index[r] for r in q["relevant"] if r in h.index]
             for name, fn in methods.items():
@@ -328,76 +319,6 @@ def title_scores(ctx, text):
     return bm25(ctx["titles"], text, 1)
 
 
-def fused(ctx, text, qv, alpha=0.5, w_prev=0.0, w_next=0.0, d_prev=0.0, w_title=0.0, w_conv=0.0,
-          bmdb="porter"):
-    h = ctx["h"]
-    _, s = dense_scores(ctx, qv)
-    s = s.astype(float)
-    if d_prev:
-        prev_s = np.array([s[p] if p is not None else 0.0 for p in h.prev])
-        s = s + d_prev * np.maximum(prev_s, 0)
-    b = bm25(ctx[bmdb], text, 1)
-    if w_prev or w_next:
-        b = propagate(h, b, w_prev, w_next)
-    if w_title:
-        t = title_scores(ctx, text)
-        if t:
-            bt = max(t.values())
-            for i, m in enumerate(h.msgs):
-                if m["conv"] in t:
-                    b[i] = b.get(i, 0.0) + w_title * t[m["conv"]] / bt * max(b.values(), default=1.0)
-    pool = set(int(i) for i in np.argsort(-s)[:100]) | set(top(b, 100))
-    lo, hi = min(s[list(pool)]), max(s[list(pool)])
-    best = max(b.values(), default=0.0)
-    out = {}
-    for r in pool:
-        c = (s[r] - lo) / (hi - lo) if hi > lo else 0.0
-        l = b.get(r, 0.0) / best if best > 0 else 0.0
-        out[r] = alpha * c + (1 - alpha) * l
-    if w_conv:
-        conv = collections.defaultdict(float)
-        for r, v in out.items():
-            conv[h.msgs[r]["conv"]] = max(conv[h.msgs[r]["conv"]], v)
-        out = {r: v + w_conv * conv[h.msgs[r]["conv"]] for r, v in out.items()}
-    return top(out)
-
-
-def shipped(ctx, text, qv, alpha=0.5, d_prev=0.3, w_prev=0.3, w_title=0.3, w_conv=0.2):
-    """The formula of src-tauri/search/fuse.rs (without the time range)."""
-    h = ctx["h"]
-    _, s = dense_scores(ctx, qv)
-    dense = [int(i) for i in np.argsort(-s)[:100]]
-    b = bm25(ctx["porter"], text, 1)
-    seeds = set(dense) | set(b)
-    prev = {}
-    for r in seeds:
-        prev[r] = h.prev[r]
-        n = h.next[r]
-        if n is not None:
-            prev.setdefault(n, r)
-    t = title_scores(ctx, text)
-    bt = max(t.values(), default=0.0)
-    parts = {}
-    for c, p in prev.items():
-        d = float(s[c]) + d_prev * (max(float(s[p]), 0.0) if p is not None else 0.0)
-        w = b.get(c, 0.0) + w_prev * (b.get(p, 0.0) if p is not None else 0.0)
-        parts[c] = (d, w)
-    bw = max((w for _, w in parts.values()), default=0.0)
-    lo = min(d for d, _ in parts.values())
-    hi = max(d for d, _ in parts.values())
-    out = {}
-    for c, (d, w) in parts.items():
-        dn = (d - lo) / (hi - lo) if hi > lo else 0.0
-        lex = w / bw if bw > 0 else 0.0
-        if bt > 0:
-            lex += w_title * t.get(h.msgs[c]["conv"], 0.0) / bt
-        out[c] = alpha * dn + (1 - alpha) * lex
-    best = collections.defaultdict(lambda: -1e9)
-    for c, v in out.items():
-        best[h.msgs[c]["conv"]] = max(best[h.msgs[c]["conv"]], v)
-    return top({c: v + w_conv * best[h.msgs[c]["conv"]] for c, v in out.items()})
-
-
 def zfuse(ctx, text, qv, w_bm=1.0, d_prev=0.0, w_prev=0.0, w_title=0.0, w_conv=0.0, dense="mv",
           pool=100, missing="min", title_pool_only=False):
     """Distribution-based fusion: each retriever's scores as z-scores over its own pool, so a
@@ -446,56 +367,31 @@ def zfuse(ctx, text, qv, w_bm=1.0, d_prev=0.0, w_prev=0.0, w_title=0.0, w_conv=0
 
 
 METHODS = collections.OrderedDict()
+# The single retrievers.
 METHODS["dense"] = m_dense
+METHODS["dense_context"] = lambda c, t, q: top(dense_scores(c, q, "cv2")[0])
 METHODS["bm25"] = m_bm25
 METHODS["bm25_porter"] = m_bm25_porter
-METHODS["hybrid_shipped"] = m_hybrid_shipped
+# Fusions of plain vectors with BM25 (the old default first).
+METHODS["old_default"] = m_hybrid_shipped
 METHODS["rrf"] = m_rrf
-for a in (0.3, 0.5, 0.7):
-    METHODS[f"convex{a}"] = (lambda a: lambda c, t, q: convex(c, t, q, a))(a)
-METHODS["convex0.5_fields"] = lambda c, t, q: convex(c, t, q, 0.5, "fields", 3, [1.0, 0.3, 0.5])
-METHODS["convex0.5_ctxdense"] = lambda c, t, q: convex(c, t, q, 0.5, dense="cv")
-METHODS["f.5"] = lambda c, t, q: fused(c, t, q)
-METHODS["f.5_p.3"] = lambda c, t, q: fused(c, t, q, w_prev=0.3)
-METHODS["f.5_p.5"] = lambda c, t, q: fused(c, t, q, w_prev=0.5)
-METHODS["f.5_p.3n.2"] = lambda c, t, q: fused(c, t, q, w_prev=0.3, w_next=0.2)
-METHODS["f.5_d.3"] = lambda c, t, q: fused(c, t, q, d_prev=0.3)
-METHODS["f.5_p.3d.3"] = lambda c, t, q: fused(c, t, q, w_prev=0.3, d_prev=0.3)
-METHODS["f.5_p.3d.3t.3"] = lambda c, t, q: fused(c, t, q, w_prev=0.3, d_prev=0.3, w_title=0.3)
-METHODS["f.5_p.3d.3c.2"] = lambda c, t, q: fused(c, t, q, w_prev=0.3, d_prev=0.3, w_conv=0.2)
-METHODS["f.5_p.3d.3t.3c.2"] = lambda c, t, q: fused(c, t, q, w_prev=0.3, d_prev=0.3, w_title=0.3, w_conv=0.2)
-METHODS["shipped"] = shipped
-for w in (0.5, 0.75, 1.0):
-    METHODS[f"z{w}"] = (lambda w: lambda c, t, q: zfuse(c, t, q, w))(w)
-METHODS["z.75_ctx"] = lambda c, t, q: zfuse(c, t, q, 0.75, d_prev=0.3, w_prev=0.3)
-METHODS["z.75_ctx_t"] = lambda c, t, q: zfuse(c, t, q, 0.75, d_prev=0.3, w_prev=0.3, w_title=0.3)
-METHODS["z.75_ctx_t_c"] = lambda c, t, q: zfuse(c, t, q, 0.75, d_prev=0.3, w_prev=0.3, w_title=0.3, w_conv=0.2)
-METHODS["z.75_cv"] = lambda c, t, q: zfuse(c, t, q, 0.75, dense="cv")
-for cvn in ("cv", "cv2", "cv3"):
-    METHODS[f"dense_{cvn}"] = (lambda cvn: lambda c, t, q: top(dense_scores(c, q, cvn)[0]))(cvn)
-    METHODS[f"z.5_{cvn}"] = (lambda cvn: lambda c, t, q: zfuse(c, t, q, 0.5, dense=cvn))(cvn)
-    METHODS[f"z.5_{cvn}_t_c"] = (lambda cvn: lambda c, t, q: zfuse(c, t, q, 0.5, dense=cvn, w_title=0.3, w_conv=0.2))(cvn)
-    METHODS[f"z.5_{cvn}_p_t_c"] = (lambda cvn: lambda c, t, q: zfuse(c, t, q, 0.5, dense=cvn, w_prev=0.3, w_title=0.3, w_conv=0.2))(cvn)
-for w in (0.5, 0.75, 1.0):
-    for miss in ("min", "zero"):
-        for pp in (0.0, 0.3):
-            METHODS[f"g_w{w}_{miss}_p{pp}"] = (lambda w, miss, pp: lambda c, t, q: zfuse(
-                c, t, q, w, dense="cv2", w_prev=pp, w_title=0.3, w_conv=0.2, missing=miss))(w, miss, pp)
-for pp in (0.0, 0.3):
-    for wt in (0.0, 0.3, 0.5):
-        for wc in (0.0, 0.2, 0.4):
-            METHODS[f"h_p{pp}_t{wt}_c{wc}"] = (lambda pp, wt, wc: lambda c, t, q: zfuse(
-                c, t, q, 0.5, dense="cv2", w_prev=pp, w_title=wt, w_conv=wc, missing="zero",
-                title_pool_only=True))(pp, wt, wc)
-for dn in ("mv", "cv2"):
-    for pp in (0.0, 0.3):
-        METHODS[f"k_{dn}_p{pp}"] = (lambda dn, pp: lambda c, t, q: zfuse(
-            c, t, q, 0.5, dense=dn, w_prev=pp, w_title=0.5, w_conv=0.2, missing="zero",
-            title_pool_only=True))(dn, pp)
-        METHODS[f"k_{dn}_p{pp}_d.3"] = (lambda dn, pp: lambda c, t, q: zfuse(
-            c, t, q, 0.5, dense=dn, w_prev=pp, d_prev=0.3, w_title=0.5, w_conv=0.2, missing="zero",
-            title_pool_only=True))(dn, pp)
-METHODS["z.75_cv_ctx_t"] = lambda c, t, q: zfuse(c, t, q, 0.75, dense="cv", w_prev=0.3, w_title=0.3)
+METHODS["convex0.5"] = lambda c, t, q: convex(c, t, q, 0.5)
+METHODS["z"] = lambda c, t, q: zfuse(c, t, q, 0.5)
+
+
+def default(c, t, q, dense="cv2", w_bm=0.5, w_prev=0.3, w_title=0.5, w_conv=0.2):
+    """The shipped formula (src-tauri/search/fuse.rs) without the time range."""
+    return zfuse(c, t, q, w_bm, dense=dense, w_prev=w_prev, w_title=w_title, w_conv=w_conv,
+                 missing="zero", title_pool_only=True)
+
+
+METHODS["default"] = default
+# The default with one part changed or removed.
+METHODS["default_plain_vectors"] = lambda c, t, q: default(c, t, q, dense="mv")
+METHODS["default_previous_turn_first"] = lambda c, t, q: default(c, t, q, dense="cv3")
+METHODS["default_bm25_full_weight"] = lambda c, t, q: default(c, t, q, w_bm=1.0)
+METHODS["default_no_previous_words"] = lambda c, t, q: default(c, t, q, w_prev=0.0)
+METHODS["default_no_conversations"] = lambda c, t, q: default(c, t, q, w_title=0.0, w_conv=0.0)
 
 if __name__ == "__main__":
     main()

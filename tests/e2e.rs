@@ -483,6 +483,32 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
         .await
         .expect("the hit's message is highlighted");
 
+    // A time in the question is read and shown; a short reply shows the turn it answers.
+    search.clear().await.expect("clear");
+    search
+        .send_keys("booking the train in June 2025")
+        .await
+        .expect("type");
+    let range = element(
+        &c,
+        "[data-testid=search-time-range]",
+        wait,
+        "the time range read from the search",
+    )
+    .await;
+    let range = range.text().await.expect("text");
+    assert!(range.contains("in June 2025") && range.contains("Jun"), "{range}");
+    // "Perfect, booking the 9:10 train on the Saturday." answers the assistant's advice.
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(&format!(
+            "//*[@data-conversation-id='{porto}'][contains(., 'booking the 9:10 train')]\
+             //*[@data-testid='search-hit-context'][contains(., 'regional train')]"
+        )))
+        .await
+        .expect("the short reply shows the turn before it");
+    screenshot(&c, "search-context").await;
+
     // A snippet with markup stays text: nothing runs, no element is created.
     search.clear().await.expect("clear");
     search.send_keys("zebrafish").await.expect("type");

@@ -305,9 +305,9 @@ pub struct SearchFilters {
 impl SearchFilters {
     /// Whether a message passes these filters.
     pub fn admits(&self, m: &Message) -> bool {
-        self.conversation_id
-            .as_deref()
-            .is_none_or(|c| c.eq_ignore_ascii_case(&m.conversation_id))
+        self.conversation_id.as_deref().is_none_or(|c| {
+            crate::store::normalize_id("conversation", c).is_ok_and(|c| c == m.conversation_id)
+        })
             && self.sender.is_none_or(|s| s == m.sender)
             && self.from.is_none_or(|f| m.timestamp >= f)
             && self.to.is_none_or(|t| m.timestamp < t)

@@ -37,7 +37,7 @@ export function SearchResults({
     <>
     {timeRange && (
       <p className="muted pad search-time" data-testid="search-time-range">
-        “{timeRange.phrase}”: {rangeText(timeRange)} first
+        “{timeRange.phrase}” → {rangeText(timeRange)}, shown first
       </p>
     )}
     <ul className="search-results" data-testid="search-results">
