@@ -497,7 +497,10 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     )
     .await;
     let range = range.text().await.expect("text");
-    assert!(range.contains("in June 2025") && range.contains("Jun"), "{range}");
+    assert!(
+        range.contains("in June 2025") && range.contains("Jun"),
+        "{range}"
+    );
     // "Perfect, booking the 9:10 train on the Saturday." answers the assistant's advice.
     c.wait()
         .at_most(wait)

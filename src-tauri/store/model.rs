@@ -307,8 +307,7 @@ impl SearchFilters {
     pub fn admits(&self, m: &Message) -> bool {
         self.conversation_id.as_deref().is_none_or(|c| {
             crate::store::normalize_id("conversation", c).is_ok_and(|c| c == m.conversation_id)
-        })
-            && self.sender.is_none_or(|s| s == m.sender)
+        }) && self.sender.is_none_or(|s| s == m.sender)
             && self.from.is_none_or(|f| m.timestamp >= f)
             && self.to.is_none_or(|t| m.timestamp < t)
             && (!self.bookmarked_only || m.is_bookmarked)
