@@ -235,11 +235,12 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
         "the bookmarked message is listed",
     )
     .await;
-    assert!(item
-        .text()
-        .await
-        .expect("text")
-        .contains("Is a day trip to Sintra worth it?"));
+    let text = item.text().await.expect("text");
+    assert!(
+        text.contains("Is a day trip to Sintra worth it?")
+            && text.contains("Planning a week in Lisbon"),
+        "the message under its conversation's title: {text}"
+    );
     screenshot(&c, "bookmarks").await;
     item.click().await.expect("open it");
     element(&c, "li.message.focused", wait, "opened at the message").await;
@@ -295,16 +296,22 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
 
 /// Clicks the sidebar item whose title is `title`.
 async fn open_conversation(c: &Client, title: &str) {
-    c.wait()
+    let item = c
+        .wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::XPath(&format!(
             "//button[@data-testid='conversation-item'][.//span[text()='{title}']]"
         )))
         .await
-        .expect("sidebar item")
-        .click()
-        .await
-        .expect("click");
+        .expect("sidebar item");
+    // As a person would: scrolled to where it can be clicked (a short window shows few rows).
+    c.execute(
+        "arguments[0].scrollIntoView({ block: 'center' });",
+        vec![serde_json::to_value(&item).expect("element")],
+    )
+    .await
+    .expect("scroll");
+    item.click().await.expect("click");
 }
 
 #[tokio::test]
@@ -1494,4 +1501,317 @@ async fn the_window_starts_while_another_process_holds_the_write_lock() {
         m.last().expect("answer").state,
         hindsight::store::MessageState::Incomplete
     );
+}
+
+/// Colour contrast of the rendered page (axe-core's `color-contrast` rule, WCAG AA: 4.5:1 for
+/// text): the violations, one line per element ("" when none).
+async fn contrast_violations(c: &Client) -> String {
+    let axe = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/node_modules/axe-core/axe.min.js"),
+    )
+    .expect("axe-core (npm --prefix ui ci)");
+    c.execute(&format!("{axe}\nreturn typeof axe;"), vec![])
+        .await
+        .expect("inject axe-core");
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'rule', values: ['color-contrast'] } })
+               .then(r => done(r.violations.flatMap(v => v.nodes.map(n =>
+                   n.target.join(' ') + ' — ' + (n.any[0] && n.any[0].message))).join('\\n')))
+               .catch(e => done('axe failed: ' + e));",
+            vec![],
+        )
+        .await
+        .expect("axe.run");
+    found.as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test (--include-ignored)"]
+async fn both_themes_are_readable_and_a_720_by_480_window_stays_usable() {
+    let _serial = SERIAL.lock().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        let store = store_at(data.path());
+        import_fixture(&store, "hindsight_sample.json");
+        let lisbon = "0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a01"; // ended in the fixture
+        store
+            .put_analysis(
+                lisbon,
+                &hindsight::store::NewAnalysis {
+                    summary: "Where to stay in Lisbon for a week, and a day trip to Sintra.".into(),
+                    sentiment: hindsight::store::Sentiment::Positive,
+                    sentiment_score: 0.6,
+                    topics: vec!["travel".into(), "lisbon".into()],
+                    key_points: vec!["Stay in Baixa".into()],
+                    action_items: vec![hindsight::store::NewActionItem {
+                        text: "Book Pena Palace tickets".into(),
+                        owner: hindsight::store::Owner::User,
+                    }],
+                },
+                "test-model",
+            )
+            .expect("analysis");
+    }
+    let (_driver, c) = open_app(data.path()).await;
+    let wait = Duration::from_secs(20);
+    c.set_window_size(1400, 900).await.expect("window size");
+
+    for theme in ["light", "dark"] {
+        click(&c, "[data-testid=open-settings]", wait, "Settings").await;
+        click(
+            &c,
+            &format!("[data-testid=theme-{theme}]"),
+            wait,
+            "the theme",
+        )
+        .await;
+        let shown = c
+            .execute("return document.documentElement.dataset.theme;", vec![])
+            .await
+            .expect("theme");
+        assert_eq!(shown.as_str(), Some(theme));
+        let problems = contrast_violations(&c).await;
+        assert!(problems.is_empty(), "{theme} Settings:\n{problems}");
+
+        open_conversation(&c, "Planning a week in Lisbon").await;
+        element(
+            &c,
+            "[data-testid=insights] .chip",
+            wait,
+            "the insights panel",
+        )
+        .await;
+        let problems = contrast_violations(&c).await;
+        assert!(problems.is_empty(), "{theme} conversation:\n{problems}");
+        screenshot(&c, &format!("theme-{theme}-wide")).await;
+
+        let search = element(&c, "[data-testid=search-box]", wait, "search box").await;
+        search.send_keys("Sintra day trip").await.expect("type");
+        element(&c, "[data-testid=search-hit]", wait, "search hits").await;
+        let problems = contrast_violations(&c).await;
+        assert!(problems.is_empty(), "{theme} search results:\n{problems}");
+        // Esc empties the search box, and the conversations come back.
+        search
+            .send_keys(&fantoccini::key::Key::Escape.to_string())
+            .await
+            .expect("Esc");
+        element(
+            &c,
+            "[data-testid=conversation-item]",
+            wait,
+            "the conversations",
+        )
+        .await;
+    }
+
+    // 720 × 480, the smallest window allowed: the title has room, insights open as a drawer.
+    c.set_window_size(720, 480).await.expect("window size");
+    open_conversation(&c, "Planning a week in Lisbon").await;
+    let width = c
+        .execute(
+            "return document.querySelector('[data-testid=conversation-heading]').getBoundingClientRect().width;",
+            vec![],
+        )
+        .await
+        .expect("width");
+    assert!(
+        width.as_f64().unwrap_or(0.0) > 150.0,
+        "heading width {width}"
+    );
+    let panel_hidden = c
+        .execute(
+            "const r = document.querySelector('[data-testid=insights]').getBoundingClientRect();
+             return r.left >= window.innerWidth || getComputedStyle(document.querySelector('[data-testid=insights]')).visibility === 'hidden';",
+            vec![],
+        )
+        .await
+        .expect("panel");
+    assert_eq!(
+        panel_hidden.as_bool(),
+        Some(true),
+        "the drawer starts closed"
+    );
+    click(&c, "[data-testid=insights-toggle]", wait, "Insights").await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='insights'][contains(@class, 'open')]",
+        ))
+        .await
+        .expect("drawer open");
+    tokio::time::sleep(Duration::from_millis(400)).await; // the slide-in
+    let inside = c
+        .execute(
+            "const r = document.querySelector('[data-testid=insights]').getBoundingClientRect();
+             return r.left >= 0 && r.right <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .expect("drawer");
+    assert_eq!(inside.as_bool(), Some(true), "the drawer is on screen");
+    screenshot(&c, "narrow-insights-drawer").await;
+    click(&c, "[data-testid=insights-close]", wait, "close the drawer").await;
+
+    // The sidebar hides (button) and comes back (Ctrl+B).
+    click(&c, "[data-testid=hide-sidebar]", wait, "hide the sidebar").await;
+    element(
+        &c,
+        "[data-testid=show-sidebar]",
+        wait,
+        "the show-sidebar button",
+    )
+    .await;
+    assert!(
+        !c.find(Locator::Css("[data-testid=search-box]"))
+            .await
+            .expect("search box")
+            .is_displayed()
+            .await
+            .expect("displayed"),
+        "the sidebar is hidden"
+    );
+    screenshot(&c, "narrow-sidebar-hidden").await;
+    c.execute(
+        "window.dispatchEvent(new KeyboardEvent('keydown', { key: 'b', ctrlKey: true }));",
+        vec![],
+    )
+    .await
+    .expect("Ctrl+B");
+    element(&c, "[data-testid=search-box]", wait, "the sidebar is back").await;
+    screenshot(&c, "narrow-dark").await;
+    // The webview keeps its storage between runs: back to System for the tests after this one.
+    c.execute("localStorage.removeItem('hindsight.theme');", vec![])
+        .await
+        .expect("reset the theme");
+}
+
+/// Sends keys to whatever has the keyboard focus (as a person typing would).
+async fn type_keys(c: &Client, keys: &str) {
+    c.active_element()
+        .await
+        .expect("focused element")
+        .send_keys(keys)
+        .await
+        .expect("keys");
+}
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and the llama.cpp server: run by scripts/test (--include-ignored)"]
+async fn a_whole_chat_and_a_search_without_the_mouse() {
+    use fantoccini::key::Key;
+    let _serial = SERIAL.lock().await;
+    let server = common::llama::start_server();
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        let store = store_at(data.path());
+        import_fixture(&store, "hindsight_sample.json");
+        hindsight::llm::LlmSettings {
+            base_url: server.url.clone(),
+            provider: hindsight::llm::Provider::Server,
+            max_tokens: 40,
+            ..Default::default()
+        }
+        .save(&store)
+        .expect("settings");
+    }
+    let wait = Duration::from_secs(60);
+    let (_driver, c) = open_app(data.path()).await;
+    element(&c, "[data-testid=conversation-title]", wait, "the sidebar").await;
+
+    // Ctrl+N: a new chat, and the composer has the keyboard; Enter sends.
+    type_keys(&c, &(Key::Control + "n")).await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=composer]:focus"))
+        .await
+        .expect("the new chat's composer is focused");
+    type_keys(&c, "Say hello to Lisbon").await;
+    type_keys(&c, &(Key::Shift + &Key::Enter)).await;
+    type_keys(&c, &(Key::Null + "in one line")).await;
+    type_keys(&c, &Key::Enter.to_string()).await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(
+            "//li[@data-testid='message'][contains(@class, 'ai')][not(.//*[contains(@class,'streaming')])]\
+             //div[@class='message-body'][string-length(normalize-space(.)) > 0]",
+        ))
+        .await
+        .expect("the answer arrives");
+    let sent = c
+        .find(Locator::Css("li.message.user .message-body"))
+        .await
+        .expect("the sent message")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        sent.contains("Say hello to Lisbon") && sent.contains("in one line"),
+        "{sent}"
+    );
+
+    // Ctrl+K: the search box; Down arrow into the results; Enter opens the hit.
+    type_keys(&c, &(Key::Control + "k")).await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=search-box]:focus"))
+        .await
+        .expect("the search box is focused");
+    type_keys(&c, "day trip to Sintra").await;
+    element(&c, "[data-testid=search-hit]", wait, "search hits").await;
+    type_keys(&c, &Key::Down.to_string()).await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=search-hit]:focus"))
+        .await
+        .expect("the first hit is focused");
+    type_keys(&c, &Key::Enter.to_string()).await;
+    let heading = element(
+        &c,
+        "[data-testid=conversation-heading]",
+        wait,
+        "the hit opens",
+    )
+    .await;
+    assert_eq!(
+        heading.text().await.expect("heading"),
+        "Planning a week in Lisbon"
+    );
+
+    // "?" lists the shortcuts; Esc closes the list.
+    c.execute(
+        "document.activeElement && document.activeElement.blur();",
+        vec![],
+    )
+    .await
+    .expect("blur");
+    type_keys(&c, "?").await;
+    element(
+        &c,
+        "[data-testid=shortcut-sheet]",
+        wait,
+        "the shortcut sheet",
+    )
+    .await;
+    screenshot(&c, "shortcuts").await;
+    type_keys(&c, &Key::Escape.to_string()).await;
+    let t0 = Instant::now();
+    while !c
+        .find_all(Locator::Css("[data-testid=shortcut-sheet]"))
+        .await
+        .expect("query")
+        .is_empty()
+    {
+        assert!(t0.elapsed() < ON_SCREEN, "Esc closes the sheet");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Ctrl+Shift+A: Ask, with the question box focused.
+    type_keys(&c, &(Key::Control + &Key::Shift + "a")).await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=ask-input]:focus"))
+        .await
+        .expect("the question box is focused");
 }

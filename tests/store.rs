@@ -156,9 +156,9 @@ fn messages_reactions_and_bookmarks() {
         bookmarks
             .items
             .iter()
-            .map(|m| m.id.as_str())
+            .map(|b| (b.message.id.as_str(), b.conversation_title.as_str()))
             .collect::<Vec<_>>(),
-        vec![m.as_str()]
+        vec![(m.as_str(), "chat")]
     );
     assert!(!s.set_bookmark(&m, false).unwrap().is_bookmarked);
     assert!(s.list_bookmarks(None, 10).unwrap().items.is_empty());

@@ -13,7 +13,7 @@ use crate::llm::{LlmClient, LlmSettings, LlmStatus};
 use crate::search::ask::{self, AskOptions, AskResult};
 use crate::search::{SearchOptions, SearchResults};
 use crate::store::{
-    ActionItem, ActionItemEntry, AnalysisStatus, Conversation, ConversationAnalysis,
+    ActionItem, ActionItemEntry, AnalysisStatus, Bookmark, Conversation, ConversationAnalysis,
     ConversationDetail, Message, Page, TextHit,
 };
 
@@ -145,7 +145,7 @@ pub async fn list_bookmarks(
     state: State<'_, AppState>,
     cursor: Option<String>,
     limit: Option<usize>,
-) -> CommandResult<Page<Message>> {
+) -> CommandResult<Page<Bookmark>> {
     Ok(state
         .reader()
         .list_bookmarks(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))?)

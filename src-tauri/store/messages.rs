@@ -4,8 +4,8 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::conversations::page;
 use super::{
-    clamp_limit, cursor, new_id, normalize_id, Message, MessageState, NewMessage, Page, Store,
-    MAX_MESSAGE_BYTES,
+    clamp_limit, cursor, new_id, normalize_id, Bookmark, Message, MessageState, NewMessage, Page,
+    Store, MAX_MESSAGE_BYTES,
 };
 use crate::error::{Error, Result};
 use crate::time::now_ms;
@@ -266,19 +266,28 @@ impl Store {
     }
 
     /// Bookmarked messages across all conversations, newest first.
-    pub fn list_bookmarks(&self, cursor: Option<&str>, limit: usize) -> Result<Page<Message>> {
+    /// Bookmarked messages, newest first, each with its conversation's title.
+    pub fn list_bookmarks(&self, cursor: Option<&str>, limit: usize) -> Result<Page<Bookmark>> {
         let limit = clamp_limit(limit);
         let (before_time, before_id) = match cursor {
             Some(c) => cursor::decode(c)?,
             None => (i64::MAX, String::new()),
         };
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM messages m WHERE m.is_bookmarked = 1 AND (m.timestamp, m.id) < (?1, ?2)
+            "SELECT {COLUMNS}, c.title FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.is_bookmarked = 1 AND (m.timestamp, m.id) < (?1, ?2)
              ORDER BY m.timestamp DESC, m.id DESC LIMIT ?3"
         ))?;
         let items = stmt
-            .query_map(params![before_time, before_id, limit as i64 + 1], from_row)?
+            .query_map(params![before_time, before_id, limit as i64 + 1], |r| {
+                Ok(Bookmark {
+                    message: from_row(r)?,
+                    conversation_title: r.get(10)?,
+                })
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(page(items, limit, |m| cursor::encode(m.timestamp, &m.id)))
+        Ok(page(items, limit, |b| {
+            cursor::encode(b.message.timestamp, &b.message.id)
+        }))
     }
 }

@@ -236,7 +236,13 @@ impl Store {
 
     /// Runs `f` in one transaction: everything it wrote is committed, or nothing is.
     pub fn transaction<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
-        let tx = self.conn.unchecked_transaction()?;
+        // IMMEDIATE: the write lock is taken at BEGIN, where a busy wait applies. A deferred
+        // transaction that reads first cannot upgrade while another process writes: SQLite
+        // fails it "busy" at once, without waiting (tests/cli.rs, a CLI import under a held lock).
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
         let out = f(self)?;
         tx.commit()?;
         Ok(out)

@@ -269,6 +269,14 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// A bookmarked message with the title of its conversation (the Bookmarks view).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bookmark {
+    #[serde(flatten)]
+    pub message: Message,
+    pub conversation_title: String,
+}
+
 /// A full-text hit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TextHit {

@@ -8,6 +8,49 @@ import { InsightsView } from "./InsightsView";
 import { SettingsView } from "./SettingsView";
 import { DamagedBanner } from "./DamagedBanner";
 
+const SHORTCUTS: [string, string][] = [
+  ["Ctrl+N", "New chat"],
+  ["Ctrl+K", "Search your history"],
+  ["Ctrl+Shift+A", "Ask your history"],
+  ["Ctrl+,", "Settings"],
+  ["Ctrl+B", "Show or hide the sidebar"],
+  ["Shift+Esc", "Write a message"],
+  ["Enter / Shift+Enter", "Send / new line"],
+  ["Esc", "Stop the answer; close a panel"],
+  ["?", "This list"],
+];
+
+/** The keyboard shortcuts ("?" opens it; Esc or the button closes it). On a Mac, Cmd for Ctrl. */
+function ShortcutSheet({ onClose }: { onClose: () => void }) {
+  return (
+    <div className="sheet-backdrop" onClick={onClose}>
+      <div
+        className="sheet"
+        role="dialog"
+        aria-modal="true"
+        aria-label="Keyboard shortcuts"
+        data-testid="shortcut-sheet"
+        onClick={(e) => e.stopPropagation()}
+      >
+        <h2>Keyboard shortcuts</h2>
+        <dl>
+          {SHORTCUTS.map(([keys, what]) => (
+            <div key={keys}>
+              <dt>
+                <kbd>{keys}</kbd>
+              </dt>
+              <dd>{what}</dd>
+            </div>
+          ))}
+        </dl>
+        <button autoFocus className="secondary" onClick={onClose}>
+          Close
+        </button>
+      </div>
+    </div>
+  );
+}
+
 export function App() {
   const [conversations, setConversations] = useState<Conversation[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -24,6 +67,57 @@ export function App() {
   const asking = view === "ask";
   const setAsking = (on: boolean) => setView(on ? "ask" : "conversation");
   const [focus, setFocus] = useState<string | null>(null);
+  // The sidebar can be hidden (its button, or Ctrl/Cmd+B) to give a narrow window to the chat;
+  // the choice is remembered.
+  const [sidebarOpen, setSidebarOpen] = useState(() => window.localStorage?.getItem("hindsight.sidebar") !== "hidden");
+  const toggleSidebar = useCallback(() => {
+    setSidebarOpen((open) => {
+      window.localStorage?.setItem("hindsight.sidebar", open ? "hidden" : "shown");
+      return !open;
+    });
+  }, []);
+  const [shortcutsOpen, setShortcutsOpen] = useState(false);
+  const newChat = () =>
+    api.createConversation().then(
+      (c) => {
+        setConversations((prev) => [c, ...prev]);
+        setAsking(false);
+        setFocus(null);
+        setSelected(c.id);
+        // The composer of the new chat takes the keyboard once it is on screen.
+        setTimeout(() => document.querySelector<HTMLElement>("[data-testid=composer]")?.focus(), 50);
+      },
+      (e) => showError(e),
+    );
+  const newChatRef = useRef(newChat);
+  newChatRef.current = newChat;
+  // Keyboard shortcuts (the sheet below lists them; "?" opens it).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const mod = (e.ctrlKey || e.metaKey) && !e.altKey;
+      const key = e.key.toLowerCase();
+      const typing = e.target instanceof HTMLElement && e.target.closest("input, textarea, select, [contenteditable]");
+      const run = (f: () => void) => {
+        e.preventDefault();
+        f();
+      };
+      if (mod && !e.shiftKey && key === "b") run(toggleSidebar);
+      else if (mod && !e.shiftKey && key === "n") run(() => void newChatRef.current());
+      else if (mod && !e.shiftKey && key === "k")
+        run(() => {
+          setSidebarOpen(true);
+          setTimeout(() => document.querySelector<HTMLElement>("[data-testid=search-box]")?.focus(), 0);
+        });
+      else if (mod && e.shiftKey && key === "a") run(() => setView("ask"));
+      else if (mod && !e.shiftKey && e.key === ",") run(() => setView("settings"));
+      else if (e.key === "Escape" && e.shiftKey)
+        run(() => document.querySelector<HTMLElement>("[data-testid=composer]")?.focus());
+      else if (e.key === "?" && !mod && !typing) run(() => setShortcutsOpen(true));
+      else if (e.key === "Escape") setShortcutsOpen(false);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [toggleSidebar]);
   const openMessage = (conversationId: string, messageId: string) => {
     setAsking(false);
     setFocus(messageId);
@@ -77,8 +171,9 @@ export function App() {
   }, [selected, version]);
 
   return (
-    <div className="app">
+    <div className={`app${sidebarOpen ? "" : " sidebar-hidden"}`}>
       <Sidebar
+        onHide={toggleSidebar}
         conversations={conversations}
         selectedId={selected}
         onSelect={(id) => {
@@ -92,22 +187,23 @@ export function App() {
         onInsights={() => setView("insights")}
         onSettings={() => setView("settings")}
         settingsVersion={settingsVersion}
-        onNewChat={() =>
-          api.createConversation().then(
-            (c) => {
-              setConversations((prev) => [c, ...prev]);
-              setAsking(false);
-              setFocus(null);
-              setSelected(c.id);
-            },
-            (e) => showError(e),
-          )
-        }
+        onNewChat={() => void newChat()}
         hasMore={cursor !== null}
         loading={loading}
         onLoadMore={() => void loadPage(cursor)}
       />
+      {shortcutsOpen && <ShortcutSheet onClose={() => setShortcutsOpen(false)} />}
       <main className="main">
+        {!sidebarOpen && (
+          <button
+            className="secondary show-sidebar"
+            data-testid="show-sidebar"
+            title="Show the sidebar (Ctrl+B)"
+            onClick={toggleSidebar}
+          >
+            ☰ <span className="visually-hidden">Show sidebar</span>
+          </button>
+        )}
         {info?.damaged && (
           <DamagedBanner
             problems={info.damaged}

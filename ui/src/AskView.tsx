@@ -1,6 +1,8 @@
 import { useState } from "react";
 import { api, errorMessage, type Excerpt } from "./api";
 import { formatDate } from "./format";
+import { plainText } from "./plainText";
+import { SimilarityBar } from "./SimilarityBar";
 import { Markdown } from "./Markdown";
 
 /** "Ask your history": the answer streams in; the cited excerpts open their message. */
@@ -41,6 +43,7 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
         }}
       >
         <input
+          autoFocus
           data-testid="ask-input"
           value={question}
           placeholder="What did I discuss about travel?"
@@ -71,14 +74,14 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
                   <strong>[{i + 1}]</strong>
                   <span>{e.title}</span>
                   <span>{formatDate(e.timestamp)}</span>
-                  <span title="cosine similarity">similarity {e.similarity.toFixed(2)}</span>
+                  <SimilarityBar value={e.similarity} />
                 </span>
                 {e.previous && e.message.length <= 160 && (
                   <span className="search-context" data-testid="ask-excerpt-context">
-                    {e.previous.sender === "user" ? "You" : "Assistant"}: {e.previous.content}
+                    {e.previous.sender === "user" ? "You" : "Assistant"}: {plainText(e.previous.content)}
                   </span>
                 )}
-                <span className="search-snippet">{e.message}</span>
+                <span className="search-snippet">{plainText(e.message)}</span>
               </button>
             </li>
           ))}

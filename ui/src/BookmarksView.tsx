@@ -1,10 +1,11 @@
 import { useEffect, useState } from "react";
-import { api, errorMessage, type Message } from "./api";
+import { api, errorMessage, type Bookmark } from "./api";
 import { formatDateTime } from "./format";
+import { plainText } from "./plainText";
 
-/** Every bookmarked message, newest first; a click opens it in its conversation. */
+/** Every bookmarked message, newest first; a click opens it in its conversation, Remove unmarks it. */
 export function BookmarksView({ onOpen }: { onOpen: (conversationId: string, messageId: string) => void }) {
-  const [items, setItems] = useState<Message[] | null>(null);
+  const [items, setItems] = useState<Bookmark[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const load = (from: string | null) =>
@@ -26,12 +27,28 @@ export function BookmarksView({ onOpen }: { onOpen: (conversationId: string, mes
       {items?.length === 0 && <p className="muted">No bookmarks yet. Bookmark a message with 🔖 to keep it here.</p>}
       <ul className="bookmarks">
         {items?.map((m) => (
-          <li key={m.id}>
+          <li key={m.id} className="bookmark-row">
             <button className="bookmark-item" data-testid="bookmark-item" onClick={() => onOpen(m.conversation_id, m.id)}>
+              <span className="bookmark-title" data-testid="bookmark-title">
+                {m.conversation_title}
+              </span>
               <span className="muted">
                 {m.sender === "user" ? "You" : "Assistant"} · {formatDateTime(m.timestamp)}
               </span>
-              <span className="bookmark-text">{m.content.length > 400 ? m.content.slice(0, 400) + "…" : m.content}</span>
+              <span className="bookmark-text">{plainText(m.content.length > 600 ? m.content.slice(0, 600) + "…" : m.content)}</span>
+            </button>
+            <button
+              className="link small"
+              data-testid="bookmark-remove"
+              aria-label="Remove bookmark"
+              onClick={() =>
+                api.setBookmark(m.id, false).then(
+                  () => setItems((prev) => prev?.filter((x) => x.id !== m.id) ?? null),
+                  (e) => setError(errorMessage(e)),
+                )
+              }
+            >
+              Remove
             </button>
           </li>
         ))}

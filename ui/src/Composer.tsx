@@ -3,16 +3,19 @@ import { api, errorMessage, type Message } from "./api";
 import { chatEventApplier } from "./chatEvents";
 
 /**
- * The message box under an active conversation. Sends with Enter (Shift+Enter: new line),
- * streams the answer into the message list through `onMessages`, and can stop it.
+ * The message box under a conversation. Sends with Enter (Shift+Enter: new line), streams the
+ * answer into the message list through `onMessages`, and can stop it (Stop or Esc). Writing
+ * to an ended conversation reopens it first (`ended`): nothing to click before continuing.
  */
 export function Composer({
   conversationId,
+  ended = false,
   onMessages,
   onDone,
   onOpenSettings,
 }: {
   conversationId: string;
+  ended?: boolean;
   /** Adds or replaces messages (by id) in the view. */
   onMessages: (update: (ms: Message[]) => Message[]) => void;
   onDone: () => void;
@@ -39,6 +42,7 @@ export function Composer({
     setError(null);
     const apply = chatEventApplier(onMessages);
     try {
+      if (ended) await api.reopenConversation(conversationId);
       await api.sendMessage(conversationId, t, (e) => {
         if (e.event === "started") setText("");
         apply(e);
@@ -87,6 +91,11 @@ export function Composer({
           value={text}
           onChange={(e) => setText(e.target.value)}
           onKeyDown={(e) => {
+            if (e.key === "Escape" && busy) {
+              e.preventDefault();
+              void api.stopGeneration(conversationId);
+              return;
+            }
             if (e.key === "Enter" && !e.shiftKey) {
               e.preventDefault();
               void send();

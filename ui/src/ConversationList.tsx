@@ -1,7 +1,7 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useMemo, useRef } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { Conversation } from "./api";
-import { formatDate } from "./format";
+import { dateGroup, formatDate } from "./format";
 
 export interface ConversationListProps {
   conversations: Conversation[];
@@ -12,8 +12,26 @@ export interface ConversationListProps {
   onLoadMore: () => void;
 }
 
+/** A row of the list: a date heading, or a conversation. */
+type Row = { kind: "group"; label: string } | { kind: "conversation"; c: Conversation };
+
+/** Conversations (newest first) with a heading wherever the date group changes. */
+export function withDateGroups(conversations: Conversation[], now: Date = new Date()): Row[] {
+  const rows: Row[] = [];
+  let current = "";
+  for (const c of conversations) {
+    const label = dateGroup(c.start_time, now);
+    if (label !== current) {
+      rows.push({ kind: "group", label });
+      current = label;
+    }
+    rows.push({ kind: "conversation", c });
+  }
+  return rows;
+}
+
 /**
- * The sidebar's conversations, virtualised: only the rows in view (plus a few) are in the DOM,
+ * The sidebar's conversations under date headings (Today, Yesterday, …, months), virtualised: only the rows in view (plus a few) are in the DOM,
  * so 10,000 conversations scroll as smoothly as 10. Rows are measured (titles wrap), and the
  * next page loads when the end comes into view.
  */
@@ -26,31 +44,41 @@ export function ConversationList({
   onLoadMore,
 }: ConversationListProps) {
   const parent = useRef<HTMLDivElement>(null);
+  const rows = useMemo(() => withDateGroups(conversations), [conversations]);
   const virtualizer = useVirtualizer({
-    count: conversations.length,
+    count: rows.length,
     getScrollElement: () => parent.current,
-    estimateSize: () => 56,
+    estimateSize: (i) => (rows[i].kind === "group" ? 30 : 56),
     overscan: 8,
-    getItemKey: (i) => conversations[i].id,
+    getItemKey: (i) => {
+      const r = rows[i];
+      return r.kind === "group" ? `group:${r.label}` : r.c.id;
+    },
   });
   const items = virtualizer.getVirtualItems();
   const last = items.length > 0 ? items[items.length - 1].index : -1;
   useEffect(() => {
-    if (hasMore && !loading && last >= conversations.length - 10) onLoadMore();
-  }, [last, hasMore, loading, conversations.length, onLoadMore]);
+    if (hasMore && !loading && last >= rows.length - 10) onLoadMore();
+  }, [last, hasMore, loading, rows.length, onLoadMore]);
 
   return (
     <div className="conversation-list" ref={parent} data-testid="conversation-list" data-count={conversations.length}>
       <ul style={{ height: virtualizer.getTotalSize(), position: "relative", margin: 0, padding: 0, listStyle: "none" }}>
         {items.map((row) => {
-          const c = conversations[row.index];
+          const r = rows[row.index];
+          const style = { position: "absolute", top: 0, left: 0, width: "100%", transform: `translateY(${row.start}px)` } as const;
+          if (r.kind === "group") {
+            return (
+              <li key={row.key} data-index={row.index} ref={virtualizer.measureElement} style={style}>
+                <h2 className="date-group" data-testid="date-group">
+                  {r.label}
+                </h2>
+              </li>
+            );
+          }
+          const c = r.c;
           return (
-            <li
-              key={row.key}
-              data-index={row.index}
-              ref={virtualizer.measureElement}
-              style={{ position: "absolute", top: 0, left: 0, width: "100%", transform: `translateY(${row.start}px)` }}
-            >
+            <li key={row.key} data-index={row.index} ref={virtualizer.measureElement} style={style}>
               <button
                 className={c.id === selectedId ? "conversation-item selected" : "conversation-item"}
                 onClick={() => onSelect(c.id)}
@@ -61,7 +89,8 @@ export function ConversationList({
                   {c.title}
                 </span>
                 <span className="conversation-meta">
-                  <span className={`badge ${c.status}`}>{c.status}</span>
+                  {/* Only the unusual state is said: most conversations are ended. */}
+                  {c.status === "active" && <span className="badge active">active</span>}
                   <span>{formatDate(c.start_time)}</span>
                   <span>{c.message_count} msgs</span>
                 </span>

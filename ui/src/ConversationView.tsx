@@ -26,6 +26,14 @@ export function ConversationView({
   onOpenSettings: () => void;
 }) {
   const c = detail.conversation;
+  // Below 1100 px the insights panel is a drawer (styles.css); Escape closes it.
+  const [insightsOpen, setInsightsOpen] = useState(false);
+  useEffect(() => {
+    if (!insightsOpen) return;
+    const close = (e: KeyboardEvent) => e.key === "Escape" && setInsightsOpen(false);
+    window.addEventListener("keydown", close);
+    return () => window.removeEventListener("keydown", close);
+  }, [insightsOpen]);
   const [error, setError] = useState<string | null>(null);
   const [renaming, setRenaming] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -129,6 +137,14 @@ export function ConversationView({
             </h1>
           )}
           <span className="header-actions">
+          <button
+            className="secondary insights-toggle"
+            data-testid="insights-toggle"
+            aria-expanded={insightsOpen}
+            onClick={() => setInsightsOpen((o) => !o)}
+          >
+            Insights
+          </button>
           <button className="secondary" data-testid="rename" onClick={() => setRenaming(c.title)}>
             Rename
           </button>
@@ -136,9 +152,12 @@ export function ConversationView({
             Delete
           </button>
           {c.status === "active" ? (
-            <button data-testid="end-conversation" onClick={() => lifecycle(api.endConversation(c.id))}>
-              End conversation
-            </button>
+            // Nothing to end (or analyse) in a chat with no messages yet.
+            messages.length > 0 && (
+              <button className="secondary" data-testid="end-conversation" onClick={() => lifecycle(api.endConversation(c.id))}>
+                End conversation
+              </button>
+            )
           ) : (
             <button className="secondary" onClick={() => lifecycle(api.reopenConversation(c.id))}>
               Reopen
@@ -197,6 +216,16 @@ export function ConversationView({
               <Markdown text={m.content} />
             </div>
             <div className="message-actions">
+              <button
+                className={m.is_bookmarked ? "reaction on" : "reaction"}
+                aria-pressed={m.is_bookmarked}
+                aria-label={m.is_bookmarked ? "Remove bookmark" : "Bookmark"}
+                title={m.is_bookmarked ? "Bookmarked" : "Bookmark"}
+                data-testid="bookmark"
+                onClick={() => bookmark(m)}
+              >
+                🔖
+              </button>
               {[...REACTIONS, ...m.reactions.filter((r) => !REACTIONS.includes(r))].map((emoji) => (
                 <button
                   key={emoji}
@@ -210,16 +239,6 @@ export function ConversationView({
                   {emoji}
                 </button>
               ))}
-              <button
-                className={m.is_bookmarked ? "reaction on" : "reaction"}
-                aria-pressed={m.is_bookmarked}
-                aria-label={m.is_bookmarked ? "Remove bookmark" : "Bookmark"}
-                title={m.is_bookmarked ? "Bookmarked" : "Bookmark"}
-                data-testid="bookmark"
-                onClick={() => bookmark(m)}
-              >
-                🔖
-              </button>
               <span className="spacer" />
               <button className="link small" data-testid="copy" onClick={() => void copy(m)}>
                 {copied === m.id ? "Copied" : "Copy"}
@@ -233,11 +252,15 @@ export function ConversationView({
           </li>
         ))}
       </ol>
-      {c.status === "active" && (
-        <Composer conversationId={c.id} onMessages={setMessages} onDone={onChanged} onOpenSettings={onOpenSettings} />
-      )}
+      <Composer
+        conversationId={c.id}
+        ended={c.status === "ended"}
+        onMessages={setMessages}
+        onDone={onChanged}
+        onOpenSettings={onOpenSettings}
+      />
     </section>
-    <InsightsPanel conversation={c} />
+    <InsightsPanel conversation={c} open={insightsOpen} onClose={() => setInsightsOpen(false)} />
     </div>
   );
 }

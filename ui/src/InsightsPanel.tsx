@@ -11,7 +11,19 @@ const SENTIMENT_ICON: Record<string, string> = {
 /** The analysis of one conversation: status while it runs, then summary, topics, sentiment,
  *  key points and action items (ticking one persists at once). Text is rendered by React
  *  (escaped), never as HTML. */
-export function InsightsPanel({ conversation }: { conversation: Conversation }) {
+/**
+ * The insights panel: beside the conversation on a wide window; below 1100 px a drawer over
+ * it, opened from the conversation's header (`open`) and closed with its × or Escape.
+ */
+export function InsightsPanel({
+  conversation,
+  open = false,
+  onClose,
+}: {
+  conversation: Conversation;
+  open?: boolean;
+  onClose?: () => void;
+}) {
   const [view, setView] = useState<AnalysisView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const id = conversation.id;
@@ -61,7 +73,7 @@ export function InsightsPanel({ conversation }: { conversation: Conversation }) 
   // The panel keeps its place while it loads: no layout shift under the user's pointer.
   if (!view)
     return (
-      <aside className="insights" data-testid="insights-loading">
+      <aside className={`insights${open ? " open" : ""}`} data-testid="insights-loading">
         <h2>Insights</h2>
         <p className={error ? "error-text" : "muted"}>{error ?? "Loading…"}</p>
       </aside>
@@ -69,7 +81,10 @@ export function InsightsPanel({ conversation }: { conversation: Conversation }) 
   const { status, analysis } = view;
   const busy = status.state === "pending" || status.state === "running";
   return (
-    <aside className="insights" data-testid="insights" aria-live="polite">
+    <aside className={`insights${open ? " open" : ""}`} data-testid="insights" aria-live="polite">
+      <button className="link drawer-close" aria-label="Close insights" data-testid="insights-close" onClick={onClose}>
+        ×
+      </button>
       <div className="insights-head">
         <h2>Insights</h2>
         {conversation.status === "ended" && !busy && (

@@ -2,6 +2,40 @@ import { useEffect, useState } from "react";
 import { api, errorMessage, type AppInfo, type BuiltinModelInfo, type LlmSettings, type Provider } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
 import { useTask } from "./useTask";
+import { loadTheme, saveTheme, type Theme } from "./theme";
+
+/** Light, Dark or System, applied at once (no Save needed). */
+function Appearance() {
+  const [theme, setTheme] = useState<Theme>(loadTheme);
+  const choices: [Theme, string][] = [
+    ["system", "System"],
+    ["light", "Light"],
+    ["dark", "Dark"],
+  ];
+  return (
+    <fieldset className="appearance" data-testid="appearance">
+      <legend>Theme</legend>
+      <div className="row">
+        {choices.map(([value, label]) => (
+          <label key={value} className="radio">
+            <input
+              type="radio"
+              name="theme"
+              value={value}
+              data-testid={`theme-${value}`}
+              checked={theme === value}
+              onChange={() => {
+                setTheme(value);
+                saveTheme(value);
+              }}
+            />
+            {label}
+          </label>
+        ))}
+      </div>
+    </fieldset>
+  );
+}
 
 /**
  * Settings: which model answers (built-in, a local server, or automatic), the server's URL with
@@ -77,6 +111,9 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
   return (
     <section className="conversation settings-view" data-testid="settings-view">
       <h1>Settings</h1>
+      <h2>Appearance</h2>
+      <Appearance />
+      <h2>Model and answers</h2>
       <form
         className="settings-form"
         onSubmit={(e) => {

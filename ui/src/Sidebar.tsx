@@ -6,6 +6,7 @@ import { LlmBadge } from "./LlmBadge";
 import { ConversationList, type ConversationListProps } from "./ConversationList";
 
 interface Props extends ConversationListProps {
+  onHide: () => void;
   onOpenHit: (conversationId: string, messageId: string) => void;
   onAsk: () => void;
   onNewChat: () => void;
@@ -63,6 +64,7 @@ export function Sidebar({
   onInsights,
   onSettings,
   settingsVersion,
+  onHide,
 }: Props) {
   const [query, setQuery] = useState("");
   const search = useSearch(query);
@@ -72,9 +74,20 @@ export function Sidebar({
       <header className="sidebar-header">
         <div className="sidebar-title-row">
           <span className="brand">Hindsight</span>
-          <button onClick={onNewChat} data-testid="new-chat">
-            New chat
-          </button>
+          <span className="sidebar-title-actions">
+            <button onClick={onNewChat} data-testid="new-chat">
+              New chat
+            </button>
+            <button
+              className="secondary hide-sidebar"
+              data-testid="hide-sidebar"
+              title="Hide the sidebar (Ctrl+B)"
+              aria-label="Hide sidebar"
+              onClick={onHide}
+            >
+              «
+            </button>
+          </span>
         </div>
         <div className="sidebar-links">
           <button className="link" onClick={onAsk} data-testid="open-ask">
@@ -98,6 +111,17 @@ export function Sidebar({
           data-testid="search-box"
           value={query}
           onChange={(e) => setQuery(e.target.value)}
+          onKeyDown={(e) => {
+            // Down arrow: into the results (then up and down between them, Enter opens).
+            if (e.key === "ArrowDown") {
+              const first = document.querySelector<HTMLElement>("[data-testid=search-hit]");
+              if (first) {
+                e.preventDefault();
+                first.focus();
+              }
+            }
+            if (e.key === "Escape") setQuery("");
+          }}
         />
       </header>
       {searching ? (

@@ -138,6 +138,11 @@ export interface SearchResults {
   time_range: TimeRange | null;
 }
 
+/** A bookmarked message with its conversation's title. */
+export interface Bookmark extends Message {
+  conversation_title: string;
+}
+
 export interface SearchOptions {
   mode?: SearchMode;
   limit?: number;
@@ -304,7 +309,7 @@ export const api = {
     return invoke<AskResult>("ask_history", { question, onToken: channel });
   },
   listBookmarks: (cursor?: string | null, limit = 100) =>
-    invoke<Page<Message>>("list_bookmarks", { cursor: cursor ?? null, limit }),
+    invoke<Page<Bookmark>>("list_bookmarks", { cursor: cursor ?? null, limit }),
   /** Restores the newest good backup over the history (after the start-up check found it damaged). */
   restoreBackup: () => invoke<{ restored: string; previous_saved_to: string }>("restore_backup"),
   /** Shows the native open dialog and imports the chosen file; null when cancelled. */
