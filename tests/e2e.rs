@@ -489,6 +489,34 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     c.find(Locator::Css(".message.focused"))
         .await
         .expect("the hit's message is highlighted");
+    // In view (scrolled towards the middle), and the highlight fades out.
+    let place = c
+        .execute(
+            "const r = document.querySelector('.message.focused').getBoundingClientRect();
+             return [r.top, r.bottom, window.innerHeight];",
+            vec![],
+        )
+        .await
+        .expect("place");
+    let place: Vec<f64> = serde_json::from_value(place).expect("numbers");
+    assert!(
+        place[0] >= 0.0 && place[1] <= place[2],
+        "the message is on screen: {place:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(2800)).await;
+    let outline = c
+        .execute(
+            "return getComputedStyle(document.querySelector('.message.focused')).outlineColor;",
+            vec![],
+        )
+        .await
+        .expect("outline");
+    assert!(
+        outline
+            .as_str()
+            .is_some_and(|o| o.contains("rgba(0, 0, 0, 0)") || o == "transparent"),
+        "the highlight has faded: {outline}"
+    );
 
     // A time in the question is read and shown; a short reply shows the turn it answers.
     search.clear().await.expect("clear");

@@ -255,8 +255,15 @@ export function App() {
           <BookmarksView onOpen={openMessage} />
         ) : asking ? (
           <AskView onOpen={openMessage} />
+        ) : detail && selected !== null && detail.conversation.id !== selected ? (
+          // The next conversation is loading: nothing of the last one shows under its title.
+          <p className="muted pad" data-testid="conversation-loading">
+            Loading…
+          </p>
         ) : detail ? (
           <ConversationView
+            // A new conversation is a new view: no message of the last one shows under its title.
+            key={detail.conversation.id}
             detail={detail}
             focus={focus}
             onChanged={() => setVersion((v) => v + 1)}

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, errorMessage, type ConversationDetail, type Message } from "./api";
 import { formatDateTime, formatTime } from "./format";
 import { InsightsPanel } from "./InsightsPanel";
@@ -76,10 +76,46 @@ export function ConversationView({
     });
   const bookmark = (m: Message) =>
     update(m, api.setBookmark(m.id, !m.is_bookmarked), { ...m, is_bookmarked: !m.is_bookmarked });
+  // Opened at a message (a search hit, a citation, a bookmark): scrolled to the middle once,
+  // highlighted briefly (styles.css fades it); later updates of the conversation do not pull
+  // the view back to it.
+  const jumped = useRef<string | null>(null);
   useEffect(() => {
-    if (!focus) return;
-    document.querySelector(`[data-message-id="${CSS.escape(focus)}"]`)?.scrollIntoView({ block: "center" });
-  }, [focus, detail]);
+    if (!focus || jumped.current === focus) return;
+    const el = document.querySelector(`[data-message-id="${CSS.escape(focus)}"]`);
+    if (!el) return;
+    el.scrollIntoView({ block: "center" });
+    jumped.current = focus;
+  }, [focus, messages]);
+  // A streaming answer is followed while the view is at the bottom; scrolled up, the view stays
+  // where the reader is and a button jumps back down.
+  const [atBottom, setAtBottom] = useState(true);
+  useEffect(() => {
+    const main = document.querySelector<HTMLElement>(".main");
+    if (!main) return;
+    const check = () => setAtBottom(main.scrollHeight - main.scrollTop - main.clientHeight < 80);
+    check();
+    main.addEventListener("scroll", check, { passive: true });
+    return () => main.removeEventListener("scroll", check);
+  }, []);
+  // Opened without a target message, a conversation shows its latest messages, as chat apps do.
+  useEffect(() => {
+    if (!focus) {
+      const main = document.querySelector<HTMLElement>(".main");
+      main?.scrollTo({ top: main.scrollHeight });
+    }
+    // Once per conversation (the view is keyed by it).
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  const streaming = messages.some((m) => m.state === "streaming");
+  const toBottom = () => {
+    const main = document.querySelector<HTMLElement>(".main");
+    main?.scrollTo({ top: main.scrollHeight });
+  };
+  useEffect(() => {
+    if (streaming && atBottom) toBottom();
+    // Follows each piece of text while it streams.
+  }, [messages, streaming, atBottom]);
   const [regenerating, setRegenerating] = useState(false);
   const regenerate = () => {
     setRegenerating(true);
@@ -252,6 +288,11 @@ export function ConversationView({
           </li>
         ))}
       </ol>
+      {!atBottom && messages.length > 0 && (
+        <button className="secondary to-bottom" data-testid="to-bottom" aria-label="Jump to the latest message" onClick={toBottom}>
+          ↓{streaming ? " New text" : ""}
+        </button>
+      )}
       <Composer
         conversationId={c.id}
         ended={c.status === "ended"}
