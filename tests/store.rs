@@ -867,8 +867,12 @@ fn conversation_index_and_turn_context_follow_the_history() {
             .unwrap()
     };
     let ctx = s.turn_context(&[seq(&late)]).unwrap();
-    assert_eq!(ctx[0].previous, Some(seq(&early)));
     assert_eq!(ctx[0].next, Some(seq(&third)));
+    assert_eq!(
+        s.turn_context(&[seq(&third)]).unwrap()[0].next,
+        None,
+        "the last turn has none"
+    );
     let prev = s.previous_turns(&[late.clone(), early.clone()]).unwrap();
     assert_eq!(prev[&late].content, "first");
     assert!(!prev.contains_key(&early), "the first turn has none");

@@ -5,7 +5,7 @@ use super::{print_json, runtime, write_out, LlmArgs};
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 use crate::paths::Locations;
-use crate::search::ask::{self, AskOptions};
+use crate::search::ask::{self, clip, AskOptions};
 use crate::search::{SearchHit, SearchOptions, Searcher, TimeRange};
 use crate::store::{Millis, Sender, Store};
 use crate::time::to_rfc3339;
@@ -108,15 +108,6 @@ struct JsonHit<'a> {
     in_time_range: Option<bool>,
 }
 
-fn one_line(text: &str, max: usize) -> String {
-    let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() > max {
-        format!("{}…", text.chars().take(max).collect::<String>())
-    } else {
-        text
-    }
-}
-
 fn who(sender: Sender) -> &'static str {
     match sender {
         Sender::User => "you",
@@ -132,7 +123,7 @@ fn hit_text(n: usize, h: &SearchHit) -> String {
     // A short reply is shown under the turn it answers.
     let context = match &h.previous {
         Some(p) if h.content.chars().count() <= 160 => {
-            format!("    {}: {}\n", who(p.sender), one_line(&p.content, 160))
+            format!("    {}: {}\n", who(p.sender), clip(&p.content, 160))
         }
         _ => String::new(),
     };
@@ -144,7 +135,7 @@ fn hit_text(n: usize, h: &SearchHit) -> String {
             .replace('T', " "),
         h.message_id,
         who(h.sender),
-        one_line(&h.content, 200),
+        clip(&h.content, 200),
     )
 }
 

@@ -101,7 +101,8 @@ impl AskOptions {
 /// A message this short (characters) is shown in the context with the turn it answers.
 const SHORT_REPLY: usize = 160;
 
-fn clip(s: &str, max: usize) -> String {
+/// `s` on one line (whitespace runs become one space), cut to `max` characters with "…".
+pub(crate) fn clip(s: &str, max: usize) -> String {
     let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() <= max {
         s

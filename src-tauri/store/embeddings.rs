@@ -1,6 +1,7 @@
 //! Message embeddings (little-endian f32 BLOBs tagged with their model) and key/value settings.
 use rusqlite::{params, OptionalExtension};
 
+use super::search::PREVIOUS_TURN;
 use super::{normalize_id, Embedding, Store, ToEmbed};
 use crate::error::{Error, Result};
 use crate::time::now_ms;
@@ -78,17 +79,14 @@ impl Store {
         after_seq: i64,
         limit: usize,
     ) -> Result<Vec<ToEmbed>> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT m.seq, m.id, m.content,
-                (SELECT substr(p.content, 1, ?4) FROM messages p
-                 WHERE p.conversation_id = m.conversation_id
-                   AND (p.timestamp, p.seq) < (m.timestamp, m.seq)
-                 ORDER BY p.timestamp DESC, p.seq DESC LIMIT 1)
+                (SELECT substr(p.content, 1, ?4) FROM messages p WHERE p.seq = ({PREVIOUS_TURN}))
              FROM messages m
              WHERE m.seq > ?1 AND m.state <> 'streaming'
                AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.message_id = m.id AND e.model = ?2)
-             ORDER BY m.seq LIMIT ?3",
-        )?;
+             ORDER BY m.seq LIMIT ?3"
+        ))?;
         let rows = stmt.query_map(
             params![
                 after_seq,

@@ -23,15 +23,20 @@ pub struct Turn {
     pub content: String,
 }
 
-/// A message's conversation and its neighbouring turns (by seq), see [`Store::turn_context`].
+/// A message's conversation, time and the turn after it (by seq), see [`Store::turn_context`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TurnContext {
     pub seq: i64,
     pub conversation_id: String,
     pub timestamp: Millis,
-    pub previous: Option<i64>,
     pub next: Option<i64>,
 }
+
+/// The seq of the turn before message `m` in its conversation (by time, then insertion):
+/// the one definition of "the previous turn" for search and embedding queries.
+pub(super) const PREVIOUS_TURN: &str = "SELECT x.seq FROM messages x
+    WHERE x.conversation_id = m.conversation_id AND (x.timestamp, x.seq) < (m.timestamp, m.seq)
+    ORDER BY x.timestamp DESC, x.seq DESC LIMIT 1";
 use crate::error::Result;
 use crate::store::{blob_to_vector, normalize_id};
 
@@ -142,15 +147,12 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Each message's place in its conversation: its conversation and the seqs of the turns
-    /// before and after it (search scores a turn with its context). Missing seqs are absent.
+    /// Each message's place in its conversation: its conversation, its time and the seq of
+    /// the turn after it (search gives that turn part of this one's word score). Missing seqs
+    /// are absent.
     pub fn turn_context(&self, seqs: &[i64]) -> Result<Vec<TurnContext>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.seq, m.conversation_id, m.timestamp,
-                (SELECT p.seq FROM messages p
-                 WHERE p.conversation_id = m.conversation_id
-                   AND (p.timestamp, p.seq) < (m.timestamp, m.seq)
-                 ORDER BY p.timestamp DESC, p.seq DESC LIMIT 1),
                 (SELECT n.seq FROM messages n
                  WHERE n.conversation_id = m.conversation_id
                    AND (n.timestamp, n.seq) > (m.timestamp, m.seq)
@@ -162,8 +164,7 @@ impl Store {
                 seq: r.get(0)?,
                 conversation_id: r.get(1)?,
                 timestamp: r.get(2)?,
-                previous: r.get(3)?,
-                next: r.get(4)?,
+                next: r.get(3)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -172,16 +173,11 @@ impl Store {
     /// The turn before each of these messages in its conversation (by message id), its text
     /// cut to [`TURN_CHARS`] characters. Messages that open their conversation are absent.
     pub fn previous_turns(&self, message_ids: &[String]) -> Result<HashMap<String, Turn>> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT m.id, p.id, p.sender, p.timestamp, substr(p.content, 1, ?2)
-             FROM messages m
-             JOIN messages p ON p.seq = (
-                 SELECT x.seq FROM messages x
-                 WHERE x.conversation_id = m.conversation_id
-                   AND (x.timestamp, x.seq) < (m.timestamp, m.seq)
-                 ORDER BY x.timestamp DESC, x.seq DESC LIMIT 1)
-             WHERE m.id IN (SELECT value FROM json_each(?1))",
-        )?;
+             FROM messages m JOIN messages p ON p.seq = ({PREVIOUS_TURN})
+             WHERE m.id IN (SELECT value FROM json_each(?1))"
+        ))?;
         let rows = stmt.query_map(
             params![serde_json::to_string(message_ids)?, TURN_CHARS as i64 + 1],
             |r| {

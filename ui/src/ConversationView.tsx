@@ -98,20 +98,17 @@ export function ConversationView({
     main.addEventListener("scroll", check, { passive: true });
     return () => main.removeEventListener("scroll", check);
   }, []);
-  // Opened without a target message, a conversation shows its latest messages, as chat apps do.
-  useEffect(() => {
-    if (!focus) {
-      const main = document.querySelector<HTMLElement>(".main");
-      main?.scrollTo({ top: main.scrollHeight });
-    }
-    // Once per conversation (the view is keyed by it).
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
   const streaming = messages.some((m) => m.state === "streaming");
   const toBottom = () => {
     const main = document.querySelector<HTMLElement>(".main");
     main?.scrollTo({ top: main.scrollHeight });
   };
+  // Opened without a target message, a conversation shows its latest messages, as chat apps do
+  // (once: the view is keyed by the conversation).
+  useEffect(() => {
+    if (!focus) toBottom();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
   useEffect(() => {
     if (streaming && atBottom) toBottom();
     // Follows each piece of text while it streams.
