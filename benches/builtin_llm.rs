@@ -86,6 +86,7 @@ async fn builtin_with(
         max_tokens: n,
         seed: 1,
         schema,
+        logprobs: false,
     };
     let (tx, mut rx) = mpsc::channel::<String>(1024);
     let t0 = Instant::now();

@@ -48,6 +48,7 @@ fn greedy(max_tokens: u32) -> GenParams {
         max_tokens,
         seed: 1,
         schema: None,
+        logprobs: false,
     }
 }
 
@@ -388,6 +389,7 @@ fn answers_with_a_json_schema_always_follow_it() {
             max_tokens: 200,
             seed,
             schema: Some(schema.clone()),
+            logprobs: false,
         };
         let (ids, reason) = rt.block_on(generate_ids(&model, prompt.clone(), params));
         let text = model.decode(&ids).unwrap();
@@ -686,4 +688,83 @@ fn cli_chat_and_analyze_use_the_builtin_model_when_no_server_answers_and_say_so(
         BuiltinChoice::Small.spec().display_name(),
         "{shown}"
     );
+}
+
+/// The issue's "done when": with no server, Ask answers "Where did we decide to stay in
+/// Porto?" from the history (tests/fixtures/quality, set A: Ribeira), citing a message of the
+/// Porto conversation that says it; an answer to a question the history cannot answer is
+/// either "not found" or held by the excerpt it cites. (How often the answers are right, on
+/// every question of both sets: scripts/eval_quality.py, BENCHMARKS.md.)
+#[test]
+fn ask_with_the_builtin_model_answers_from_the_history_citing_its_source() {
+    use hindsight::search::ask::{self, AskOptions};
+    use hindsight::search::Searcher;
+    let t = common::temp_store();
+    let history = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/quality/set_a_history.json");
+    hindsight::transfer::import_file(&t.store, &history, hindsight::transfer::ImportFormat::Auto)
+        .unwrap();
+    hindsight::embed::embed_backlog(&t.store, common::embedder(), 32, |_| {}).unwrap();
+    let searcher = Searcher::new();
+    let llm = builtin_llm(128, 0.0, None);
+    let rt = runtime();
+    let ask = |question: &str| {
+        let retrieved = ask::retrieve(
+            &t.store,
+            &searcher,
+            common::embedder(),
+            question,
+            AskOptions::default(),
+        )
+        .unwrap();
+        let (tx, mut rx) = mpsc::channel(64);
+        let result = rt
+            .block_on(ask::answer(&llm, question, retrieved, tx))
+            .unwrap();
+        let mut streamed = String::new();
+        while let Ok(piece) = rx.try_recv() {
+            streamed.push_str(&piece);
+        }
+        assert_eq!(streamed, result.answer);
+        result
+    };
+
+    let result = ask("Where did we decide to stay in Porto?");
+    assert!(
+        result.answer.to_lowercase().contains("ribeira"),
+        "{:?}",
+        result.answer
+    );
+    let cited: Vec<usize> = result
+        .answer
+        .split('[')
+        .skip(1)
+        .filter_map(|s| s.split(']').next()?.trim().parse().ok())
+        .collect();
+    assert_eq!(cited.len(), 1, "one citation: {:?}", result.answer);
+    let source = &result.excerpts[cited[0] - 1];
+    assert!(
+        source.title.contains("Porto"),
+        "cites the Porto conversation: {source:?}"
+    );
+    assert!(source.message.contains("Ribeira"), "{source:?}");
+
+    // The Porto conversation names no airline. A 0.5B model may still name something from
+    // the excerpts (BENCHMARKS.md: honesty on the evaluation sets); what is guaranteed is that
+    // an answer is never one no excerpt holds: either "not found", or words of the cited
+    // excerpt.
+    let result = ask("Which airline did we fly to Porto with?");
+    if ![ask::NOT_IN_EXCERPTS, ask::NOTHING_FOUND].contains(&result.answer.as_str()) {
+        let (words, cite) = result.answer.rsplit_once(" [").expect("a citation");
+        let k: usize = cite.trim_end_matches(']').parse().expect("a number");
+        let source = &result.excerpts[k - 1];
+        assert!(
+            source
+                .message
+                .to_lowercase()
+                .contains(&words.to_lowercase()),
+            "{:?} is not in the excerpt it cites: {source:?}",
+            result.answer
+        );
+    }
 }

@@ -26,7 +26,7 @@ use super::catalog::{BuiltinChoice, BuiltinSpec, TOKENIZER_FILE};
 use super::grammar::{Constraint, Grammars};
 use super::llama::{Llama, MAX_CONTEXT};
 use super::template::ChatTemplate;
-use super::{ChatMessage, Finish};
+use super::{ChatMessage, Finish, TokenLogprob};
 use crate::error::{Error, LlmError, Result};
 
 /// Prompt tokens per forward pass while reading the prompt: bounds the attention matrix.
@@ -42,6 +42,8 @@ pub struct GenParams {
     pub seed: u64,
     /// A JSON schema the answer must follow (`response_format`), or none: free text.
     pub schema: Option<serde_json::Value>,
+    /// Report each token's log-probability (in [`Finish::logprobs`]).
+    pub logprobs: bool,
 }
 
 /// A finished generation: why it stopped and the tokens it produced (stop token excluded).
@@ -359,8 +361,14 @@ impl Worker {
         let mut logits = logits.ok_or_else(|| Error::Invalid("empty prompt".into()))?;
 
         let mut out: Vec<u32> = Vec::new();
+        let mut logprobs: Vec<TokenLogprob> = Vec::new();
         let mut sent = 0usize;
         let reason = loop {
+            // The raw distribution's normaliser, before the schema masks tokens out (as
+            // llama.cpp reports log-probabilities).
+            let raw = params
+                .logprobs
+                .then(|| (log_sum_exp(&logits), logits.clone()));
             if let Some(c) = constraint.as_mut() {
                 c.mask(&mut logits)
                     .map_err(|e| builtin_err("constraining to the schema", e))?;
@@ -371,6 +379,13 @@ impl Worker {
                 .map_err(|e| builtin_err("sampling", e))?;
             if self.stops.contains(&next) {
                 break "stop";
+            }
+            if let Some((lse, raw)) = &raw {
+                let logit = raw.get(next as usize).copied().unwrap_or(f32::NEG_INFINITY);
+                logprobs.push(TokenLogprob {
+                    text: self.tokenizer.decode(&[next], false).unwrap_or_default(),
+                    logprob: logit - lse,
+                });
             }
             if let Some(c) = constraint.as_mut() {
                 c.accept(next)
@@ -406,10 +421,20 @@ impl Worker {
         Ok(Generation {
             finish: Finish {
                 reason: Some(reason.into()),
+                logprobs,
             },
             token_ids: out,
         })
     }
+}
+
+/// `ln Σ exp(x)`, computed stably.
+fn log_sum_exp(xs: &[f32]) -> f32 {
+    let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if !max.is_finite() {
+        return max;
+    }
+    max + xs.iter().map(|x| (x - max).exp()).sum::<f32>().ln()
 }
 
 /// Whether `tokens` end in a loop: the same run of p tokens (p ≤ 64) at least three times in a

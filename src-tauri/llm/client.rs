@@ -42,10 +42,22 @@ impl ChatMessage {
 }
 
 /// How a stream ended well.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Finish {
     /// The server's `finish_reason` (`stop`, `length`, …), if it sent one.
     pub reason: Option<String>,
+    /// Each generated token with its log-probability, when the request asked for them
+    /// (`"logprobs": true`) and the engine gave them (llama.cpp and the built-in model do; a
+    /// server that does not leaves this empty).
+    pub logprobs: Vec<TokenLogprob>,
+}
+
+/// One generated token's text and its log-probability under the model (the raw distribution,
+/// before sampling settings or a schema constraint narrow it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenLogprob {
+    pub text: String,
+    pub logprob: f32,
 }
 
 #[derive(Clone)]
@@ -70,6 +82,33 @@ struct Choice {
     message: Option<Delta>,
     #[serde(default)]
     finish_reason: Option<String>,
+    #[serde(default)]
+    logprobs: Option<ChoiceLogprobs>,
+}
+
+/// OpenAI's `choices[].logprobs`: `content` is one entry per token.
+#[derive(Deserialize)]
+struct ChoiceLogprobs {
+    #[serde(default)]
+    content: Option<Vec<LogprobEntry>>,
+}
+
+#[derive(Deserialize)]
+struct LogprobEntry {
+    #[serde(default)]
+    token: String,
+    logprob: f32,
+}
+
+impl Choice {
+    fn take_logprobs(&mut self, into: &mut Vec<TokenLogprob>) {
+        if let Some(entries) = self.logprobs.take().and_then(|l| l.content) {
+            into.extend(entries.into_iter().map(|e| TokenLogprob {
+                text: e.token,
+                logprob: e.logprob,
+            }));
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -311,7 +350,11 @@ impl LlmClient {
                     error_text(&text)
                 )))
             })?;
-            let choice = chunk.choices.into_iter().next();
+            let mut choice = chunk.choices.into_iter().next();
+            let mut logprobs = Vec::new();
+            if let Some(c) = choice.as_mut() {
+                c.take_logprobs(&mut logprobs);
+            }
             let content = choice
                 .as_ref()
                 .and_then(|c| c.message.as_ref().or(c.delta.as_ref()))
@@ -324,11 +367,13 @@ impl LlmClient {
             }
             return Ok(Finish {
                 reason: choice.and_then(|c| c.finish_reason),
+                logprobs,
             });
         }
 
         let mut events = capped_lines(resp).eventsource();
         let mut finish: Option<String> = None;
+        let mut logprobs: Vec<TokenLogprob> = Vec::new();
         // The idle deadline: keep-alive comments and empty events do not count as progress.
         let idle = Duration::from_secs(self.settings.timeout_secs);
         let mut last_text = tokio::time::Instant::now();
@@ -360,7 +405,10 @@ impl LlmClient {
                 continue; // keep-alive
             }
             if data == "[DONE]" {
-                return Ok(Finish { reason: finish });
+                return Ok(Finish {
+                    reason: finish,
+                    logprobs,
+                });
             }
             let chunk: Chunk = serde_json::from_str(data).map_err(|_| {
                 Error::Llm(LlmError::Protocol(format!(
@@ -373,7 +421,8 @@ impl LlmClient {
                     &serde_json::json!({"error": err}).to_string(),
                 ))));
             }
-            for choice in chunk.choices {
+            for mut choice in chunk.choices {
+                choice.take_logprobs(&mut logprobs);
                 if let Some(text) = choice
                     .delta
                     .and_then(|d| d.content)
@@ -394,6 +443,7 @@ impl LlmClient {
             // Some servers close right after the last chunk without `[DONE]`.
             Some(reason) => Ok(Finish {
                 reason: Some(reason),
+                logprobs,
             }),
             None => Err(Error::Llm(LlmError::Interrupted)),
         }

@@ -154,6 +154,7 @@ impl Llm {
                     schema: Some(&extra["response_format"]["json_schema"]["schema"])
                         .filter(|s| s.is_object())
                         .cloned(),
+                    logprobs: extra["logprobs"].as_bool().unwrap_or(false),
                 };
                 model.stream_chat(messages, "", params, tokens).await
             }
@@ -169,6 +170,17 @@ impl Llm {
         messages: &[ChatMessage],
         extra: Option<serde_json::Value>,
     ) -> Result<String> {
+        Ok(self.complete_with_finish(purpose, messages, extra).await?.0)
+    }
+
+    /// [`Llm::complete`], with how the answer ended (and its tokens' log-probabilities when
+    /// `extra` asks for them with `"logprobs": true`).
+    pub async fn complete_with_finish(
+        &self,
+        purpose: Purpose,
+        messages: &[ChatMessage],
+        extra: Option<serde_json::Value>,
+    ) -> Result<(String, Finish)> {
         let (tx, mut rx) = mpsc::channel::<String>(64);
         let collect = async move {
             let mut text = String::new();
@@ -182,8 +194,7 @@ impl Llm {
         };
         let (finish, text) = tokio::join!(self.stream_chat(purpose, messages, extra, tx), collect);
         let text = text?;
-        finish?;
-        Ok(text)
+        Ok((text, finish?))
     }
 }
 

@@ -5,11 +5,30 @@ import { plainText } from "./plainText";
 import { SimilarityBar } from "./SimilarityBar";
 import { Markdown } from "./Markdown";
 
-/** "Ask your history": the answer streams in; the cited excerpts open their message. */
+/** The last question asked and what it got: still there when the person comes back to Ask. */
+let lastAsk: { question: string; answer: string; excerpts: Excerpt[] } = {
+  question: "",
+  answer: "",
+  excerpts: [],
+};
+
+/** The excerpt numbers an answer cites as [n] or [n, m]. */
+export function citedNumbers(answer: string): Set<number> {
+  const out = new Set<number>();
+  for (const m of answer.matchAll(/\[(\d+(?:\s*,\s*\d+)*)\]/g)) {
+    for (const n of m[1].split(",")) out.add(Number(n.trim()));
+  }
+  return out;
+}
+
+/**
+ * "Ask your history": the answer comes with its citations as chips that open the message they
+ * cite; the excerpts it was given are listed under it, the cited ones marked.
+ */
 export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId: string) => void }) {
-  const [question, setQuestion] = useState("");
-  const [answer, setAnswer] = useState("");
-  const [excerpts, setExcerpts] = useState<Excerpt[]>([]);
+  const [question, setQuestion] = useState(lastAsk.question);
+  const [answer, setAnswer] = useState(lastAsk.answer);
+  const [excerpts, setExcerpts] = useState<Excerpt[]>(lastAsk.excerpts);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
@@ -26,10 +45,29 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
         (r) => {
           setAnswer(r.answer);
           setExcerpts(r.excerpts);
+          lastAsk = { question: q, answer: r.answer, excerpts: r.excerpts };
         },
         (e) => setError(errorMessage(e)),
       )
       .finally(() => setBusy(false));
+  };
+
+  const cited = citedNumbers(answer);
+  const cite = (n: number) => {
+    const e = excerpts[n - 1];
+    if (!e) return null;
+    return (
+      <button
+        type="button"
+        className="cite-chip"
+        data-testid="ask-cite"
+        title={`${e.title} · ${formatDate(e.timestamp)}`}
+        aria-label={`Source ${n}: ${e.title}`}
+        onClick={() => onOpen(e.conversation_id, e.message_id)}
+      >
+        {n}
+      </button>
+    );
   };
 
   return (
@@ -57,7 +95,7 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
       {error && <p className="error-text">{error}</p>}
       {answer && (
         <div className="answer" data-testid="ask-answer">
-          <Markdown text={answer} />
+          <Markdown text={answer} cite={busy ? undefined : cite} />
         </div>
       )}
       {excerpts.length > 0 && (
@@ -65,13 +103,14 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
           {excerpts.map((e, i) => (
             <li key={e.message_id}>
               <button
-                className="search-hit"
+                className={cited.has(i + 1) ? "search-hit cited" : "search-hit"}
                 data-testid="ask-excerpt"
                 data-conversation-id={e.conversation_id}
                 onClick={() => onOpen(e.conversation_id, e.message_id)}
               >
                 <span className="conversation-meta">
                   <strong>[{i + 1}]</strong>
+                  {cited.has(i + 1) && <span className="cited-mark">cited</span>}
                   <span>{e.title}</span>
                   <span>{formatDate(e.timestamp)}</span>
                   <SimilarityBar value={e.similarity} />

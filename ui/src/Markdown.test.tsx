@@ -55,4 +55,21 @@ describe("Markdown", () => {
     expect(container.querySelector("img")).toBeNull();
     expect(container.textContent).toContain("[image: cat]");
   });
+
+  it("shows citations as chips only where a renderer is given, and leaves code alone", () => {
+    const cite = (n: number) => (n <= 2 ? <button className="chip">{n}</button> : null);
+    const { container } = render(
+      <Markdown text={"Ribeira [1], near the river [2, 3].\n\n`a[1]`"} cite={cite} />,
+    );
+    const chips = [...container.querySelectorAll("button.chip")].map((b) => b.textContent);
+    expect(chips).toEqual(["1", "2"]);
+    // An unknown number stays as its text; code is not touched.
+    expect(container.textContent).toContain("[3]");
+    expect(container.querySelector("code")?.textContent).toBe("a[1]");
+    // Without a renderer the text is as written.
+    cleanup();
+    const plain = render(<Markdown text={"Ribeira [1]"} />);
+    expect(plain.container.querySelector("button, a")).toBeNull();
+    expect(plain.container.textContent).toBe("Ribeira [1]");
+  });
 });

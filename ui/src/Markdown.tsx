@@ -1,3 +1,4 @@
+import type { ReactNode } from "react";
 import ReactMarkdown, { type Components } from "react-markdown";
 import remarkGfm from "remark-gfm";
 import rehypeHighlight from "rehype-highlight";
@@ -19,27 +20,73 @@ function remarkHtmlAsText() {
   };
 }
 
-const components: Components = {
-  a: ({ href, children }) => (
-    <a
-      href={href}
-      title={href}
-      onClick={(e) => e.preventDefault()}
-      className="md-link"
-    >
+/** Where a citation `[n]` points: the link target the citations plugin writes. */
+const CITE_PREFIX = "#cite-";
+
+type MdNode = { type: string; value?: string; url?: string; children?: MdNode[] };
+
+/**
+ * Citations `[n]` (and `[n, m]`) in the text become links to `#cite-n`, which the `cite`
+ * renderer shows as chips. Code is left alone (only text nodes are visited).
+ */
+export function remarkCitations() {
+  return (tree: Parameters<typeof visit>[0]) => {
+    visit(tree, "text", (node, index, parent) => {
+      const text = (node as MdNode).value ?? "";
+      const re = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
+      if (!parent || index === undefined || !re.test(text)) return;
+      re.lastIndex = 0;
+      const out: MdNode[] = [];
+      let last = 0;
+      for (let m = re.exec(text); m; m = re.exec(text)) {
+        if (m.index > last) out.push({ type: "text", value: text.slice(last, m.index) });
+        for (const n of m[1].split(",")) {
+          const k = n.trim();
+          out.push({ type: "link", url: CITE_PREFIX + k, children: [{ type: "text", value: k }] });
+        }
+        last = m.index + m[0].length;
+      }
+      if (last < text.length) out.push({ type: "text", value: text.slice(last) });
+      (parent as MdNode).children!.splice(index, 1, ...out);
+      return index + out.length;
+    });
+  };
+}
+
+function SafeLink({ href, children }: { href?: string; children?: ReactNode }) {
+  return (
+    <a href={href} title={href} onClick={(e) => e.preventDefault()} className="md-link">
       {children}
     </a>
-  ),
+  );
+}
+
+const components: Components = {
+  a: ({ href, children }) => <SafeLink href={href}>{children}</SafeLink>,
   img: ({ alt }) => <span className="md-img">[image{alt ? `: ${alt}` : ""}]</span>,
 };
 
-export function Markdown({ text }: { text: string }) {
+/**
+ * `cite`, when given, renders citation `n` (a chip that opens its source); it returns null for
+ * a number it does not know, which is then shown as the text `[n]`.
+ */
+export function Markdown({ text, cite }: { text: string; cite?: (n: number) => ReactNode | null }) {
+  const withCites: Components = cite
+    ? {
+        ...components,
+        a: ({ href, children }) => {
+          if (!href?.startsWith(CITE_PREFIX)) return <SafeLink href={href}>{children}</SafeLink>;
+          const n = href.slice(CITE_PREFIX.length);
+          return cite(Number(n)) ?? `[${n}]`;
+        },
+      }
+    : components;
   return (
     <div className="markdown">
       <ReactMarkdown
-        remarkPlugins={[remarkGfm, remarkHtmlAsText]}
+        remarkPlugins={cite ? [remarkGfm, remarkHtmlAsText, remarkCitations] : [remarkGfm, remarkHtmlAsText]}
         rehypePlugins={[rehypeHighlight]}
-        components={components}
+        components={withCites}
       >
         {text}
       </ReactMarkdown>
