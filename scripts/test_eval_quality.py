@@ -196,7 +196,7 @@ class RustLiterals(unittest.TestCase):
     def test_ask_instructions(self):
         ask = eq.PromptText.from_rust((ROOT / "src-tauri" / "search" / "ask.rs").read_text(),
                                       only_const="INSTRUCTIONS")
-        self.assertIsNotNone(ask.copied("Answer in one or two short sentences, speaking to them as you."))
+        self.assertIsNotNone(ask.copied('Reply in JSON: "answer" is the answer in a few words.'))
         self.assertIsNone(ask.copied(NOTHING_FOUND))
 
 

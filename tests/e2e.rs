@@ -119,6 +119,18 @@ async fn click(c: &Client, css: &str, wait: Duration, what: &str) {
 }
 
 /// Saves a screenshot as a CI artefact under `artifacts/screenshots/`.
+/// Waits for the conversation view and checks its title.
+async fn expect_heading(c: &Client, title: &str) {
+    let heading = element(
+        c,
+        "[data-testid=conversation-heading]",
+        Duration::from_secs(60),
+        "conversation view",
+    )
+    .await;
+    assert_eq!(heading.text().await.expect("text"), title);
+}
+
 async fn screenshot(c: &Client, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/screenshots");
     if let Ok(png) = c.screenshot().await {
@@ -485,14 +497,7 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     .await;
     screenshot(&c, "search").await;
     hit.click().await.expect("open hit");
-    let heading = element(
-        &c,
-        "[data-testid=conversation-heading]",
-        wait,
-        "conversation view",
-    )
-    .await;
-    assert_eq!(heading.text().await.expect("text"), "Long weekend in Porto");
+    expect_heading(&c, "Long weekend in Porto").await;
     c.find(Locator::Css(".message.focused"))
         .await
         .expect("the hit's message is highlighted");
@@ -673,14 +678,7 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     .await;
     screenshot(&c, "ask").await;
     chip.click().await.expect("open the cited message");
-    let heading = element(
-        &c,
-        "[data-testid=conversation-heading]",
-        wait,
-        "conversation view",
-    )
-    .await;
-    assert_eq!(heading.text().await.expect("text"), "Long weekend in Porto");
+    expect_heading(&c, "Long weekend in Porto").await;
     // Back to Ask: the answer is still there.
     click(&c, "[data-testid=open-ask]", ON_SCREEN, "ask button").await;
     let excerpt = element(
@@ -693,14 +691,7 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     let kept = element(&c, "[data-testid=ask-answer]", wait, "the answer, kept").await;
     assert_eq!(kept.text().await.expect("text"), text);
     excerpt.click().await.expect("open excerpt");
-    let heading = element(
-        &c,
-        "[data-testid=conversation-heading]",
-        wait,
-        "conversation view",
-    )
-    .await;
-    assert_eq!(heading.text().await.expect("text"), "Long weekend in Porto");
+    expect_heading(&c, "Long weekend in Porto").await;
     c.close().await.expect("close session");
 }
 

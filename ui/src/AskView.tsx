@@ -1,5 +1,6 @@
 import { useState } from "react";
-import { api, errorMessage, type Excerpt } from "./api";
+import { api, type Excerpt } from "./api";
+import { ErrorLine, shownError, type Shown } from "./ErrorLine";
 import { formatDate } from "./format";
 import { plainText } from "./plainText";
 import { SimilarityBar } from "./SimilarityBar";
@@ -30,7 +31,7 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
   const [answer, setAnswer] = useState(lastAsk.answer);
   const [excerpts, setExcerpts] = useState<Excerpt[]>(lastAsk.excerpts);
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Shown | null>(null);
 
   const ask = () => {
     const q = question.trim();
@@ -47,7 +48,7 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
           setExcerpts(r.excerpts);
           lastAsk = { question: q, answer: r.answer, excerpts: r.excerpts };
         },
-        (e) => setError(errorMessage(e)),
+        (e) => setError(shownError(e)),
       )
       .finally(() => setBusy(false));
   };
@@ -92,7 +93,7 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
           {busy ? "Asking…" : "Ask"}
         </button>
       </form>
-      {error && <p className="error-text">{error}</p>}
+      {error && <ErrorLine error={error} onRetry={busy ? undefined : ask} />}
       {answer && (
         <div className="answer" data-testid="ask-answer">
           <Markdown text={answer} cite={busy ? undefined : cite} />

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
-import { api, errorMessage, type Bookmark } from "./api";
+import { api, type Bookmark } from "./api";
+import { ErrorLine, shownError, type Shown } from "./ErrorLine";
 import { formatDateTime } from "./format";
 import { plainText } from "./plainText";
 
@@ -7,22 +8,37 @@ import { plainText } from "./plainText";
 export function BookmarksView({ onOpen }: { onOpen: (conversationId: string, messageId: string) => void }) {
   const [items, setItems] = useState<Bookmark[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const load = (from: string | null) =>
-    api.listBookmarks(from).then(
+  const [error, setError] = useState<Shown | null>(null);
+  // What Retry does: the last thing that failed.
+  const [retry, setRetry] = useState<(() => void) | null>(null);
+  const fail = (again: () => void) => (e: unknown) => {
+    setError(shownError(e));
+    setRetry(() => again);
+  };
+  const load = (from: string | null): Promise<void> => {
+    setError(null);
+    return api.listBookmarks(from).then(
       (page) => {
         setItems((prev) => (from && prev ? [...prev, ...page.items] : page.items));
         setCursor(page.next_cursor);
       },
-      (e) => setError(errorMessage(e)),
+      fail(() => void load(from)),
     );
+  };
+  const remove = (id: string) => {
+    setError(null);
+    api.setBookmark(id, false).then(
+      () => setItems((prev) => prev?.filter((x) => x.id !== id) ?? null),
+      fail(() => remove(id)),
+    );
+  };
   useEffect(() => {
     void load(null);
   }, []);
   return (
     <section className="conversation" data-testid="bookmarks-view">
       <h1>Bookmarks</h1>
-      {error && <p className="error-text">{error}</p>}
+      {error && <ErrorLine error={error} onRetry={retry ?? undefined} />}
       {items === null && !error && <p className="muted">Loading…</p>}
       {items?.length === 0 && <p className="muted">No bookmarks yet. Bookmark a message with 🔖 to keep it here.</p>}
       <ul className="bookmarks">
@@ -41,12 +57,7 @@ export function BookmarksView({ onOpen }: { onOpen: (conversationId: string, mes
               className="link small"
               data-testid="bookmark-remove"
               aria-label="Remove bookmark"
-              onClick={() =>
-                api.setBookmark(m.id, false).then(
-                  () => setItems((prev) => prev?.filter((x) => x.id !== m.id) ?? null),
-                  (e) => setError(errorMessage(e)),
-                )
-              }
+              onClick={() => remove(m.id)}
             >
               Remove
             </button>

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
-import { api, errorMessage, type AnalysisView, type Conversation } from "./api";
+import { api, type AnalysisView, type Conversation } from "./api";
+import { ErrorLine, shownError, type Shown } from "./ErrorLine";
 
 const SENTIMENT_ICON: Record<string, string> = {
   positive: "🙂",
@@ -25,7 +26,7 @@ export function InsightsPanel({
   onClose?: () => void;
 }) {
   const [view, setView] = useState<AnalysisView | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Shown | null>(null);
   const id = conversation.id;
 
   const load = useCallback(() => {
@@ -34,7 +35,7 @@ export function InsightsPanel({
         setView(v);
         setError(null);
       },
-      (e) => setError(errorMessage(e)),
+      (e) => setError(shownError(e)),
     );
   }, [id]);
 
@@ -49,7 +50,7 @@ export function InsightsPanel({
   }, [id, load, conversation.status]);
 
   const reanalyze = () => {
-    api.reanalyze(id).then(load, (e) => setError(errorMessage(e)));
+    api.reanalyze(id).then(load, (e) => setError(shownError(e)));
   };
 
   const toggle = (itemId: number, done: boolean) => {
@@ -65,7 +66,7 @@ export function InsightsPanel({
         : v,
     );
     api.setActionItemDone(itemId, done).catch((e) => {
-      setError(errorMessage(e));
+      setError(shownError(e));
       load();
     });
   };
@@ -75,7 +76,7 @@ export function InsightsPanel({
     return (
       <aside className={`insights${open ? " open" : ""}`} data-testid="insights-loading">
         <h2>Insights</h2>
-        <p className={error ? "error-text" : "muted"}>{error ?? "Loading…"}</p>
+        {error ? <ErrorLine error={error} onRetry={load} /> : <p className="muted">Loading…</p>}
       </aside>
     );
   const { status, analysis } = view;
@@ -93,7 +94,7 @@ export function InsightsPanel({
           </button>
         )}
       </div>
-      {error && <p className="error-text">{error}</p>}
+      {error && <ErrorLine error={error} onRetry={load} />}
       {busy && (
         <p className="muted" data-testid="analysis-busy">
           <span className="spinner" aria-hidden="true" /> Analysing…
