@@ -353,11 +353,7 @@ fn parse_reply(text: &str) -> (String, Option<usize>) {
     }
     if text.starts_with('{') {
         // Cut off by the token limit: what there is of the answer string.
-        if let Some(rest) = text
-            .split_once("\"answer\"")
-            .and_then(|(_, r)| r.trim_start().strip_prefix(':'))
-            .and_then(|r| r.trim_start().strip_prefix('"'))
-        {
+        if let Some(rest) = value_start(text).map(|s| &text[s..]) {
             let mut out = String::new();
             let mut chars = rest.chars();
             while let Some(c) = chars.next() {

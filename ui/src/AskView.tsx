@@ -4,7 +4,7 @@ import { ErrorLine, shownError, type Shown } from "./ErrorLine";
 import { formatDate } from "./format";
 import { plainText } from "./plainText";
 import { SimilarityBar } from "./SimilarityBar";
-import { Markdown } from "./Markdown";
+import { CITATION, Markdown } from "./Markdown";
 
 /** The last question asked and what it got: still there when the person comes back to Ask. */
 let lastAsk: { question: string; answer: string; excerpts: Excerpt[] } = {
@@ -16,7 +16,7 @@ let lastAsk: { question: string; answer: string; excerpts: Excerpt[] } = {
 /** The excerpt numbers an answer cites as [n] or [n, m]. */
 export function citedNumbers(answer: string): Set<number> {
   const out = new Set<number>();
-  for (const m of answer.matchAll(/\[(\d+(?:\s*,\s*\d+)*)\]/g)) {
+  for (const m of answer.matchAll(new RegExp(CITATION.source, "g"))) {
     for (const n of m[1].split(",")) out.add(Number(n.trim()));
   }
   return out;

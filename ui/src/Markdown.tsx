@@ -20,6 +20,9 @@ function remarkHtmlAsText() {
   };
 }
 
+/** A citation as models write it: `[n]` or `[n, m]` (the numbers in group 1). */
+export const CITATION = /\[(\d+(?:\s*,\s*\d+)*)\]/;
+
 /** Where a citation `[n]` points: the link target the citations plugin writes. */
 const CITE_PREFIX = "#cite-";
 
@@ -33,7 +36,7 @@ export function remarkCitations() {
   return (tree: Parameters<typeof visit>[0]) => {
     visit(tree, "text", (node, index, parent) => {
       const text = (node as MdNode).value ?? "";
-      const re = /\[(\d+(?:\s*,\s*\d+)*)\]/g;
+      const re = new RegExp(CITATION.source, "g");
       if (!parent || index === undefined || !re.test(text)) return;
       re.lastIndex = 0;
       const out: MdNode[] = [];
