@@ -396,6 +396,173 @@ async fn the_background_queue_analyses_what_is_enqueued() {
     assert!(store.lock().unwrap().get_analysis(&id).unwrap().is_some());
 }
 
+/// "Analyse all": every ended conversation without an analysis is queued once (not the
+/// active one, not one already analysed), newest first; progress counts them; a paused queue
+/// starts nothing until resumed; an analysis of another conversation's subject is in doubt.
+#[tokio::test]
+async fn analyse_all_queues_the_unanalysed_newest_first_and_pauses() {
+    let fake = FakeLlm::start(vec![sse_text(GOOD)]).await;
+    let t = temp_store();
+    let mut ids = Vec::new();
+    for (i, title) in ["oldest", "middle", "newest", "active", "done"]
+        .into_iter()
+        .enumerate()
+    {
+        let id = conversation(&t.store, title, 1_000 + 100 * i as i64);
+        message(&t.store, &id, Sender::User, CHAT[0], 1_001 + 100 * i as i64);
+        message(&t.store, &id, Sender::Ai, CHAT[1], 1_002 + 100 * i as i64);
+        if title != "active" {
+            t.store.end_conversation(&id).unwrap();
+        }
+        ids.push(id);
+    }
+    let store: SharedStore = Arc::new(Mutex::new(t.store));
+    analyze_conversation(&store, &client(&fake.url, 6000), &ids[4])
+        .await
+        .unwrap();
+    let queue = AnalysisQueue::new(store.clone()).unwrap();
+    queue.set_paused(true);
+    let before = store.lock().unwrap().analysis_progress().unwrap();
+    assert_eq!(
+        (before.not_queued, before.pending, before.analysed),
+        (3, 0, 1)
+    );
+    assert_eq!(queue.enqueue_all().unwrap(), 3);
+    assert_eq!(queue.enqueue_all().unwrap(), 0, "nothing is queued twice");
+    assert_eq!(
+        store.lock().unwrap().next_pending_analysis().unwrap(),
+        Some(ids[2].clone()),
+        "the newest conversation goes first"
+    );
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let url = fake.url.clone();
+    let worker = queue.clone();
+    tokio::spawn(async move {
+        worker
+            .run(
+                || async { Ok(client(&url, 6000)) },
+                |s| {
+                    let _ = tx.send((s.conversation_id.clone(), s.state));
+                },
+            )
+            .await
+    });
+    // Paused: nothing starts.
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(500), rx.recv())
+            .await
+            .is_err(),
+        "a paused queue started a job"
+    );
+    assert_eq!(
+        store.lock().unwrap().analysis_progress().unwrap().pending,
+        3
+    );
+    queue.set_paused(false);
+    let mut done = Vec::new();
+    while done.len() < 3 {
+        let (id, state) = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if state == AnalysisState::Done {
+            done.push(id);
+        }
+    }
+    assert_eq!(done, [ids[2].clone(), ids[1].clone(), ids[0].clone()]);
+    let after = store.lock().unwrap().analysis_progress().unwrap();
+    assert_eq!((after.not_queued, after.pending, after.analysed), (0, 0, 4));
+    // GOOD is about Lisbon, as the conversation is: nothing to doubt.
+    assert!(store
+        .lock()
+        .unwrap()
+        .get_analysis(&ids[0])
+        .unwrap()
+        .unwrap()
+        .doubts
+        .is_empty());
+}
+
+/// Automatic analysis: a conversation with no message for the idle time is ended as of its
+/// last message and queued; a recent one, an empty one and one being answered are left alone;
+/// the settings keep their choice and refuse a nonsense idle time.
+#[test]
+fn idle_conversations_end_by_themselves_and_are_queued() {
+    use hindsight::analysis::AnalysisSettings;
+    use hindsight::store::Status;
+    let t = temp_store();
+    let now = hindsight::time::now_ms();
+    let hour = 3_600_000;
+    let idle = conversation(&t.store, "idle", now - 3 * hour);
+    message(&t.store, &idle, Sender::User, CHAT[0], now - 3 * hour);
+    message(&t.store, &idle, Sender::Ai, CHAT[1], now - 2 * hour);
+    let recent = conversation(&t.store, "recent", now - 3 * hour);
+    message(&t.store, &recent, Sender::User, CHAT[0], now - 3 * hour);
+    message(&t.store, &recent, Sender::Ai, CHAT[1], now - 60_000);
+    let answering = conversation(&t.store, "answering", now - 3 * hour);
+    message(&t.store, &answering, Sender::User, CHAT[0], now - 2 * hour);
+    let empty = conversation(&t.store, "empty", now - 3 * hour);
+
+    let settings = AnalysisSettings::load(&t.store).unwrap();
+    assert_eq!(settings, AnalysisSettings::default());
+    assert!(settings.automatic);
+    AnalysisSettings {
+        automatic: false,
+        idle_minutes: 45,
+    }
+    .save(&t.store)
+    .unwrap();
+    assert_eq!(AnalysisSettings::load(&t.store).unwrap().idle_minutes, 45);
+    assert!(AnalysisSettings {
+        automatic: true,
+        idle_minutes: 0
+    }
+    .save(&t.store)
+    .is_err());
+
+    let store: SharedStore = Arc::new(Mutex::new(t.store));
+    let queue = AnalysisQueue::new(store.clone()).unwrap();
+    let ended = queue
+        .end_idle(std::time::Duration::from_secs(30 * 60), |id| {
+            id == answering
+        })
+        .unwrap();
+    assert_eq!(ended, std::slice::from_ref(&idle));
+    let s = store.lock().unwrap();
+    let c = s.get_conversation(&idle).unwrap();
+    assert_eq!(c.status, Status::Ended);
+    assert_eq!(c.end_time, Some(now - 2 * hour), "ended when the talk did");
+    assert_eq!(
+        s.analysis_status(&idle).unwrap().state,
+        AnalysisState::Pending
+    );
+    for other in [&recent, &answering, &empty] {
+        assert_eq!(s.get_conversation(other).unwrap().status, Status::Active);
+    }
+}
+
+/// An analysis about something the conversation never mentions is stored, in doubt, with
+/// the reasons.
+#[tokio::test]
+async fn an_analysis_of_another_subject_is_stored_in_doubt() {
+    let baking = r#"{"summary": "I am happy to help you with your baking and sourdough starter recipe.", "topics": ["baking", "bread"], "sentiment": "positive", "sentiment_score": 0.8, "action_items": [], "key_points": ["Feed the starter"]}"#;
+    let fake = FakeLlm::start(vec![sse_text(baking)]).await;
+    let (_dir, store, id) = ended_conversation(CHAT);
+    let a = analyze_conversation(&store, &client(&fake.url, 6000), &id)
+        .await
+        .unwrap();
+    assert_eq!(
+        a.doubts,
+        [
+            "most of the summary's words are not in the conversation",
+            "none of its topics is mentioned in the conversation"
+        ]
+    );
+    let insights = store.lock().unwrap().insights(&[], false).unwrap();
+    assert_eq!((insights.counts.analysed, insights.counts.in_doubt), (0, 1));
+}
+
 #[test]
 fn v1_action_items_json_becomes_rows() {
     let dir = tempfile::tempdir().unwrap();

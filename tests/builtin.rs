@@ -749,6 +749,34 @@ fn ask_with_the_builtin_model_answers_from_the_history_citing_its_source() {
     );
     assert!(source.message.contains("Ribeira"), "{source:?}");
 
+    // Stopped mid-reply (the engine is still reading the excerpts 300 ms in): the excerpts
+    // found stay, the answer says it was stopped, and the engine is free for the next question
+    // (the one below).
+    let stop = tokio_util::sync::CancellationToken::new();
+    let question = "What time was the train to Porto?";
+    let retrieved = ask::retrieve(
+        &t.store,
+        &searcher,
+        common::embedder(),
+        question,
+        AskOptions::default(),
+    )
+    .unwrap();
+    let found = retrieved.excerpts.clone();
+    let (tx, _rx) = mpsc::channel(64);
+    let result = rt.block_on(async {
+        let canceller = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            canceller.cancel();
+        });
+        ask::answer_until(&llm, question, retrieved, tx, &stop).await
+    });
+    let result = result.unwrap();
+    assert_eq!(result.answer, ask::STOPPED);
+    assert!(!found.is_empty());
+    assert_eq!(result.excerpts, found);
+
     // The Porto conversation names no airline. A 0.5B model may still name something from
     // the excerpts (BENCHMARKS.md: honesty on the evaluation sets); what is guaranteed is that
     // an answer is never one no excerpt holds: either "not found", or words of the cited

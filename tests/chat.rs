@@ -75,6 +75,21 @@ async fn a_streamed_answer_is_stored_whole() {
         client.models().await.unwrap(),
         vec!["smollm2-135m".to_string()]
     );
+    // The first-run welcome's detection finds the real server and skips a closed port.
+    let found = hindsight::llm::detect::local_servers_at(
+        &[
+            ("nobody", "http://127.0.0.1:9/v1"),
+            ("llama.cpp", &server.url),
+        ],
+        std::time::Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].name.as_str(), found[0].base_url.as_str()),
+        ("llama.cpp", server.url.as_str())
+    );
+    assert_eq!(found[0].models, ["smollm2-135m"]);
     let (_dir, chat) = service();
     let c = chat
         .create_conversation(Some("What is the capital of France?"))

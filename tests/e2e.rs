@@ -79,6 +79,20 @@ async fn open_app_with(data_dir: &Path, extra: &[&str]) -> (Driver, Client) {
     let driver = Driver(driver);
     wait_port(port);
     wait_port(port + 1);
+    // Automatic analysis off unless a test turned it on: a background analysis of the seeded
+    // conversations would take the CPU from what a test measures (the import test turns it on
+    // in Settings).
+    {
+        let store = store_at(data_dir);
+        if store.get_setting("analysis").expect("settings").is_none() {
+            hindsight::analysis::AnalysisSettings {
+                automatic: false,
+                ..Default::default()
+            }
+            .save(&store)
+            .expect("save settings");
+        }
+    }
     let mut args = vec!["--data-dir", data_dir.to_str().expect("utf-8 temp path")];
     args.extend_from_slice(extra);
     let mut caps = serde_json::Map::new();
@@ -202,17 +216,40 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
         .contains("Is a day trip to Sintra worth it?"));
     screenshot(&c, "conversation").await;
 
-    // React and bookmark: shown at once, and still there after a restart.
+    // React (a thumb, and 🎉 from the picker) and bookmark: shown at once, and still there
+    // after a restart.
     let third = "//li[@data-testid='message'][3]";
-    for target in [
-        format!("{third}//button[@data-testid='reaction'][@data-emoji='🎉']"),
-        format!("{third}//button[@data-testid='bookmark']"),
+    let party = format!("{third}//button[@data-testid='reaction'][@data-emoji='🎉']");
+    let more = format!("{third}//button[@data-testid='reaction-more']");
+    assert!(
+        c.find(Locator::XPath(&party)).await.is_err(),
+        "only the thumbs are offered before the picker"
+    );
+    for (click_at, target) in [
+        (
+            format!("{third}//button[@data-testid='reaction'][@data-emoji='👍']"),
+            format!("{third}//button[@data-testid='reaction'][@data-emoji='👍']"),
+        ),
+        (more.clone(), more.clone()),
+        (
+            format!("{third}//button[@data-testid='pick-reaction'][@data-emoji='🎉']"),
+            party.clone(),
+        ),
+        (
+            format!("{third}//button[@data-testid='bookmark']"),
+            format!("{third}//button[@data-testid='bookmark']"),
+        ),
     ] {
-        let button = c.find(Locator::XPath(&target)).await.expect("button");
+        let button = c.find(Locator::XPath(&click_at)).await.expect("button");
         button.click().await.expect("click");
+        let pressed = if click_at == more {
+            format!("{target}[@aria-expanded='true']")
+        } else {
+            format!("{target}[@aria-pressed='true']")
+        };
         c.wait()
             .at_most(wait)
-            .for_element(Locator::XPath(&format!("{target}[@aria-pressed='true']")))
+            .for_element(Locator::XPath(&pressed))
             .await
             .expect("pressed at once");
     }
@@ -223,6 +260,7 @@ async fn sidebar_lists_the_seeded_conversations_and_opens_one() {
     open_conversation(&c, "Planning a week in Lisbon").await;
     for target in [
         format!("{third}//button[@data-testid='reaction'][@data-emoji='🎉'][@aria-pressed='true']"),
+        format!("{third}//button[@data-testid='reaction'][@data-emoji='👍'][@aria-pressed='true']"),
         format!("{third}//button[@data-testid='bookmark'][@aria-pressed='true']"),
     ] {
         c.wait()
@@ -692,6 +730,40 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     assert_eq!(kept.text().await.expect("text"), text);
     excerpt.click().await.expect("open excerpt");
     expect_heading(&c, "Long weekend in Porto").await;
+
+    // Stop: the model is dropped mid-reply (the server is still reading the excerpts when the
+    // click comes); the excerpts found stay, and Ask is ready for the next question.
+    click(&c, "[data-testid=open-ask]", ON_SCREEN, "ask button").await;
+    let input = element(&c, "[data-testid=ask-input]", wait, "ask view").await;
+    input.clear().await.expect("clear");
+    input
+        .send_keys("What time was the train to Porto?")
+        .await
+        .expect("type");
+    click(&c, "[data-testid=ask-submit]", ON_SCREEN, "submit").await;
+    element(
+        &c,
+        "[data-testid=ask-thinking]",
+        wait,
+        "reading your history",
+    )
+    .await;
+    click(&c, "[data-testid=ask-stop]", ON_SCREEN, "stop").await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='ask-answer'][contains(., 'Stopped before an answer was written')]",
+        ))
+        .await
+        .expect("the answer says it was stopped");
+    element(
+        &c,
+        &format!("[data-testid=ask-excerpt][data-conversation-id='{porto}']"),
+        wait,
+        "the excerpts found before the stop",
+    )
+    .await;
+    element(&c, "[data-testid=ask-submit]", wait, "Ask, ready again").await;
     c.close().await.expect("close session");
 }
 
@@ -1060,6 +1132,40 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
                 )
                 .expect("analysis");
         }
+        // An analysis its checks doubted (kept, not charted), and an ended conversation that
+        // has none yet ("Analyse all").
+        let doubted = common::conversation(&store, "Chat doubted", 1_772_323_300_000);
+        common::message(
+            &store,
+            &doubted,
+            hindsight::store::Sender::User,
+            "hello",
+            1_772_323_300_001,
+        );
+        store
+            .put_checked_analysis(
+                &doubted,
+                &NewAnalysis {
+                    summary: "Baking bread.".into(),
+                    sentiment: Sentiment::Positive,
+                    sentiment_score: 0.9,
+                    topics: vec!["baking".into()],
+                    key_points: vec![],
+                    action_items: vec![],
+                },
+                "test",
+                &["none of its topics is mentioned in the conversation".to_owned()],
+            )
+            .expect("doubted analysis");
+        let waiting = common::conversation(&store, "Chat waiting", 1_772_323_400_000);
+        common::message(
+            &store,
+            &waiting,
+            hindsight::store::Sender::User,
+            "Remind me to renew the passport before the Lisbon trip.",
+            1_772_323_400_001,
+        );
+        store.end_conversation(&waiting).expect("end");
     }
     let (_driver, c) = open_app(data.path()).await;
     let wait = Duration::from_secs(20);
@@ -1100,12 +1206,60 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
     assert_eq!(
         tiles,
         [
-            "3 conversations",
-            "3 messages",
+            "5 conversations",
+            "5 messages",
             "3 analysed",
             "3 open action items"
-        ]
+        ],
+        "the doubted analysis is not counted"
     );
+    let progress = element(
+        &c,
+        "[data-testid=analysis-progress]",
+        ON_SCREEN,
+        "what waits for analysis",
+    )
+    .await;
+    assert_eq!(
+        progress
+            .find(Locator::Css("span"))
+            .await
+            .expect("its line")
+            .text()
+            .await
+            .expect("text"),
+        "1 conversation has no insights yet."
+    );
+    // The analysis in doubt is charted only when asked for.
+    let doubtful = element(
+        &c,
+        "[data-testid=insights-doubtful]",
+        ON_SCREEN,
+        "the in-doubt filter",
+    )
+    .await;
+    assert!(doubtful
+        .text()
+        .await
+        .expect("text")
+        .starts_with("Include 1 analysis in doubt"));
+    let doubtful_box = doubtful.find(Locator::Css("input")).await.expect("its box");
+    doubtful_box.click().await.expect("include");
+    c.wait()
+        .at_most(ON_SCREEN)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='tile'][strong='4' and span='analysed']",
+        ))
+        .await
+        .expect("4 analysed with the doubted one");
+    doubtful_box.click().await.expect("leave out again");
+    c.wait()
+        .at_most(ON_SCREEN)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='tile'][strong='3' and span='analysed']",
+        ))
+        .await
+        .expect("3 analysed without it");
     let topics = c
         .find(Locator::Css("[data-testid=top-topics]"))
         .await
@@ -1141,17 +1295,64 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
         ))
         .await
         .expect("2 analysed once tiny-test's analyses are left out");
+
+    // Analyse all queues the waiting conversation and the line says so; Pause holds the queue.
+    click(&c, "[data-testid=analyse-all]", ON_SCREEN, "Analyse all").await;
+    c.wait()
+        .at_most(ON_SCREEN)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='analysis-progress'][contains(., 'Analysing your history: 1 conversation left')]",
+        ))
+        .await
+        .expect("the queue works");
+    click(&c, "[data-testid=pause-analysis]", ON_SCREEN, "Pause").await;
+    c.wait()
+        .at_most(ON_SCREEN)
+        .for_element(Locator::XPath(
+            "//*[@data-testid='analysis-progress'][contains(., 'Analysis paused')]\
+             //button[@data-testid='pause-analysis'][.='Resume']",
+        ))
+        .await
+        .expect("paused, with Resume");
+    screenshot(&c, "insights-analyse-all").await;
+
+    // The doubted analysis is shown with its reason in the conversation's panel.
+    open_conversation(&c, "Chat doubted").await;
+    let note = element(
+        &c,
+        "[data-testid=analysis-doubts]",
+        wait,
+        "the doubt on the analysis",
+    )
+    .await;
+    assert!(note
+        .text()
+        .await
+        .expect("text")
+        .contains("none of its topics is mentioned in the conversation"));
     c.close().await.expect("close session");
     drop(_driver);
     let store = store_at(data.path());
     assert_eq!(
         store
-            .insights(&[])
+            .insights(&[], false)
             .expect("insights")
             .counts
             .open_action_items,
         2,
         "the tick persisted"
+    );
+    let waiting = store
+        .list_conversations(None, 10)
+        .expect("list")
+        .items
+        .into_iter()
+        .find(|c| c.title == "Chat waiting")
+        .expect("the waiting chat");
+    assert_ne!(
+        store.analysis_status(&waiting.id).expect("status").state,
+        hindsight::store::AnalysisState::None,
+        "Analyse all queued it"
     );
 }
 
@@ -1286,7 +1487,46 @@ async fn settings_import_and_export_go_through_the_native_file_dialogs() {
     let refused = refused.as_str().unwrap_or_default().to_owned();
     assert!(refused.starts_with("refused"), "{refused}");
 
+    // A new history opens on the welcome: import, a local server, or the built-in model, in
+    // that order; the server search ends (found, or a plain "none answers").
+    let welcome = element(&c, "[data-testid=welcome]", wait, "the welcome").await;
+    let mut steps = Vec::new();
+    for h in welcome.find_all(Locator::Css("h2")).await.expect("steps") {
+        steps.push(h.text().await.expect("text"));
+    }
+    assert_eq!(
+        steps,
+        [
+            "Bring your ChatGPT history",
+            "Connect a local server",
+            "Or use the built-in model"
+        ]
+    );
+    element(
+        &c,
+        "[data-testid=welcome-servers], [data-testid=welcome-no-server]",
+        wait,
+        "the result of the server search",
+    )
+    .await;
+    screenshot(&c, "welcome").await;
+
     click(&c, "[data-testid=open-settings]", wait, "Settings link").await;
+    // Automatic analysis on (the tests start with it off): the import queues what it brought.
+    let auto = element(
+        &c,
+        "[data-testid=auto-analysis-on]",
+        wait,
+        "the automatic analysis box",
+    )
+    .await;
+    assert!(!auto.is_selected().await.expect("state"));
+    auto.click().await.expect("turn it on");
+    c.wait()
+        .at_most(ON_SCREEN)
+        .for_element(Locator::Css("[data-testid=auto-analysis-on]:checked"))
+        .await
+        .expect("on");
     through_file_dialog(
         &c,
         "[data-testid=import]",
@@ -1337,6 +1577,33 @@ async fn settings_import_and_export_go_through_the_native_file_dialogs() {
     let written: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&target).expect("the export file")).expect("JSON");
     assert_eq!(written["conversations"].as_array().expect("list").len(), 3);
+    // The two ended conversations the import brought were queued for analysis (the active one
+    // waits until it is idle), and the setting was kept.
+    drop(_driver);
+    let store = store_at(data.path());
+    assert!(
+        hindsight::analysis::AnalysisSettings::load(&store)
+            .expect("settings")
+            .automatic
+    );
+    let mut queued = Vec::new();
+    for conversation in store.list_conversations(None, 10).expect("list").items {
+        let state = store
+            .analysis_status(&conversation.id)
+            .expect("status")
+            .state;
+        if state != hindsight::store::AnalysisState::None {
+            queued.push(conversation.title);
+        }
+    }
+    queued.sort();
+    assert_eq!(
+        queued,
+        [
+            "Planning a week in Lisbon",
+            "Sourdough starter troubleshooting"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -1877,4 +2144,59 @@ async fn a_whole_chat_and_a_search_without_the_mouse() {
         .for_element(Locator::Css("[data-testid=ask-input]:focus"))
         .await
         .expect("the question box is focused");
+
+    // The conversation list (back once the search is cleared) is one Tab stop; arrow keys move
+    // between its rows, Enter opens.
+    type_keys(&c, &(Key::Control + "k")).await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("[data-testid=search-box]:focus"))
+        .await
+        .expect("the search box is focused");
+    type_keys(&c, &(Key::Control + "a")).await;
+    type_keys(&c, &(Key::Null + &Key::Backspace)).await;
+    element(
+        &c,
+        "[data-testid=conversation-item]",
+        wait,
+        "the conversation list",
+    )
+    .await;
+    let stops = c
+        .find_all(Locator::Css(
+            "[data-testid=conversation-item][tabindex='0']",
+        ))
+        .await
+        .expect("query");
+    assert_eq!(stops.len(), 1, "one Tab stop in the conversation list");
+    let first = c
+        .find(Locator::Css("[data-testid=conversation-item]"))
+        .await
+        .expect("the first row");
+    let first_id = first.attr("data-id").await.expect("id");
+    c.execute(
+        "arguments[0].focus();",
+        vec![serde_json::to_value(&first).expect("element")],
+    )
+    .await
+    .expect("focus the first row");
+    type_keys(&c, &Key::Down.to_string()).await;
+    let second = c
+        .wait()
+        .at_most(ON_SCREEN)
+        .for_element(Locator::Css(
+            "[data-testid=conversation-item][tabindex='0']:focus",
+        ))
+        .await
+        .expect("Down focuses the next row, now the Tab stop");
+    assert_ne!(second.attr("data-id").await.expect("id"), first_id);
+    let title = second
+        .find(Locator::Css("[data-testid=conversation-title]"))
+        .await
+        .expect("title")
+        .text()
+        .await
+        .expect("text");
+    type_keys(&c, &Key::Enter.to_string()).await;
+    expect_heading(&c, &title).await;
 }

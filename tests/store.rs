@@ -27,7 +27,7 @@ fn open_sets_wal_foreign_keys_and_latest_version() {
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1, "foreign keys must be enforced");
-    assert_eq!(t.store.schema_version().unwrap(), 4);
+    assert_eq!(t.store.schema_version().unwrap(), 5);
     // Re-opening an existing file keeps its data and does not re-run migrations.
     let id = conversation(&t.store, "kept", 1_000);
     drop(t.store);
@@ -540,7 +540,7 @@ fn insights_count_and_chart_sentiment_and_topics_by_month() {
     let done = t.store.list_action_items(true, 10).unwrap()[0].item.id;
     t.store.set_action_item_done(done, true).unwrap();
 
-    let i = t.store.insights(&[]).unwrap();
+    let i = t.store.insights(&[], false).unwrap();
     assert_eq!(
         (
             i.counts.conversations,
@@ -596,7 +596,7 @@ fn insights_leave_out_the_analyses_of_excluded_models() {
         };
         t.store.put_analysis(&c, &analysis, model).unwrap();
     }
-    let all = t.store.insights(&[]).unwrap();
+    let all = t.store.insights(&[], false).unwrap();
     assert_eq!(all.counts.analysed, 3);
     let models: Vec<(&str, i64)> = all
         .models
@@ -606,7 +606,10 @@ fn insights_leave_out_the_analyses_of_excluded_models() {
     assert_eq!(models, [("Tiny (built-in)", 2), ("Small (built-in)", 1)]);
     assert_eq!(all.topics[0].topic, "noise");
 
-    let some = t.store.insights(&["Tiny (built-in)".to_owned()]).unwrap();
+    let some = t
+        .store
+        .insights(&["Tiny (built-in)".to_owned()], false)
+        .unwrap();
     assert_eq!(some.counts.analysed, 1);
     assert_eq!(some.sentiment[0].negative, 1);
     assert!((some.sentiment[0].average + 0.6).abs() < 1e-9);
@@ -614,8 +617,65 @@ fn insights_leave_out_the_analyses_of_excluded_models() {
     assert_eq!(topics, ["landlord"]);
     assert_eq!(some.models.len(), 2, "the excluded model is still listed");
     // A model name is data, never SQL.
-    let odd = t.store.insights(&["x') OR 1=1 --".to_owned()]).unwrap();
+    let odd = t
+        .store
+        .insights(&["x') OR 1=1 --".to_owned()], false)
+        .unwrap();
     assert_eq!(odd.counts.analysed, 3);
+}
+
+/// An analysis its checks doubted is stored with the reasons, left out of the charts and
+/// counted apart, and charted only when asked; re-analysing without doubts clears them.
+#[test]
+fn insights_leave_out_analyses_in_doubt_unless_asked() {
+    use hindsight::store::{NewAnalysis, Sentiment};
+    let t = temp_store();
+    let day = 1_768_435_200_000i64;
+    let analysis = |topic: &str| NewAnalysis {
+        summary: "s".into(),
+        sentiment: Sentiment::Positive,
+        sentiment_score: 0.5,
+        topics: vec![topic.into()],
+        key_points: vec![],
+        action_items: vec![],
+    };
+    let sure = conversation(&t.store, "sure", day);
+    let doubted = conversation(&t.store, "doubted", day + 1);
+    t.store
+        .put_checked_analysis(&sure, &analysis("porto"), "Small (built-in)", &[])
+        .unwrap();
+    let reasons = vec!["none of its topics is mentioned in the conversation".to_owned()];
+    let stored = t
+        .store
+        .put_checked_analysis(&doubted, &analysis("baking"), "Small (built-in)", &reasons)
+        .unwrap();
+    assert_eq!(stored.doubts, reasons);
+    assert_eq!(
+        t.store.get_analysis(&doubted).unwrap().unwrap().doubts,
+        reasons
+    );
+
+    let charted = t.store.insights(&[], false).unwrap();
+    assert_eq!((charted.counts.analysed, charted.counts.in_doubt), (1, 1));
+    let topics: Vec<&str> = charted.topics.iter().map(|t| t.topic.as_str()).collect();
+    assert_eq!(topics, ["porto"]);
+    assert_eq!(charted.sentiment[0].conversations, 1);
+
+    let all = t.store.insights(&[], true).unwrap();
+    assert_eq!((all.counts.analysed, all.counts.in_doubt), (2, 1));
+    assert_eq!(all.topics.len(), 2);
+
+    t.store
+        .put_checked_analysis(&doubted, &analysis("baking"), "Small (built-in)", &[])
+        .unwrap();
+    assert!(t
+        .store
+        .get_analysis(&doubted)
+        .unwrap()
+        .unwrap()
+        .doubts
+        .is_empty());
+    assert_eq!(t.store.insights(&[], false).unwrap().counts.in_doubt, 0);
 }
 
 /// The data folder, the database with its WAL, and exports are readable by their owner only.

@@ -3,15 +3,19 @@
 //! schema), a tolerant parser and one repair retry. A conversation longer than the context
 //! budget is analysed in chunks (map) whose analyses are merged by the LLM (reduce); action
 //! items of every chunk are kept.
+mod doubts;
 mod parse;
 mod prompt;
 mod queue;
+mod settings;
 
 use std::collections::HashSet;
 
+pub use doubts::doubts;
 pub use parse::parse_analysis;
 pub use prompt::{chunk_transcript, schema};
 pub use queue::AnalysisQueue;
+pub use settings::AnalysisSettings;
 
 use crate::chat::SharedStore;
 use crate::error::{Error, Result};
@@ -158,7 +162,8 @@ pub async fn analyze_conversation(
     let result = async {
         let model = llm.model().await?;
         let analysis = analyze(llm, &messages, opts).await?;
-        lock(store).put_analysis(conversation_id, &analysis, &model)
+        let doubts = doubts(&analysis, &model, &messages);
+        lock(store).put_checked_analysis(conversation_id, &analysis, &model, &doubts)
     }
     .await;
     if let Err(e) = &result {

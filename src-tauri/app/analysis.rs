@@ -3,21 +3,56 @@
 use tauri::{AppHandle, Emitter, Manager};
 
 use super::state::AppState;
+use crate::analysis::AnalysisSettings;
 
 pub const STATUS_EVENT: &str = "analysis-status";
 
+/// How often idle conversations are looked for.
+const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub fn start(app: &AppHandle) {
-    let app = app.clone();
+    let worker = app.clone();
     tauri::async_runtime::spawn(async move {
-        let state = app.state::<AppState>();
+        let state = worker.state::<AppState>();
         let queue = state.analysis.clone();
         queue
-            .run(
+            .run_yielding(
                 || state.llm(),
                 |status| {
-                    let _ = app.emit(STATUS_EVENT, status);
+                    let _ = worker.emit(STATUS_EVENT, status);
                 },
+                // A chat answer goes first: no analysis starts while one is written.
+                || state.chat.is_answering(),
             )
             .await;
+    });
+    // Automatic analysis: a conversation idle for the chosen time is ended and queued.
+    let watcher = app.clone();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            tokio::time::sleep(IDLE_CHECK).await;
+            let state = watcher.state::<AppState>();
+            if state.damaged().is_some() {
+                continue;
+            }
+            let settings = AnalysisSettings::load(&state.reader()).unwrap_or_default();
+            if !settings.automatic {
+                continue;
+            }
+            let idle = state
+                .analysis
+                .end_idle(settings.idle(), |id| state.chat.is_streaming(id));
+            match idle {
+                Ok(ended) => {
+                    for id in ended {
+                        if let Ok(status) = state.reader().analysis_status(&id) {
+                            let _ = watcher.emit(STATUS_EVENT, status);
+                        }
+                    }
+                }
+                // A busy database: the next round tries again.
+                Err(e) => eprintln!("hindsight: ending idle conversations failed: {e}"),
+            }
+        }
     });
 }

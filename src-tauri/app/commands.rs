@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use super::error::CommandResult;
 use super::state::{lock, EmbedStatus};
 use super::AppState;
+use crate::analysis::AnalysisSettings;
 use crate::chat::ChatEvent;
 use crate::llm::{LlmClient, LlmSettings, LlmStatus};
 use crate::search::ask::{self, AskOptions, AskResult};
@@ -240,6 +241,12 @@ pub async fn list_models(settings: LlmSettings) -> CommandResult<Vec<String>> {
     Ok(LlmClient::new(settings)?.models().await?)
 }
 
+/// The local LLM servers that answer on their default ports (the first-run welcome).
+#[tauri::command]
+pub async fn detect_servers() -> CommandResult<Vec<crate::llm::detect::DetectedServer>> {
+    Ok(crate::llm::detect::local_servers(std::time::Duration::from_millis(1500)).await)
+}
+
 /// Runs a chat call while forwarding its events to the webview's `channel`; if the webview
 /// is gone, the receiver is dropped, which stops the answer.
 async fn streamed<F>(
@@ -286,6 +293,51 @@ pub async fn reanalyze(
     conversation_id: String,
 ) -> CommandResult<AnalysisStatus> {
     Ok(state.analysis.enqueue(&conversation_id)?)
+}
+
+/// The history's analyses by state, and whether the queue is paused.
+#[derive(Serialize)]
+pub struct AnalysisProgressView {
+    #[serde(flatten)]
+    progress: crate::store::AnalysisProgress,
+    paused: bool,
+}
+
+#[tauri::command]
+pub async fn analysis_progress(state: State<'_, AppState>) -> CommandResult<AnalysisProgressView> {
+    Ok(AnalysisProgressView {
+        progress: state.reader().analysis_progress()?,
+        paused: state.analysis.is_paused(),
+    })
+}
+
+/// "Analyse all": queues every ended conversation without an analysis (newest first) and
+/// resumes the queue; returns how many were queued.
+#[tauri::command]
+pub async fn analyse_all(state: State<'_, AppState>) -> CommandResult<usize> {
+    let queued = state.analysis.enqueue_all()?;
+    state.analysis.set_paused(false);
+    Ok(queued)
+}
+
+#[tauri::command]
+pub async fn get_analysis_settings(state: State<'_, AppState>) -> CommandResult<AnalysisSettings> {
+    Ok(AnalysisSettings::load(&state.reader())?)
+}
+
+#[tauri::command]
+pub async fn save_analysis_settings(
+    state: State<'_, AppState>,
+    settings: AnalysisSettings,
+) -> CommandResult<AnalysisSettings> {
+    settings.save(&state.store())?;
+    Ok(settings)
+}
+
+#[tauri::command]
+pub async fn pause_analysis(state: State<'_, AppState>, paused: bool) -> CommandResult<()> {
+    state.analysis.set_paused(paused);
+    Ok(())
 }
 
 /// Which native file dialog to show.
@@ -355,6 +407,13 @@ pub async fn import_history(
     .await
     .map_err(|e| crate::Error::Invalid(format!("the import stopped: {e}")))??;
     state.wake_embedder();
+    // With automatic analysis, what the import brought is queued (newest first); an import is
+    // done once stored, whether or not this succeeds.
+    if AnalysisSettings::load(&state.reader()).is_ok_and(|s| s.automatic) {
+        if let Err(e) = state.analysis.enqueue_all() {
+            eprintln!("hindsight: queueing the imported conversations' analysis failed: {e}");
+        }
+    }
     Ok(Some(Imported {
         path: path.display().to_string(),
         report,
@@ -426,8 +485,11 @@ pub async fn restore_backup(
 pub async fn get_insights(
     state: State<'_, AppState>,
     exclude_models: Vec<String>,
+    include_doubtful: Option<bool>,
 ) -> CommandResult<crate::store::Insights> {
-    Ok(state.reader().insights(&exclude_models)?)
+    Ok(state
+        .reader()
+        .insights(&exclude_models, include_doubtful.unwrap_or(false))?)
 }
 
 #[tauri::command]
@@ -486,6 +548,7 @@ pub async fn ask_history(
     on_token: Channel<String>,
 ) -> CommandResult<AskResult> {
     let state = tauri::Manager::state::<AppState>(&app);
+    let stop = state.start_ask();
     let llm = state.llm().await?;
     let opts = AskOptions::for_settings(llm.settings());
     let q = question.clone();
@@ -504,6 +567,16 @@ pub async fn ask_history(
             let _ = on_token.send(piece);
         }
     };
-    let (result, ()) = tokio::join!(ask::answer(&llm, &question, retrieved, tx), forward);
+    let (result, ()) = tokio::join!(
+        ask::answer_until(&llm, &question, retrieved, tx, &stop),
+        forward
+    );
     Ok(result?)
+}
+
+/// Stops the question being answered: its result keeps the excerpts found.
+#[tauri::command]
+pub async fn stop_ask(state: State<'_, AppState>) -> CommandResult<()> {
+    state.stop_ask();
+    Ok(())
 }

@@ -96,6 +96,13 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             commands::set_action_item_done,
             commands::search_history,
             commands::ask_history,
+            commands::stop_ask,
+            commands::analysis_progress,
+            commands::analyse_all,
+            commands::pause_analysis,
+            commands::get_analysis_settings,
+            commands::detect_servers,
+            commands::save_analysis_settings,
         ])
         .run(tauri::generate_context!())
         .map_err(|e| crate::Error::Invalid(format!("could not start the window: {e}")))

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::analysis::AnalysisQueue;
 use crate::chat::{ChatService, SharedStore};
@@ -47,6 +48,9 @@ pub struct AppState {
     /// What the start-up check found wrong with the database (`None`: healthy). While set,
     /// nothing is written and the background workers do not run.
     damaged: Mutex<Option<Vec<String>>>,
+    /// Stops the question being answered ("Ask your history": one at a time; a new question
+    /// gets a fresh token).
+    ask_stop: Mutex<CancellationToken>,
 }
 
 pub use crate::sync::lock;
@@ -102,7 +106,21 @@ impl AppState {
             llm: tokio::sync::Mutex::new(None),
             builtin: tokio::sync::Mutex::new(None),
             damaged: Mutex::new(damaged),
+            ask_stop: Mutex::new(CancellationToken::new()),
         })
+    }
+
+    /// A token for a new question, stopping the one before (the window asks one at a time).
+    pub fn start_ask(&self) -> CancellationToken {
+        let token = CancellationToken::new();
+        let old = std::mem::replace(&mut *lock(&self.ask_stop), token.clone());
+        old.cancel();
+        token
+    }
+
+    /// Stops the question being answered, if any.
+    pub fn stop_ask(&self) {
+        lock(&self.ask_stop).cancel();
     }
 
     /// Whether the history is open read-only (its folder cannot be written).

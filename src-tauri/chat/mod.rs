@@ -169,6 +169,11 @@ impl ChatService {
         }
     }
 
+    /// Whether any conversation is being answered.
+    pub fn is_answering(&self) -> bool {
+        !lock(&self.active).is_empty()
+    }
+
     pub fn is_streaming(&self, conversation_id: &str) -> bool {
         lock(&self.active).contains_key(&conversation_id.trim().to_lowercase())
     }

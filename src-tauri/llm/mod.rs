@@ -3,6 +3,7 @@
 pub mod builtin;
 pub mod catalog;
 mod client;
+pub mod detect;
 mod grammar;
 pub mod llama;
 mod provider;

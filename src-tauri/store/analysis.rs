@@ -3,8 +3,8 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::{
-    normalize_id, ActionItem, ActionItemEntry, AnalysisState, AnalysisStatus, ConversationAnalysis,
-    Millis, NewAnalysis, Owner, Sentiment, Status, Store,
+    normalize_id, ActionItem, ActionItemEntry, AnalysisProgress, AnalysisState, AnalysisStatus,
+    ConversationAnalysis, Millis, NewAnalysis, Owner, Sentiment, Status, Store,
 };
 use crate::error::{Error, Result};
 use crate::time::now_ms;
@@ -28,6 +28,18 @@ impl Store {
         analysis: &NewAnalysis,
         model: &str,
     ) -> Result<ConversationAnalysis> {
+        self.put_checked_analysis(conversation_id, analysis, model, &[])
+    }
+
+    /// [`put_analysis`](Self::put_analysis) with what its checks found wrong with it
+    /// (`analysis::doubts`): an analysis in doubt is kept but left out of the charts.
+    pub fn put_checked_analysis(
+        &self,
+        conversation_id: &str,
+        analysis: &NewAnalysis,
+        model: &str,
+        doubts: &[String],
+    ) -> Result<ConversationAnalysis> {
         let id = normalize_id("conversation", conversation_id)?;
         self.get_conversation(&id)?;
         self.transaction(|s| {
@@ -37,7 +49,7 @@ impl Store {
                 .filter(|i| i.done)
                 .map(|i| item_key(&i.text))
                 .collect();
-            s.write_analysis(&id, analysis, model, now_ms(), |_, text| {
+            s.write_analysis(&id, analysis, model, doubts, now_ms(), |_, text| {
                 done_before.contains(&item_key(text))
             })
         })
@@ -58,7 +70,7 @@ impl Store {
             return Ok(false);
         }
         crate::time::check_time(created_at).map_err(Error::Invalid)?;
-        self.write_analysis(&id, analysis, model, created_at, |position, _| {
+        self.write_analysis(&id, analysis, model, &[], created_at, |position, _| {
             done.get(position).copied().unwrap_or(false)
         })?;
         Ok(true)
@@ -71,6 +83,7 @@ impl Store {
         id: &str,
         analysis: &NewAnalysis,
         model: &str,
+        doubts: &[String],
         now: Millis,
         done_of: impl Fn(usize, &str) -> bool,
     ) -> Result<ConversationAnalysis> {
@@ -78,12 +91,13 @@ impl Store {
         s.conn
             .prepare_cached(
                 "INSERT INTO conversation_analysis (conversation_id, sentiment, sentiment_score,
-                     topics, key_points, model, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     topics, key_points, model, created_at, doubts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (conversation_id) DO UPDATE SET
                      sentiment = excluded.sentiment, sentiment_score = excluded.sentiment_score,
                      topics = excluded.topics, key_points = excluded.key_points,
-                     model = excluded.model, created_at = excluded.created_at",
+                     model = excluded.model, created_at = excluded.created_at,
+                     doubts = excluded.doubts",
             )?
             .execute(params![
                 id,
@@ -92,7 +106,8 @@ impl Store {
                 serde_json::to_string(&analysis.topics)?,
                 serde_json::to_string(&analysis.key_points)?,
                 model,
-                now
+                now,
+                serde_json::to_string(doubts)?
             ])?;
         s.conn
             .prepare_cached("DELETE FROM action_items WHERE conversation_id = ?1")?
@@ -128,24 +143,32 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT a.sentiment, a.sentiment_score, a.topics, a.key_points, a.model,
-                        a.created_at, c.summary
+                        a.created_at, c.summary, a.doubts
                  FROM conversation_analysis a JOIN conversations c ON c.id = a.conversation_id
                  WHERE a.conversation_id = ?1",
             )?
             .query_row([&id], |r| {
                 Ok((
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, Option<f64>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
+                    (
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<f64>>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ),
                     r.get::<_, String>(4)?,
                     r.get::<_, i64>(5)?,
                     r.get::<_, Option<String>>(6)?,
+                    r.get::<_, String>(7)?,
                 ))
             })
             .optional()?;
-        let Some((sentiment, sentiment_score, topics, key_points, model, created_at, summary)) =
-            row
+        let Some((
+            (sentiment, sentiment_score, topics, key_points),
+            model,
+            created_at,
+            summary,
+            doubts,
+        )) = row
         else {
             return Ok(None);
         };
@@ -159,6 +182,7 @@ impl Store {
             key_points: serde_json::from_str(&key_points).unwrap_or_default(),
             model,
             created_at,
+            doubts: serde_json::from_str(&doubts).unwrap_or_default(),
         }))
     }
 
@@ -302,16 +326,65 @@ impl Store {
         self.set_analysis_state(&conversation.id, AnalysisState::Pending, None)
     }
 
-    /// The oldest queued analysis.
+    /// The queued analysis to run next: the most recently queued (a conversation just ended
+    /// goes before a long "analyse all" backlog), and within one bulk queueing the newest
+    /// conversation first (what people look at first).
     pub fn next_pending_analysis(&self) -> Result<Option<String>> {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT conversation_id FROM analysis_jobs WHERE status = 'pending'
-                 ORDER BY updated_at, conversation_id LIMIT 1",
+                "SELECT j.conversation_id FROM analysis_jobs j
+                 JOIN conversations c ON c.id = j.conversation_id
+                 WHERE j.status = 'pending'
+                 ORDER BY j.updated_at DESC, c.start_time DESC, c.id LIMIT 1",
             )?
             .query_row([], |r| r.get(0))
             .optional()?)
+    }
+
+    /// Queues every ended conversation with messages and no analysis (imports, earlier
+    /// failures) that is not queued or running already, in one transaction; returns how many.
+    pub fn queue_unanalysed(&self) -> Result<usize> {
+        self.transaction(|store| {
+            let mut queued = 0;
+            for id in store.conversations_without_analysis()? {
+                let state = store.analysis_status(&id)?.state;
+                if !matches!(state, AnalysisState::Pending | AnalysisState::Running) {
+                    store.set_analysis_state(&id, AnalysisState::Pending, None)?;
+                    queued += 1;
+                }
+            }
+            Ok(queued)
+        })
+    }
+
+    /// How far the analysis of the history has come (the window's "Analyse all" progress).
+    pub fn analysis_progress(&self) -> Result<AnalysisProgress> {
+        Ok(self.conn.query_row(
+            "SELECT
+                (SELECT count(*) FROM analysis_jobs WHERE status = 'pending'),
+                (SELECT count(*) FROM analysis_jobs WHERE status = 'running'),
+                (SELECT count(*) FROM analysis_jobs j WHERE status = 'failed'
+                   AND NOT EXISTS (SELECT 1 FROM conversation_analysis a
+                                   WHERE a.conversation_id = j.conversation_id)),
+                (SELECT count(*) FROM conversation_analysis),
+                (SELECT count(*) FROM conversations c
+                 WHERE c.status = 'ended'
+                   AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)
+                   AND NOT EXISTS (SELECT 1 FROM conversation_analysis a WHERE a.conversation_id = c.id)
+                   AND NOT EXISTS (SELECT 1 FROM analysis_jobs j WHERE j.conversation_id = c.id
+                                   AND j.status IN ('pending', 'running')))",
+            [],
+            |r| {
+                Ok(AnalysisProgress {
+                    pending: r.get(0)?,
+                    running: r.get(1)?,
+                    failed: r.get(2)?,
+                    analysed: r.get(3)?,
+                    not_queued: r.get(4)?,
+                })
+            },
+        )?)
     }
 
     /// Ended conversations with messages and no stored analysis (imports, failures), oldest

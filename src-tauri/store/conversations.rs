@@ -176,6 +176,33 @@ impl Store {
         self.get_conversation(&id)
     }
 
+    /// Active conversations with messages, none of them newer than `idle_before`: what ends by
+    /// itself when analysis is automatic.
+    pub fn idle_conversations(&self, idle_before: super::Millis) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.id FROM conversations c
+             JOIN messages m ON m.conversation_id = c.id
+             WHERE c.status = 'active'
+             GROUP BY c.id HAVING max(m.timestamp) < ?1
+             ORDER BY max(m.timestamp) DESC",
+        )?;
+        let rows = stmt.query_map([idle_before], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Ends an idle conversation as of its last message (not now: it ended when the talk did).
+    pub fn end_idle_conversation(&self, id: &str) -> Result<Conversation> {
+        let id = self.update_conversation(
+            id,
+            "UPDATE conversations SET status = 'ended',
+                 end_time = coalesce(end_time, max(?2, start_time,
+                     coalesce((SELECT max(timestamp) FROM messages WHERE conversation_id = ?1), 0)))
+             WHERE id = ?1",
+            &0i64,
+        )?;
+        self.get_conversation(&id)
+    }
+
     /// Makes an ended conversation active again (its end time is cleared).
     pub fn reopen_conversation(&self, id: &str) -> Result<Conversation> {
         let id = self.update_conversation(

@@ -1,6 +1,7 @@
 //! Insights across all conversations: counts, sentiment per month and the leading topics per
-//! month, from the stored analyses (one aggregate query each; months are UTC). Analyses by
-//! chosen models can be left out (a weak model's analyses are not charted as fact).
+//! month, from the stored analyses (one aggregate query each; months are UTC). Analyses in
+//! doubt (`analysis::doubts`) are left out unless asked for, and so are those of chosen
+//! models: a weak model's analyses are not charted as fact.
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -16,6 +17,9 @@ pub struct InsightCounts {
     pub conversations: i64,
     pub messages: i64,
     pub analysed: i64,
+    /// Analyses (of the models not excluded) whose checks found something wrong: left out of
+    /// `analysed` and the charts unless included.
+    pub in_doubt: i64,
     pub open_action_items: i64,
 }
 
@@ -62,24 +66,33 @@ pub struct Insights {
 
 const MONTH: &str = "strftime('%Y-%m', c.start_time / 1000, 'unixepoch')";
 
+/// The analyses charted: not by an excluded model (?1, a JSON array), not in doubt unless ?2.
+const KEPT: &str = "a.model NOT IN (SELECT value FROM json_each(?1)) AND (?2 OR a.doubts = '[]')";
+
 impl Store {
-    /// Insights over the analyses of every model but `exclude_models`.
-    pub fn insights(&self, exclude_models: &[String]) -> Result<Insights> {
+    /// Insights over the analyses of every model but `exclude_models`, those in doubt only
+    /// if `include_doubtful`.
+    pub fn insights(&self, exclude_models: &[String], include_doubtful: bool) -> Result<Insights> {
         // The excluded models as one bound JSON array, read with json_each.
         let excluded = serde_json::to_string(exclude_models)?;
         let counts = self.conn.query_row(
-            "SELECT (SELECT count(*) FROM conversations),
-                    (SELECT count(*) FROM messages),
-                    (SELECT count(*) FROM conversation_analysis
-                     WHERE model NOT IN (SELECT value FROM json_each(?1))),
-                    (SELECT count(*) FROM action_items WHERE done = 0)",
-            [&excluded],
+            &format!(
+                "SELECT (SELECT count(*) FROM conversations),
+                        (SELECT count(*) FROM messages),
+                        (SELECT count(*) FROM conversation_analysis a WHERE {KEPT}),
+                        (SELECT count(*) FROM conversation_analysis a
+                         WHERE a.model NOT IN (SELECT value FROM json_each(?1))
+                           AND a.doubts <> '[]'),
+                        (SELECT count(*) FROM action_items WHERE done = 0)"
+            ),
+            rusqlite::params![excluded, include_doubtful],
             |r| {
                 Ok(InsightCounts {
                     conversations: r.get(0)?,
                     messages: r.get(1)?,
                     analysed: r.get(2)?,
-                    open_action_items: r.get(3)?,
+                    in_doubt: r.get(3)?,
+                    open_action_items: r.get(4)?,
                 })
             },
         )?;
@@ -89,11 +102,11 @@ impl Store {
                     sum(a.sentiment = 'positive'), sum(a.sentiment = 'neutral'),
                     sum(a.sentiment = 'negative'), sum(a.sentiment = 'mixed')
              FROM conversation_analysis a JOIN conversations c ON c.id = a.conversation_id
-             WHERE a.model NOT IN (SELECT value FROM json_each(?1))
+             WHERE {KEPT}
              GROUP BY month ORDER BY month"
         ))?;
         let sentiment = stmt
-            .query_map([&excluded], |r| {
+            .query_map(rusqlite::params![excluded, include_doubtful], |r| {
                 Ok(SentimentPoint {
                     month: r.get(0)?,
                     conversations: r.get(1)?,
@@ -111,11 +124,11 @@ impl Store {
              FROM conversation_analysis a JOIN conversations c ON c.id = a.conversation_id,
                   json_each(a.topics) t
              WHERE t.type = 'text' AND trim(t.value) <> ''
-               AND a.model NOT IN (SELECT value FROM json_each(?1))
+               AND {KEPT}
              GROUP BY month, topic"
         ))?;
         let rows = stmt
-            .query_map([&excluded], |r| {
+            .query_map(rusqlite::params![excluded, include_doubtful], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,

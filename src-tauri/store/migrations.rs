@@ -222,9 +222,15 @@ CREATE TRIGGER conversations_fts_topics_delete AFTER DELETE ON conversation_anal
 END;
 "#;
 
+/// Version 5: what the checks found wrong with an analysis (a JSON list of reasons; `[]` for
+/// analyses made before the checks, and imported ones).
+const V5: &str = r#"
+ALTER TABLE conversation_analysis ADD COLUMN doubts TEXT NOT NULL DEFAULT '[]';
+"#;
+
 /// The schema version this build writes (the number of migrations).
-pub const SCHEMA_VERSION: usize = 4;
+pub const SCHEMA_VERSION: usize = 5;
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }

@@ -213,6 +213,9 @@ pub struct ConversationAnalysis {
     pub model: String,
     #[serde(with = "crate::time::rfc3339")]
     pub created_at: Millis,
+    /// Why it should not be taken as fact (`analysis::doubts`; empty: nothing found, or not
+    /// checked, as for imported analyses). The Insights charts leave such analyses out.
+    pub doubts: Vec<String>,
 }
 
 /// An action item as the analyzer proposes it.
@@ -242,6 +245,21 @@ pub struct AnalysisStatus {
     pub error: Option<String>,
     #[serde(with = "crate::time::rfc3339_opt")]
     pub updated_at: Option<Millis>,
+}
+
+/// Counts of the history's analyses, by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AnalysisProgress {
+    /// Queued, not started.
+    pub pending: i64,
+    pub running: i64,
+    /// Failed and not analysed since.
+    pub failed: i64,
+    /// Conversations with an analysis.
+    pub analysed: i64,
+    /// Ended conversations with messages, no analysis and no job queued or running (what
+    /// "Analyse all" would queue; failed ones included).
+    pub not_queued: i64,
 }
 
 /// A stored embedding vector of one message for one model.

@@ -7,6 +7,7 @@ import { BookmarksView } from "./BookmarksView";
 import { InsightsView } from "./InsightsView";
 import { SettingsView } from "./SettingsView";
 import { DamagedBanner } from "./DamagedBanner";
+import { Welcome } from "./Welcome";
 
 const SHORTCUTS: [string, string][] = [
   ["Ctrl+N", "New chat"],
@@ -172,6 +173,20 @@ export function App() {
 
   return (
     <div className={`app${sidebarOpen ? "" : " sidebar-hidden"}`}>
+      {/* First Tab stop: past the sidebar to what the page is about. */}
+      <a
+        href="#main"
+        className="skip-link"
+        data-testid="skip-link"
+        onClick={(e) => {
+          e.preventDefault();
+          const main = document.getElementById("main");
+          const target = main?.querySelector<HTMLElement>("textarea, input:not([type=checkbox]):not([type=radio])") ?? main;
+          target?.focus();
+        }}
+      >
+        Skip to content
+      </a>
       <Sidebar
         onHide={toggleSidebar}
         conversations={conversations}
@@ -193,7 +208,7 @@ export function App() {
         onLoadMore={() => void loadPage(cursor)}
       />
       {shortcutsOpen && <ShortcutSheet onClose={() => setShortcutsOpen(false)} />}
-      <main className="main">
+      <main className="main" id="main" tabIndex={-1}>
         {!sidebarOpen && (
           <button
             className="secondary show-sidebar"
@@ -274,27 +289,24 @@ export function App() {
             }}
           />
         ) : (
-          <div className="empty">
-            <h1>Hindsight</h1>
-            {!loading && conversations.length === 0 ? (
-              <p>
-                No conversations yet. Start one with <strong>New chat</strong>, or import a history (Hindsight
-                JSON or a ChatGPT <code>conversations.json</code>) in{" "}
-                <button className="link" onClick={() => setView("settings")} data-testid="empty-import">
-                  Settings
-                </button>{" "}
-                or with <code>hindsight import FILE</code>.
-              </p>
-            ) : (
-              <p>Pick a conversation on the left.</p>
-            )}
-            {info && (
-              <p className="muted">
-                {info.conversation_count} conversations · {info.message_count} messages · data in{" "}
-                <code>{info.data_dir}</code>
-              </p>
-            )}
-          </div>
+          !loading && conversations.length === 0 && !info?.damaged ? (
+            <Welcome
+              onImported={() => void loadPage(null)}
+              onNewChat={() => void newChat()}
+              onOpenSettings={() => setView("settings")}
+            />
+          ) : (
+            <div className="empty">
+              <h1>Hindsight</h1>
+              <p>Pick a conversation on the left, or start a new chat.</p>
+              {info && (
+                <p className="muted">
+                  {info.conversation_count} conversations · {info.message_count} messages · data in{" "}
+                  <code>{info.data_dir}</code>
+                </p>
+              )}
+            </div>
+          )
         )}
       </main>
     </div>

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api, type Excerpt } from "./api";
 import { ErrorLine, shownError, type Shown } from "./ErrorLine";
 import { formatDate } from "./format";
@@ -53,6 +53,14 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
       .finally(() => setBusy(false));
   };
 
+  const stop = () => void api.stopAsk().catch((e) => setError(shownError(e)));
+  useEffect(() => {
+    if (!busy) return;
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && !e.shiftKey && stop();
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [busy]);
+
   const cited = citedNumbers(answer);
   const cite = (n: number) => {
     const e = excerpts[n - 1];
@@ -89,10 +97,21 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
           onChange={(e) => setQuestion(e.target.value)}
           aria-label="Question"
         />
-        <button type="submit" disabled={busy || !question.trim()} data-testid="ask-submit">
-          {busy ? "Asking…" : "Ask"}
-        </button>
+        {busy ? (
+          <button type="button" className="secondary" data-testid="ask-stop" onClick={stop}>
+            Stop
+          </button>
+        ) : (
+          <button type="submit" disabled={!question.trim()} data-testid="ask-submit">
+            Ask
+          </button>
+        )}
       </form>
+      {busy && !answer && (
+        <p className="muted" role="status" data-testid="ask-thinking">
+          Reading your history… <span className="small">(Esc stops)</span>
+        </p>
+      )}
       {error && <ErrorLine error={error} onRetry={busy ? undefined : ask} />}
       {answer && (
         <div className="answer" data-testid="ask-answer">

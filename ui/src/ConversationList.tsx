@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { Conversation } from "./api";
 import { dateGroup, formatDate } from "./format";
@@ -55,6 +55,36 @@ export function ConversationList({
       return r.kind === "group" ? `group:${r.label}` : r.c.id;
     },
   });
+  // Roving tabindex: the list is one Tab stop (the row last focused, else the open one, else
+  // the first); arrow keys, Home and End move between rows, scrolling rows into the DOM.
+  const [focusId, setFocusId] = useState<string | null>(null);
+  const pendingFocus = useRef<string | null>(null);
+  const has = (id: string | null) => id !== null && conversations.some((c) => c.id === id);
+  const tabId = has(focusId) ? focusId : has(selectedId) ? selectedId : (conversations[0]?.id ?? null);
+  const moveFocus = (fromId: string, key: string): boolean => {
+    const at = rows.findIndex((r) => r.kind === "conversation" && r.c.id === fromId);
+    const order = rows.map((r, i) => (r.kind === "conversation" ? i : -1)).filter((i) => i >= 0);
+    const pos = order.indexOf(at);
+    const target =
+      key === "ArrowDown" ? order[pos + 1] : key === "ArrowUp" ? order[pos - 1] : key === "Home" ? order[0] : key === "End" ? order[order.length - 1] : undefined;
+    if (target === undefined) return key === "ArrowDown" || key === "ArrowUp" || key === "Home" || key === "End";
+    const r = rows[target];
+    if (r.kind !== "conversation") return true;
+    setFocusId(r.c.id);
+    pendingFocus.current = r.c.id;
+    virtualizer.scrollToIndex(target, { align: "auto" });
+    return true;
+  };
+  // After a move, focus the row once it is rendered.
+  useEffect(() => {
+    const id = pendingFocus.current;
+    if (!id) return;
+    const el = parent.current?.querySelector<HTMLButtonElement>(`[data-id="${CSS.escape(id)}"]`);
+    if (el) {
+      pendingFocus.current = null;
+      el.focus();
+    }
+  });
   const items = virtualizer.getVirtualItems();
   const last = items.length > 0 ? items[items.length - 1].index : -1;
   useEffect(() => {
@@ -82,6 +112,11 @@ export function ConversationList({
               <button
                 className={c.id === selectedId ? "conversation-item selected" : "conversation-item"}
                 onClick={() => onSelect(c.id)}
+                tabIndex={c.id === tabId ? 0 : -1}
+                onFocus={() => setFocusId(c.id)}
+                onKeyDown={(e) => {
+                  if (moveFocus(c.id, e.key)) e.preventDefault();
+                }}
                 data-testid="conversation-item"
                 data-id={c.id}
               >

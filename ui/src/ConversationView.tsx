@@ -5,9 +5,7 @@ import { InsightsPanel } from "./InsightsPanel";
 import { Composer } from "./Composer";
 import { Markdown } from "./Markdown";
 import { chatEventApplier } from "./chatEvents";
-
-/** The reactions a message can get (click to add, click again to remove). */
-const REACTIONS = ["👍", "❤️", "😂", "🎉", "🤔", "👎"];
+import { Reactions } from "./Reactions";
 
 // Message text is rendered as markdown through React elements (see Markdown.tsx): raw HTML and
 // script URLs in a message never run.
@@ -259,19 +257,7 @@ export function ConversationView({
               >
                 🔖
               </button>
-              {[...REACTIONS, ...m.reactions.filter((r) => !REACTIONS.includes(r))].map((emoji) => (
-                <button
-                  key={emoji}
-                  className={m.reactions.includes(emoji) ? "reaction on" : "reaction"}
-                  aria-pressed={m.reactions.includes(emoji)}
-                  aria-label={`React ${emoji}`}
-                  data-testid="reaction"
-                  data-emoji={emoji}
-                  onClick={() => react(m, emoji)}
-                >
-                  {emoji}
-                </button>
-              ))}
+              <Reactions reactions={m.reactions} onToggle={(emoji) => react(m, emoji)} />
               <span className="spacer" />
               <button className="link small" data-testid="copy" onClick={() => void copy(m)}>
                 {copied === m.id ? "Copied" : "Copy"}

@@ -115,6 +115,20 @@ export function InsightsPanel({
       )}
       {analysis && (
         <div data-testid="analysis">
+          {analysis.doubts.length > 0 && (
+            <div className="doubt" role="note" data-testid="analysis-doubts">
+              <strong>Take this analysis with care.</strong> It is left out of the Insights charts
+              because {analysis.doubts.join("; ")}.
+              {status.state !== "pending" && status.state !== "running" && (
+                <>
+                  {" "}
+                  <button className="link small" onClick={reanalyze}>
+                    Analyse again
+                  </button>
+                </>
+              )}
+            </div>
+          )}
           {analysis.summary && (
             <p className="summary" data-testid="analysis-summary">
               {analysis.summary}

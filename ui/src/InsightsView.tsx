@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 import {
   BarElement,
   CategoryScale,
@@ -12,6 +12,7 @@ import {
 import { Bar, Line } from "react-chartjs-2";
 import { api, errorMessage, type ActionItemEntry, type Insights } from "./api";
 import { formatDate } from "./format";
+import { AnalyseAll } from "./AnalyseAll";
 
 ChartJS.register(CategoryScale, LinearScale, BarElement, LineElement, PointElement, Tooltip, Legend);
 
@@ -27,12 +28,17 @@ export function InsightsView({ onOpen }: { onOpen: (conversationId: string) => v
   const [items, setItems] = useState<ActionItemEntry[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [excluded, setExcluded] = useState<string[]>([]);
+  // Analyses in doubt are not charted unless the person asks for them.
+  const [withDoubtful, setWithDoubtful] = useState(false);
+  // Bumped when a background analysis finishes: the charts and items reload.
+  const [analysed, setAnalysed] = useState(0);
+  const onAnalysed = useCallback(() => setAnalysed((n) => n + 1), []);
   useEffect(() => {
-    api.getInsights(excluded).then(setInsights, (e) => setError(errorMessage(e)));
-  }, [excluded]);
+    api.getInsights(excluded, withDoubtful).then(setInsights, (e) => setError(errorMessage(e)));
+  }, [excluded, withDoubtful, analysed]);
   useEffect(() => {
     api.listActionItems(true).then(setItems, (e) => setError(errorMessage(e)));
-  }, []);
+  }, [analysed]);
   const toggleModel = (model: string) =>
     setExcluded((xs) => (xs.includes(model) ? xs.filter((x) => x !== model) : [...xs, model]));
   const tick = (item: ActionItemEntry) =>
@@ -47,6 +53,7 @@ export function InsightsView({ onOpen }: { onOpen: (conversationId: string) => v
   return (
     <section className="conversation insights-view" data-testid="insights-view">
       <h1>Insights</h1>
+      <AnalyseAll onChange={onAnalysed} />
       {models.length > 1 && (
         <fieldset className="model-filter" data-testid="insights-models">
           <legend>Analyses written by</legend>
@@ -62,6 +69,13 @@ export function InsightsView({ onOpen }: { onOpen: (conversationId: string) => v
             </label>
           ))}
         </fieldset>
+      )}
+      {counts.in_doubt > 0 && (
+        <label className="radio doubt-filter" data-testid="insights-doubtful">
+          <input type="checkbox" checked={withDoubtful} onChange={(e) => setWithDoubtful(e.target.checked)} />
+          Include {counts.in_doubt} {counts.in_doubt === 1 ? "analysis" : "analyses"} in doubt (their checks found
+          words the conversation does not have, or a weak model wrote them)
+        </label>
       )}
       <div className="tiles">
         <Tile label="conversations" value={counts.conversations} />

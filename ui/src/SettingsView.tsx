@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, errorMessage, type AppInfo, type BuiltinModelInfo, type LlmSettings, type Provider } from "./api";
+import { api, errorMessage, type AnalysisSettings, type AppInfo, type BuiltinModelInfo, type LlmSettings, type Provider } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
 import { useTask } from "./useTask";
 import { loadTheme, saveTheme, type Theme } from "./theme";
@@ -33,6 +33,66 @@ function Appearance() {
           </label>
         ))}
       </div>
+    </fieldset>
+  );
+}
+
+/** The idle times offered, in minutes. */
+const IDLE_CHOICES: [number, string][] = [
+  [10, "10 minutes"],
+  [30, "30 minutes"],
+  [60, "1 hour"],
+  [240, "4 hours"],
+  [1440, "1 day"],
+];
+
+/** Automatic analysis: on or off, and after how long a conversation counts as idle (saved at once). */
+function AutoAnalysis() {
+  const [settings, setSettings] = useState<AnalysisSettings | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.getAnalysisSettings().then(setSettings, (e) => setError(errorMessage(e)));
+  }, []);
+  const save = (next: AnalysisSettings) => {
+    setSettings(next);
+    api.saveAnalysisSettings(next).then(
+      () => setError(null),
+      (e) => setError(errorMessage(e)),
+    );
+  };
+  if (!settings) return error ? <p className="error-text">{error}</p> : null;
+  const choices = IDLE_CHOICES.some(([m]) => m === settings.idle_minutes)
+    ? IDLE_CHOICES
+    : [...IDLE_CHOICES, [settings.idle_minutes, `${settings.idle_minutes} minutes`] as [number, string]];
+  return (
+    <fieldset data-testid="auto-analysis">
+      <legend>Automatic analysis</legend>
+      <label className="radio">
+        <input
+          type="checkbox"
+          data-testid="auto-analysis-on"
+          checked={settings.automatic}
+          onChange={(e) => save({ ...settings, automatic: e.target.checked })}
+        />
+        Analyse conversations by themselves: after they are idle, and after an import
+      </label>
+      <label className="row">
+        A conversation is idle after
+        <select
+          data-testid="auto-analysis-idle"
+          disabled={!settings.automatic}
+          value={settings.idle_minutes}
+          onChange={(e) => save({ ...settings, idle_minutes: Number(e.target.value) })}
+        >
+          {choices.map(([m, label]) => (
+            <option key={m} value={m}>
+              {label}
+            </option>
+          ))}
+        </select>
+        with no new message (it ends; writing to it again reopens it).
+      </label>
+      {error && <p className="error-text">{error}</p>}
     </fieldset>
   );
 }
@@ -289,6 +349,8 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
           {saved && <span className="muted" data-testid="saved">Saved.</span>}
         </div>
       </form>
+      <h2>Insights</h2>
+      <AutoAnalysis />
       <h2>Import and export</h2>
       <div className="row">
         <button className="secondary" data-testid="import" disabled={busy} onClick={importFile}>

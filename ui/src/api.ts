@@ -56,7 +56,8 @@ export interface ImportReport {
 }
 
 export interface Insights {
-  counts: { conversations: number; messages: number; analysed: number; open_action_items: number };
+  /** `analysed` leaves out the `in_doubt` analyses unless they are included. */
+  counts: { conversations: number; messages: number; analysed: number; in_doubt: number; open_action_items: number };
   /** Every model that wrote analyses (excluded or not), most analyses first. */
   models: { model: string; analyses: number }[];
   months: string[];
@@ -82,6 +83,8 @@ export interface ConversationAnalysis {
   action_items: ActionItem[];
   model: string;
   created_at: string;
+  /** Why it should not be taken as fact (empty: nothing found); left out of the charts. */
+  doubts: string[];
 }
 
 export interface AnalysisStatus {
@@ -89,6 +92,22 @@ export interface AnalysisStatus {
   state: AnalysisState;
   error: string | null;
   updated_at: string | null;
+}
+
+/** When analysis runs by itself: idle conversations (ended after `idle_minutes`) and imports. */
+export interface AnalysisSettings {
+  automatic: boolean;
+  idle_minutes: number;
+}
+
+/** The history's analyses by state (`not_queued`: what "Analyse all" would queue). */
+export interface AnalysisProgress {
+  pending: number;
+  running: number;
+  failed: number;
+  analysed: number;
+  not_queued: number;
+  paused: boolean;
 }
 
 export interface AnalysisView {
@@ -220,6 +239,13 @@ export interface BuiltinModelInfo {
   installed: boolean;
 }
 
+/** A local LLM server found on its default port (llm/detect.rs). */
+export interface DetectedServer {
+  name: string;
+  base_url: string;
+  models: string[];
+}
+
 export interface LlmSettings {
   provider: Provider;
   base_url: string;
@@ -298,6 +324,13 @@ export const api = {
     invoke<AnalysisView>("get_analysis", { conversationId }),
   reanalyze: (conversationId: string) =>
     invoke<AnalysisStatus>("reanalyze", { conversationId }),
+  analysisProgress: () => invoke<AnalysisProgress>("analysis_progress"),
+  /** Queues every ended conversation without an analysis, newest first; returns how many. */
+  analyseAll: () => invoke<number>("analyse_all"),
+  pauseAnalysis: (paused: boolean) => invoke<void>("pause_analysis", { paused }),
+  getAnalysisSettings: () => invoke<AnalysisSettings>("get_analysis_settings"),
+  saveAnalysisSettings: (settings: AnalysisSettings) =>
+    invoke<AnalysisSettings>("save_analysis_settings", { settings }),
   setActionItemDone: (id: number, done: boolean) =>
     invoke<ActionItem>("set_action_item_done", { id, done }),
   searchHistory: (text: string, options?: SearchOptions) =>
@@ -308,6 +341,8 @@ export const api = {
     channel.onmessage = onToken;
     return invoke<AskResult>("ask_history", { question, onToken: channel });
   },
+  /** Stops the question being answered: its result still lists the excerpts found. */
+  stopAsk: () => invoke<void>("stop_ask"),
   listBookmarks: (cursor?: string | null, limit = 100) =>
     invoke<Page<Bookmark>>("list_bookmarks", { cursor: cursor ?? null, limit }),
   /** Restores the newest good backup over the history (after the start-up check found it damaged). */
@@ -317,7 +352,8 @@ export const api = {
   /** Shows the native save (json) or folder (markdown) dialog and exports there; null when cancelled. */
   exportHistory: (format: "json" | "markdown") =>
     invoke<{ path: string; count: number } | null>("export_history", { format }),
-  getInsights: (excludeModels: string[] = []) => invoke<Insights>("get_insights", { excludeModels }),
+  getInsights: (excludeModels: string[] = [], includeDoubtful = false) =>
+    invoke<Insights>("get_insights", { excludeModels, includeDoubtful }),
   listActionItems: (openOnly: boolean, limit = 200) =>
     invoke<ActionItemEntry[]>("list_action_items", { openOnly, limit }),
   createConversation: (firstText?: string) =>
@@ -339,6 +375,8 @@ export const api = {
   /** The server's models with these (unsaved) settings: the "test connection" button. */
   listModels: (settings: LlmSettings) => invoke<string[]>("list_models", { settings }),
   builtinModels: () => invoke<BuiltinModelInfo[]>("builtin_models"),
+  /** LM Studio, llama.cpp and Ollama, where they answer on their default ports. */
+  detectServers: () => invoke<DetectedServer[]>("detect_servers"),
   getLlmSettings: () => invoke<LlmSettings>("get_llm_settings"),
   saveLlmSettings: (settings: LlmSettings) => invoke<LlmSettings>("save_llm_settings", { settings }),
   onAnalysisStatus: (f: (s: AnalysisStatus) => void): Promise<UnlistenFn> =>

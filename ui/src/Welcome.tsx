@@ -1,0 +1,120 @@
+import { useEffect, useState } from "react";
+import { api, type BuiltinModelInfo, type DetectedServer } from "./api";
+import { useTask } from "./useTask";
+
+/** "LM Studio (3 models)". */
+export function serverLabel(s: DetectedServer): string {
+  const n = s.models.length;
+  return `${s.name} (${n === 0 ? "no model loaded" : n === 1 ? s.models[0] : `${n} models`})`;
+}
+
+/**
+ * First run (no conversation yet): what Hindsight does, and three ways to start, in this order:
+ * bring a ChatGPT export, use a local server found on its default port, or the built-in model.
+ */
+export function Welcome({
+  onImported,
+  onNewChat,
+  onOpenSettings,
+}: {
+  onImported: () => void;
+  onNewChat: () => void;
+  onOpenSettings: () => void;
+}) {
+  const [servers, setServers] = useState<DetectedServer[] | null>(null);
+  const [builtin, setBuiltin] = useState<BuiltinModelInfo | null>(null);
+  const { busy, result, run } = useTask();
+  const look = () => {
+    setServers(null);
+    api.detectServers().then(setServers, () => setServers([]));
+  };
+  useEffect(() => {
+    look();
+    api.builtinModels().then(
+      (models) => setBuiltin(models.find((m) => m.choice === "small") ?? models[0] ?? null),
+      () => undefined,
+    );
+  }, []);
+  const importFile = () =>
+    run(async () => {
+      const done = await api.importHistory();
+      if (!done) return null;
+      onImported();
+      const r = done.report;
+      return `Imported ${r.conversations_added} conversations and ${r.messages_added} messages.`;
+    });
+  const useServer = (s: DetectedServer) =>
+    run(async () => {
+      const settings = await api.getLlmSettings();
+      await api.saveLlmSettings({ ...settings, provider: "server", base_url: s.base_url, model: s.models[0] ?? "" });
+      return `Hindsight now answers with ${serverLabel(s)}. Start a chat, or change it in Settings.`;
+    });
+
+  return (
+    <section className="welcome" data-testid="welcome">
+      <h1>Welcome to Hindsight</h1>
+      <p className="lead">
+        Chat with a model on this computer, and keep what you talked about: search every conversation, get insights
+        when one ends, and ask your history questions that are answered with the messages they come from. Nothing
+        leaves this computer.
+      </p>
+      <ol className="welcome-steps">
+        <li>
+          <h2>Bring your ChatGPT history</h2>
+          <p>
+            Import <code>conversations.json</code> from a ChatGPT export (Settings → Data controls → Export data) or a
+            Hindsight file. Search and Ask work on it at once.
+          </p>
+          <button data-testid="welcome-import" disabled={busy} onClick={importFile}>
+            Import…
+          </button>
+        </li>
+        <li>
+          <h2>Connect a local server</h2>
+          <p>The best answers come from the larger models a server runs (LM Studio, Ollama, llama.cpp).</p>
+          {servers === null ? (
+            <p className="muted" role="status">
+              Looking for LM Studio, Ollama and llama.cpp…
+            </p>
+          ) : servers.length > 0 ? (
+            <div className="row" data-testid="welcome-servers">
+              {servers.map((s) => (
+                <button key={s.base_url} className="secondary" disabled={busy} data-testid="welcome-use-server" onClick={() => useServer(s)}>
+                  Use {serverLabel(s)}
+                </button>
+              ))}
+            </div>
+          ) : (
+            <p className="muted" data-testid="welcome-no-server">
+              None answers on its usual port (LM Studio 1234, Ollama 11434, llama.cpp 8080).{" "}
+              <button className="link" onClick={look}>
+                Look again
+              </button>{" "}
+              or{" "}
+              <button className="link" onClick={onOpenSettings}>
+                enter its address in Settings
+              </button>
+              .
+            </p>
+          )}
+        </li>
+        <li>
+          <h2>Or use the built-in model</h2>
+          <p>
+            No server needed: {builtin ? `${builtin.name}, ${builtin.speed}` : "a small model that runs inside Hindsight"}.
+            Good for short answers and for asking your history; weaker than a larger model on a server.
+            {builtin && !builtin.installed && " It is not installed yet: see Settings."}
+          </p>
+          <button className="secondary" data-testid="welcome-new-chat" onClick={onNewChat}>
+            Start a chat
+          </button>
+        </li>
+      </ol>
+      {result && (
+        <p className={result.ok ? "muted" : "error-text"} role="status" data-testid="welcome-result">
+          {result.text}
+        </p>
+      )}
+    </section>
+  );
+}
