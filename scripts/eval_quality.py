@@ -390,7 +390,7 @@ def score_analysis(analysis: dict | None, ref: dict, prompt: PromptText, ok: boo
                 "action_precision": 0.0, "action_recall": 0.0, "action_tp": 0, "action_fp": 0,
                 "action_fn": len(ref["action_items"]), "action_pairs": [], "owner_agreement": None,
                 "topic_overlap": 0.0, "sentiment_exact": 0.0, "sentiment_adjacent": 0.0,
-                "copied_prompt": None, "repeated": None}
+                "copied_prompt": None, "repeated": None, "doubted": None}
     summary = str(analysis.get("summary") or "")
     key_points = " \n ".join(str(p) for p in analysis.get("key_points") or [])
     facts = ref["summary_facts"]
@@ -425,6 +425,9 @@ def score_analysis(analysis: dict | None, ref: dict, prompt: PromptText, ok: boo
         "sentiment_adjacent": adjacent,
         "copied_prompt": copied_prompt(analysis, prompt),
         "repeated": repeated_lines(analysis),
+        # The app's own checks (analysis/doubts.rs): None for a binary that has none.
+        "doubted": (bool(analysis["doubts"]) if isinstance(analysis.get("doubts"), list)
+                    else None),
     }
 
 
@@ -456,6 +459,8 @@ def aggregate_analyses(items: list[dict]) -> dict:
         "sentiment_adjacent": mean(x["sentiment_adjacent"] for x in s),
         "copied_prompt": mean(1.0 if x["copied_prompt"] else 0.0 for x in s),
         "repeated": mean(1.0 if x["repeated"] else 0.0 for x in s),
+        "doubted": mean(None if x.get("doubted") is None else (1.0 if x["doubted"] else 0.0)
+                        for x in s),
         "seconds_mean": mean(it.get("seconds") for it in items),
     }
 
@@ -573,6 +578,7 @@ THRESHOLDS = {
     "min_sentiment": ("analysis", "sentiment_exact", "min", True),
     "max_copied": ("analysis", "copied_prompt", "max", True),
     "max_repeated": ("analysis", "repeated", "max", True),
+    "max_doubted": ("analysis", "doubted", "max", True),
     "max_seconds_per_analysis": ("analysis", "seconds_mean", "max", False),
     "min_ask_accuracy": ("ask", "accuracy", "min", True),
     "min_citation_accuracy": ("ask", "citation_accuracy", "min", True),
@@ -613,7 +619,7 @@ def secs(v) -> str:
 
 
 MAIN_HEADER = ("| set | label | n an | valid% | facts% | actR% | actP% | topics% | sent% | sent~% | "
-               "copy% | rep% | s/an | n q | ask% | cite% | cited% | retr% | honest% | s/q |")
+               "copy% | rep% | doubt% | s/an | n q | ask% | cite% | cited% | retr% | honest% | s/q |")
 KIND_HEADER = "| set | label | fact% | paraphrase% | multi_hop% | temporal% | no_answer% (honest) |"
 
 
@@ -626,7 +632,8 @@ def markdown(runs: list[dict]) -> str:
             pct(an.get("fact_coverage")), pct(an.get("action_recall")),
             pct(an.get("action_precision")), pct(an.get("topic_overlap")),
             pct(an.get("sentiment_exact")), pct(an.get("sentiment_adjacent")),
-            pct(an.get("copied_prompt")), pct(an.get("repeated")), secs(an.get("seconds_mean")),
+            pct(an.get("copied_prompt")), pct(an.get("repeated")), pct(an.get("doubted")),
+            secs(an.get("seconds_mean")),
             str(ask.get("n", 0)), pct(ask.get("accuracy")), pct(ask.get("citation_accuracy")),
             pct(ask.get("cited_any")), pct(ask.get("retrieval_hit")),
             pct(ask.get("no_answer_honesty")), secs(ask.get("seconds_mean")),

@@ -764,6 +764,39 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     )
     .await;
     element(&c, "[data-testid=ask-submit]", wait, "Ask, ready again").await;
+
+    // "Asked before" keeps the answered question (not the stopped one); it shows its answer.
+    let past = c
+        .find_all(Locator::Css("[data-testid=ask-past-question]"))
+        .await
+        .expect("past questions");
+    let mut asked = Vec::new();
+    for q in &past {
+        asked.push(q.text().await.expect("text"));
+    }
+    assert_eq!(
+        asked,
+        ["Which neighbourhood did I pick for the Porto trip?"]
+    );
+    past[0].click().await.expect("open the past question");
+    let t0 = Instant::now();
+    loop {
+        let shown = c
+            .find(Locator::Css("[data-testid=ask-answer]"))
+            .await
+            .expect("the answer")
+            .text()
+            .await
+            .expect("text");
+        if shown == text {
+            break;
+        }
+        assert!(
+            t0.elapsed() < ON_SCREEN,
+            "the past answer is shown again: {shown:?} vs {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     c.close().await.expect("close session");
 }
 
@@ -1062,6 +1095,52 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
         "the new answer finishes",
     )
     .await;
+    // The first answer is kept: ‹ 2/2 ›, and ‹ shows it again.
+    let at = element(&c, "[data-testid=version-at]", wait, "the version pager").await;
+    assert_eq!(at.text().await.expect("text"), "2/2");
+    click(
+        &c,
+        "[data-testid=version-prev]",
+        ON_SCREEN,
+        "the previous version",
+    )
+    .await;
+    c.wait()
+        .at_most(ON_SCREEN)
+        .for_element(Locator::XPath("//*[@data-testid='version-at'][.='1/2']"))
+        .await
+        .expect("1/2");
+    element(
+        &c,
+        "[data-testid=older-version]",
+        ON_SCREEN,
+        "the earlier answer's note",
+    )
+    .await;
+    let older = c
+        .find(Locator::Css("li.message.ai .message-body"))
+        .await
+        .expect("body")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        older.ends_with(answer.trim()),
+        "the first answer: {older:?} vs {answer:?}"
+    );
+    screenshot(&c, "answer-versions").await;
+    click(
+        &c,
+        "[data-testid=version-next]",
+        ON_SCREEN,
+        "back to the newest",
+    )
+    .await;
+    c.wait()
+        .at_most(ON_SCREEN)
+        .for_element(Locator::XPath("//*[@data-testid='version-at'][.='2/2']"))
+        .await
+        .expect("2/2");
     c.close().await.expect("close session");
     drop(_driver);
 
@@ -1069,6 +1148,9 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
     let conversation = &store.list_conversations(None, 1).expect("list").items[0];
     let messages = store.all_messages(&conversation.id).expect("messages");
     assert_eq!(messages.len(), 2, "regenerate replaced the answer");
+    let versions = store.message_versions(&messages[1].id).expect("versions");
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].content.trim(), answer.trim());
     assert_eq!(messages[0].content, "Name three colours of the rainbow.");
     assert_eq!(messages[1].state, hindsight::store::MessageState::Complete);
     assert!(!messages[1].content.trim().is_empty());

@@ -279,8 +279,32 @@ async fn regenerate_replaces_the_last_answer() {
         (again.state, again.content.as_str()),
         (MessageState::Complete, "Hello")
     );
+    // The answer it replaced is kept as version 1 (‹ 1/2 ›); the message is the newest.
+    assert_eq!(again.earlier_versions, 1);
+    let (tx, _rx) = mpsc::channel(64);
+    let third = chat.regenerate(&llm, &c, tx).await.unwrap();
+    assert_eq!(third.earlier_versions, 2);
     let store = chat.store().lock().unwrap();
     assert_eq!(store.all_messages(&c).unwrap().len(), 2);
+    let versions = store.message_versions(&third.id).unwrap();
+    let kept: Vec<(i64, &str, MessageState)> = versions
+        .iter()
+        .map(|v| (v.version, v.content.as_str(), v.state))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (1, "Hello", MessageState::Complete),
+            (2, "Hello", MessageState::Complete)
+        ]
+    );
+    // Deleting the conversation deletes the versions with the messages.
+    store.delete_conversation(&c).unwrap();
+    let left: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM message_versions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
 }
 
 #[test]

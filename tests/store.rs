@@ -678,6 +678,65 @@ fn insights_leave_out_analyses_in_doubt_unless_asked() {
     assert_eq!(t.store.insights(&[], false).unwrap().counts.in_doubt, 0);
 }
 
+/// Past questions are kept newest first, capped, removable, and forgotten with any
+/// conversation their excerpts cite.
+#[test]
+fn asked_questions_are_kept_and_forgotten_with_what_they_cite() {
+    let t = temp_store();
+    let porto = conversation(&t.store, "Porto", 1_000);
+    let other = conversation(&t.store, "Other", 2_000);
+    let cites = |id: &str| serde_json::json!([{"conversation_id": id, "message": "Bonfim"}]);
+    let first = t
+        .store
+        .save_asked("Where did we stay?", "Bonfim [1]", &cites(&porto))
+        .unwrap();
+    let second = t
+        .store
+        .save_asked("  What else?  ", "nothing", &cites(&other))
+        .unwrap();
+    assert_eq!(second.question, "What else?");
+    let listed: Vec<i64> = t
+        .store
+        .list_asked(10)
+        .unwrap()
+        .iter()
+        .map(|q| q.id)
+        .collect();
+    assert_eq!(listed, [second.id, first.id], "newest first");
+    assert_eq!(t.store.list_asked(10).unwrap()[1].excerpts, cites(&porto));
+    assert!(t
+        .store
+        .save_asked("q", "a", &serde_json::json!({"not": "a list"}))
+        .is_err());
+
+    // Deleting the Porto conversation deletes the question that quoted it.
+    t.store.delete_conversation(&porto).unwrap();
+    let listed: Vec<i64> = t
+        .store
+        .list_asked(10)
+        .unwrap()
+        .iter()
+        .map(|q| q.id)
+        .collect();
+    assert_eq!(listed, [second.id]);
+    t.store.delete_asked(second.id).unwrap();
+    assert!(t.store.list_asked(10).unwrap().is_empty());
+    assert!(t.store.delete_asked(second.id).is_err());
+
+    // Capped: the oldest go first.
+    for i in 0..hindsight::store::MAX_ASKED + 5 {
+        t.store
+            .save_asked(&format!("q{i}"), "a", &serde_json::json!([]))
+            .unwrap();
+    }
+    let kept = t.store.list_asked(1_000).unwrap();
+    assert_eq!(kept.len() as i64, hindsight::store::MAX_ASKED);
+    assert_eq!(
+        kept[0].question,
+        format!("q{}", hindsight::store::MAX_ASKED + 4)
+    );
+}
+
 /// The data folder, the database with its WAL, and exports are readable by their owner only.
 #[cfg(unix)]
 #[test]

@@ -2,8 +2,10 @@
 //! a check is kept (the person can read it) but marked "in doubt" with the reasons: the
 //! Insights charts leave it out unless asked, and the panel says why. Checks are cheap and
 //! lexical: a small model's failures are mostly visible as words that are not in the
-//! conversation (a summary of something else, the instructions copied back) or as a label
-//! that contradicts its own score.
+//! conversation (a summary of something else, the instructions copied back), as a summary
+//! that loops, or as a label that contradicts its own score. On the quality sets (8
+//! analyses each, scripts/eval_quality.py): none of the Small model's 16 analyses is doubted;
+//! 6 of the Tiny model's 8 on set A are, by these checks alone (BENCHMARKS.md).
 use std::collections::HashSet;
 
 use super::prompt::analyse_instructions;
@@ -105,6 +107,22 @@ fn copies_instructions(summary: &str) -> bool {
         .any(|run| summary.contains(&format!(" {} ", run.join(" "))))
 }
 
+/// Whether `summary` loops: a run of eight words occurring three times or more (a small
+/// model's "I am glad to have you here. I am glad to have you here. …").
+fn loops(summary: &str) -> bool {
+    let words: Vec<String> = summary
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let mut seen: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
+    words.windows(8).any(|run| {
+        let n = seen.entry(run).or_default();
+        *n += 1;
+        *n >= 3
+    })
+}
+
 /// Why `analysis` (written by `model` about `messages`) should not be taken as fact; empty
 /// when nothing is wrong with it.
 pub fn doubts(analysis: &NewAnalysis, model: &str, messages: &[Message]) -> Vec<String> {
@@ -119,6 +137,8 @@ pub fn doubts(analysis: &NewAnalysis, model: &str, messages: &[Message]) -> Vec<
         .collect();
     if copies_instructions(&analysis.summary) {
         out.push("the summary repeats the analysis instructions".into());
+    } else if loops(&analysis.summary) {
+        out.push("the summary repeats itself".into());
     } else if grounding(&analysis.summary, &known) < MIN_SUMMARY_GROUNDING {
         out.push("most of the summary's words are not in the conversation".into());
     }
@@ -162,6 +182,7 @@ mod tests {
             error: None,
             reactions: Vec::new(),
             is_bookmarked: false,
+            earlier_versions: 0,
         }
     }
 
@@ -219,6 +240,17 @@ mod tests {
         assert_eq!(
             doubts(&copied, "m", &porto()),
             vec!["the summary repeats the analysis instructions".to_string()]
+        );
+
+        let looping = analysis(
+            "We chose Bonfim in Porto, I am glad to have you here. I am glad to have you here. I am glad to have you here. I am glad to have you here.",
+            &["porto"],
+            Sentiment::Neutral,
+            0.0,
+        );
+        assert_eq!(
+            doubts(&looping, "m", &porto()),
+            vec!["the summary repeats itself".to_string()]
         );
 
         let contradiction = analysis(

@@ -197,6 +197,15 @@ pub async fn regenerate(
     .await
 }
 
+/// A regenerated answer's earlier versions, oldest first.
+#[tauri::command]
+pub async fn message_versions(
+    state: State<'_, AppState>,
+    message_id: String,
+) -> CommandResult<Vec<crate::store::MessageVersion>> {
+    Ok(state.reader().message_versions(&message_id)?)
+}
+
 #[tauri::command]
 pub async fn stop_generation(
     state: State<'_, AppState>,
@@ -571,7 +580,26 @@ pub async fn ask_history(
         ask::answer_until(&llm, &question, retrieved, tx, &stop),
         forward
     );
-    Ok(result?)
+    let result = result?;
+    // Kept for the list of past questions; the answer stands even if keeping it fails.
+    if let Err(e) = ask::remember(&state.store(), &question, &result) {
+        eprintln!("hindsight: keeping the question failed: {e}");
+    }
+    Ok(result)
+}
+
+/// The questions asked before, newest first.
+#[tauri::command]
+pub async fn list_asked(
+    state: State<'_, AppState>,
+    limit: Option<usize>,
+) -> CommandResult<Vec<crate::store::AskedQuestion>> {
+    Ok(state.reader().list_asked(limit.unwrap_or(50))?)
+}
+
+#[tauri::command]
+pub async fn delete_asked(state: State<'_, AppState>, id: i64) -> CommandResult<()> {
+    Ok(state.store().delete_asked(id)?)
 }
 
 /// Stops the question being answered: its result keeps the excerpts found.

@@ -140,9 +140,11 @@ impl ChatService {
             let conversation = self.writable(&store, conversation_id)?;
             let messages = store.all_messages(&conversation.id)?;
             match messages.last() {
-                Some(m) if m.sender == Sender::Ai => {
-                    store.update_message(&m.id, "", MessageState::Streaming, None)?
-                }
+                // The answer it replaces is kept as an earlier version (‹ 1/2 › in the window).
+                Some(m) if m.sender == Sender::Ai => store.transaction(|s| {
+                    s.keep_version(&m.id)?;
+                    s.update_message(&m.id, "", MessageState::Streaming, None)
+                })?,
                 Some(_) => store.add_message(NewMessage {
                     state: MessageState::Streaming,
                     ..NewMessage::new(&conversation.id, Sender::Ai, "", now_ms())

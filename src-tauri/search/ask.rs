@@ -448,6 +448,20 @@ fn finish_answer(reply: &str, lines: &[String], confidence: Option<f32>) -> Stri
 pub const EMPTY_ANSWER: &str =
     "The model returned an empty answer; the excerpts below are what your history holds. Try asking again.";
 
+/// Keeps a question and what it got in the store's list of past questions (not a stopped
+/// one: it has no answer).
+pub fn remember(store: &Store, question: &str, result: &AskResult) -> Result<()> {
+    if result.answer == STOPPED {
+        return Ok(());
+    }
+    store.save_asked(
+        question,
+        &result.answer,
+        &serde_json::to_value(&result.excerpts)?,
+    )?;
+    Ok(())
+}
+
 /// [`answer`], unless `stop` is cancelled first: then the model is dropped mid-reply (a
 /// server's stream is closed, the built-in engine stops at its next token) and the result
 /// keeps the excerpts found, with [`STOPPED`] for the answer.

@@ -64,8 +64,8 @@ impl Store {
         let rows = stmt.query_map(params![query, clamp_limit(limit) as i64], |r| {
             Ok(TextHit {
                 message: messages::from_row(r)?,
-                conversation_title: r.get(10)?,
-                rank: r.get(11)?,
+                conversation_title: r.get(messages::AFTER)?,
+                rank: r.get(messages::AFTER + 1)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

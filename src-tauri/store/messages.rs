@@ -4,8 +4,8 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::conversations::page;
 use super::{
-    clamp_limit, cursor, new_id, normalize_id, Bookmark, Message, MessageState, NewMessage, Page,
-    Store, MAX_MESSAGE_BYTES,
+    clamp_limit, cursor, new_id, normalize_id, Bookmark, Message, MessageState, MessageVersion,
+    NewMessage, Page, Store, MAX_MESSAGE_BYTES,
 };
 use crate::error::{Error, Result};
 use crate::time::now_ms;
@@ -15,7 +15,11 @@ pub(super) const COLUMNS: &str = "m.id, m.conversation_id, m.content, m.sender, 
         m.state, m.error, m.is_bookmarked,
         (SELECT json_group_array(emoji) FROM
             (SELECT emoji FROM reactions r WHERE r.message_id = m.id ORDER BY r.rowid)),
-        m.seq";
+        m.seq,
+        (SELECT count(*) FROM message_versions v WHERE v.message_id = m.id)";
+
+/// The index of the first column a query selects after [`COLUMNS`].
+pub(super) const AFTER: usize = 11;
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     let reactions: String = r.get(8)?;
@@ -31,6 +35,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
         reactions: serde_json::from_str(&reactions).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, Box::new(e))
         })?,
+        earlier_versions: r.get(10)?,
     })
 }
 
@@ -232,6 +237,42 @@ impl Store {
         self.get_message(&id)
     }
 
+    /// Keeps an answer's current text as an earlier version (before it is regenerated); an
+    /// empty answer is not kept. Returns the message's number of earlier versions.
+    pub fn keep_version(&self, id: &str) -> Result<i64> {
+        let m = self.get_message(id)?;
+        if !m.content.trim().is_empty() {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO message_versions (message_id, version, content, state, error,
+                         replaced_at)
+                     VALUES (?1, (SELECT coalesce(max(version), 0) + 1 FROM message_versions
+                                  WHERE message_id = ?1), ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![m.id, m.content, m.state, m.error, now_ms()])?;
+        }
+        Ok(self.get_message(&m.id)?.earlier_versions)
+    }
+
+    /// A message's earlier versions, oldest first (the message itself is the newest).
+    pub fn message_versions(&self, id: &str) -> Result<Vec<MessageVersion>> {
+        let m = self.get_message(id)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT version, content, state, error, replaced_at FROM message_versions
+             WHERE message_id = ?1 ORDER BY version",
+        )?;
+        let rows = stmt.query_map([&m.id], |r| {
+            Ok(MessageVersion {
+                version: r.get(0)?,
+                content: r.get(1)?,
+                state: r.get(2)?,
+                error: r.get(3)?,
+                replaced_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     pub fn set_bookmark(&self, id: &str, bookmarked: bool) -> Result<Message> {
         let id = normalize_id("message", id)?;
         let n = self
@@ -282,7 +323,7 @@ impl Store {
             .query_map(params![before_time, before_id, limit as i64 + 1], |r| {
                 Ok(Bookmark {
                     message: from_row(r)?,
-                    conversation_title: r.get(10)?,
+                    conversation_title: r.get(AFTER)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -223,9 +223,33 @@ END;
 "#;
 
 /// Version 5: what the checks found wrong with an analysis (a JSON list of reasons; `[]` for
-/// analyses made before the checks, and imported ones).
+/// analyses made before the checks, and imported ones), the questions asked of the history
+/// (store/asked.rs), forgotten with any conversation their excerpts cite, and the earlier
+/// versions of a regenerated answer.
 const V5: &str = r#"
 ALTER TABLE conversation_analysis ADD COLUMN doubts TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE asked (
+    id INTEGER PRIMARY KEY,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    excerpts TEXT NOT NULL,
+    asked_at INTEGER NOT NULL
+);
+CREATE INDEX asked_by_time ON asked (asked_at);
+CREATE TABLE message_versions (
+    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT,
+    replaced_at INTEGER NOT NULL,
+    PRIMARY KEY (message_id, version)
+);
+CREATE TRIGGER asked_forget_conversation AFTER DELETE ON conversations BEGIN
+    DELETE FROM asked WHERE EXISTS (
+        SELECT 1 FROM json_each(asked.excerpts) e
+        WHERE json_extract(e.value, '$.conversation_id') = old.id);
+END;
 "#;
 
 /// The schema version this build writes (the number of migrations).

@@ -1,6 +1,7 @@
 //! The SQLite store: one file, WAL, foreign keys, a busy timeout, versioned migrations.
 //! All SQL lives under this module and uses bound parameters only.
 mod analysis;
+mod asked;
 mod backup;
 mod conversations;
 mod cursor;
@@ -20,6 +21,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
+pub use asked::{AskedQuestion, MAX_ASKED};
 pub use backup::{backups_dir, list_backups, BackupInfo, CheckReport, BACKUPS_DIR, KEEP_AUTOMATIC};
 pub use embeddings::{blob_to_vector, vector_to_blob};
 pub use fts::{fts_query, fts_query_any};

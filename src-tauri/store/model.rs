@@ -91,6 +91,21 @@ pub struct Message {
     /// is on or off).
     pub reactions: Vec<String>,
     pub is_bookmarked: bool,
+    /// How many earlier versions a regenerated answer has ([`MessageVersion`]).
+    pub earlier_versions: i64,
+}
+
+/// An earlier version of a regenerated answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MessageVersion {
+    /// 1 for the first answer.
+    pub version: i64,
+    pub content: String,
+    pub state: MessageState,
+    pub error: Option<String>,
+    /// When it was replaced by a regeneration.
+    #[serde(with = "crate::time::rfc3339")]
+    pub replaced_at: Millis,
 }
 
 /// What a caller gives to create a conversation.

@@ -230,7 +230,7 @@ impl Store {
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([serde_json::to_string(seqs)?], |r| {
-            Ok((r.get(9)?, messages::from_row(r)?, r.get(10)?))
+            Ok((r.get(9)?, messages::from_row(r)?, r.get(messages::AFTER)?))
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
-import { api, type Excerpt } from "./api";
+import { api, type AskedQuestion, type Excerpt } from "./api";
 import { ErrorLine, shownError, type Shown } from "./ErrorLine";
-import { formatDate } from "./format";
+import { formatDate, formatDateTime } from "./format";
 import { plainText } from "./plainText";
 import { SimilarityBar } from "./SimilarityBar";
 import { CITATION, Markdown } from "./Markdown";
@@ -32,6 +32,29 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
   const [excerpts, setExcerpts] = useState<Excerpt[]>(lastAsk.excerpts);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Shown | null>(null);
+  // The questions asked before (kept in the history), and which one is shown.
+  const [past, setPast] = useState<AskedQuestion[]>([]);
+  const [shownId, setShownId] = useState<number | null>(null);
+  const loadPast = () => api.listAsked().then(setPast, (e) => setError(shownError(e)));
+  useEffect(() => {
+    void loadPast();
+  }, []);
+  const showPast = (q: AskedQuestion) => {
+    setQuestion(q.question);
+    setAnswer(q.answer);
+    setExcerpts(q.excerpts);
+    setError(null);
+    setShownId(q.id);
+    lastAsk = { question: q.question, answer: q.answer, excerpts: q.excerpts };
+  };
+  const forget = (q: AskedQuestion) =>
+    api.deleteAsked(q.id).then(
+      () => {
+        setPast((ps) => ps.filter((p) => p.id !== q.id));
+        if (shownId === q.id) setShownId(null);
+      },
+      (e) => setError(shownError(e)),
+    );
 
   const ask = () => {
     const q = question.trim();
@@ -47,6 +70,7 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
           setAnswer(r.answer);
           setExcerpts(r.excerpts);
           lastAsk = { question: q, answer: r.answer, excerpts: r.excerpts };
+          void loadPast().then(() => setShownId(null));
         },
         (e) => setError(shownError(e)),
       )
@@ -145,6 +169,32 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
             </li>
           ))}
         </ol>
+      )}
+      {past.length > 0 && (
+        <section className="ask-past" aria-label="Questions asked before" data-testid="ask-past">
+          <h2>Asked before</h2>
+          <ul>
+            {past.map((q) => (
+              <li key={q.id} className={q.id === shownId ? "shown" : undefined}>
+                <button className="link" data-testid="ask-past-question" onClick={() => showPast(q)}>
+                  {q.question}
+                </button>
+                <time className="muted small" dateTime={q.asked_at}>
+                  {formatDateTime(q.asked_at)}
+                </time>
+                <button
+                  className="link small remove"
+                  aria-label={`Remove “${q.question}”`}
+                  title="Remove from this list"
+                  data-testid="ask-past-remove"
+                  onClick={() => void forget(q)}
+                >
+                  ×
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
       )}
     </section>
   );

@@ -6,6 +6,7 @@ import { Composer } from "./Composer";
 import { Markdown } from "./Markdown";
 import { chatEventApplier } from "./chatEvents";
 import { Reactions } from "./Reactions";
+import { Versions, type Shown } from "./Versions";
 
 // Message text is rendered as markdown through React elements (see Markdown.tsx): raw HTML and
 // script URLs in a message never run.
@@ -112,6 +113,15 @@ export function ConversationView({
     // Follows each piece of text while it streams.
   }, [messages, streaming, atBottom]);
   const [regenerating, setRegenerating] = useState(false);
+  // An earlier version of an answer being looked at, by message id.
+  const [olderShown, setOlderShown] = useState<Record<string, Shown>>({});
+  // Esc stops a regeneration, as it stops an answer being sent.
+  useEffect(() => {
+    if (!regenerating) return;
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && !e.shiftKey && void api.stopGeneration(c.id);
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [regenerating, c.id]);
   const regenerate = () => {
     setRegenerating(true);
     setError(null);
@@ -244,7 +254,16 @@ export function ConversationView({
               <p className="error-text small">{m.error}</p>
             )}
             <div className="message-body">
-              <Markdown text={m.content} />
+              {olderShown[m.id] ? (
+                <>
+                  <p className="muted small" data-testid="older-version">
+                    Earlier answer, replaced by a regeneration
+                  </p>
+                  <Markdown text={olderShown[m.id]!.version.content} />
+                </>
+              ) : (
+                <Markdown text={m.content} />
+              )}
             </div>
             <div className="message-actions">
               <button
@@ -259,6 +278,14 @@ export function ConversationView({
               </button>
               <Reactions reactions={m.reactions} onToggle={(emoji) => react(m, emoji)} />
               <span className="spacer" />
+              {m.earlier_versions > 0 && m.state !== "streaming" && (
+                <Versions message={m} onShow={(shown) => setOlderShown((o) => ({ ...o, [m.id]: shown }))} />
+              )}
+              {m.id === lastAi?.id && m.state === "streaming" && regenerating && (
+                <button className="link small" data-testid="stop-regenerate" onClick={() => void api.stopGeneration(c.id)}>
+                  Stop
+                </button>
+              )}
               <button className="link small" data-testid="copy" onClick={() => void copy(m)}>
                 {copied === m.id ? "Copied" : "Copy"}
               </button>

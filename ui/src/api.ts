@@ -26,6 +26,17 @@ export interface Message {
   error: string | null;
   reactions: string[];
   is_bookmarked: boolean;
+  /** Earlier versions of a regenerated answer (`messageVersions`). */
+  earlier_versions: number;
+}
+
+/** An earlier version of a regenerated answer. */
+export interface MessageVersion {
+  version: number;
+  content: string;
+  state: MessageState;
+  error: string | null;
+  replaced_at: string;
 }
 
 export type Sentiment = "positive" | "neutral" | "negative" | "mixed";
@@ -188,6 +199,15 @@ export interface Excerpt {
   previous: Turn | null;
 }
 
+/** A question asked before, with what it got (store/asked.rs). */
+export interface AskedQuestion {
+  id: number;
+  question: string;
+  answer: string;
+  excerpts: Excerpt[];
+  asked_at: string;
+}
+
 export interface AskResult {
   answer: string;
   excerpts: Excerpt[];
@@ -343,6 +363,9 @@ export const api = {
   },
   /** Stops the question being answered: its result still lists the excerpts found. */
   stopAsk: () => invoke<void>("stop_ask"),
+  messageVersions: (messageId: string) => invoke<MessageVersion[]>("message_versions", { messageId }),
+  listAsked: (limit = 50) => invoke<AskedQuestion[]>("list_asked", { limit }),
+  deleteAsked: (id: number) => invoke<void>("delete_asked", { id }),
   listBookmarks: (cursor?: string | null, limit = 100) =>
     invoke<Page<Bookmark>>("list_bookmarks", { cursor: cursor ?? null, limit }),
   /** Restores the newest good backup over the history (after the start-up check found it damaged). */

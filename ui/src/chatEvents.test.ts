@@ -12,6 +12,7 @@ const msg = (id: string, sender: "user" | "ai", content: string, state: Message[
   error: null,
   reactions: [],
   is_bookmarked: false,
+  earlier_versions: 0,
 });
 
 describe("chatEventApplier", () => {
