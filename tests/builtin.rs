@@ -574,6 +574,54 @@ fn a_chat_turn_with_the_builtin_model_is_streamed_and_stored() {
     let messages = store.all_messages(&c.id).unwrap();
     assert_eq!(messages.len(), 2);
     assert_eq!(messages[1].content, answer.content);
+    drop(store);
+
+    // After the first answer the model names the conversation: a few words on its subject.
+    let renamed = rt
+        .block_on(chat.retitle(&llm, &c.id))
+        .unwrap()
+        .expect("a title");
+    let title = renamed.title.to_lowercase();
+    assert!(
+        renamed.title.split_whitespace().count() <= 8
+            && renamed.title != "What is the capital of France?"
+            && (title.contains("france") || title.contains("capital") || title.contains("paris")),
+        "{:?}",
+        renamed.title
+    );
+    // Once named (or renamed by the person), a title is never replaced.
+    assert_eq!(rt.block_on(chat.retitle(&llm, &c.id)).unwrap(), None);
+
+    // An answer cut at 8 tokens goes on in place: the engine continues the open turn.
+    let short = builtin_llm(8, 0.0, None);
+    let c = chat.create_conversation(None).unwrap();
+    let (tx, _rx) = mpsc::channel(256);
+    let cut = rt
+        .block_on(chat.send(
+            &short,
+            &c.id,
+            "Describe the seven colours of the rainbow, one sentence each.",
+            tx,
+        ))
+        .unwrap();
+    assert_eq!(cut.error.as_deref(), Some(hindsight::chat::CUT_AT_LIMIT));
+    let (tx, _rx) = mpsc::channel(256);
+    let more = rt
+        .block_on(chat.continue_answer(&short, &c.id, tx))
+        .unwrap();
+    assert_eq!(more.id, cut.id);
+    assert!(
+        more.content.starts_with(&cut.content) && more.content.len() > cut.content.len(),
+        "{:?} → {:?}",
+        cut.content,
+        more.content
+    );
+    // Gone on, not started again.
+    assert!(
+        !more.content[cut.content.len()..].contains(cut.content.trim()),
+        "{:?}",
+        more.content
+    );
 }
 
 #[test]

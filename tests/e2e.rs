@@ -47,8 +47,20 @@ fn wait_port(port: u16) {
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The app's database in `data_dir` (the one it opens), to seed before or read after a run.
+/// The data folder's store. Automatic analysis is turned off in it unless a test chose
+/// otherwise: a background analysis of the seeded conversations would take the CPU from what
+/// a test measures (the import test turns it on in Settings).
 fn store_at(data_dir: &Path) -> hindsight::store::Store {
-    hindsight::store::Store::open(&data_dir.join("hindsight.db")).expect("store")
+    let store = hindsight::store::Store::open(&data_dir.join("hindsight.db")).expect("store");
+    if store.get_setting("analysis").expect("settings").is_none() {
+        hindsight::analysis::AnalysisSettings {
+            automatic: false,
+            ..Default::default()
+        }
+        .save(&store)
+        .expect("save settings");
+    }
+    store
 }
 
 /// Imports a fixture file into `store`, as the app's Import would.
@@ -79,19 +91,10 @@ async fn open_app_with(data_dir: &Path, extra: &[&str]) -> (Driver, Client) {
     let driver = Driver(driver);
     wait_port(port);
     wait_port(port + 1);
-    // Automatic analysis off unless a test turned it on: a background analysis of the seeded
-    // conversations would take the CPU from what a test measures (the import test turns it on
-    // in Settings).
-    {
-        let store = store_at(data_dir);
-        if store.get_setting("analysis").expect("settings").is_none() {
-            hindsight::analysis::AnalysisSettings {
-                automatic: false,
-                ..Default::default()
-            }
-            .save(&store)
-            .expect("save settings");
-        }
+    // A new data folder gets its store here, with the tests' settings (see `store_at`); one a
+    // test seeded has them already (and may be locked by the test by now).
+    if !data_dir.join("hindsight.db").exists() {
+        store_at(data_dir);
     }
     let mut args = vec!["--data-dir", data_dir.to_str().expect("utf-8 temp path")];
     args.extend_from_slice(extra);
@@ -855,6 +858,44 @@ async fn with_no_server_a_new_chat_is_answered_by_the_builtin_model() {
     assert_eq!(bodies.len(), 2, "the question and the answer");
     let shown = bodies[1].text().await.expect("answer text");
     assert!(!shown.trim().is_empty());
+    // After the first answer the model names the conversation: a few words about France in
+    // the header and the sidebar, instead of the question.
+    let t0 = Instant::now();
+    let title = loop {
+        let heading = element(
+            &c,
+            "[data-testid=conversation-heading]",
+            ON_SCREEN,
+            "heading",
+        )
+        .await
+        .text()
+        .await
+        .expect("text");
+        if heading != "What is the capital of France?" {
+            break heading;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "the model named the conversation"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let lower = title.to_lowercase();
+    assert!(
+        title.split_whitespace().count() <= 8
+            && (lower.contains("france") || lower.contains("capital") || lower.contains("paris")),
+        "{title:?}"
+    );
+    if !title.contains('\'') {
+        c.wait()
+            .at_most(ON_SCREEN)
+            .for_element(Locator::XPath(&format!(
+                "//*[@data-testid='conversation-title'][.='{title}']"
+            )))
+            .await
+            .expect("the sidebar shows the new title");
+    }
     screenshot(&c, "builtin-chat").await;
 
     // Settings offers the built-in models, Small by default; Tiny, once saved, is the model in
@@ -973,6 +1014,180 @@ async fn the_sidebar_stays_virtual_with_ten_thousand_conversations() {
     c.close().await.expect("close session");
 }
 
+/// How far `.main` is from its bottom, in pixels.
+async fn distance_from_bottom(c: &Client) -> f64 {
+    c.execute(
+        "const m = document.querySelector('.main'); return m.scrollHeight - m.scrollTop - m.clientHeight;",
+        vec![],
+    )
+    .await
+    .expect("script")
+    .as_f64()
+    .expect("a number")
+}
+
+/// A streaming answer is followed while the view is at the bottom; scrolled up, the view stays
+/// where the reader is and "↓ New text" jumps back down.
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and the llama.cpp server: run by scripts/test (--include-ignored)"]
+async fn a_streaming_answer_is_followed_unless_the_reader_scrolled_up() {
+    let _serial = SERIAL.lock().await;
+    let server = common::llama::start_server();
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        let store = store_at(data.path());
+        hindsight::llm::LlmSettings {
+            base_url: server.url.clone(),
+            provider: hindsight::llm::Provider::Server,
+            max_tokens: 400,
+            ..Default::default()
+        }
+        .save(&store)
+        .expect("settings");
+        // A conversation longer than the window.
+        let id = common::conversation(&store, "A long talk", 1_700_000_000_000);
+        for i in 0..24 {
+            let sender = if i % 2 == 0 {
+                hindsight::store::Sender::User
+            } else {
+                hindsight::store::Sender::Ai
+            };
+            common::message(
+                &store,
+                &id,
+                sender,
+                &format!("Message {i}: a few lines of talk.\n\nSo that the view has to scroll."),
+                1_700_000_000_000 + i,
+            );
+        }
+    }
+    let wait = Duration::from_secs(60);
+    let (_driver, c) = open_app(data.path()).await;
+    open_conversation(&c, "A long talk").await;
+    let composer = element(&c, "[data-testid=composer]", wait, "composer").await;
+    assert!(
+        distance_from_bottom(&c).await < 80.0,
+        "opened at the latest message"
+    );
+    composer
+        .send_keys("Write a long story about a lighthouse keeper and the sea.\u{E007}")
+        .await
+        .expect("type + Enter");
+    // Followed: while text streams in, the view stays at the bottom.
+    element(
+        &c,
+        "li.message.ai span.badge.streaming",
+        wait,
+        "the answer streams",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(
+        distance_from_bottom(&c).await < 80.0,
+        "the view follows the stream"
+    );
+    // Scrolled up: the view stays put, and the button offers the new text.
+    c.execute(
+        "document.querySelector('.main').scrollTo({ top: 0 });",
+        vec![],
+    )
+    .await
+    .expect("scroll up");
+    let jump = element(&c, "[data-testid=to-bottom]", ON_SCREEN, "the jump button").await;
+    let top = c
+        .execute("return document.querySelector('.main').scrollTop;", vec![])
+        .await
+        .expect("script")
+        .as_f64()
+        .expect("a number");
+    assert!(top < 80.0, "not pulled back down while reading: {top}");
+    screenshot(&c, "stream-scrolled-up").await;
+    jump.click().await.expect("jump down");
+    let t0 = Instant::now();
+    while distance_from_bottom(&c).await >= 80.0 {
+        assert!(t0.elapsed() < ON_SCREEN, "back at the bottom");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.close().await.expect("close session");
+}
+
+/// An answer the real server ends at the token limit says so and offers Continue, which goes
+/// on in the same message (the text grows from where it stopped).
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and the llama.cpp server: run by scripts/test (--include-ignored)"]
+async fn an_answer_cut_at_its_limit_continues_in_place() {
+    let _serial = SERIAL.lock().await;
+    let server = common::llama::start_server();
+    let data = tempfile::tempdir().expect("temp dir");
+    {
+        let store = store_at(data.path());
+        // Eight tokens: no answer to the question below fits.
+        hindsight::llm::LlmSettings {
+            base_url: server.url.clone(),
+            provider: hindsight::llm::Provider::Server,
+            max_tokens: 8,
+            ..Default::default()
+        }
+        .save(&store)
+        .expect("settings");
+    }
+    let wait = Duration::from_secs(60);
+    let (_driver, c) = open_app(data.path()).await;
+    click(&c, "[data-testid=new-chat]", wait, "New chat").await;
+    element(&c, "[data-testid=composer]", wait, "composer")
+        .await
+        .send_keys("Describe the seven colours of the rainbow, one sentence each.\u{E007}")
+        .await
+        .expect("type + Enter");
+    element(
+        &c,
+        "[data-testid=cut-note]",
+        wait,
+        "the note on the cut answer",
+    )
+    .await;
+    let body = "li.message.ai .message-body";
+    let cut = element(&c, body, wait, "the answer")
+        .await
+        .text()
+        .await
+        .expect("text");
+    click(&c, "[data-testid=continue]", ON_SCREEN, "Continue").await;
+    let t0 = Instant::now();
+    let grown = loop {
+        let done = c
+            .find_all(Locator::Css(
+                "[data-testid=continue]:not([disabled]), [data-testid=regenerate]:not([disabled])",
+            ))
+            .await
+            .expect("query");
+        let text = element(&c, body, wait, "the answer")
+            .await
+            .text()
+            .await
+            .expect("text");
+        if !done.is_empty() && text.len() > cut.len() {
+            break text;
+        }
+        assert!(t0.elapsed() < wait, "the answer goes on: {text:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // (Compared on its first line: markdown may lay out a grown list or paragraph anew.)
+    let first_line = cut.lines().next().unwrap_or_default().trim();
+    assert!(
+        grown.trim_start().starts_with(first_line),
+        "the same answer, longer: {cut:?} → {grown:?}"
+    );
+    screenshot(&c, "continue").await;
+    c.close().await.expect("close session");
+    drop(_driver);
+    let store = store_at(data.path());
+    let conversation = &store.list_conversations(None, 1).expect("list").items[0];
+    let messages = store.all_messages(&conversation.id).expect("messages");
+    assert_eq!(messages.len(), 2, "Continue wrote into the same answer");
+    assert!(messages[1].content.len() > cut.trim().len());
+}
+
 #[tokio::test]
 #[ignore = "needs a display, tauri-driver, WebKitWebDriver and the llama.cpp server: run by scripts/test (--include-ignored)"]
 async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated() {
@@ -1074,7 +1289,14 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
 
     // After a restart the question and the answer are there, and the answer can be rewritten.
     let (_driver, c) = open_app(data.path()).await;
-    open_conversation(&c, "Name three colours of the rainbow.").await;
+    // (The only conversation; the model may have renamed it after its first answer.)
+    click(
+        &c,
+        "[data-testid=conversation-item]",
+        wait,
+        "the conversation",
+    )
+    .await;
     let shown = element(&c, "li.message.ai .message-body", wait, "the stored answer")
         .await
         .text()

@@ -307,6 +307,83 @@ async fn regenerate_replaces_the_last_answer() {
     assert_eq!(left, 0);
 }
 
+/// An answer the model ended at its token limit is complete with a note ("cut at the answer
+/// length limit"); Continue sends it back as the assistant's last turn (prefill) and appends
+/// what comes to the same message, which then completes.
+#[tokio::test]
+async fn an_answer_cut_at_the_limit_can_be_continued() {
+    use common::fake_llm::FakeLlm;
+    let fake = FakeLlm::start(vec![
+        sse(&[
+            FIRST,
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"The three colours are red, ye\"},\"finish_reason\":\"length\"}]}\n\n",
+            b"data: [DONE]\n\n",
+        ]),
+        sse(&[
+            FIRST,
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"llow and blue.\"},\"finish_reason\":\"stop\"}]}\n\n",
+            b"data: [DONE]\n\n",
+        ]),
+    ])
+    .await;
+    let llm = client(&fake.url, 5);
+    let t = common::temp_store();
+    let c = common::conversation(&t.store, "colours", 0);
+    let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
+    let (tx, _rx) = mpsc::channel(64);
+    let cut = chat.send(&llm, &c, "Name three colours", tx).await.unwrap();
+    assert_eq!(cut.state, MessageState::Complete);
+    assert_eq!(cut.error.as_deref(), Some(hindsight::chat::CUT_AT_LIMIT));
+
+    let (tx, mut rx) = mpsc::channel(64);
+    let done = chat.continue_answer(&llm, &c, tx).await.unwrap();
+    assert_eq!(done.id, cut.id, "the same message goes on");
+    assert_eq!(
+        (done.state, done.content.as_str(), done.error.as_deref()),
+        (
+            MessageState::Complete,
+            "The three colours are red, yellow and blue.",
+            None
+        )
+    );
+    // The window saw the answer so far, then only the new text.
+    let mut tokens = String::new();
+    while let Ok(e) = rx.try_recv() {
+        match e {
+            hindsight::chat::ChatEvent::Started { ai, .. } => {
+                assert_eq!(ai.content, "The three colours are red, ye")
+            }
+            hindsight::chat::ChatEvent::Token(t) => tokens.push_str(&t),
+            hindsight::chat::ChatEvent::Done(_) => {}
+        }
+    }
+    assert_eq!(tokens, "llow and blue.");
+    let sent = fake.requests.lock().unwrap()[1]["messages"].clone();
+    let turns: Vec<(String, String)> = sent
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["role"].as_str().unwrap().to_owned(),
+                m["content"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    // The answer so far is the last turn, the assistant's: the server goes on from it.
+    assert_eq!(
+        turns.last().unwrap(),
+        &(
+            "assistant".to_owned(),
+            "The three colours are red, ye".to_owned()
+        )
+    );
+
+    // Nothing unfinished left: Continue says so.
+    let (tx, _rx) = mpsc::channel(64);
+    assert!(chat.continue_answer(&llm, &c, tx).await.is_err());
+}
+
 #[test]
 fn llm_settings_persist_in_the_store_and_are_validated() {
     let t = common::temp_store();

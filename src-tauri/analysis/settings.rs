@@ -27,11 +27,7 @@ impl Default for AnalysisSettings {
 
 impl AnalysisSettings {
     pub fn load(store: &Store) -> Result<AnalysisSettings> {
-        Ok(store
-            .get_setting(KEY)?
-            .map(serde_json::from_value)
-            .transpose()?
-            .unwrap_or_default())
+        store.setting_or_default(KEY)
     }
 
     pub fn save(&self, store: &Store) -> Result<()> {

@@ -172,17 +172,35 @@ pub async fn create_conversation(
 /// Stores the message and streams the answer through `on_event` (`started`, `token`…, `done`).
 #[tauri::command]
 pub async fn send_message(
+    app: tauri::AppHandle,
     state: State<'_, AppState>,
     conversation_id: String,
     text: String,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
     let llm = state.llm().await?;
-    streamed(on_event, |tx| {
+    let answer = streamed(on_event, |tx| {
         state.chat.send(&llm, &conversation_id, &text, tx)
     })
-    .await
+    .await?;
+    // After the first answer, the model names the conversation (in the background; the
+    // window hears `conversation-renamed`).
+    let id = answer.conversation_id.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = tauri::Manager::state::<AppState>(&app);
+        match state.chat.retitle(&llm, &id).await {
+            Ok(Some(conversation)) => {
+                let _ = tauri::Emitter::emit(&app, RENAMED_EVENT, conversation);
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("hindsight: naming the conversation failed: {e}"),
+        }
+    });
+    Ok(answer)
 }
+
+/// Emitted with the conversation when the model has given it a title.
+pub const RENAMED_EVENT: &str = "conversation-renamed";
 
 #[tauri::command]
 pub async fn regenerate(
@@ -193,6 +211,20 @@ pub async fn regenerate(
     let llm = state.llm().await?;
     streamed(on_event, |tx| {
         state.chat.regenerate(&llm, &conversation_id, tx)
+    })
+    .await
+}
+
+/// Goes on with the last answer where it stopped (Continue), streaming like a new answer.
+#[tauri::command]
+pub async fn continue_answer(
+    state: State<'_, AppState>,
+    conversation_id: String,
+    on_event: Channel<ChatEvent>,
+) -> CommandResult<Message> {
+    let llm = state.llm().await?;
+    streamed(on_event, |tx| {
+        state.chat.continue_answer(&llm, &conversation_id, tx)
     })
     .await
 }

@@ -82,6 +82,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             commands::regenerate,
             commands::stop_generation,
             commands::message_versions,
+            commands::continue_answer,
             commands::get_llm_settings,
             commands::save_llm_settings,
             commands::list_models,

@@ -3,6 +3,8 @@
 //! conversation's answer be stopped. Nothing a user typed is lost in any failure: the user
 //! message is committed before the LLM is called, and partial answers are saved as they grow.
 mod prompt;
+mod seam;
+mod title;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +15,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, LlmError, Result};
-use crate::llm::{too_long, Llm, Purpose};
+use crate::llm::{too_long, ChatMessage, Llm, Purpose, Role};
 use crate::store::{
     check_content, Conversation, Message, MessageState, NewConversation, NewMessage, Sender,
     Status, Store, MAX_MESSAGE_BYTES,
@@ -21,6 +23,8 @@ use crate::store::{
 use crate::sync::lock;
 use crate::time::now_ms;
 pub use prompt::{build_prompt, title_from};
+use seam::Seam;
+pub use title::{clean_title, suggest_title, title_prompt};
 
 pub type SharedStore = Arc<Mutex<Store>>;
 
@@ -44,6 +48,10 @@ pub struct ChatService {
 
 /// The title of a conversation created without text.
 const UNTITLED: &str = "New chat";
+
+/// The note on a `complete` answer the model ended at its token limit (it may stop mid-
+/// sentence; Continue goes on).
+pub const CUT_AT_LIMIT: &str = "cut at the answer length limit";
 
 impl ChatService {
     /// `on_stored` runs after messages are written (the embedding worker's wake-up).
@@ -159,6 +167,73 @@ impl ChatService {
         self.answer(llm, ai, None, events).await
     }
 
+    /// Goes on with the conversation's last answer where it stopped (stopped, cut at the
+    /// token limit, or broken off by a failure): the new text is appended to the same message.
+    pub async fn continue_answer(
+        &self,
+        llm: &Llm,
+        conversation_id: &str,
+        events: mpsc::Sender<ChatEvent>,
+    ) -> Result<Message> {
+        let ai = {
+            let store = lock(&self.store);
+            let conversation = self.writable(&store, conversation_id)?;
+            let messages = store.all_messages(&conversation.id)?;
+            match messages.last() {
+                Some(m)
+                    if m.sender == Sender::Ai
+                        && !m.content.trim().is_empty()
+                        && (m.state == MessageState::Incomplete
+                            || m.error.as_deref() == Some(CUT_AT_LIMIT)) =>
+                {
+                    store.update_message(&m.id, &m.content, MessageState::Streaming, None)?
+                }
+                _ => {
+                    return Err(Error::Invalid(
+                        "the last answer is not an unfinished one to continue".into(),
+                    ))
+                }
+            }
+        };
+        self.answer_as(llm, ai, None, events, true).await
+    }
+
+    /// After a conversation's first answer: asks `llm` for a short title and puts it in place
+    /// of the question's first line. Nothing changes (`None`) if the conversation has more
+    /// than one exchange, its answer did not complete, the person renamed it (before or
+    /// meanwhile), or the model's reply is no title.
+    pub async fn retitle(&self, llm: &Llm, conversation_id: &str) -> Result<Option<Conversation>> {
+        let (conversation, question, answer) = {
+            let store = lock(&self.store);
+            let conversation = store.get_conversation(conversation_id)?;
+            let messages = store.all_messages(&conversation.id)?;
+            let [question, answer] = messages.as_slice() else {
+                return Ok(None);
+            };
+            if question.sender != Sender::User
+                || answer.sender != Sender::Ai
+                || answer.state != MessageState::Complete
+                || conversation.title != title_from(&question.content)
+            {
+                return Ok(None);
+            }
+            (
+                conversation,
+                question.content.clone(),
+                answer.content.clone(),
+            )
+        };
+        let Some(title) = suggest_title(llm, &question, &answer).await? else {
+            return Ok(None);
+        };
+        let store = lock(&self.store);
+        // Renamed while the model wrote: the person's title stays.
+        if store.get_conversation(&conversation.id)?.title != conversation.title {
+            return Ok(None);
+        }
+        Ok(Some(store.rename_conversation(&conversation.id, &title)?))
+    }
+
     /// Stops the answer being written in this conversation; `false` if none was.
     pub fn stop(&self, conversation_id: &str) -> bool {
         let id = conversation_id.trim().to_lowercase();
@@ -205,6 +280,19 @@ impl ChatService {
         user: Option<Message>,
         events: mpsc::Sender<ChatEvent>,
     ) -> Result<Message> {
+        self.answer_as(llm, ai, user, events, false).await
+    }
+
+    /// [`answer`](Self::answer); `continuing`: `ai` holds the start of the answer, and the
+    /// model is asked to go on from it.
+    async fn answer_as(
+        &self,
+        llm: &Llm,
+        ai: Message,
+        user: Option<Message>,
+        events: mpsc::Sender<ChatEvent>,
+        continuing: bool,
+    ) -> Result<Message> {
         let token = CancellationToken::new();
         {
             let mut active = lock(&self.active);
@@ -221,8 +309,13 @@ impl ChatService {
                 ai: ai.clone(),
             })
             .await;
-        let (text, outcome) = self.run_stream(llm, &ai, &token, &events).await;
+        let (text, outcome) = self.run_stream(llm, &ai, &token, &events, continuing).await;
         let (state, error) = match &outcome {
+            // Ended by its token limit: whole as far as the model went, but it may stop
+            // mid-sentence; the note lets Continue go on.
+            Ok(Some(reason)) if reason == "length" => {
+                (MessageState::Complete, Some(CUT_AT_LIMIT.to_owned()))
+            }
             Ok(_) => (MessageState::Complete, None),
             Err(Error::Llm(LlmError::Cancelled)) => {
                 (MessageState::Incomplete, Some("stopped".to_owned()))
@@ -236,28 +329,43 @@ impl ChatService {
         (self.on_stored)();
         let _ = events.send(ChatEvent::Done(message.clone())).await;
         match outcome {
-            Ok(()) | Err(Error::Llm(LlmError::Cancelled)) => Ok(message),
+            Ok(_) | Err(Error::Llm(LlmError::Cancelled)) => Ok(message),
             Err(e) => Err(e),
         }
     }
 
-    /// Streams the answer to `ai`; a background task saves it as it grows. Returns the text
-    /// and how it ended.
+    /// Streams the answer to `ai` (after the text it has, when `continuing`); a background
+    /// task saves it as it grows. Returns the text and how it ended (the finish reason).
     async fn run_stream(
         &self,
         llm: &Llm,
         ai: &Message,
         token: &CancellationToken,
         events: &mpsc::Sender<ChatEvent>,
-    ) -> (String, Result<()>) {
+        continuing: bool,
+    ) -> (String, Result<Option<String>>) {
+        let start = if continuing {
+            ai.content.clone()
+        } else {
+            String::new()
+        };
         let prompt = {
             let store = lock(&self.store);
             match store.all_messages(&ai.conversation_id) {
-                Ok(history) => build_prompt(llm.settings(), &history, &ai.id),
-                Err(e) => return (String::new(), Err(e)),
+                Ok(history) => {
+                    let mut prompt = build_prompt(llm.settings(), &history, &ai.id);
+                    if continuing {
+                        // The answer so far as the assistant's last turn: llama.cpp's server
+                        // and the built-in model go on from it (prefill); a server that starts
+                        // a new answer instead is caught at the seam.
+                        prompt.push(ChatMessage::new(Role::Assistant, start.clone()));
+                    }
+                    prompt
+                }
+                Err(e) => return (start, Err(e)),
             }
         };
-        let text = Arc::new(Mutex::new(String::new()));
+        let text = Arc::new(Mutex::new(start));
         let dirty = Arc::new(Notify::new());
         let stop = CancellationToken::new();
         let saver = tokio::spawn(save_while_streaming(
@@ -267,7 +375,9 @@ impl ChatService {
             dirty.clone(),
             stop.clone(),
         ));
-        let outcome = pump(llm, &prompt, token, events, &text, &dirty).await;
+        // A continuation joins the answer so far at a seam (a repeated start is dropped).
+        let seam = continuing.then(|| Seam::new(&ai.content));
+        let outcome = pump(llm, &prompt, token, events, &text, &dirty, seam).await;
         // The last periodic save finishes before the final one is written.
         stop.cancel();
         let _ = saver.await;
@@ -285,7 +395,8 @@ async fn pump(
     events: &mpsc::Sender<ChatEvent>,
     text: &Mutex<String>,
     dirty: &Notify,
-) -> Result<()> {
+    mut seam: Option<Seam>,
+) -> Result<Option<String>> {
     let (tx, mut rx) = mpsc::channel::<String>(256);
     let stream = llm.stream_chat(Purpose::Chat, prompt, None, tx);
     tokio::pin!(stream);
@@ -307,13 +418,20 @@ async fn pump(
         dirty.notify_one();
         (piece, cut)
     };
-    let mut finished: Option<Result<()>> = None;
+    let mut finished: Option<Result<Option<String>>> = None;
     loop {
         tokio::select! {
             biased;
             _ = token.cancelled() => return Err(Error::Llm(LlmError::Cancelled)),
             piece = rx.recv() => match piece {
                 Some(piece) => {
+                    let piece = match seam.as_mut() {
+                        Some(seam) => seam.feed(&piece),
+                        None => piece,
+                    };
+                    if piece.is_empty() {
+                        continue;
+                    }
                     let (piece, cut) = append(piece);
                     if !piece.is_empty() && events.send(ChatEvent::Token(piece)).await.is_err() {
                         // Whoever listened is gone: stop generating for nobody.
@@ -324,14 +442,31 @@ async fn pump(
                     }
                 }
                 // The stream future dropped its sender: it has finished.
-                None => return finished.unwrap_or(Ok(())),
+                // (A built-in model's thread can drop its sender before the stream future
+                // has been polled to its end: await it for the finish reason.)
+                None => {
+                    let outcome = match finished {
+                        Some(finished) => finished,
+                        None => (&mut stream).await.map(|finish| finish.reason),
+                    };
+                    let rest = seam.as_mut().map(Seam::finish).unwrap_or_default();
+                    if !rest.is_empty() {
+                        let (rest, _) = append(rest);
+                        let _ = events.send(ChatEvent::Token(rest)).await;
+                    }
+                    return outcome;
+                }
             },
             r = &mut stream, if finished.is_none() => match r {
-                Ok(_) => finished = Some(Ok(())),
+                Ok(finish) => finished = Some(Ok(finish.reason)),
                 Err(e) => {
                     // Keep what already arrived; a built-in model still holding the sender
                     // stops once the receiver is dropped.
                     while let Ok(piece) = rx.try_recv() {
+                        let piece = match seam.as_mut() {
+                            Some(seam) => seam.feed(&piece),
+                            None => piece,
+                        };
                         let (piece, cut) = append(piece);
                         let _ = events.send(ChatEvent::Token(piece)).await;
                         if cut {

@@ -130,11 +130,7 @@ impl Purpose {
 
 impl LlmSettings {
     pub fn load(store: &Store) -> Result<LlmSettings> {
-        Ok(store
-            .get_setting(KEY)?
-            .map(serde_json::from_value)
-            .transpose()?
-            .unwrap_or_default())
+        store.setting_or_default(KEY)
     }
 
     pub fn save(&self, store: &Store) -> Result<()> {

@@ -36,20 +36,36 @@ impl ChatTemplate {
         })
     }
 
-    /// The prompt text for `messages`, ending with the start of the assistant's turn.
+    /// The prompt text for `messages`, ending with the start of the assistant's turn; when the
+    /// last message is the assistant's, ending inside it (prefill: the model goes on with that
+    /// text, as llama.cpp's server does, and transformers by cutting the rendered chat at the
+    /// end of the final message).
     pub fn render(&self, messages: &[ChatMessage]) -> Result<String> {
         let template = self
             .env
             .get_template(NAME)
             .map_err(|e| Error::Invalid(e.to_string()))?;
-        template
+        let prefill = messages
+            .last()
+            .filter(|m| m.role == super::Role::Assistant && !m.content.trim().is_empty());
+        let text = template
             .render(context! {
                 messages => messages,
-                add_generation_prompt => true,
+                add_generation_prompt => prefill.is_none(),
                 bos_token => self.bos,
                 eos_token => self.eos,
             })
-            .map_err(|e| Error::Invalid(format!("the model's chat template failed: {e}")))
+            .map_err(|e| Error::Invalid(format!("the model's chat template failed: {e}")))?;
+        let Some(last) = prefill else {
+            return Ok(text);
+        };
+        let content = last.content.trim_end();
+        match text.rfind(content) {
+            Some(at) => Ok(text[..at + content.len()].to_owned()),
+            None => Err(Error::Invalid(
+                "the model's chat template changes an answer's text; it cannot be continued".into(),
+            )),
+        }
     }
 }
 
@@ -60,6 +76,18 @@ mod tests {
 
     /// SmolLM2-135M-Instruct's template, as its GGUF stores it.
     const SMOLLM2: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+    #[test]
+    fn a_final_assistant_message_is_left_open_to_go_on() {
+        let t = ChatTemplate::new(SMOLLM2, "", "<|im_end|>").expect("parses");
+        let text = t
+            .render(&[
+                ChatMessage::new(Role::User, "Name three colours"),
+                ChatMessage::new(Role::Assistant, "Red, ye"),
+            ])
+            .expect("renders");
+        assert!(text.ends_with("<|im_start|>assistant\nRed, ye"), "{text:?}");
+    }
 
     #[test]
     fn renders_chatml_with_the_generation_prompt() {

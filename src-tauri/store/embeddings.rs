@@ -132,6 +132,18 @@ impl Store {
         Ok(v.map(|v| serde_json::from_str(&v)).transpose()?)
     }
 
+    /// A setting read as `T`, its default when never saved.
+    pub fn setting_or_default<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        key: &str,
+    ) -> Result<T> {
+        Ok(self
+            .get_setting(key)?
+            .map(serde_json::from_value)
+            .transpose()?
+            .unwrap_or_default())
+    }
+
     pub fn put_setting(&self, key: &str, value: &serde_json::Value) -> Result<()> {
         self.conn
             .prepare_cached(

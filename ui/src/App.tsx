@@ -149,6 +149,15 @@ export function App() {
     api.appInfo().then(setInfo, (e) => showError(e));
   }, [loadPage]);
 
+  // A title written by the model after the first answer: in the sidebar and the header.
+  useEffect(() => {
+    const off = api.onConversationRenamed((c) => {
+      setConversations((prev) => prev.map((x) => (x.id === c.id ? { ...x, title: c.title } : x)));
+      setDetail((d) => (d && d.conversation.id === c.id ? { ...d, conversation: { ...d.conversation, title: c.title } } : d));
+    });
+    return () => void off.then((f) => f());
+  }, []);
+
   const [version, setVersion] = useState(0);
   const [settingsVersion, setSettingsVersion] = useState(0);
   useEffect(() => {

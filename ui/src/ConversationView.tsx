@@ -8,6 +8,9 @@ import { chatEventApplier } from "./chatEvents";
 import { Reactions } from "./Reactions";
 import { Versions, type Shown } from "./Versions";
 
+/** The note on an answer ended by its token limit (chat::CUT_AT_LIMIT): Continue goes on. */
+const CUT_AT_LIMIT = "cut at the answer length limit";
+
 // Message text is rendered as markdown through React elements (see Markdown.tsx): raw HTML and
 // script URLs in a message never run.
 export function ConversationView({
@@ -56,7 +59,9 @@ export function ConversationView({
     );
   };
   const [messages, setMessages] = useState<Message[]>(detail.messages);
-  useEffect(() => setMessages(detail.messages), [detail]);
+  // Only new messages from the store replace the list (a new title alone keeps it: an answer
+  // may be streaming into it).
+  useEffect(() => setMessages(detail.messages), [detail.messages]);
   // Reactions and bookmarks show at once; the stored message comes back and replaces it.
   const update = (m: Message, call: Promise<Message>, optimistic: Message) => {
     setMessages((ms) => ms.map((x) => (x.id === m.id ? optimistic : x)));
@@ -122,11 +127,11 @@ export function ConversationView({
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [regenerating, c.id]);
-  const regenerate = () => {
+  // Regenerate, or Continue an unfinished answer: both stream into the last answer.
+  const regenerate = (how: "regenerate" | "continue" = "regenerate") => {
     setRegenerating(true);
     setError(null);
-    api
-      .regenerate(c.id, chatEventApplier(setMessages))
+    (how === "continue" ? api.continueAnswer : api.regenerate)(c.id, chatEventApplier(setMessages))
       .catch((e) => setError(errorMessage(e)))
       .finally(() => {
         setRegenerating(false);
@@ -253,6 +258,11 @@ export function ConversationView({
             {m.error && m.state !== "complete" && m.state !== "streaming" && (
               <p className="error-text small">{m.error}</p>
             )}
+            {m.error === CUT_AT_LIMIT && m.state === "complete" && (
+              <p className="muted small" data-testid="cut-note">
+                The answer reached its length limit (Settings → answer length) and may stop mid-sentence.
+              </p>
+            )}
             <div className="message-body">
               {olderShown[m.id] ? (
                 <>
@@ -290,9 +300,22 @@ export function ConversationView({
                 {copied === m.id ? "Copied" : "Copy"}
               </button>
               {m.id === lastAi?.id && c.status === "active" && m.state !== "streaming" && (
-                <button className="link small" data-testid="regenerate" disabled={regenerating} onClick={regenerate}>
-                  {m.state === "complete" ? "Regenerate" : "Retry"}
-                </button>
+                <>
+                  {(m.state === "incomplete" || m.error === CUT_AT_LIMIT) && m.content.trim() !== "" && (
+                    <button
+                      className="link small"
+                      data-testid="continue"
+                      disabled={regenerating}
+                      title="Go on from where the answer stopped"
+                      onClick={() => regenerate("continue")}
+                    >
+                      Continue
+                    </button>
+                  )}
+                  <button className="link small" data-testid="regenerate" disabled={regenerating} onClick={() => regenerate()}>
+                    {m.state === "complete" ? "Regenerate" : "Retry"}
+                  </button>
+                </>
               )}
             </div>
           </li>

@@ -393,6 +393,12 @@ export const api = {
     channel.onmessage = onEvent;
     return invoke<Message>("regenerate", { conversationId, onEvent: channel });
   },
+  /** Goes on with the last, unfinished answer where it stopped. */
+  continueAnswer: (conversationId: string, onEvent: (e: ChatEvent) => void) => {
+    const channel = new Channel<ChatEvent>();
+    channel.onmessage = onEvent;
+    return invoke<Message>("continue_answer", { conversationId, onEvent: channel });
+  },
   stopGeneration: (conversationId: string) => invoke<boolean>("stop_generation", { conversationId }),
   llmStatus: (refresh = false) => invoke<LlmStatus>("llm_status", { refresh }),
   /** The server's models with these (unsaved) settings: the "test connection" button. */
@@ -402,6 +408,9 @@ export const api = {
   detectServers: () => invoke<DetectedServer[]>("detect_servers"),
   getLlmSettings: () => invoke<LlmSettings>("get_llm_settings"),
   saveLlmSettings: (settings: LlmSettings) => invoke<LlmSettings>("save_llm_settings", { settings }),
+  /** The model gave a conversation its title (after the first answer). */
+  onConversationRenamed: (f: (c: Conversation) => void): Promise<UnlistenFn> =>
+    listen<Conversation>("conversation-renamed", (e) => f(e.payload)),
   onAnalysisStatus: (f: (s: AnalysisStatus) => void): Promise<UnlistenFn> =>
     listen<AnalysisStatus>("analysis-status", (e) => f(e.payload)),
 };
