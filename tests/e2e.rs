@@ -734,6 +734,39 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     excerpt.click().await.expect("open excerpt");
     expect_heading(&c, "Long weekend in Porto").await;
 
+    // A follow-up in the same thread: "there" means nothing alone; searched together with the
+    // question before it, it finds the Porto conversation again. The earlier question stays
+    // on screen above it.
+    click(&c, "[data-testid=open-ask]", ON_SCREEN, "ask button").await;
+    element(&c, "[data-testid=ask-input]", wait, "ask view")
+        .await
+        .send_keys("What did I decide there?")
+        .await
+        .expect("type");
+    click(&c, "[data-testid=ask-submit]", ON_SCREEN, "submit").await;
+    c.wait()
+        .at_most(Duration::from_secs(120))
+        .for_element(Locator::XPath(
+            "//*[@data-testid='ask-thread'][contains(., 'Which neighbourhood did I pick for the Porto trip?')]",
+        ))
+        .await
+        .expect("the earlier question above the follow-up");
+    element(
+        &c,
+        "[data-testid=ask-submit]",
+        Duration::from_secs(120),
+        "the follow-up is answered",
+    )
+    .await;
+    element(
+        &c,
+        &format!("[data-testid=ask-excerpt][data-conversation-id='{porto}']"),
+        wait,
+        "the follow-up's excerpts come from the Porto conversation",
+    )
+    .await;
+    screenshot(&c, "ask-follow-up").await;
+
     // Stop: the model is dropped mid-reply (the server is still reading the excerpts when the
     // click comes); the excerpts found stay, and Ask is ready for the next question.
     click(&c, "[data-testid=open-ask]", ON_SCREEN, "ask button").await;
@@ -768,7 +801,8 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     .await;
     element(&c, "[data-testid=ask-submit]", wait, "Ask, ready again").await;
 
-    // "Asked before" keeps the answered question (not the stopped one); it shows its answer.
+    // "Asked before" keeps the answered questions, newest first (not the stopped one); one
+    // shows its answer again.
     let past = c
         .find_all(Locator::Css("[data-testid=ask-past-question]"))
         .await
@@ -779,9 +813,12 @@ async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     }
     assert_eq!(
         asked,
-        ["Which neighbourhood did I pick for the Porto trip?"]
+        [
+            "What did I decide there?",
+            "Which neighbourhood did I pick for the Porto trip?"
+        ]
     );
-    past[0].click().await.expect("open the past question");
+    past[1].click().await.expect("open the past question");
     let t0 = Instant::now();
     loop {
         let shown = c

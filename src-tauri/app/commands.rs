@@ -586,13 +586,16 @@ pub async fn search_history(
 pub async fn ask_history(
     app: tauri::AppHandle,
     question: String,
+    previous: Option<String>,
     on_token: Channel<String>,
 ) -> CommandResult<AskResult> {
+    // A follow-up in a thread is searched for with the question before it.
+    let asked = ask::follow_up(previous.as_deref(), &question);
     let state = tauri::Manager::state::<AppState>(&app);
     let stop = state.start_ask();
     let llm = state.llm().await?;
     let opts = AskOptions::for_settings(llm.settings());
-    let q = question.clone();
+    let q = asked.search.clone();
     let handle = app.clone();
     let retrieved = tauri::async_runtime::spawn_blocking(move || {
         let state = tauri::Manager::state::<AppState>(&handle);
@@ -609,7 +612,7 @@ pub async fn ask_history(
         }
     };
     let (result, ()) = tokio::join!(
-        ask::answer_until(&llm, &question, retrieved, tx, &stop),
+        ask::answer_until(&llm, &asked.question, retrieved, tx, &stop),
         forward
     );
     let result = result?;

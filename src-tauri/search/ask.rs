@@ -448,6 +448,29 @@ fn finish_answer(reply: &str, lines: &[String], confidence: Option<f32>) -> Stri
 pub const EMPTY_ANSWER: &str =
     "The model returned an empty answer; the excerpts below are what your history holds. Try asking again.";
 
+/// A question as it is searched for and shown to the model. A follow-up ("and where did we
+/// stay there?") means little alone: it is searched for together with the question before it
+/// in the thread, and the model is told what it follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUp {
+    pub search: String,
+    pub question: String,
+}
+
+pub fn follow_up(previous: Option<&str>, question: &str) -> FollowUp {
+    let question = question.trim();
+    match previous.map(str::trim).filter(|p| !p.is_empty()) {
+        None => FollowUp {
+            search: question.to_owned(),
+            question: question.to_owned(),
+        },
+        Some(previous) => FollowUp {
+            search: format!("{previous}\n{question}"),
+            question: format!("{question} (asked after: \"{previous}\")"),
+        },
+    }
+}
+
 /// Keeps a question and what it got in the store's list of past questions (not a stopped
 /// one: it has no answer).
 pub fn remember(store: &Store, question: &str, result: &AskResult) -> Result<()> {
@@ -547,6 +570,24 @@ pub async fn answer(
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
     use super::*;
+
+    #[test]
+    fn a_follow_up_is_searched_with_the_question_before_it() {
+        assert_eq!(
+            follow_up(None, "  Where did we stay in Porto? "),
+            FollowUp {
+                search: "Where did we stay in Porto?".into(),
+                question: "Where did we stay in Porto?".into()
+            }
+        );
+        let f = follow_up(Some("When did we go to Porto?"), "And where did we stay?");
+        assert_eq!(f.search, "When did we go to Porto?\nAnd where did we stay?");
+        assert_eq!(
+            f.question,
+            "And where did we stay? (asked after: \"When did we go to Porto?\")"
+        );
+        assert_eq!(follow_up(Some("  "), "q").search, "q");
+    }
 
     fn lines() -> Vec<String> {
         vec![

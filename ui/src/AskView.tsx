@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, type AskedQuestion, type Excerpt } from "./api";
 import { ErrorLine, shownError, type Shown } from "./ErrorLine";
 import { formatDate, formatDateTime } from "./format";
@@ -6,12 +6,15 @@ import { plainText } from "./plainText";
 import { SimilarityBar } from "./SimilarityBar";
 import { CITATION, Markdown } from "./Markdown";
 
-/** The last question asked and what it got: still there when the person comes back to Ask. */
-let lastAsk: { question: string; answer: string; excerpts: Excerpt[] } = {
-  question: "",
-  answer: "",
-  excerpts: [],
-};
+/** A question of a thread and what it got. */
+interface Turn {
+  question: string;
+  answer: string;
+  excerpts: Excerpt[];
+}
+
+/** The thread on screen: still there when the person comes back to Ask. */
+let lastThread: { earlier: Turn[]; current: Turn | null } = { earlier: [], current: null };
 
 /** The excerpt numbers an answer cites as [n] or [n, m]. */
 export function citedNumbers(answer: string): Set<number> {
@@ -27,9 +30,13 @@ export function citedNumbers(answer: string): Set<number> {
  * cite; the excerpts it was given are listed under it, the cited ones marked.
  */
 export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId: string) => void }) {
-  const [question, setQuestion] = useState(lastAsk.question);
-  const [answer, setAnswer] = useState(lastAsk.answer);
-  const [excerpts, setExcerpts] = useState<Excerpt[]>(lastAsk.excerpts);
+  const [question, setQuestion] = useState("");
+  // The thread: earlier questions with their answers, then the one on screen (`asked`).
+  const [earlier, setEarlier] = useState<Turn[]>(lastThread.earlier);
+  const [asked, setAsked] = useState<string | null>(lastThread.current?.question ?? null);
+  const [answer, setAnswer] = useState(lastThread.current?.answer ?? "");
+  const [excerpts, setExcerpts] = useState<Excerpt[]>(lastThread.current?.excerpts ?? []);
+  const input = useRef<HTMLInputElement>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Shown | null>(null);
   // The questions asked before (kept in the history), and which one is shown.
@@ -40,12 +47,24 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
     void loadPast();
   }, []);
   const showPast = (q: AskedQuestion) => {
-    setQuestion(q.question);
+    setEarlier([]);
+    setAsked(q.question);
     setAnswer(q.answer);
     setExcerpts(q.excerpts);
     setError(null);
     setShownId(q.id);
-    lastAsk = { question: q.question, answer: q.answer, excerpts: q.excerpts };
+    lastThread = { earlier: [], current: { question: q.question, answer: q.answer, excerpts: q.excerpts } };
+  };
+  // "New question": the next question starts a thread of its own.
+  const newThread = () => {
+    setEarlier([]);
+    setAsked(null);
+    setAnswer("");
+    setExcerpts([]);
+    setError(null);
+    setShownId(null);
+    lastThread = { earlier: [], current: null };
+    input.current?.focus();
   };
   const forget = (q: AskedQuestion) =>
     api.deleteAsked(q.id).then(
@@ -56,20 +75,27 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
       (e) => setError(shownError(e)),
     );
 
+  // A question asked while a thread is on screen follows up on its last question (searched
+  // together with it); "New question" starts afresh.
   const ask = () => {
     const q = question.trim();
     if (!q || busy) return;
+    const before: Turn | null = asked !== null && answer ? { question: asked, answer, excerpts } : null;
+    const thread = before ? [...earlier, before] : earlier;
     setBusy(true);
+    setEarlier(thread);
+    setAsked(q);
     setAnswer("");
     setExcerpts([]);
     setError(null);
     api
-      .askHistory(q, (piece) => setAnswer((a) => a + piece))
+      .askHistory(q, before?.question ?? null, (piece) => setAnswer((a) => a + piece))
       .then(
         (r) => {
           setAnswer(r.answer);
           setExcerpts(r.excerpts);
-          lastAsk = { question: q, answer: r.answer, excerpts: r.excerpts };
+          setQuestion("");
+          lastThread = { earlier: thread, current: { question: q, answer: r.answer, excerpts: r.excerpts } };
           void loadPast().then(() => setShownId(null));
         },
         (e) => setError(shownError(e)),
@@ -115,9 +141,10 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
       >
         <input
           autoFocus
+          ref={input}
           data-testid="ask-input"
           value={question}
-          placeholder="What did I discuss about travel?"
+          placeholder={asked !== null ? "Ask a follow-up…" : "What did I discuss about travel?"}
           onChange={(e) => setQuestion(e.target.value)}
           aria-label="Question"
         />
@@ -130,7 +157,27 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
             Ask
           </button>
         )}
+        {asked !== null && !busy && (
+          <button type="button" className="secondary" data-testid="ask-new-thread" onClick={newThread}>
+            New question
+          </button>
+        )}
       </form>
+      {earlier.length > 0 && (
+        <ol className="ask-thread" aria-label="Earlier in this thread" data-testid="ask-thread">
+          {earlier.map((t, i) => (
+            <li key={i}>
+              <strong>{t.question}</strong>
+              <span className="muted">{plainText(t.answer).replace(/\s*\[\d+(?:,\s*\d+)*\]/g, "")}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+      {asked !== null && earlier.length > 0 && (
+        <p className="ask-question" data-testid="ask-question">
+          {asked}
+        </p>
+      )}
       {busy && !answer && (
         <p className="muted" role="status" data-testid="ask-thinking">
           Reading your history… <span className="small">(Esc stops)</span>

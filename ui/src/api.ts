@@ -356,10 +356,11 @@ export const api = {
   searchHistory: (text: string, options?: SearchOptions) =>
     invoke<SearchResults>("search_history", { text, options: options ?? null }),
   /** Streams the answer's pieces to `onToken`; resolves with the answer and its excerpts. */
-  askHistory: (question: string, onToken: (piece: string) => void) => {
+  /** `previous`: the question this one follows up on, in the same thread. */
+  askHistory: (question: string, previous: string | null, onToken: (piece: string) => void) => {
     const channel = new Channel<string>();
     channel.onmessage = onToken;
-    return invoke<AskResult>("ask_history", { question, onToken: channel });
+    return invoke<AskResult>("ask_history", { question, previous, onToken: channel });
   },
   /** Stops the question being answered: its result still lists the excerpts found. */
   stopAsk: () => invoke<void>("stop_ask"),
