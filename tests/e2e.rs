@@ -2207,8 +2207,9 @@ async fn both_themes_are_readable_and_a_720_by_480_window_stays_usable() {
         let store = store_at(data.path());
         import_fixture(&store, "hindsight_sample.json");
         let lisbon = "0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a01"; // ended in the fixture
+                                                             // In doubt, so the panel's note and the Insights view's filter are on screen too.
         store
-            .put_analysis(
+            .put_checked_analysis(
                 lisbon,
                 &hindsight::store::NewAnalysis {
                     summary: "Where to stay in Lisbon for a week, and a day trip to Sintra.".into(),
@@ -2222,6 +2223,7 @@ async fn both_themes_are_readable_and_a_720_by_480_window_stays_usable() {
                     }],
                 },
                 "test-model",
+                &["its sentiment (positive) contradicts its score (-0.60)".to_owned()],
             )
             .expect("analysis");
     }
@@ -2254,9 +2256,46 @@ async fn both_themes_are_readable_and_a_720_by_480_window_stays_usable() {
             "the insights panel",
         )
         .await;
+        element(
+            &c,
+            "[data-testid=analysis-doubts]",
+            wait,
+            "the note on the doubted analysis",
+        )
+        .await;
+        // The reaction picker open over the last message.
+        let more = c
+            .find_all(Locator::Css("[data-testid=reaction-more]"))
+            .await
+            .expect("reaction buttons");
+        more.last()
+            .expect("a message")
+            .click()
+            .await
+            .expect("open the picker");
+        element(&c, "[data-testid=reaction-picker]", wait, "the picker").await;
         let problems = contrast_violations(&c).await;
         assert!(problems.is_empty(), "{theme} conversation:\n{problems}");
         screenshot(&c, &format!("theme-{theme}-wide")).await;
+        type_keys(&c, &fantoccini::key::Key::Escape.to_string()).await;
+
+        // Insights (what waits for analysis, the in-doubt filter) and Ask.
+        click(&c, "[data-testid=open-insights]", wait, "Insights").await;
+        element(
+            &c,
+            "[data-testid=insights-doubtful]",
+            wait,
+            "the in-doubt filter",
+        )
+        .await;
+        element(&c, "[data-testid=analysis-progress]", wait, "what waits").await;
+        let problems = contrast_violations(&c).await;
+        assert!(problems.is_empty(), "{theme} Insights:\n{problems}");
+        click(&c, "[data-testid=open-ask]", wait, "Ask").await;
+        element(&c, "[data-testid=ask-input]", wait, "Ask").await;
+        let problems = contrast_violations(&c).await;
+        assert!(problems.is_empty(), "{theme} Ask:\n{problems}");
+        open_conversation(&c, "Planning a week in Lisbon").await;
 
         let search = element(&c, "[data-testid=search-box]", wait, "search box").await;
         search.send_keys("Sintra day trip").await.expect("type");

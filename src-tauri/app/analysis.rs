@@ -32,7 +32,8 @@ pub fn start(app: &AppHandle) {
         loop {
             tokio::time::sleep(IDLE_CHECK).await;
             let state = watcher.state::<AppState>();
-            if state.damaged().is_some() {
+            // Nothing is ended in a history that cannot be written.
+            if state.damaged().is_some() || state.read_only() {
                 continue;
             }
             let settings = AnalysisSettings::load(&state.reader()).unwrap_or_default();
