@@ -69,12 +69,19 @@ const FRAME_WORDS: [&str; 48] = [
     "more",
 ];
 
+/// The lower-case words of `text` (runs of letters and digits).
+fn tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 /// Lower-case words of three letters or more, frame words left out.
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 3)
-        .map(str::to_lowercase)
-        .filter(|w| !FRAME_WORDS.contains(&w.as_str()))
+    tokens(text)
+        .into_iter()
+        .filter(|w| w.chars().count() >= 3 && !FRAME_WORDS.contains(&w.as_str()))
         .collect()
 }
 
@@ -94,14 +101,8 @@ fn grounding(text: &str, known: &HashSet<String>) -> f32 {
 
 /// Whether `summary` repeats a run of eight words of the analysis instructions.
 fn copies_instructions(summary: &str) -> bool {
-    let plain = |t: &str| {
-        t.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect::<Vec<_>>()
-    };
-    let summary = format!(" {} ", plain(summary).join(" "));
-    let instructions = plain(&analyse_instructions());
+    let summary = format!(" {} ", tokens(summary).join(" "));
+    let instructions = tokens(&analyse_instructions());
     instructions
         .windows(8)
         .any(|run| summary.contains(&format!(" {} ", run.join(" "))))
@@ -110,11 +111,7 @@ fn copies_instructions(summary: &str) -> bool {
 /// Whether `summary` loops: a run of eight words occurring three times or more (a small
 /// model's "I am glad to have you here. I am glad to have you here. …").
 fn loops(summary: &str) -> bool {
-    let words: Vec<String> = summary
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
+    let words = tokens(summary);
     let mut seen: std::collections::HashMap<&[String], usize> = std::collections::HashMap::new();
     words.windows(8).any(|run| {
         let n = seen.entry(run).or_default();

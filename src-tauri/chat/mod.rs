@@ -150,7 +150,7 @@ impl ChatService {
             match messages.last() {
                 // The answer it replaces is kept as an earlier version (‹ 1/2 › in the window).
                 Some(m) if m.sender == Sender::Ai => store.transaction(|s| {
-                    s.keep_version(&m.id)?;
+                    s.keep_version(m)?;
                     s.update_message(&m.id, "", MessageState::Streaming, None)
                 })?,
                 Some(_) => store.add_message(NewMessage {

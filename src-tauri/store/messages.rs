@@ -238,9 +238,8 @@ impl Store {
     }
 
     /// Keeps an answer's current text as an earlier version (before it is regenerated); an
-    /// empty answer is not kept. Returns the message's number of earlier versions.
-    pub fn keep_version(&self, id: &str) -> Result<i64> {
-        let m = self.get_message(id)?;
+    /// empty answer is not kept.
+    pub fn keep_version(&self, m: &Message) -> Result<()> {
         if !m.content.trim().is_empty() {
             self.conn
                 .prepare_cached(
@@ -251,7 +250,7 @@ impl Store {
                 )?
                 .execute(params![m.id, m.content, m.state, m.error, now_ms()])?;
         }
-        Ok(self.get_message(&m.id)?.earlier_versions)
+        Ok(())
     }
 
     /// A message's earlier versions, oldest first (the message itself is the newest).
