@@ -2274,6 +2274,9 @@ async fn both_themes_are_readable_and_a_720_by_480_window_stays_usable() {
             .await
             .expect("open the picker");
         element(&c, "[data-testid=reaction-picker]", wait, "the picker").await;
+        // The message's actions fade in on hover (0.12 s): measured once they are shown,
+        // not half-way (a clean-clone run read Copy at 2.63:1 mid-fade).
+        tokio::time::sleep(Duration::from_millis(400)).await;
         let problems = contrast_violations(&c).await;
         assert!(problems.is_empty(), "{theme} conversation:\n{problems}");
         screenshot(&c, &format!("theme-{theme}-wide")).await;
