@@ -132,6 +132,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let model = BuiltinModel::load(models.as_ref(), choice)?;
     let load = t.elapsed();
+    let rss_loaded = rss_bytes().saturating_sub(rss_before);
     let prompts: Vec<Vec<u32>> = PROMPTS
         .iter()
         .map(|p| model.token_ids(&model.prompt(&[ChatMessage::new(Role::User, *p)])?))
@@ -200,6 +201,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         spec.name,
         prompts.iter().map(|p| p.len().to_string()).collect::<Vec<_>>().join("/"),
         long.len()
+    );
+    eprintln!(
+        "{}: memory {:.0} MB once loaded, {:.0} MB after the runs (the KV cache and buffers)",
+        spec.name,
+        rss_loaded as f64 / 1e6,
+        rss as f64 / 1e6
     );
     Ok(())
 }

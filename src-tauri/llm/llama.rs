@@ -14,13 +14,14 @@
 //! embeddings with llama.cpp's angle recurrence (on adjacent pairs for `llama`, GGUF's Q/K
 //! layout; on pairs half a head apart for `qwen2`, llama.cpp's NEOX mode), SiLU gating,
 //! activations quantised per matrix product as llama.cpp does, f32 attention.
+use std::fs::File;
 use std::io::{Read, Seek};
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{bail, Device, Result};
 use rayon::prelude::*;
 
-use super::quant::{Input, QMatrix};
+use super::quant::{FileRows, Input, QMatrix};
 use crate::simd::{dot, exp, max, simd_kernel, sum, LANES};
 
 /// The longest context the model keeps (its KV cache then holds 190 MB).
@@ -112,11 +113,64 @@ struct Scratch {
     input: Input,
 }
 
+/// The token embeddings and the output projection.
+enum Vocab {
+    /// One matrix for both (SmolLM2), in memory.
+    Tied(QMatrix),
+    /// The output in memory; the embeddings, only ever looked up, left in the file where the
+    /// format allows.
+    Separate { embed: Lookup, output: QMatrix },
+}
+
+enum Lookup {
+    Memory(QMatrix),
+    File(FileRows),
+}
+
+impl Vocab {
+    fn output(&self) -> &QMatrix {
+        match self {
+            Vocab::Tied(m) | Vocab::Separate { output: m, .. } => m,
+        }
+    }
+
+    /// The embedding of token `t` into `out`.
+    fn embed(&self, t: usize, out: &mut [f32]) -> Result<()> {
+        match self {
+            Vocab::Tied(m)
+            | Vocab::Separate {
+                embed: Lookup::Memory(m),
+                ..
+            } => {
+                m.row_into(t, out);
+                Ok(())
+            }
+            Vocab::Separate {
+                embed: Lookup::File(f),
+                ..
+            } => f.row_into(t, out),
+        }
+    }
+
+    /// (rows, cols) of the embeddings.
+    fn embed_shape(&self) -> (usize, usize) {
+        match self {
+            Vocab::Tied(m)
+            | Vocab::Separate {
+                embed: Lookup::Memory(m),
+                ..
+            } => (m.rows(), m.cols()),
+            Vocab::Separate {
+                embed: Lookup::File(f),
+                ..
+            } => (f.rows(), f.cols()),
+        }
+    }
+}
+
 pub struct Llama {
     cfg: Config,
-    embed: QMatrix,
-    /// The output projection; `None`: tied to the embeddings (SmolLM2).
-    output: Option<QMatrix>,
+    vocab: Vocab,
     norm: Vec<f32>,
     layers: Vec<Layer>,
     /// Positions in the cache.
@@ -125,15 +179,31 @@ pub struct Llama {
 }
 
 impl Llama {
-    pub fn from_gguf<R: Read + Seek>(content: &Content, reader: &mut R) -> Result<Llama> {
+    /// The model in `file`, whose header candle read as `content`.
+    pub fn from_gguf(content: &Content, file: &mut File) -> Result<Llama> {
         let mut cfg = Config::of(content)?;
-        let mut file = Tensors { content, reader };
-        let embed = file.matrix("token_embd.weight")?;
-        let output = match content.tensor_infos.contains_key("output.weight") {
-            true => Some(file.matrix("output.weight")?),
+        let separate = content.tensor_infos.contains_key("output.weight");
+        let in_file = match separate {
+            true => FileRows::open(content, file, "token_embd.weight")?,
             false => None,
         };
-        cfg.vocab = embed.rows();
+        let mut file = Tensors {
+            content,
+            reader: file,
+        };
+        let vocab = match (separate, in_file) {
+            (false, _) => Vocab::Tied(file.matrix("token_embd.weight")?),
+            (true, Some(rows)) => Vocab::Separate {
+                embed: Lookup::File(rows),
+                output: file.matrix("output.weight")?,
+            },
+            (true, None) => Vocab::Separate {
+                embed: Lookup::Memory(file.matrix("token_embd.weight")?),
+                output: file.matrix("output.weight")?,
+            },
+        };
+        let (rows, cols) = vocab.embed_shape();
+        cfg.vocab = rows;
         let norm = file.vector("output_norm.weight", cfg.hidden)?;
         let mut layers = Vec::with_capacity(cfg.layers);
         for i in 0..cfg.layers {
@@ -184,18 +254,18 @@ impl Llama {
             }
             layers.push(layer);
         }
-        let head = output.as_ref().unwrap_or(&embed);
-        if embed.cols() != cfg.hidden || head.cols() != cfg.hidden {
+        let output = vocab.output();
+        if cols != cfg.hidden || output.cols() != cfg.hidden || output.rows() != rows {
             bail!(
-                "the embeddings are {} wide, the model {}",
-                embed.cols(),
+                "embeddings of {rows}×{cols} and an output of {}×{} in a model {} wide",
+                output.rows(),
+                output.cols(),
                 cfg.hidden
             )
         }
         Ok(Llama {
             cfg,
-            embed,
-            output,
+            vocab,
             norm,
             layers,
             len: 0,
@@ -240,7 +310,7 @@ impl Llama {
         let s = &mut self.scratch;
         s.x.resize(n * hidden, 0.0);
         for (&t, row) in tokens.iter().zip(s.x.chunks_exact_mut(hidden)) {
-            self.embed.row_into(t as usize, row);
+            self.vocab.embed(t as usize, row)?;
         }
         let rope = Rope::new(cfg, pos, n);
         for layer in &mut self.layers {
@@ -288,9 +358,9 @@ impl Llama {
         self.len = pos + n;
         let last = &s.x[(n - 1) * hidden..];
         rms_norm(last, &self.norm, cfg.rms_eps, &mut s.h);
-        let head = self.output.as_ref().unwrap_or(&self.embed);
-        let mut logits = vec![0f32; head.rows()];
-        head.matmul(&s.h, &mut s.input, &mut logits)?;
+        let output = self.vocab.output();
+        let mut logits = vec![0f32; output.rows()];
+        output.matmul(&s.h, &mut s.input, &mut logits)?;
         Ok(logits)
     }
 }

@@ -14,6 +14,11 @@
 //!   picked at run time; a scalar loop elsewhere), for one input vector or four at once (reading
 //!   a prompt: each weight block is unpacked once for the four); rows split over rayon's threads;
 //! - one matrix may stack parts of different formats (Q, K and V of one layer can differ).
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Mutex;
+
+use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{bail, Device, Result};
 use half::f16;
@@ -191,6 +196,14 @@ impl Blocks {
         }
     }
 
+    /// Values per block of `dtype`, as read by `read`.
+    fn size_of(dtype: GgmlDType) -> usize {
+        match dtype {
+            GgmlDType::Q4K | GgmlDType::Q6K => SUPER,
+            _ => BLOCK,
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Blocks::Q4_1 { .. } => "Q4_1",
@@ -201,15 +214,22 @@ impl Blocks {
         }
     }
 
+    /// Bytes per block of `dtype` in the file; `None`: a format without kernels here.
+    fn bytes(dtype: GgmlDType) -> Option<usize> {
+        match dtype {
+            GgmlDType::Q4_1 => Some(20),
+            GgmlDType::Q5_0 => Some(22),
+            GgmlDType::Q8_0 => Some(34),
+            GgmlDType::Q4K => Some(144),
+            GgmlDType::Q6K => Some(210),
+            _ => None,
+        }
+    }
+
     /// Reads `n` blocks of `dtype` from the GGUF's bytes.
     fn read(dtype: GgmlDType, data: &[u8], n: usize) -> Result<Blocks> {
-        let size = match dtype {
-            GgmlDType::Q4_1 => 20,
-            GgmlDType::Q5_0 => 22,
-            GgmlDType::Q8_0 => 34,
-            GgmlDType::Q4K => 144,
-            GgmlDType::Q6K => 210,
-            other => bail!("no kernel for {other:?} blocks"),
+        let Some(size) = Blocks::bytes(dtype) else {
+            bail!("no kernel for {dtype:?} blocks")
         };
         if data.len() != n * size {
             bail!("{dtype:?} data of {} bytes for {n} blocks", data.len())
@@ -393,6 +413,80 @@ struct Part {
     blocks: Blocks,
 }
 
+/// A [rows, cols] matrix left in the GGUF file and read a row at a time. A model with its own
+/// output matrix only looks its token embeddings up, one row per token: reading the rows of the
+/// tokens seen keeps the table (a fifth of Qwen2.5-0.5B's file) out of memory, as llama.cpp's
+/// mapped file does.
+pub struct FileRows {
+    file: Mutex<File>,
+    /// Where row 0 starts in the file.
+    start: u64,
+    dtype: GgmlDType,
+    rows: usize,
+    cols: usize,
+}
+
+impl FileRows {
+    /// Tensor `name` of the GGUF open as `file`; `None` for a format without kernels here.
+    pub fn open(content: &Content, file: &File, name: &str) -> Result<Option<FileRows>> {
+        let Some(info) = content.tensor_infos.get(name) else {
+            bail!("the GGUF has no tensor {name}")
+        };
+        let (rows, cols) = info.shape.dims2()?;
+        let dtype = info.ggml_dtype;
+        let (Some(bytes), size) = (Blocks::bytes(dtype), Blocks::size_of(dtype)) else {
+            return Ok(None);
+        };
+        if cols % size != 0 {
+            bail!("{name}: a {rows}×{cols} matrix whose width is not a multiple of {size}")
+        }
+        let start = content.tensor_data_offset + info.offset;
+        let end = start + (rows * cols / size * bytes) as u64;
+        let len = file.metadata()?.len();
+        if end > len {
+            bail!("{name} ends at byte {end} of a {len}-byte file")
+        }
+        Ok(Some(FileRows {
+            file: Mutex::new(file.try_clone()?),
+            start,
+            dtype,
+            rows,
+            cols,
+        }))
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Row `r`, dequantised, into `out` (`cols` values).
+    pub fn row_into(&self, r: usize, out: &mut [f32]) -> Result<()> {
+        let size = Blocks::size_of(self.dtype);
+        let n = self.cols / size;
+        let Some(bytes) = Blocks::bytes(self.dtype) else {
+            bail!("no kernel for {:?} blocks", self.dtype)
+        };
+        if r >= self.rows || out.len() != self.cols {
+            bail!("row {r} of {} into {} values", self.rows, out.len())
+        }
+        let mut data = vec![0u8; n * bytes];
+        {
+            let mut file = self
+                .file
+                .lock()
+                .map_err(|_| candle_core::Error::Msg("the GGUF file's lock is poisoned".into()))?;
+            file.seek(SeekFrom::Start(self.start + (r * n * bytes) as u64))?;
+            file.read_exact(&mut data)?;
+        }
+        Blocks::read(self.dtype, &data, n)?.dequantize(0..n, out);
+        Ok(())
+    }
+}
+
 /// A [rows, cols] weight matrix, row-major, each row `cols / block size` blocks; stacked
 /// matrices keep one part per format run.
 pub struct QMatrix {
@@ -419,10 +513,7 @@ impl QMatrix {
                 &requantised
             }
         };
-        let size = match t.dtype() {
-            GgmlDType::Q4K | GgmlDType::Q6K => SUPER,
-            _ => BLOCK,
-        };
+        let size = Blocks::size_of(t.dtype());
         if cols % size != 0 {
             bail!("a {rows}×{cols} matrix: its width is not a multiple of {size}")
         }
@@ -988,6 +1079,36 @@ mod tests {
                 .iter()
                 .flat_map(|b| b.qs.iter().map(move |&v| f64::from(v) * f64::from(b.d)))
                 .collect(),
+        }
+    }
+
+    /// Rows read from a GGUF file equal the same rows of the matrix loaded in memory, for
+    /// every format; a row past the end or a short buffer is an error.
+    #[test]
+    fn rows_read_from_the_file_equal_the_loaded_matrix() {
+        use candle_core::quantized::gguf_file;
+        for (dtype, cols) in FORMATS {
+            let t = qtensor(5, cols, dtype, 7);
+            let mut file = tempfile::tempfile().unwrap();
+            gguf_file::write(
+                &mut file,
+                &[],
+                &[("pad", &qtensor(3, 256, GgmlDType::Q8_0, 1)), ("m", &t)],
+            )
+            .unwrap();
+            file.seek(SeekFrom::Start(0)).unwrap();
+            let content = gguf_file::Content::read(&mut file).unwrap();
+            let rows = FileRows::open(&content, &file, "m").unwrap().unwrap();
+            let loaded = QMatrix::from_qtensor(&t).unwrap();
+            assert_eq!((rows.rows(), rows.cols()), (5, cols));
+            for r in [0, 3, 4] {
+                let (mut got, mut want) = (vec![0f32; cols], vec![0f32; cols]);
+                rows.row_into(r, &mut got).unwrap();
+                loaded.row_into(r, &mut want);
+                assert_eq!(got, want, "{dtype:?} row {r}");
+            }
+            assert!(rows.row_into(5, &mut vec![0f32; cols]).is_err());
+            assert!(rows.row_into(0, &mut vec![0f32; cols - 1]).is_err());
         }
     }
 
