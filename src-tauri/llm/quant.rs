@@ -11,8 +11,9 @@
 //!   weights is: 8-bit blocks of 32 (its Q8_0 / Q8_1) for Q4_1, Q5_0 and Q8_0, 8-bit blocks of
 //!   256 with sums per 16 (its Q8_K) for Q4_K and Q6_K, with the same rounding;
 //! - each row's dot product is one AVX2 loop per format (`maddubs` over 32 weights at a time,
-//!   picked at run time; a scalar loop elsewhere), for one input vector or four at once (reading
-//!   a prompt: each weight block is unpacked once for the four); rows split over rayon's threads;
+//!   picked at run time; a scalar loop elsewhere), for one input vector or eight at once (reading
+//!   a prompt: each weight block is unpacked once for the eight); rows split over rayon's threads,
+//!   each task walking its rows' weights and eight input vectors at a time while they sit in L1;
 //! - one matrix may stack parts of different formats (Q, K and V of one layer can differ).
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -664,30 +665,73 @@ impl QMatrix {
                 });
             return Ok(());
         }
-        // [rows, n] first, so that each task writes one contiguous run; then transposed.
-        let mut by_row = vec![0f32; n * self.rows];
-        by_row
-            .par_chunks_mut(ROWS_PER_TASK * n)
-            .enumerate()
-            .for_each(|(c, ys)| {
-                for (i, ys) in ys.chunks_exact_mut(n).enumerate() {
-                    let r = c * ROWS_PER_TASK + i;
-                    let fours = n / 4 * 4;
-                    for j in (0..fours).step_by(4) {
-                        let y = self.dot(r, input, [j, j + 1, j + 2, j + 3]);
-                        ys[j..j + 4].copy_from_slice(&y);
+        // Each task takes ROWS_PER_TASK rows (columns of `out`) and walks the tokens eight at a
+        // time: its rows' weights and eight input vectors stay in L1 while every pair is
+        // multiplied, and each input vector is read once per task.
+        let rows = self.rows;
+        let columns = Columns::of(out);
+        (0..rows.div_ceil(ROWS_PER_TASK))
+            .into_par_iter()
+            .for_each(|c| {
+                let mine = c * ROWS_PER_TASK..((c + 1) * ROWS_PER_TASK).min(rows);
+                let put = |j: usize, r: usize, y: &[f32]| {
+                    for (k, &y) in y.iter().enumerate() {
+                        // SAFETY: (j + k)·rows + r < n·rows = out.len() since j + k < n and
+                        // r < rows; only this task writes column r (its rows are its own).
+                        unsafe { columns.write((j + k) * rows + r, y) }
                     }
-                    for (j, y) in ys.iter_mut().enumerate().skip(fours) {
-                        *y = self.dot(r, input, [j])[0];
+                };
+                let (eights, fours) = (n / 8 * 8, n / 4 * 4);
+                for j in (0..eights).step_by(8) {
+                    for r in mine.clone() {
+                        put(
+                            j,
+                            r,
+                            &self.dot(r, input, std::array::from_fn::<_, 8, _>(|k| j + k)),
+                        );
+                    }
+                }
+                for j in (eights..fours).step_by(4) {
+                    for r in mine.clone() {
+                        put(j, r, &self.dot(r, input, [j, j + 1, j + 2, j + 3]));
+                    }
+                }
+                for j in fours..n {
+                    for r in mine.clone() {
+                        put(j, r, &self.dot(r, input, [j]));
                     }
                 }
             });
-        for (r, ys) in by_row.chunks_exact(n).enumerate() {
-            for (j, y) in ys.iter().enumerate() {
-                out[j * self.rows + r] = *y;
-            }
-        }
         Ok(())
+    }
+}
+
+/// A matrix product's output, written by many tasks at once, each to its own elements.
+#[derive(Clone, Copy)]
+struct Columns {
+    ptr: *mut f32,
+    len: usize,
+}
+
+// SAFETY: the tasks sharing it write disjoint elements (each its own columns, see
+// QMatrix::matmul), and the buffer outlives them (rayon's for_each returns after all).
+unsafe impl Send for Columns {}
+unsafe impl Sync for Columns {}
+
+impl Columns {
+    fn of(out: &mut [f32]) -> Columns {
+        Columns {
+            ptr: out.as_mut_ptr(),
+            len: out.len(),
+        }
+    }
+
+    /// # Safety
+    /// No other task may read or write element `i` while this one writes it.
+    unsafe fn write(self, i: usize, y: f32) {
+        assert!(i < self.len, "element {i} of {}", self.len);
+        // SAFETY: in bounds (checked above); exclusive by the caller's contract.
+        unsafe { *self.ptr.add(i) = y }
     }
 }
 
@@ -1116,8 +1160,9 @@ mod tests {
     fn matrix_products_equal_the_exact_products_of_the_quantised_numbers() {
         let rows = 40;
         for (dtype, cols) in FORMATS {
-            // 1: a matrix-vector product; 6: four vectors at a time, then two.
-            for n in [1, 6] {
+            // 1: a matrix-vector product; 6: four vectors at a time, then two; 13: eight, four,
+            // one (40 rows: tasks of 16, 16 and 8).
+            for n in [1, 6, 13] {
                 let x = values(n * cols, 9);
                 let m = QMatrix::from_qtensor(&qtensor(rows, cols, dtype, 5)).unwrap();
                 let mut input = Input::default();
@@ -1152,15 +1197,22 @@ mod tests {
         for (dtype, cols) in FORMATS {
             let mut m = QMatrix::from_qtensor(&qtensor(rows, cols, dtype, 11)).unwrap();
             let mut input = Input::default();
-            // Four vectors: vector 0 alone, and all four at once.
-            m.quantize_input(&values(4 * cols, 3), &mut input);
+            // Eight vectors: vector 0 alone, the first four at once, and all eight at once.
+            m.quantize_input(&values(8 * cols, 3), &mut input);
             let one: Vec<f32> = (0..rows).map(|r| m.dot(r, &input, [0])[0]).collect();
             let four: Vec<[f32; 4]> = (0..rows).map(|r| m.dot(r, &input, [0, 1, 2, 3])).collect();
+            let eight: Vec<[f32; 8]> = (0..rows)
+                .map(|r| m.dot(r, &input, std::array::from_fn(|k| k)))
+                .collect();
             m.avx2 = false;
-            for k in 0..4 {
+            for k in 0..8 {
                 let scalar: Vec<f32> = (0..rows).map(|r| m.dot(r, &input, [k])[0]).collect();
-                let got: Vec<f32> = four.iter().map(|y| y[k]).collect();
+                let got: Vec<f32> = eight.iter().map(|y| y[k]).collect();
                 assert_close(&got, &scalar, 1e-5);
+                if k < 4 {
+                    let got: Vec<f32> = four.iter().map(|y| y[k]).collect();
+                    assert_close(&got, &scalar, 1e-5);
+                }
                 if k == 0 {
                     assert_close(&one, &scalar, 1e-5);
                 }
