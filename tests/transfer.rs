@@ -93,11 +93,13 @@ fn json_round_trip_is_lossless() {
     )
     .unwrap();
     // What a backup must carry beyond the messages: an analysis with an action item ticked
-    // off, and an answer that stopped, with its reason.
+    // off and the app's doubts about it, an answer that stopped, with its reason, and an answer
+    // regenerated twice, with the versions it replaced.
     let lisbon = "0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a01";
+    let doubts = vec!["Most of the summary's words are not in the conversation.".to_string()];
     let analysis = a
         .store
-        .put_analysis(
+        .put_checked_analysis(
             lisbon,
             &hindsight::store::NewAnalysis {
                 summary: "A week in Lisbon: Alfama, Sintra, trams.".into(),
@@ -117,6 +119,7 @@ fn json_round_trip_is_lossless() {
                 ],
             },
             "qwen2.5-coder-0.5b",
+            &doubts,
         )
         .unwrap();
     a.store
@@ -136,6 +139,18 @@ fn json_round_trip_is_lossless() {
         })
         .unwrap();
 
+    let regenerated = a.store.conversation_detail(lisbon).unwrap().messages[1].clone();
+    a.store.keep_version(&regenerated).unwrap();
+    let stopped_version = hindsight::store::Message {
+        content: "Stay in Baixa, or".into(),
+        state: MessageState::Incomplete,
+        error: Some("stopped".into()),
+        ..regenerated.clone()
+    };
+    a.store.keep_version(&stopped_version).unwrap();
+    let versions = a.store.message_versions(&regenerated.id).unwrap();
+    assert_eq!(versions.len(), 2);
+
     let out = a.dir.path().join("export/all.json");
     assert_eq!(transfer::export_json(&a.store, &out).unwrap(), 5);
 
@@ -146,6 +161,10 @@ fn json_round_trip_is_lossless() {
     assert_eq!(restored.model, "qwen2.5-coder-0.5b");
     assert_eq!(restored.created_at, analysis.created_at);
     assert_eq!(restored.topics, ["travel", "lisbon"]);
+    assert_eq!(restored.doubts, doubts, "a doubted analysis stays doubted");
+    let m = b.store.get_message(&regenerated.id).unwrap();
+    assert_eq!(m.earlier_versions, 2);
+    assert_eq!(b.store.message_versions(&m.id).unwrap(), versions);
     assert_eq!(
         restored
             .action_items
@@ -339,6 +358,7 @@ fn a_thousand_conversations_import_in_one_go() {
                         is_bookmarked: false,
                         reactions: vec![],
                         error: None,
+                        versions: vec![],
                     })
                     .collect(),
                 analysis: None,

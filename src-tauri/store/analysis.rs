@@ -55,7 +55,7 @@ impl Store {
         })
     }
 
-    /// Puts back an analysis from a backup as it was (its time, its items' done flags), unless
+    /// Puts back an analysis from a backup as it was (its time, doubts and items' done flags), unless
     /// the conversation already has one. Returns whether it was written.
     pub fn restore_analysis(
         &self,
@@ -63,6 +63,7 @@ impl Store {
         analysis: &NewAnalysis,
         model: &str,
         created_at: Millis,
+        doubts: &[String],
         done: &[bool],
     ) -> Result<bool> {
         let id = normalize_id("conversation", conversation_id)?;
@@ -70,7 +71,7 @@ impl Store {
             return Ok(false);
         }
         crate::time::check_time(created_at).map_err(Error::Invalid)?;
-        self.write_analysis(&id, analysis, model, &[], created_at, |position, _| {
+        self.write_analysis(&id, analysis, model, doubts, created_at, |position, _| {
             done.get(position).copied().unwrap_or(false)
         })?;
         Ok(true)

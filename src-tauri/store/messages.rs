@@ -253,6 +253,29 @@ impl Store {
         Ok(())
     }
 
+    /// Restores a message's earlier versions from a backup (numbered as given); a version
+    /// already stored is kept.
+    pub fn restore_versions(&self, message_id: &str, versions: &[MessageVersion]) -> Result<()> {
+        for v in versions {
+            crate::time::check_time(v.replaced_at).map_err(Error::Invalid)?;
+            self.conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO message_versions (message_id, version, content, state,
+                         error, replaced_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    message_id,
+                    v.version,
+                    v.content,
+                    v.state,
+                    v.error,
+                    v.replaced_at
+                ])?;
+        }
+        Ok(())
+    }
+
     /// A message's earlier versions, oldest first (the message itself is the newest).
     pub fn message_versions(&self, id: &str) -> Result<Vec<MessageVersion>> {
         let m = self.get_message(id)?;

@@ -7,16 +7,18 @@
 //!                 "timestamp": "RFC 3339"}]}]}
 //! ```
 //! Optional extras that export writes and import reads back: `summary`, message `state` and
-//! `error` (why an answer is incomplete), `is_bookmarked`, `reactions`, and the conversation's
-//! `analysis` (summary, sentiment, topics, key points, action items with their done flags, the
-//! model and time). A backup restores all of it; an analysis already present is kept.
+//! `error` (why an answer is incomplete), `is_bookmarked`, `reactions`, an answer's earlier
+//! `versions` (what regenerations replaced, oldest first), and the conversation's `analysis`
+//! (summary, sentiment, topics, key points, action items with their done flags, the model, time
+//! and `doubts`). A backup restores all of it; an analysis already present is kept.
 use serde::{Deserialize, Serialize};
 
 use super::{derived_id, ImportReport, Rejection, Seen};
 use crate::error::Result;
 use crate::store::{
-    Conversation, ConversationAnalysis, Message, MessageState, Millis, NewActionItem, NewAnalysis,
-    NewConversation, NewMessage, Owner, Sender, Sentiment, Status, Store,
+    Conversation, ConversationAnalysis, Message, MessageState, MessageVersion, Millis,
+    NewActionItem, NewAnalysis, NewConversation, NewMessage, Owner, Sender, Sentiment, Status,
+    Store,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -56,6 +58,10 @@ pub struct AnalysisJson {
     pub model: String,
     #[serde(with = "crate::time::rfc3339")]
     pub created_at: Millis,
+    /// Why the app doubts it (`analysis::doubts`): restored with it, so a doubted analysis
+    /// stays out of the charts after a restore.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doubts: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -87,6 +93,21 @@ pub struct MessageJson {
     pub reactions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The answer's earlier versions, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<VersionJson>,
+}
+
+/// An answer as it was before a regeneration replaced it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct VersionJson {
+    pub content: String,
+    #[serde(default = "default_state", skip_serializing_if = "is_complete")]
+    pub state: MessageState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(with = "crate::time::rfc3339")]
+    pub replaced_at: Millis,
 }
 
 /// Imported history is history: a conversation without a status is taken as ended.
@@ -119,6 +140,7 @@ impl AnalysisJson {
                 .collect(),
             model: a.model,
             created_at: a.created_at,
+            doubts: a.doubts,
         })
     }
 
@@ -145,15 +167,17 @@ impl AnalysisJson {
             &analysis,
             &self.model,
             self.created_at,
+            &self.doubts,
             &done,
         )
     }
 }
 
 impl ConversationJson {
+    /// The conversation with its messages (each with its earlier versions) and analysis.
     pub fn from_store(
         c: &Conversation,
-        messages: Vec<Message>,
+        messages: Vec<(Message, Vec<MessageVersion>)>,
         analysis: Option<ConversationAnalysis>,
     ) -> Self {
         ConversationJson {
@@ -165,7 +189,7 @@ impl ConversationJson {
             end_time: c.end_time,
             messages: messages
                 .into_iter()
-                .map(|m| MessageJson {
+                .map(|(m, versions)| MessageJson {
                     id: Some(m.id),
                     sender: m.sender,
                     content: m.content,
@@ -174,6 +198,15 @@ impl ConversationJson {
                     is_bookmarked: m.is_bookmarked,
                     reactions: m.reactions,
                     error: m.error,
+                    versions: versions
+                        .into_iter()
+                        .map(|v| VersionJson {
+                            content: v.content,
+                            state: v.state,
+                            error: v.error,
+                            replaced_at: v.replaced_at,
+                        })
+                        .collect(),
                 })
                 .collect(),
             analysis: analysis.and_then(AnalysisJson::from_store),
@@ -240,7 +273,19 @@ pub(super) fn import(
                 (&conversation_id, m.sender.as_str(), &m.content),
                 &at,
             )?;
-            let (_, added) = store
+            let versions: Vec<MessageVersion> = m
+                .versions
+                .into_iter()
+                .zip(1..)
+                .map(|(v, version)| MessageVersion {
+                    version,
+                    content: v.content,
+                    state: v.state,
+                    error: v.error,
+                    replaced_at: v.replaced_at,
+                })
+                .collect();
+            let (message_id, added) = store
                 .insert_message(
                     NewMessage {
                         id: Some(id),
@@ -257,6 +302,9 @@ pub(super) fn import(
                 )
                 .map_err(|e| Rejection::at(&at, e))?;
             report.count_message(added);
+            store
+                .restore_versions(&message_id, &versions)
+                .map_err(|e| Rejection::at(&format!("{at}.versions"), e))?;
         }
         if let Some(analysis) = c.analysis {
             if analysis

@@ -219,9 +219,20 @@ pub fn export(store: &Store) -> Result<HindsightFile> {
         .all_conversations()?
         .iter()
         .map(|c| {
+            let messages = store
+                .all_messages(&c.id)?
+                .into_iter()
+                .map(|m| {
+                    let versions = match m.earlier_versions {
+                        0 => Vec::new(),
+                        _ => store.message_versions(&m.id)?,
+                    };
+                    Ok((m, versions))
+                })
+                .collect::<Result<Vec<_>>>()?;
             Ok(ConversationJson::from_store(
                 c,
-                store.all_messages(&c.id)?,
+                messages,
                 store.get_analysis(&c.id)?,
             ))
         })
