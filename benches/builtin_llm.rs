@@ -20,7 +20,7 @@ const PROMPTS: &[&str] = &[
 const TOKENS: u32 = 128;
 const ROUNDS: usize = 3;
 /// Repeats of the three prompts in the long prompt (about 800 tokens).
-const LONG_REPEATS: usize = 22;
+const LONG_REPEATS: usize = 26;
 
 struct Sample {
     first: Duration,
