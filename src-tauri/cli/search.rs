@@ -149,6 +149,19 @@ pub fn ask(
 ) -> Result<()> {
     let client = llm.llm(store, &locations.models_dir)?;
     let embedder = Embedder::load(&locations.models_dir)?;
+    // Ask cites by meaning: a message without a vector (just imported; the app's worker would
+    // embed it in the background) could never be an excerpt, so the backlog is embedded first.
+    let missing = store.count_without_embedding(embedder.model_id())?;
+    if missing > 0 {
+        eprintln!("note: embedding {missing} messages that have no vector yet (`hindsight embed` does this ahead of time)");
+        let p = crate::embed::embed_backlog(store, &embedder, crate::embed::DEFAULT_BATCH, |_| {})?;
+        if p.failed > 0 {
+            eprintln!(
+                "note: {} messages could not be embedded and are left out of the answer; run `hindsight embed` to retry",
+                p.failed
+            );
+        }
+    }
     let searcher = Searcher::new();
     let opts = AskOptions::for_settings(client.settings());
     let retrieved = ask::retrieve(store, &searcher, &embedder, question, opts)?;
