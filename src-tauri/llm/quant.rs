@@ -425,6 +425,9 @@ pub struct FileRows {
     dtype: GgmlDType,
     rows: usize,
     cols: usize,
+    /// Blocks per row, and bytes per block in the file.
+    per_row: usize,
+    block_bytes: usize,
 }
 
 impl FileRows {
@@ -441,11 +444,14 @@ impl FileRows {
         if cols % size != 0 {
             bail!("{name}: a {rows}×{cols} matrix whose width is not a multiple of {size}")
         }
-        let start = content.tensor_data_offset + info.offset;
-        let end = start + (rows * cols / size * bytes) as u64;
+        let per_row = cols / size;
         let len = file.metadata()?.len();
-        if end > len {
-            bail!("{name} ends at byte {end} of a {len}-byte file")
+        let start = content.tensor_data_offset.saturating_add(info.offset);
+        let end = (rows as u64)
+            .checked_mul((per_row * bytes) as u64)
+            .and_then(|n| n.checked_add(start));
+        if end.is_none_or(|end| end > len) {
+            bail!("{name} ({rows}×{cols}) does not fit in a {len}-byte file")
         }
         Ok(Some(FileRows {
             file: Mutex::new(file.try_clone()?),
@@ -453,6 +459,8 @@ impl FileRows {
             dtype,
             rows,
             cols,
+            per_row,
+            block_bytes: bytes,
         }))
     }
 
@@ -466,11 +474,7 @@ impl FileRows {
 
     /// Row `r`, dequantised, into `out` (`cols` values).
     pub fn row_into(&self, r: usize, out: &mut [f32]) -> Result<()> {
-        let size = Blocks::size_of(self.dtype);
-        let n = self.cols / size;
-        let Some(bytes) = Blocks::bytes(self.dtype) else {
-            bail!("no kernel for {:?} blocks", self.dtype)
-        };
+        let (n, bytes) = (self.per_row, self.block_bytes);
         if r >= self.rows || out.len() != self.cols {
             bail!("row {r} of {} into {} values", self.rows, out.len())
         }
