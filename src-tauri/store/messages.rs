@@ -279,11 +279,16 @@ impl Store {
     /// A message's earlier versions, oldest first (the message itself is the newest).
     pub fn message_versions(&self, id: &str) -> Result<Vec<MessageVersion>> {
         let m = self.get_message(id)?;
+        self.versions_of(&m.id)
+    }
+
+    /// The earlier versions of a message known to exist (`message_versions` checks the id).
+    pub(crate) fn versions_of(&self, id: &str) -> Result<Vec<MessageVersion>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT version, content, state, error, replaced_at FROM message_versions
              WHERE message_id = ?1 ORDER BY version",
         )?;
-        let rows = stmt.query_map([&m.id], |r| {
+        let rows = stmt.query_map([id], |r| {
             Ok(MessageVersion {
                 version: r.get(0)?,
                 content: r.get(1)?,

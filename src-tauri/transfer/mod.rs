@@ -225,7 +225,7 @@ pub fn export(store: &Store) -> Result<HindsightFile> {
                 .map(|m| {
                     let versions = match m.earlier_versions {
                         0 => Vec::new(),
-                        _ => store.message_versions(&m.id)?,
+                        _ => store.versions_of(&m.id)?,
                     };
                     Ok((m, versions))
                 })
