@@ -2206,8 +2206,9 @@ async fn both_themes_are_readable_and_a_720_by_480_window_stays_usable() {
     {
         let store = store_at(data.path());
         import_fixture(&store, "hindsight_sample.json");
-        let lisbon = "0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a01"; // ended in the fixture
-                                                             // In doubt, so the panel's note and the Insights view's filter are on screen too.
+        // Ended in the fixture; its analysis is in doubt, so the panel's note and the
+        // Insights view's filter are on screen too.
+        let lisbon = "0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a01";
         store
             .put_checked_analysis(
                 lisbon,
