@@ -51,7 +51,10 @@ async fn a_good_answer_is_stored_with_schema_and_summary() {
         .unwrap();
     assert_eq!(a.sentiment, Some(Sentiment::Positive));
     assert_eq!(a.topics, vec!["travel", "lisbon"]);
-    assert_eq!(a.action_items[0].owner, Owner::User);
+    // "I'm going to Lisbon" is a trip, not a task: in English the action items are the
+    // person's commitments, and there is none here (the model's "Book Pena Palace tickets" is
+    // not what they said they would do).
+    assert!(a.action_items.is_empty(), "{:?}", a.action_items);
     assert_eq!(a.model, "fake-model");
     let s = store.lock().unwrap();
     let c = s.get_conversation(&id).unwrap();
@@ -68,6 +71,47 @@ async fn a_good_answer_is_stored_with_schema_and_summary() {
         "mixed"
     );
     assert!(req["temperature"].as_f64().unwrap() <= 0.3);
+}
+
+#[tokio::test]
+async fn action_items_are_the_persons_commitments_in_english_and_the_models_otherwise() {
+    // English: what the person said they would do, one item per task, in their words; the
+    // model's list (here advice it turned into a task) is not used.
+    let fake = FakeLlm::start(vec![sse_text(GOOD)]).await;
+    let (_dir, store, id) = ended_conversation(&[
+        "Where should I stay in Lisbon for a week in April?",
+        "Baixa is central. Book Pena Palace tickets early, they sell out.",
+        "Great, I'll book the hotel in Baixa tonight and ask Ana about the airport bus.",
+        "Good plan.",
+    ]);
+    let a = analyze_conversation(&store, &client(&fake.url, 6000), &id)
+        .await
+        .unwrap();
+    let items: Vec<(&str, Owner)> = a
+        .action_items
+        .iter()
+        .map(|i| (i.text.as_str(), i.owner))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("Book the hotel in Baixa tonight", Owner::User),
+            ("Ask Ana about the airport bus", Owner::User)
+        ]
+    );
+    // Another language: the commitments cannot be read, the model's list is kept.
+    let fake = FakeLlm::start(vec![sse_text(GOOD)]).await;
+    let (_dir, store, id) = ended_conversation(&[
+        "Onde devo ficar em Lisboa durante uma semana em abril?",
+        "A Baixa é central e perto dos elétricos.",
+        "Ótimo, reservo o hotel na Baixa hoje à noite.",
+    ]);
+    let a = analyze_conversation(&store, &client(&fake.url, 6000), &id)
+        .await
+        .unwrap();
+    assert_eq!(a.action_items.len(), 1);
+    assert_eq!(a.action_items[0].text, "Book Pena Palace tickets");
+    assert_eq!(a.action_items[0].owner, Owner::User);
 }
 
 #[tokio::test]
@@ -205,11 +249,13 @@ async fn a_long_conversation_is_chunked_then_merged_keeping_every_action_item() 
             r#"{{"summary": "A part.", "topics": ["moving house"], "sentiment": "neutral", "sentiment_score": 0.0, "action_items": [{{"text": "{item}", "owner": "user"}}], "key_points": []}}"#
         )
     };
+    // Not English, so the action items are the model's (in English they are the person's
+    // commitments, read from every message whatever the chunking).
     let long: Vec<String> = (0..40)
         .map(|i| {
             format!(
-                "Message {i} about moving house: {}",
-                "boxes and vans ".repeat(12)
+                "Mensagem {i} sobre a mudança de casa: {}",
+                "caixas e carrinhas ".repeat(12)
             )
         })
         .collect();

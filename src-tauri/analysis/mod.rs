@@ -2,7 +2,10 @@
 //! key points of an ended conversation, with structured output (`response_format` JSON
 //! schema), a tolerant parser and one repair retry. A conversation longer than the context
 //! budget is analysed in chunks (map) whose analyses are merged by the LLM (reduce); action
-//! items of every chunk are kept.
+//! items of every chunk are kept. In an English conversation the action items are instead the
+//! commitments found in the person's own words (`commitments.rs`: measured better than the
+//! built-in models' lists).
+mod commitments;
 mod doubts;
 mod parse;
 mod prompt;
@@ -11,6 +14,7 @@ mod settings;
 
 use std::collections::HashSet;
 
+pub use commitments::{commitments, reads_as_english};
 pub use doubts::doubts;
 pub use parse::parse_analysis;
 pub use prompt::{chunk_transcript, schema};
@@ -81,8 +85,22 @@ async fn ask(
     })
 }
 
-/// Analyses a conversation's messages (map over chunks, then reduce).
+/// Analyses a conversation's messages (map over chunks, then reduce); in English, the action
+/// items are the person's commitments in their own words.
 pub async fn analyze(llm: &Llm, messages: &[Message], opts: AnalyzeOptions) -> Result<NewAnalysis> {
+    let mut analysis = analyze_with_model(llm, messages, opts).await?;
+    if reads_as_english(messages) {
+        analysis.action_items = commitments(messages);
+    }
+    Ok(analysis)
+}
+
+/// What the model writes about the conversation, all of it.
+async fn analyze_with_model(
+    llm: &Llm,
+    messages: &[Message],
+    opts: AnalyzeOptions,
+) -> Result<NewAnalysis> {
     let chunks = chunk_transcript(messages, opts.budget_chars);
     if chunks.is_empty() {
         return Err(Error::Invalid(
