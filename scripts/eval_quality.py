@@ -791,8 +791,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin", type=Path, help="the hindsight binary")
-    p.add_argument("--set", choices=["a", "b", "c", "both", "all"], default="a",
-                   help="a (dev), b and c (held out); both = a and b; all = a, b and c")
+    p.add_argument("--set", choices=["a", "b", "c", "d", "both", "all"], default="a",
+                   help="a (dev), b, c and d (held out); both = a and b; all = a, b, c and d")
     p.add_argument("--llm", default="builtin", help="'builtin' or a server base URL (default builtin)")
     p.add_argument("--builtin-model", help="passed through as --builtin-model NAME")
     p.add_argument("--model", help="server model name, passed through as --model NAME")
@@ -839,7 +839,7 @@ def main(argv=None) -> int:
         prompt = PromptText.from_rust(args.prompt_file.read_text())
         ask_prompt = (PromptText.from_rust(args.ask_file.read_text(), only_const="INSTRUCTIONS")
                       if args.ask_file.exists() else None)
-        sets = {"both": ["a", "b"], "all": ["a", "b", "c"]}.get(args.set, [args.set])
+        sets = {"both": ["a", "b"], "all": ["a", "b", "c", "d"]}.get(args.set, [args.set])
         runs = [run_set(args, s, prompt, ask_prompt) for s in sets]
         if args.out:
             args.out.write_text(json.dumps({"runs": runs}, indent=1, ensure_ascii=False) + "\n")

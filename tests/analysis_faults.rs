@@ -708,3 +708,128 @@ async fn a_stuck_analysis_hits_its_deadline_and_does_not_block_the_queue() {
     let reason = states[0].error.as_deref().unwrap();
     assert!(reason.contains("longer than 2 s"), "{reason}");
 }
+
+/// A fast guard on the quality of the action items (the commitments found in the person's
+/// words) over the four hand-written evaluation sets, so that a change that loses tasks or
+/// invents them fails here before the slow evaluation (`scripts/eval_quality.py`, whose
+/// scorer is the reference: it also stems and normalises numbers). Matching as there: an item
+/// matches a reference task when their content words overlap by at least half of the smaller
+/// set, one to one; recall and precision are means over conversations (no tasks expected and
+/// none found counts 1/1). The bars are a little under what was measured (BENCHMARKS.md):
+/// A was used to design the rules, B to check them, C to extend them; D was measured once,
+/// after they were frozen.
+#[test]
+fn commitments_find_the_reference_tasks_of_every_evaluation_set() {
+    use hindsight::analysis::commitments;
+    use hindsight::store::{Message, MessageState};
+    use std::collections::HashSet;
+
+    const STOP: &[&str] = &[
+        "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "is", "it", "my",
+        "our", "your", "i", "we", "you", "that", "this", "with", "from", "by", "as", "be", "do",
+        "me", "him", "her", "them", "up", "so",
+    ];
+    let content = |t: &str| -> HashSet<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .map(str::to_lowercase)
+            .filter(|w| !w.is_empty() && !STOP.contains(&w.as_str()))
+            .map(|w| w.strip_suffix('s').map(str::to_owned).unwrap_or(w))
+            .collect()
+    };
+    let matched = |found: &[String], wanted: &[String]| -> usize {
+        let (f, w): (Vec<_>, Vec<_>) = (
+            found.iter().map(|t| content(t)).collect(),
+            wanted.iter().map(|t| content(t)).collect(),
+        );
+        let mut pairs: Vec<(f32, usize, usize)> = Vec::new();
+        for (i, a) in f.iter().enumerate() {
+            for (j, b) in w.iter().enumerate() {
+                let small = a.len().min(b.len());
+                if small > 0 {
+                    let s = a.intersection(b).count() as f32 / small as f32;
+                    if s >= 0.5 {
+                        pairs.push((s, i, j));
+                    }
+                }
+            }
+        }
+        pairs.sort_by(|x, y| y.0.total_cmp(&x.0));
+        let (mut used_f, mut used_w) = (HashSet::new(), HashSet::new());
+        pairs
+            .into_iter()
+            .filter(|&(_, i, j)| used_f.insert(i) & used_w.insert(j))
+            .count()
+    };
+    // (set, min mean recall, min mean precision)
+    for (set, min_recall, min_precision) in [
+        ("a", 0.90, 0.80),
+        ("b", 0.85, 0.85),
+        ("c", 0.70, 0.65),
+        ("d", 0.65, 0.80),
+    ] {
+        let read = |f: &str| -> serde_json::Value {
+            serde_json::from_str(
+                &std::fs::read_to_string(format!("tests/fixtures/quality/set_{set}_{f}.json"))
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        let (history, refs) = (read("history"), read("refs"));
+        let (mut recall, mut precision, mut n) = (0.0, 0.0, 0.0);
+        for r in refs["analyses"].as_array().unwrap() {
+            let conv = history["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] == r["conversation_id"])
+                .unwrap();
+            let messages: Vec<Message> = conv["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| Message {
+                    id: m["id"].as_str().unwrap().into(),
+                    conversation_id: conv["id"].as_str().unwrap().into(),
+                    content: m["content"].as_str().unwrap().into(),
+                    sender: if m["sender"] == "user" {
+                        Sender::User
+                    } else {
+                        Sender::Ai
+                    },
+                    timestamp: 0,
+                    state: MessageState::Complete,
+                    error: None,
+                    reactions: Vec::new(),
+                    is_bookmarked: false,
+                    earlier_versions: 0,
+                })
+                .collect();
+            assert!(hindsight::analysis::reads_as_english(&messages));
+            let found: Vec<String> = commitments(&messages).into_iter().map(|i| i.text).collect();
+            let wanted: Vec<String> = r["action_items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["text"].as_str().unwrap().to_owned())
+                .collect();
+            let m = matched(&found, &wanted) as f32;
+            recall += if wanted.is_empty() {
+                1.0
+            } else {
+                m / wanted.len() as f32
+            };
+            precision += if found.is_empty() {
+                1.0
+            } else {
+                m / found.len() as f32
+            };
+            n += 1.0;
+        }
+        let (recall, precision) = (recall / n, precision / n);
+        eprintln!("set {set}: recall {recall:.3}, precision {precision:.3}");
+        assert!(
+            recall >= min_recall && precision >= min_precision,
+            "set {set}: action-item recall {recall:.3} (bar {min_recall}), precision {precision:.3} (bar {min_precision})"
+        );
+    }
+}

@@ -46,6 +46,8 @@ const MARKERS: &[&[&str]] = &[
     &["i'd", "better"],
     &["i", "should"],
     &["we", "should"],
+    &["let", "me"],
+    &["let's"],
 ];
 
 /// Before a marker, these make it someone else's task or no task ("you need to", "I'm scared
@@ -258,6 +260,17 @@ fn tasks(sentence: &str, ws: &[Word], from: usize) -> Vec<String> {
                 i = start;
                 continue;
             }
+            // "…, and I ask for a rotation list": another planned task.
+            if let Some(verb) = planned_verb_at(ws, i) {
+                let mut end = i;
+                while end > start && matches!(ws[end - 1].norm.as_str(), "and" | "then") {
+                    end -= 1;
+                }
+                ranges.push((start, end));
+                start = verb;
+                i = verb;
+                continue;
+            }
             let comma_before = sentence[ws[i - 1].end..ws[i].start].contains(',');
             if ws[i].norm == "and"
                 && ws
@@ -334,7 +347,12 @@ fn sentence_tasks(sentence: &str, question: bool) -> Vec<String> {
     let Some(lead) = ws.get(first) else {
         return Vec::new();
     };
-    if QUESTION_STARTS.contains(&lead.norm.as_str()) {
+    // "will email bev tomorrow": the "I" left out, not a question.
+    if lead.norm == "will" && ws.get(first + 1).is_some_and(|w| is_task_verb(&w.norm)) {
+        return tasks(sentence, &ws, first + 1);
+    }
+    // A question, or code ("I call `parse(&line)` in a loop").
+    if QUESTION_STARTS.contains(&lead.norm.as_str()) || sentence.contains('`') {
         return Vec::new();
     }
     for i in first..ws.len() {
@@ -347,6 +365,15 @@ fn sentence_tasks(sentence: &str, question: bool) -> Vec<String> {
         if other(before) || (before == Some("that") && other(before2)) {
             continue;
         }
+        // "I'll think about it", "let me know": no task.
+        if ws.get(i + len).is_some_and(|w| {
+            matches!(
+                w.norm.as_str(),
+                "know" | "think" | "see" | "guess" | "explain" | "be" | "wonder"
+            )
+        }) {
+            continue;
+        }
         // "I'm going to Lisbon", "we need to the station": a place, not a verb, after "to".
         if ws[i + len - 1].norm == "to" && ws.get(i + len).is_some_and(|w| not_a_verb(sentence, w))
         {
@@ -354,15 +381,48 @@ fn sentence_tasks(sentence: &str, question: bool) -> Vec<String> {
         }
         return tasks(sentence, &ws, i + len);
     }
+    let has_time = ws.iter().any(|w| TIME_WORDS.contains(&w.norm.as_str()))
+        && !ws
+            .iter()
+            .any(|w| matches!(w.norm.as_str(), "yesterday" | "ago" | "last"));
+    if !has_time {
+        return Vec::new();
+    }
     // "ordering the gold paint tonight": an -ing task verb first, a time, no "is".
-    let has_time = ws.iter().any(|w| TIME_WORDS.contains(&w.norm.as_str()));
     let states = ws
         .iter()
         .any(|w| matches!(w.norm.as_str(), "is" | "was" | "are" | "were"));
-    if is_task_verb_ing(&lead.norm) && has_time && !states {
+    if is_task_verb_ing(&lead.norm) && !states {
         return tasks(sentence, &ws, first);
     }
-    Vec::new()
+    // The present for a plan with a time: "Monday I ask Marloes", "I'm calling them tomorrow";
+    // not a habit ("we usually meet on the first Thursday").
+    let habit = ws.iter().any(|w| {
+        matches!(
+            w.norm.as_str(),
+            "usually" | "always" | "normally" | "often" | "sometimes" | "each" | "every"
+        )
+    });
+    if habit {
+        return Vec::new();
+    }
+    match (first..ws.len()).find_map(|i| planned_verb_at(&ws, i)) {
+        Some(verb) => tasks(sentence, &ws, verb),
+        None => Vec::new(),
+    }
+}
+
+/// Where the verb is when word `i` starts "I ask…", "we book…" or "I'm calling…" (a task verb
+/// in the present, which with a time in the sentence is a plan).
+fn planned_verb_at(ws: &[Word], i: usize) -> Option<usize> {
+    let verb = ws.get(i + 1)?;
+    match ws[i].norm.as_str() {
+        "i" | "we" if is_task_verb(&verb.norm) => Some(i + 1),
+        "i'm" | "im" | "we're" if verb.norm != "going" && is_task_verb_ing(&verb.norm) => {
+            Some(i + 1)
+        }
+        _ => None,
+    }
 }
 
 /// The person's commitments in a conversation, in order, each once.
@@ -437,6 +497,23 @@ mod tests {
             found("I'll email him on Monday with the photos, and if he doesn't budge I'll open a dispute."),
             ["Email him on Monday with the photos", "Open a dispute"]
         );
+        assert_eq!(
+            found(
+                "Right. Monday I ask Marloes for 15 minutes, and I ask for a rota for next year."
+            ),
+            ["Ask Marloes for 15 minutes", "Ask for a rota for next year"]
+        );
+        assert_eq!(
+            found("I'm calling the landlord tomorrow morning. Let me check the contract tonight."),
+            [
+                "Calling the landlord tomorrow morning",
+                "Check the contract tonight"
+            ]
+        );
+        assert_eq!(
+            found("ok im gonna say yes. will email bev tomorrow"),
+            ["Say yes", "Email bev tomorrow"]
+        );
     }
 
     #[test]
@@ -453,6 +530,11 @@ mod tests {
             "The library runs a group on Tuesday evenings.",
             "I'm going to Lisbon for a week in April.",
             "We need to the station by six.",
+            "I'll think about it tomorrow.",
+            "Let me know by Friday.",
+            "Yesterday morning I call the garage.",
+            "We usually meet at Priya's on the first Thursday.",
+            "Tomorrow I call `parse(&line)` in the loop.",
         ] {
             assert_eq!(found(text), Vec::<String>::new(), "{text}");
         }
