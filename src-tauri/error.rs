@@ -10,6 +10,11 @@ pub enum Error {
     #[error("invalid input: {0}")]
     Invalid(String),
 
+    /// A fault of Hindsight's own (a background task that died, a window that would not
+    /// start, a model file whose template does not parse), not a mistake of the person's.
+    #[error("something went wrong inside Hindsight ({0}); the log has the details (Settings, Copy diagnostics)")]
+    Internal(String),
+
     /// An import file that does not parse or does not validate. `path` is the JSON path of the
     /// offending value (e.g. `conversations[3].messages[0].sender`).
     #[error("{file}: at {path}: {reason}")]
@@ -71,6 +76,7 @@ impl Error {
         match self {
             Error::NotFound { .. } => "not_found",
             Error::Invalid(_) => "invalid_input",
+            Error::Internal(_) => "internal",
             Error::BadImport { .. } => "bad_import",
             Error::Busy => "busy",
             Error::ModelMissing { .. } => "model_missing",

@@ -5,10 +5,12 @@
 //! commands, state) and `cli` (the `hindsight` subcommands). See ARCHITECTURE.md.
 pub mod analysis;
 pub mod chat;
+pub mod diagnostics;
 pub mod embed;
 pub mod error;
 pub mod files;
 pub mod llm;
+pub mod logging;
 pub mod paths;
 pub mod search;
 pub mod simd;

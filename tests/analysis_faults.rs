@@ -160,6 +160,47 @@ async fn an_unreadable_answer_is_retried_once_with_the_problem() {
 }
 
 #[tokio::test]
+async fn a_failed_analysis_leaves_a_useful_log_line_without_the_conversation_in_it() {
+    // The process's log, as the shells set it up (a scoped subscriber would miss events whose
+    // call sites another test thread registered first). Other tests of this binary log there
+    // too: the checks below look for this conversation's lines.
+    let logs = tempfile::tempdir().unwrap();
+    hindsight::logging::init(logs.path()).unwrap();
+    let fake = FakeLlm::start(vec![
+        sse_text(r#"{"summary": 42, "sentiment": true}"#),
+        sse_text(r#"["not", "an", "object"]"#),
+        sse_text(GOOD),
+    ])
+    .await;
+    let (_dir, store, id) = ended_conversation(&[
+        "My locker code is pineapple-4417, where should I stay in Lisbon?",
+        "Baixa is central.",
+    ]);
+    let llm = client(&fake.url, 6000);
+    analyze_conversation(&store, &llm, &id).await.unwrap_err();
+    analyze_conversation(&store, &llm, &id).await.unwrap();
+    let log = hindsight::logging::last_lines(logs.path(), 10_000).join("\n");
+    let failed = log
+        .lines()
+        .find(|l| l.contains("analysis failed") && l.contains(&id))
+        .unwrap_or_else(|| panic!("no failure line with the conversation's id in:\n{log}"));
+    assert!(failed.contains("WARN"), "{failed}");
+    assert!(
+        failed.contains("analysis_failed") && failed.contains("summary"),
+        "the reason: {failed}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("analysis done") && l.contains(&id)),
+        "{log}"
+    );
+    assert!(
+        !log.contains("pineapple"),
+        "no message text at info level:\n{log}"
+    );
+}
+
+#[tokio::test]
 async fn wrong_types_twice_fail_cleanly_and_are_retryable() {
     let fake = FakeLlm::start(vec![
         sse_text(r#"{"summary": 42, "sentiment": true}"#),

@@ -339,3 +339,80 @@ fn a_cli_write_waits_for_another_writer() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("3 new conversations"), "{}", stdout(&o));
 }
+
+#[test]
+fn the_log_and_diagnostics_help_a_bug_report_without_the_history_in_them() {
+    let (_dir, data, _sample) = with_sample_imported();
+    // A failing command leaves a line with its code; the question itself is not logged.
+    let o = hindsight(&data, &["show", "00000000-0000-4000-8000-000000000000"]);
+    assert!(!o.status.success());
+    let o = hindsight(&data, &["diagnostics", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["version"], env!("CARGO_PKG_VERSION"));
+    assert!(report["conversations"].as_i64().unwrap() > 0);
+    let log: Vec<&str> = report["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        log.iter().any(|l| l.contains("command=\"import\"")),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("WARN") && l.contains("command failed") && l.contains("not_found")),
+        "{log:#?}"
+    );
+    assert!(data.join("logs").join("hindsight.log").is_file());
+    // The plain-text form says the same for a person to paste.
+    let o = hindsight(&data, &["diagnostics"]);
+    let text = stdout(&o);
+    assert!(
+        text.starts_with(&format!("Hindsight {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(text.contains("last log lines:"), "{text}");
+    assert!(
+        !text.contains("You are Hindsight"),
+        "the system prompt is not shown: {text}"
+    );
+}
+
+/// The core (everything but `app/`, the Tauri shell, and `main.rs`) knows nothing of Tauri:
+/// the CLI and the tests drive it without a window.
+#[test]
+fn the_core_never_imports_tauri() {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri");
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    let shell = |p: &Path| {
+        p.starts_with(root.join("app")) || p.ends_with("main.rs") || p.ends_with("build.rs")
+    };
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|p| !shell(p))
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            text.contains("tauri::") || text.contains("use tauri")
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(files.len() > 50, "found the sources");
+    assert!(
+        offenders.is_empty(),
+        "the core imports tauri: {offenders:?}"
+    );
+}

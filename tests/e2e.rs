@@ -1914,6 +1914,28 @@ async fn settings_import_and_export_go_through_the_native_file_dialogs() {
         ))
         .await
         .expect("the export reports");
+    // Help: the text for a bug report, with the app's own log lines in it.
+    click(
+        &c,
+        "[data-testid=copy-diagnostics]",
+        ON_SCREEN,
+        "Copy diagnostics",
+    )
+    .await;
+    let report = element(
+        &c,
+        "[data-testid=diagnostics-text]",
+        wait,
+        "the diagnostics",
+    )
+    .await
+    .prop("value")
+    .await
+    .expect("value")
+    .unwrap_or_default();
+    assert!(report.starts_with("Hindsight "), "{report}");
+    assert!(report.contains("hindsight started"), "{report}");
+    assert!(report.contains("3 conversations"), "{report}");
     c.close().await.expect("close session");
     let written: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&target).expect("the export file")).expect("JSON");

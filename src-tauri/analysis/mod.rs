@@ -177,14 +177,27 @@ pub async fn analyze_conversation(
         s.all_messages(conversation_id)?
     };
     let opts = AnalyzeOptions::from_settings(llm.settings());
+    let started = std::time::Instant::now();
     let result = async {
         let model = llm.model().await?;
         let analysis = analyze(llm, &messages, opts).await?;
         let doubts = doubts(&analysis, &model, &messages);
+        tracing::info!(
+            conversation = conversation_id, model = %model, messages = messages.len(),
+            seconds = started.elapsed().as_secs_f64(), action_items = analysis.action_items.len(),
+            doubts = doubts.len(), "analysis done"
+        );
         lock(store).put_checked_analysis(conversation_id, &analysis, &model, &doubts)
     }
     .await;
     if let Err(e) = &result {
+        tracing::warn!(
+            conversation = conversation_id,
+            messages = messages.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            code = e.code(),
+            "analysis failed: {e}"
+        );
         // If even this fails (conversation deleted meanwhile), the original error matters more.
         let _ = lock(store).set_analysis_state(
             conversation_id,

@@ -52,7 +52,7 @@ pub fn start(app: &AppHandle) {
                     }
                 }
                 // A busy database: the next round tries again.
-                Err(e) => eprintln!("hindsight: ending idle conversations failed: {e}"),
+                Err(e) => tracing::warn!("ending idle conversations failed: {e}"),
             }
         }
     });

@@ -48,6 +48,13 @@ pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
     })
 }
 
+/// What to paste into a bug report (`diagnostics.rs`).
+#[tauri::command]
+pub async fn diagnostics(state: State<'_, AppState>) -> CommandResult<String> {
+    let store = state.reader();
+    Ok(crate::diagnostics::collect(&store, &state.locations)?.to_text())
+}
+
 #[tauri::command]
 pub async fn embedding_status(state: State<'_, AppState>) -> CommandResult<EmbedStatus> {
     Ok(lock(&state.embed_status).clone())
@@ -193,7 +200,7 @@ pub async fn send_message(
                 let _ = tauri::Emitter::emit(&app, RENAMED_EVENT, conversation);
             }
             Ok(None) => {}
-            Err(e) => eprintln!("hindsight: naming the conversation failed: {e}"),
+            Err(e) => tracing::warn!("naming the conversation failed: {e}"),
         }
     });
     Ok(answer)
@@ -258,7 +265,9 @@ pub async fn save_llm_settings(
 ) -> CommandResult<LlmSettings> {
     settings.save(&state.store())?;
     // The next answer uses the new choice; an unreachable server is reported by the status.
-    let _ = state.refresh_llm().await;
+    if let Err(e) = state.refresh_llm().await {
+        tracing::warn!(code = e.code(), "no LLM after the settings changed: {e}");
+    }
     Ok(settings)
 }
 
@@ -446,13 +455,13 @@ pub async fn import_history(
         crate::transfer::import_file(&store, &file, crate::transfer::ImportFormat::Auto)
     })
     .await
-    .map_err(|e| crate::Error::Invalid(format!("the import stopped: {e}")))??;
+    .map_err(|e| crate::Error::Internal(format!("the import stopped: {e}")))??;
     state.wake_embedder();
     // With automatic analysis, what the import brought is queued (newest first); an import is
     // done once stored, whether or not this succeeds.
     if AnalysisSettings::load(&state.reader()).is_ok_and(|s| s.automatic) {
         if let Err(e) = state.analysis.enqueue_all() {
-            eprintln!("hindsight: queueing the imported conversations' analysis failed: {e}");
+            tracing::warn!("queueing the imported conversations' analysis failed: {e}");
         }
     }
     Ok(Some(Imported {
@@ -576,7 +585,7 @@ pub async fn search_history(
         hits
     })
     .await
-    .map_err(|e| crate::Error::Invalid(format!("search failed: {e}")))??;
+    .map_err(|e| crate::Error::Internal(format!("search failed: {e}")))??;
     Ok(hits)
 }
 
@@ -604,7 +613,7 @@ pub async fn ask_history(
         ask::retrieve(&store, &state.searcher, &embedder, &q, opts)
     })
     .await
-    .map_err(|e| crate::Error::Invalid(format!("search failed: {e}")))??;
+    .map_err(|e| crate::Error::Internal(format!("search failed: {e}")))??;
     let (tx, mut rx) = mpsc::channel::<String>(256);
     let forward = async {
         while let Some(piece) = rx.recv().await {
@@ -618,7 +627,7 @@ pub async fn ask_history(
     let result = result?;
     // Kept for the list of past questions; the answer stands even if keeping it fails.
     if let Err(e) = ask::remember(&state.store(), &question, &result) {
-        eprintln!("hindsight: keeping the question failed: {e}");
+        tracing::warn!("keeping the question failed: {e}");
     }
     Ok(result)
 }

@@ -42,7 +42,7 @@ pub fn start(app: &AppHandle) {
             *lock(&state.embedder) = Some(embedder.clone());
             // Load the search index now rather than on the first query.
             if let Err(e) = state.searcher.refresh(&state.search_store()) {
-                eprintln!("hindsight: could not load the search index: {e}");
+                tracing::warn!("could not load the search index: {e}");
             }
             let worker = EmbedWorker::start(state.locations.db_path(), embedder, move |p| {
                 let s = EmbedStatus {
@@ -63,6 +63,6 @@ pub fn start(app: &AppHandle) {
             }
         });
     if let Err(e) = spawned {
-        eprintln!("hindsight: could not start the embedding loader: {e}");
+        tracing::warn!("could not start the embedding loader: {e}");
     }
 }

@@ -12,6 +12,9 @@ pub struct CommandError {
 
 impl From<crate::Error> for CommandError {
     fn from(e: crate::Error) -> Self {
+        if matches!(e, crate::Error::Internal(_)) {
+            tracing::error!("{e}");
+        }
         CommandError {
             code: e.code(),
             message: e.plain(),

@@ -27,17 +27,21 @@ fn daily_backup(db: std::path::PathBuf) {
         .name("hindsight-backup".into())
         .spawn(move || {
             if let Err(e) = Store::open(&db).and_then(|s| s.daily_backup()) {
-                eprintln!("hindsight: the daily backup failed: {e}");
+                tracing::warn!("the daily backup failed: {e}");
             }
         });
     if let Err(e) = spawned {
-        eprintln!("hindsight: could not start the daily backup: {e}");
+        tracing::warn!("could not start the daily backup: {e}");
     }
 }
 
 /// Opens the store in the data directory and runs the window until it is closed.
 pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<()> {
     let locations = Locations::resolve(data_dir, models_dir)?;
+    // No log (an unwritable folder) is no reason not to open the window.
+    if let Err(e) = crate::logging::init(&crate::logging::logs_dir(&locations.data_dir)) {
+        eprintln!("hindsight: no log file: {e}");
+    }
     // Opening repairs what a dead process left unfinished (streams, running analyses).
     let store = Store::open(&locations.db_path())?;
     // A damaged file is found before anything writes to it: the window then opens read-only
@@ -59,12 +63,15 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
                 let state = tauri::Manager::state::<AppState>(&handle);
-                let _ = state.llm().await;
+                if let Err(e) = state.llm().await {
+                    tracing::warn!(code = e.code(), "no LLM at start: {e}");
+                }
             });
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::diagnostics,
             commands::embedding_status,
             commands::list_conversations,
             commands::get_conversation,
@@ -109,5 +116,5 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             commands::save_analysis_settings,
         ])
         .run(tauri::generate_context!())
-        .map_err(|e| crate::Error::Invalid(format!("could not start the window: {e}")))
+        .map_err(|e| crate::Error::Internal(format!("could not start the window: {e}")))
 }

@@ -186,6 +186,11 @@ impl AppState {
         let settings = LlmSettings::load(&self.store())?;
         let choice = settings.builtin_model;
         let resolved = resolve(settings, || self.builtin(choice)).await?;
+        tracing::info!(
+            builtin = resolved.0.is_builtin(),
+            why = resolved.1.as_deref().unwrap_or(""),
+            "LLM chosen"
+        );
         *slot = Some(resolved.clone());
         Ok(resolved)
     }

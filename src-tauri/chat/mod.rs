@@ -309,7 +309,23 @@ impl ChatService {
                 ai: ai.clone(),
             })
             .await;
+        let started = std::time::Instant::now();
         let (text, outcome) = self.run_stream(llm, &ai, &token, &events, continuing).await;
+        let seconds = started.elapsed().as_secs_f64();
+        match &outcome {
+            Ok(finish) => tracing::info!(
+                conversation = %ai.conversation_id, message = %ai.id, chars = text.len(),
+                seconds, finish = finish.as_deref().unwrap_or(""), continuing, "answer written"
+            ),
+            Err(Error::Llm(LlmError::Cancelled)) => tracing::info!(
+                conversation = %ai.conversation_id, message = %ai.id, chars = text.len(),
+                seconds, "answer stopped"
+            ),
+            Err(e) => tracing::warn!(
+                conversation = %ai.conversation_id, message = %ai.id, chars = text.len(),
+                seconds, code = e.code(), "answer failed: {e}"
+            ),
+        }
         let (state, error) = match &outcome {
             // Ended by its token limit: whole as far as the model went, but it may stop
             // mid-sentence; the note lets Continue go on.
@@ -528,7 +544,7 @@ async fn save_final(
             lock(&store).update_message(&id, &text, state, error.as_deref())
         })
         .await
-        .map_err(|e| Error::Invalid(format!("saving the answer failed: {e}")))?;
+        .map_err(|e| Error::Internal(format!("saving the answer failed: {e}")))?;
         match saved {
             Err(e) if e.is_transient() && Instant::now() < give_up => {
                 tokio::time::sleep(Duration::from_millis(500)).await;

@@ -244,6 +244,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What to attach to a bug report: versions, settings without secrets, the last log lines.
+    Diagnostics {
+        #[arg(long)]
+        json: bool,
+    },
     /// Mark an action item done (or not done with --undo).
     #[command(name = "action-done")]
     ActionDone {
@@ -272,7 +277,30 @@ impl Command {
             | Command::Actions { json, .. }
             | Command::ActionDone { json, .. }
             | Command::Search { json, .. }
-            | Command::Ask { json, .. } => *json,
+            | Command::Ask { json, .. }
+            | Command::Diagnostics { json } => *json,
+        }
+    }
+
+    /// The subcommand's name, for the log (its arguments may be personal: not logged).
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Import { .. } => "import",
+            Command::Export { .. } => "export",
+            Command::List { .. } => "list",
+            Command::Backup { .. } => "backup",
+            Command::Restore { .. } => "restore",
+            Command::Check { .. } => "check",
+            Command::Embed { .. } => "embed",
+            Command::Chat { .. } => "chat",
+            Command::Show { .. } => "show",
+            Command::End { .. } => "end",
+            Command::Analyze { .. } => "analyze",
+            Command::Actions { .. } => "actions",
+            Command::ActionDone { .. } => "action-done",
+            Command::Search { .. } => "search",
+            Command::Ask { .. } => "ask",
+            Command::Diagnostics { .. } => "diagnostics",
         }
     }
 }
@@ -315,6 +343,7 @@ pub fn run(
     match execute(data_dir, models_dir, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            tracing::warn!(code = e.code(), "command failed: {e}");
             if json {
                 let body = serde_json::json!({"error": {
                     "code": e.code(), "message": e.plain(), "detail": e.detail()
@@ -335,6 +364,9 @@ pub fn run(
 
 fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command) -> Result<()> {
     let locations = paths::Locations::resolve(data_dir, models_dir)?;
+    // The CLI logs to the same file as the window; an unwritable folder only loses the log.
+    let _ = crate::logging::init(&crate::logging::logs_dir(&locations.data_dir));
+    tracing::info!(command = command.name(), "cli");
     let store = Store::open(&locations.db_path())?;
     // A command waits for the window (or another command) to finish writing rather than
     // failing "busy": nobody is waiting on a CLI command's every millisecond.
@@ -693,6 +725,14 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             llm,
             json,
         } => search::ask(&store, &locations, &question, &llm, json, &mut out)?,
+        Command::Diagnostics { json } => {
+            let report = crate::diagnostics::collect(&store, &locations)?;
+            if json {
+                print_json(&mut out, &report)?;
+            } else {
+                write_out(&mut out, format_args!("{}", report.to_text()))?;
+            }
+        }
         Command::ActionDone { id, undo, json } => {
             let item = store.set_action_item_done(id, !undo)?;
             if json {

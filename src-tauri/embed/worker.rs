@@ -43,7 +43,7 @@ impl EmbedWorker {
                     {
                         Ok(p) => p.failed > 0,
                         Err(e) => {
-                            eprintln!("hindsight: embedding pass failed (will retry): {e}");
+                            tracing::warn!("embedding pass failed (will retry): {e}");
                             true
                         }
                     };

@@ -215,7 +215,7 @@ pub async fn load_builtin(models_dir: &Path, choice: BuiltinChoice) -> Result<Ar
     let dir = models_dir.to_path_buf();
     tokio::task::spawn_blocking(move || BuiltinModel::load(&dir, choice).map(Arc::new))
         .await
-        .map_err(|e| Error::Invalid(format!("loading the built-in model: {e}")))?
+        .map_err(|e| Error::Internal(format!("loading the built-in model: {e}")))?
 }
 
 /// How long `auto` waits for the configured server before it uses the built-in model.

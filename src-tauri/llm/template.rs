@@ -27,7 +27,7 @@ impl ChatTemplate {
         );
         env.add_template_owned(NAME, source.to_owned())
             .map_err(|e| {
-                Error::Invalid(format!("the model's chat template does not parse: {e}"))
+                Error::Internal(format!("the model's chat template does not parse: {e}"))
             })?;
         Ok(ChatTemplate {
             env,
@@ -44,7 +44,7 @@ impl ChatTemplate {
         let template = self
             .env
             .get_template(NAME)
-            .map_err(|e| Error::Invalid(e.to_string()))?;
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let prefill = messages
             .last()
             .filter(|m| m.role == super::Role::Assistant && !m.content.trim().is_empty());
@@ -55,7 +55,7 @@ impl ChatTemplate {
                 bos_token => self.bos,
                 eos_token => self.eos,
             })
-            .map_err(|e| Error::Invalid(format!("the model's chat template failed: {e}")))?;
+            .map_err(|e| Error::Internal(format!("the model's chat template failed: {e}")))?;
         let Some(last) = prefill else {
             return Ok(text);
         };

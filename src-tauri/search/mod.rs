@@ -129,7 +129,7 @@ impl Searcher {
     pub fn refresh(&self, store: &Store) -> Result<usize> {
         self.index
             .write()
-            .map_err(|_| Error::Invalid("the search index is unavailable".into()))?
+            .map_err(|_| Error::Internal("the search index is unavailable".into()))?
             .refresh(store)
     }
 
@@ -138,7 +138,7 @@ impl Searcher {
         Ok(self
             .index
             .write()
-            .map_err(|_| Error::Invalid("the search index is unavailable".into()))?
+            .map_err(|_| Error::Internal("the search index is unavailable".into()))?
             .remove_conversation(conversation_id))
     }
 
@@ -268,7 +268,7 @@ impl Searcher {
         let index = self
             .index
             .read()
-            .map_err(|_| Error::Invalid("the search index is unavailable".into()))?;
+            .map_err(|_| Error::Internal("the search index is unavailable".into()))?;
         let filter = RowFilter {
             conversation: filters
                 .conversation_id

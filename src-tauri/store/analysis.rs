@@ -135,7 +135,7 @@ impl Store {
         s.set_summary(id, Some(analysis.summary.trim()))?;
         s.set_analysis_state(id, AnalysisState::Done, None)?;
         s.get_analysis(id)?
-            .ok_or_else(|| Error::Invalid("the analysis was not stored".into()))
+            .ok_or_else(|| Error::Internal("the analysis was not stored".into()))
     }
 
     pub fn get_analysis(&self, conversation_id: &str) -> Result<Option<ConversationAnalysis>> {

@@ -113,6 +113,20 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
   const [testing, setTesting] = useState(false);
   const [testResult, setTestResult] = useState<string | null>(null);
   const { busy, result: transfer, run } = useTask();
+  const [diagnostics, setDiagnostics] = useState<{ text: string; copied: boolean } | null>(null);
+  const copyDiagnostics = async () => {
+    try {
+      const text = await api.diagnostics();
+      // The clipboard may be refused (no permission, no focus): the text is shown either way.
+      const copied = await navigator.clipboard.writeText(text).then(
+        () => true,
+        () => false,
+      );
+      setDiagnostics({ text, copied });
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
   // The dialogs are shown by the backend: the webview never names a file to read or write.
   const importFile = () =>
     run(async () => {
@@ -390,6 +404,29 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
       <div className="storage-embedding">
         <EmbeddingStatus />
       </div>
+      <h2>Help</h2>
+      <p className="muted">
+        Versions, settings without secrets and the last lines of the log (which never holds your messages), to
+        paste into a bug report. The log is in <code>logs</code> in the data folder.
+      </p>
+      <button type="button" onClick={copyDiagnostics} data-testid="copy-diagnostics">
+        Copy diagnostics
+      </button>
+      {diagnostics && (
+        <>
+          <p className="muted" role="status" data-testid="diagnostics-status">
+            {diagnostics.copied ? "Copied to the clipboard." : "Select the text below and copy it."}
+          </p>
+          <textarea
+            className="diagnostics"
+            readOnly
+            rows={10}
+            value={diagnostics.text}
+            aria-label="Diagnostics"
+            data-testid="diagnostics-text"
+          />
+        </>
+      )}
     </section>
   );
 }

@@ -325,6 +325,8 @@ export function errorMessage(e: unknown): string {
 
 export const api = {
   appInfo: () => invoke<AppInfo>("app_info"),
+  /** Plain text for a bug report: versions, settings without secrets, the last log lines. */
+  diagnostics: () => invoke<string>("diagnostics"),
   embeddingStatus: () => invoke<EmbedStatus>("embedding_status"),
   onEmbeddingProgress: (f: (s: EmbedStatus) => void): Promise<UnlistenFn> =>
     listen<EmbedStatus>("embedding-progress", (e) => f(e.payload)),
