@@ -1936,6 +1936,7 @@ async fn settings_import_and_export_go_through_the_native_file_dialogs() {
     assert!(report.starts_with("Hindsight "), "{report}");
     assert!(report.contains("hindsight started"), "{report}");
     assert!(report.contains("3 conversations"), "{report}");
+    screenshot(&c, "settings-diagnostics").await;
     c.close().await.expect("close session");
     let written: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&target).expect("the export file")).expect("JSON");

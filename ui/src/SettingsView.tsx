@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, errorMessage, type AnalysisSettings, type AppInfo, type BuiltinModelInfo, type LlmSettings, type Provider } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
 import { useTask } from "./useTask";
@@ -114,6 +114,11 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
   const [testResult, setTestResult] = useState<string | null>(null);
   const { busy, result: transfer, run } = useTask();
   const [diagnostics, setDiagnostics] = useState<{ text: string; copied: boolean } | null>(null);
+  const diagnosticsRef = useRef<HTMLTextAreaElement>(null);
+  // The report appears at the foot of a long page: bring it into view.
+  useEffect(() => {
+    if (diagnostics) diagnosticsRef.current?.scrollIntoView({ block: "nearest" });
+  }, [diagnostics]);
   const copyDiagnostics = async () => {
     try {
       const text = await api.diagnostics();
@@ -418,6 +423,7 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
             {diagnostics.copied ? "Copied to the clipboard." : "Select the text below and copy it."}
           </p>
           <textarea
+            ref={diagnosticsRef}
             className="diagnostics"
             readOnly
             rows={10}
