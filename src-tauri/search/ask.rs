@@ -127,6 +127,71 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
     }
 }
 
+/// "Sunday 12 July 2026" (UTC, as the stored times).
+fn date_in_words(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%A %-d %B %Y").to_string())
+        .unwrap_or_default()
+}
+
+/// An answer that is a time stamp ("2026-05-31", "2026-08-20T21:06"): people do not write
+/// dates so, the excerpts' stamps are written so; `None` for any other answer.
+fn stamp_date(answer: &str) -> Option<chrono::NaiveDate> {
+    let a = answer.trim().trim_end_matches('.');
+    let date = a.get(..10)?;
+    let rest = &a[10..];
+    let time_only = rest.is_empty()
+        || (rest.starts_with('T') && rest[1..].chars().all(|c| c.is_ascii_digit() || c == ':'));
+    if !time_only {
+        return None;
+    }
+    chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
+}
+
+/// Does `answer` name the day `ms` falls on: its stamp ("2026-04-15") or its day and month
+/// in words ("Wednesday 15 April")?
+fn names_the_day_of(answer: &str, ms: Millis) -> bool {
+    let Some(day) = chrono::DateTime::from_timestamp_millis(ms).map(|d| d.date_naive()) else {
+        return false;
+    };
+    if stamp_date(answer) == Some(day) {
+        return true;
+    }
+    let words: Vec<String> = answer
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .collect();
+    let number = day.format("%-d").to_string();
+    let month = day.format("%B").to_string().to_lowercase();
+    let short = day.format("%b").to_string().to_lowercase();
+    words.iter().any(|w| {
+        w.trim_start_matches('0') == number
+            || w == &format!("{number}st")
+            || w == &format!("{number}nd")
+            || w == &format!("{number}rd")
+            || w == &format!("{number}th")
+    }) && words.iter().any(|w| *w == month || *w == short)
+}
+
+/// Does the question ask the date of something (not when something was said or done)? "When
+/// is Ellie's birthday?", "What date does my mother arrive?" — but not "When did I get the
+/// promotion?" nor "Which month did I complain?", whose answer can be the message's date.
+fn asks_for_an_events_date(question: &str) -> bool {
+    let words: Vec<String> = question
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let asks_when = words
+        .iter()
+        .take(3)
+        .any(|w| matches!(w.as_str(), "when" | "when's" | "date" | "day"));
+    let past = words
+        .iter()
+        .any(|w| matches!(w.as_str(), "did" | "was" | "were" | "had"));
+    asks_when && !past
+}
+
 /// Finds the excerpts that answer `question` and builds the context (synchronous: embedding
 /// is CPU work; call it off the async runtime's workers).
 pub fn retrieve(
@@ -198,6 +263,7 @@ pub fn retrieve(
             clip(&first.title, 120),
             to_rfc3339(first.timestamp).get(..10).unwrap_or("")
         );
+
         for e in group {
             // The person asking wrote the user's messages: "I said" matches the "I" and "we"
             // of their questions (a small model otherwise mixes up who is who).
@@ -229,10 +295,11 @@ pub fn retrieve(
                 break 'conversations;
             }
             block.push_str(&line);
-            let date = chrono::DateTime::from_timestamp_millis(e.timestamp)
-                .map(|d| d.format("%A %-d %B %Y").to_string())
-                .unwrap_or_default();
-            lines.push(format!("{} {date}", line.trim_end()));
+            lines.push(format!(
+                "{} {}",
+                line.trim_end(),
+                date_in_words(e.timestamp)
+            ));
             shown.push(e.clone());
         }
         context.push_str(&block);
@@ -471,6 +538,53 @@ fn echoes_question(answer: &str, question: &str) -> bool {
         })
 }
 
+/// One greedy request for a JSON answer over `context`: the reply and how sure the model was
+/// of its answer's words.
+async fn ask_model(
+    llm: &Llm,
+    context: &str,
+    question: &str,
+    excerpts: usize,
+) -> Result<(String, Option<f32>)> {
+    let messages = [
+        ChatMessage::new(Role::System, INSTRUCTIONS),
+        ChatMessage::new(
+            Role::User,
+            format!("Excerpts:\n{context}\nQuestion: {}", question.trim()),
+        ),
+    ];
+    // Greedy: the same question over the same history gets the same answer from the same
+    // model (and the quality check in CI is reproducible). The reply is a few words of JSON,
+    // so it is sent on once it is whole.
+    let extra = serde_json::json!({
+        "temperature": 0.0,
+        "seed": 7,
+        "max_tokens": 128,
+        "logprobs": true,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "history_answer", "strict": true, "schema": answer_schema(excerpts)}
+        }
+    });
+    let (reply, finish) = llm
+        .complete_with_finish(Purpose::Ask, &messages, Some(extra))
+        .await?;
+    Ok((reply, answer_confidence(&finish.logprobs)))
+}
+
+/// "2026-05-31 [6]" → "Sunday 31 May 2026 [6]": a date the model took from a time stamp, as
+/// a person writes it. Any other answer is unchanged.
+fn stamp_in_words(answer: String) -> String {
+    let (text, citation) = match answer.rfind(" [") {
+        Some(at) if answer.ends_with(']') => answer.split_at(at),
+        _ => (answer.as_str(), ""),
+    };
+    match stamp_date(text) {
+        Some(date) => format!("{}{citation}", date.format("%A %-d %B %Y")),
+        None => answer,
+    }
+}
+
 /// What the answer is when the model wrote nothing.
 pub const EMPTY_ANSWER: &str =
     "The model returned an empty answer; the excerpts below are what your history holds. Try asking again.";
@@ -568,40 +682,24 @@ pub async fn answer(
             timings,
         });
     }
-    let messages = [
-        ChatMessage::new(Role::System, INSTRUCTIONS),
-        ChatMessage::new(
-            Role::User,
-            format!(
-                "Excerpts:\n{}\nQuestion: {}",
-                retrieved.context,
-                question.trim()
-            ),
-        ),
-    ];
     let t0 = Instant::now();
-    // Greedy: the same question over the same history gets the same answer from the same
-    // model (and the quality check in CI is reproducible). The reply is a few words of JSON,
-    // so it is sent on once it is whole.
-    let extra = serde_json::json!({
-        "temperature": 0.0,
-        "seed": 7,
-        "max_tokens": 128,
-        "logprobs": true,
-        "response_format": {
-            "type": "json_schema",
-            "json_schema": {"name": "history_answer", "strict": true, "schema": answer_schema(retrieved.excerpts.len())}
-        }
-    });
-    let (reply, finish) = llm
-        .complete_with_finish(Purpose::Ask, &messages, Some(extra))
-        .await?;
+    let n = retrieved.excerpts.len();
+    let (reply, confidence) = ask_model(llm, &retrieved.context, question, n).await?;
     timings.llm_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let confidence = answer_confidence(&finish.logprobs);
     let mut answer = finish_answer(&reply, &retrieved.lines, confidence);
-    if echoes_question(&parse_reply(&reply).0, question) {
+    let text = parse_reply(&reply).0;
+    // "When is Ellie's birthday?" answered with the day a message mentioning her was written:
+    // the model copied the excerpt's time stamp. On the four Ask sets every such answer to a
+    // question about an event's date was wrong (8 of 8, two of them no-answer questions).
+    let copied_date = asks_for_an_events_date(question)
+        && retrieved
+            .excerpts
+            .iter()
+            .any(|e| names_the_day_of(&text, e.timestamp));
+    if echoes_question(&text, question) || copied_date {
         answer = NOT_IN_EXCERPTS.to_owned();
     }
+    answer = stamp_in_words(answer);
     if answer.is_empty() {
         // A small model can stop at once; the excerpts are still worth showing, with a word.
         answer = EMPTY_ANSWER.to_owned();
@@ -731,6 +829,42 @@ mod tests {
             "Did we stay in Ribeira or Bonfim?"
         ));
         assert!(!echoes_question("", "Where did we stay?"));
+    }
+
+    #[test]
+    fn dates_copied_from_time_stamps_are_told_apart_and_written_in_words() {
+        assert!(stamp_date("2026-05-31").is_some());
+        assert!(stamp_date("2026-08-20T21:06").is_some());
+        assert!(stamp_date("31 May 2026").is_none());
+        assert!(stamp_date("2026-05-31 at the latest").is_none());
+        assert_eq!(
+            stamp_in_words("2026-05-31 [6]".into()),
+            "Sunday 31 May 2026 [6]"
+        );
+        assert_eq!(
+            stamp_in_words("2026-08-20T21:06".into()),
+            "Thursday 20 August 2026"
+        );
+        assert_eq!(stamp_in_words("Ribeira [2]".into()), "Ribeira [2]");
+        assert!(asks_for_an_events_date("When is Ellie's birthday?"));
+        assert!(asks_for_an_events_date(
+            "What date does my mother arrive from Kraków?"
+        ));
+        assert!(asks_for_an_events_date("When's the school trip?"));
+        assert!(!asks_for_an_events_date(
+            "When did I get the Team Lead promotion?"
+        ));
+        assert!(!asks_for_an_events_date(
+            "In which month did I complain about the noise?"
+        ));
+        assert!(!asks_for_an_events_date("Where did we stay in Porto?"));
+        // 2026-04-15T09:30Z
+        let written = 1_776_245_400_000;
+        assert!(names_the_day_of("2026-04-15", written));
+        assert!(names_the_day_of("Wednesday 15 April 2026", written));
+        assert!(names_the_day_of("April 15th", written));
+        assert!(!names_the_day_of("24 April", written));
+        assert!(!names_the_day_of("Saturday", written));
     }
 
     #[test]
