@@ -164,13 +164,15 @@ fn names_the_day_of(answer: &str, ms: Millis) -> bool {
     let number = day.format("%-d").to_string();
     let month = day.format("%B").to_string().to_lowercase();
     let short = day.format("%b").to_string().to_lowercase();
-    words.iter().any(|w| {
+    // "15", "015" or "15th".
+    let names_number = |w: &str| {
+        let w = ["st", "nd", "rd", "th"]
+            .iter()
+            .find_map(|s| w.strip_suffix(s))
+            .unwrap_or(w);
         w.trim_start_matches('0') == number
-            || w == &format!("{number}st")
-            || w == &format!("{number}nd")
-            || w == &format!("{number}rd")
-            || w == &format!("{number}th")
-    }) && words.iter().any(|w| *w == month || *w == short)
+    };
+    words.iter().any(|w| names_number(w)) && words.iter().any(|w| *w == month || *w == short)
 }
 
 /// Does the question ask the date of something (not when something was said or done)? "When
@@ -263,7 +265,6 @@ pub fn retrieve(
             clip(&first.title, 120),
             to_rfc3339(first.timestamp).get(..10).unwrap_or("")
         );
-
         for e in group {
             // The person asking wrote the user's messages: "I said" matches the "I" and "we"
             // of their questions (a small model otherwise mixes up who is who).
