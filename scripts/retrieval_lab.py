@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Retrieval lab: compare ranking methods on the evaluation sets, fast, outside the app.
 
-The app's own figures come from `cargo test --test search retrieval_quality`; this lab is
+The app's own figures come from `cargo test --test it search::retrieval_quality`; this lab is
 where fusion ideas were tried before one went into `search/`. It uses the real pieces: the
 messages and query vectors are embedded by `hindsight embed` (the app's MiniLM), and BM25 is
 SQLite FTS5 with the app's tokenizer and query rules. Every method is scored per set and per

@@ -486,7 +486,7 @@ async fn ending_a_conversation_shows_its_analysis_from_the_real_server() {
 async fn search_opens_a_hit_and_ask_cites_excerpts_and_snippets_stay_text() {
     let _serial = SERIAL.lock().await;
     // The default built-in model's GGUF behind the real llama.cpp server: Ask's answers are
-    // its answers (tests/builtin.rs asks the same question in process).
+    // its answers (tests/it/builtin.rs asks the same question in process).
     let small = hindsight::llm::BuiltinChoice::Small;
     let server = common::llama::start_server_on(
         &hindsight::llm::builtin::gguf_path(&common::models_dir(), small),

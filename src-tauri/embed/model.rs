@@ -1,7 +1,7 @@
 //! all-MiniLM-L6-v2 in-process with candle: the BERT encoder (`bert.rs`) → mean pooling over
 //! each text's tokens → L2 normalisation, truncation at 256 tokens. Batches are packed rather
 //! than padded (no padding token is ever computed). Gives the vectors sentence-transformers
-//! gives (tests/embed.rs checks cosine ≥ 0.9999 against its output).
+//! gives (tests/it/embed.rs checks cosine ≥ 0.9999 against its output).
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device};

@@ -10,7 +10,7 @@
 //! copying the KV cache and repeating K/V for grouped-query attention: at SmolLM2's size those
 //! costs, not the arithmetic, set the speed (BENCHMARKS.md).
 //!
-//! The maths follows llama.cpp's CPU path, the oracle of tests/builtin.rs: RMSNorm, rotary
+//! The maths follows llama.cpp's CPU path, the oracle of tests/it/builtin.rs: RMSNorm, rotary
 //! embeddings with llama.cpp's angle recurrence (on adjacent pairs for `llama`, GGUF's Q/K
 //! layout; on pairs half a head apart for `qwen2`, llama.cpp's NEOX mode), SiLU gating,
 //! activations quantised per matrix product as llama.cpp does, f32 attention.

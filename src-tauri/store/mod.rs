@@ -240,7 +240,7 @@ impl Store {
     pub fn transaction<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
         // IMMEDIATE: the write lock is taken at BEGIN, where a busy wait applies. A deferred
         // transaction that reads first cannot upgrade while another process writes: SQLite
-        // fails it "busy" at once, without waiting (tests/cli.rs, a CLI import under a held lock).
+        // fails it "busy" at once, without waiting (tests/it/cli.rs, a CLI import under a held lock).
         let tx = rusqlite::Transaction::new_unchecked(
             &self.conn,
             rusqlite::TransactionBehavior::Immediate,

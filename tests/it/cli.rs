@@ -1,14 +1,12 @@
 //! The `hindsight` binary: subcommands, `--json` output, errors on stderr with a non-zero exit.
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::fixture;
+use crate::common::fixture;
 
 fn hindsight(data_dir: &Path, args: &[&str]) -> Output {
-    common::hindsight(data_dir, None, args)
+    crate::common::hindsight(data_dir, None, args)
 }
 
 fn stdout(o: &Output) -> String {

@@ -2,13 +2,11 @@
 //! tests/common/llama.rs): structured output parses and is stored, a prompt injection does not
 //! change the JSON shape, a conversation longer than the context is chunked, and the CLI's
 //! `end` → `show` path.
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::llama::start_server;
-use common::{conversation, fixture, message, temp_store};
+use crate::common::llama::start_server;
+use crate::common::{conversation, fixture, message, temp_store};
 use hindsight::analysis::{analyze_conversation, chunk_transcript, AnalyzeOptions};
 use hindsight::llm::{Llm, LlmSettings};
 use hindsight::store::{AnalysisState, ConversationAnalysis, Sender};
@@ -151,7 +149,7 @@ async fn a_conversation_longer_than_the_context_is_chunked_and_merged() {
 fn cli_end_analyses_and_show_prints_it() {
     let server = start_server();
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| common::hindsight_ok(dir.path(), None, args);
+    let run = |args: &[&str]| crate::common::hindsight_ok(dir.path(), None, args);
     let sample = fixture("hindsight_sample.json");
     run(&["import", sample.to_str().unwrap()]);
     let id = "0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a02"; // sourdough, ended, no analysis

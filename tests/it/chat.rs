@@ -1,10 +1,8 @@
 //! Chat against the real llama.cpp server (PyPI xllamacpp) running SmolLM2-135M-Instruct,
 //! installed by `scripts/install-llama-server` into `.llm/` (override: HINDSIGHT_LLM_DIR).
 //! Each test starts its own server on a free loopback port and stops it after.
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-mod common;
 
-use common::llama::{start_server, start_server_with};
+use crate::common::llama::{start_server, start_server_with};
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,7 +24,7 @@ fn llm(url: &str, max_tokens: u32) -> Llm {
 }
 
 fn service() -> (tempfile::TempDir, ChatService) {
-    let t = common::temp_store();
+    let t = crate::common::temp_store();
     (
         t.dir,
         ChatService::new(Arc::new(Mutex::new(t.store)), || {}),
@@ -216,7 +214,7 @@ async fn two_conversations_stream_at_once() {
 fn cli_chat_streams_from_the_server_and_keeps_the_question_when_it_is_down() {
     let server = start_server();
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| common::hindsight(dir.path(), None, args);
+    let run = |args: &[&str]| crate::common::hindsight(dir.path(), None, args);
     let o = run(&[
         "chat",
         "--url",

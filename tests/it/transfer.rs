@@ -1,8 +1,6 @@
 //! Import/export tests: Hindsight JSON round trip, ChatGPT import, bad files, idempotency.
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-mod common;
 
-use common::{fixture, temp_store};
+use crate::common::{fixture, temp_store};
 use hindsight::store::{MessageState, Sender, Status};
 use hindsight::transfer::{self, ImportFormat};
 use hindsight::Error;

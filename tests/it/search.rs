@@ -1,12 +1,10 @@
 //! History search: the int8 index against a brute-force exact reference on random data,
 //! filters, FTS escaping, retrieval quality on the evaluation set (real all-MiniLM-L6-v2),
 //! "no relevant history", and the `search` CLI without any LLM.
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-mod common;
 
 use std::collections::HashMap;
 
-use common::{conversation, embedder, fixture, message, models_dir, temp_store};
+use crate::common::{conversation, embedder, fixture, message, models_dir, temp_store};
 use hindsight::embed::{embed_backlog, DIM, MODEL_ID};
 use hindsight::search::ask::{self, AskOptions, NOTHING_FOUND};
 use hindsight::search::{
@@ -123,7 +121,7 @@ fn a_removed_conversation_leaves_the_index_and_keys_are_not_reused() {
 fn random_history(
     n_conversations: usize,
     per: usize,
-) -> (common::TempStore, Vec<(String, Vec<f32>)>) {
+) -> (crate::common::TempStore, Vec<(String, Vec<f32>)>) {
     let t = temp_store();
     let mut rng = Rng(42);
     let mut vectors = Vec::new();
@@ -334,7 +332,7 @@ fn load_questions(path: &std::path::Path) -> Vec<Question> {
 }
 
 /// A history imported into a fresh store and embedded with the real model.
-fn embedded(history: &std::path::Path) -> common::TempStore {
+fn embedded(history: &std::path::Path) -> crate::common::TempStore {
     let t = temp_store();
     hindsight::transfer::import_file(&t.store, history, hindsight::transfer::ImportFormat::Auto)
         .unwrap();
@@ -343,7 +341,7 @@ fn embedded(history: &std::path::Path) -> common::TempStore {
     t
 }
 
-fn eval_history() -> (common::TempStore, Vec<Question>) {
+fn eval_history() -> (crate::common::TempStore, Vec<Question>) {
     (
         embedded(&fixture("retrieval_eval_history.json")),
         load_questions(&fixture("retrieval_eval_questions.json")),
@@ -399,7 +397,7 @@ const MODES: [(&str, SearchMode); 3] = [
 /// table: Recall@10 (any evidence), all evidence in the top 10, MRR@10.
 fn quality_table(
     name: &str,
-    sets: &[(common::TempStore, Vec<Question>)],
+    sets: &[(crate::common::TempStore, Vec<Question>)],
 ) -> HashMap<(String, String), [f64; 3]> {
     let mut per: HashMap<(String, String), Vec<[f64; 3]>> = HashMap::new();
     let mut kinds: Vec<String> = Vec::new();
@@ -581,7 +579,7 @@ fn an_empty_answer_from_the_model_is_said_and_keeps_the_excerpts() {
     )
     .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let url = rt.block_on(common::fake_llm::fake_server(common::fake_llm::sse_text(
+    let url = rt.block_on(crate::common::fake_llm::fake_server(crate::common::fake_llm::sse_text(
         " \n ",
     )));
     let llm = hindsight::llm::Llm::server(hindsight::llm::LlmSettings {
@@ -602,7 +600,7 @@ fn an_empty_answer_from_the_model_is_said_and_keeps_the_excerpts() {
 
 #[test]
 fn ask_answers_from_the_right_conversation_with_the_real_server() {
-    let server = common::llama::start_server();
+    let server = crate::common::llama::start_server();
     let (t, _) = eval_history();
     let searcher = Searcher::new();
     let question = "why did my bread culture smell like acetone?";
@@ -686,7 +684,7 @@ fn cli_search_needs_no_llm_and_bm25_needs_no_model() {
     let dir = tempfile::tempdir().unwrap();
     let empty_models = tempfile::tempdir().unwrap();
     let run =
-        |args: &[&str], models: &std::path::Path| common::hindsight(dir.path(), Some(models), args);
+        |args: &[&str], models: &std::path::Path| crate::common::hindsight(dir.path(), Some(models), args);
     let history = fixture("retrieval_eval_history.json");
     assert!(run(&["import", history.to_str().unwrap()], &models_dir())
         .status
@@ -738,10 +736,10 @@ fn cli_search_needs_no_llm_and_bm25_needs_no_model() {
 
 #[test]
 fn cli_ask_answers_with_cited_excerpts_from_the_real_server() {
-    let server = common::llama::start_server();
+    let server = crate::common::llama::start_server();
     let dir = tempfile::tempdir().unwrap();
     let models = models_dir();
-    let run = |args: &[&str]| common::hindsight_ok(dir.path(), Some(&models), args).into_bytes();
+    let run = |args: &[&str]| crate::common::hindsight_ok(dir.path(), Some(&models), args).into_bytes();
     let history = fixture("retrieval_eval_history.json");
     // Straight after an import: Ask embeds what has no vector yet before it searches.
     run(&["import", history.to_str().unwrap()]);

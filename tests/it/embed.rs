@@ -1,13 +1,11 @@
 //! Local embeddings with the real all-MiniLM-L6-v2 weights: parity with sentence-transformers,
 //! the backlog pass, and the background worker. The weights come from `scripts/fetch-models`
 //! (scripts/test installs them into `.models/`; override with HINDSIGHT_MODELS_DIR).
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-mod common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{conversation, embedder, fixture, message, models_dir, temp_store};
+use crate::common::{conversation, embedder, fixture, message, models_dir, temp_store};
 use hindsight::embed::{embed_backlog, EmbedWorker, Embedder, DIM, MODEL_ID};
 use hindsight::store::Sender;
 

@@ -1,8 +1,6 @@
 //! Store tests against a real SQLite file: migrations, CRUD, cascade, pagination, FTS.
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-mod common;
 
-use common::{conversation, message, temp_store};
+use crate::common::{conversation, message, temp_store};
 use hindsight::store::{
     migrations, AnalysisState, MessageState, NewMessage, Repaired, Sender, Status, Store,
 };
@@ -763,7 +761,7 @@ fn data_files_are_private_to_the_user() {
 /// as a backup of its own; a damaged file or one from a newer Hindsight is refused untouched.
 #[test]
 fn backup_and_restore_round_trip() {
-    let t = common::temp_store();
+    let t = crate::common::temp_store();
     let mut s = t.store;
     let c = conversation(&s, "kept", 1_000);
     message(&s, &c, Sender::User, "in the backup", 1_001);

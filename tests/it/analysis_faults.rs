@@ -1,13 +1,11 @@
 //! The analyzer against a fake server that misbehaves on purpose (prose, broken JSON, wrong
 //! types), plus what the store keeps: status, action items, re-analysis, restarts, the v1→v2
-//! migration. The real llama.cpp server is in tests/analysis.rs.
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-mod common;
+//! migration. The real llama.cpp server is in tests/it/analysis.rs.
 
 use std::sync::{Arc, Mutex};
 
-use common::fake_llm::{sse_text, FakeLlm};
-use common::{conversation, message, temp_store};
+use crate::common::fake_llm::{sse_text, FakeLlm};
+use crate::common::{conversation, message, temp_store};
 use hindsight::analysis::{analyze_conversation, AnalysisQueue};
 use hindsight::chat::SharedStore;
 use hindsight::llm::{Llm, LlmSettings};
@@ -688,7 +686,7 @@ fn v1_action_items_json_becomes_rows() {
 #[tokio::test]
 async fn a_stuck_analysis_hits_its_deadline_and_does_not_block_the_queue() {
     let stuck = sse_text("").dripping(b": keep-alive\n\n", std::time::Duration::from_millis(200));
-    let stuck = common::fake_llm::Reply {
+    let stuck = crate::common::fake_llm::Reply {
         pieces: vec![],
         ..stuck
     };

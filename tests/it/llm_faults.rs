@@ -1,10 +1,8 @@
 //! The LLM client and chat service against a local fake HTTP server that misbehaves on
-//! purpose (the real llama.cpp server is in tests/chat.rs). Every fault gives a clear error,
+//! purpose (the real llama.cpp server is in tests/it/chat.rs). Every fault gives a clear error,
 //! never a panic, and loses nothing the user typed.
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-mod common;
 
-use common::fake_llm::{fake_server, sse, Reply};
+use crate::common::fake_llm::{fake_server, sse, Reply};
 
 use std::sync::{Arc, Mutex};
 
@@ -154,8 +152,8 @@ async fn a_dead_server_is_unreachable_and_the_users_message_is_kept() {
         .unwrap()
         .port();
     let llm = client(&format!("http://127.0.0.1:{port}/v1"), 5);
-    let t = common::temp_store();
-    let c = common::conversation(&t.store, "offline", 0);
+    let t = crate::common::temp_store();
+    let c = crate::common::conversation(&t.store, "offline", 0);
     let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
     let (tx, _rx) = mpsc::channel(64);
     let err = chat.send(&llm, &c, "are you there?", tx).await.unwrap_err();
@@ -186,8 +184,8 @@ async fn partial_answers_of_a_broken_stream_are_kept_as_incomplete() {
         b"data: {\"choices\":[{\"delta\":{\"content\":\"The answer is\"}}]}\n\n",
     ]))
     .await;
-    let t = common::temp_store();
-    let c = common::conversation(&t.store, "broken", 0);
+    let t = crate::common::temp_store();
+    let c = crate::common::conversation(&t.store, "broken", 0);
     let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
     let (tx, _rx) = mpsc::channel(64);
     assert!(chat
@@ -204,9 +202,9 @@ async fn partial_answers_of_a_broken_stream_are_kept_as_incomplete() {
 
 #[tokio::test]
 async fn bad_input_is_refused_before_anything_is_stored() {
-    let t = common::temp_store();
-    let c = common::conversation(&t.store, "input", 0);
-    let ended = common::conversation(&t.store, "ended", 0);
+    let t = crate::common::temp_store();
+    let c = crate::common::conversation(&t.store, "input", 0);
+    let ended = crate::common::conversation(&t.store, "ended", 0);
     t.store.end_conversation(&ended).unwrap();
     let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
     let llm = client("http://127.0.0.1:9/v1", 5);
@@ -228,10 +226,10 @@ async fn bad_input_is_refused_before_anything_is_stored() {
 #[test]
 fn prompt_keeps_the_newest_history_within_budget() {
     use hindsight::chat::build_prompt;
-    let t = common::temp_store();
-    let c = common::conversation(&t.store, "long", 0);
+    let t = crate::common::temp_store();
+    let c = crate::common::conversation(&t.store, "long", 0);
     for i in 0..20 {
-        common::message(
+        crate::common::message(
             &t.store,
             &c,
             if i % 2 == 0 { Sender::User } else { Sender::Ai },
@@ -267,8 +265,8 @@ async fn regenerate_replaces_the_last_answer() {
     ]))
     .await;
     let llm = client(&url, 5);
-    let t = common::temp_store();
-    let c = common::conversation(&t.store, "again", 0);
+    let t = crate::common::temp_store();
+    let c = crate::common::conversation(&t.store, "again", 0);
     let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
     let (tx, _rx) = mpsc::channel(64);
     let first = chat.send(&llm, &c, "hi", tx).await.unwrap();
@@ -312,7 +310,7 @@ async fn regenerate_replaces_the_last_answer() {
 /// what comes to the same message, which then completes.
 #[tokio::test]
 async fn an_answer_cut_at_the_limit_can_be_continued() {
-    use common::fake_llm::FakeLlm;
+    use crate::common::fake_llm::FakeLlm;
     let fake = FakeLlm::start(vec![
         sse(&[
             FIRST,
@@ -327,8 +325,8 @@ async fn an_answer_cut_at_the_limit_can_be_continued() {
     ])
     .await;
     let llm = client(&fake.url, 5);
-    let t = common::temp_store();
-    let c = common::conversation(&t.store, "colours", 0);
+    let t = crate::common::temp_store();
+    let c = crate::common::conversation(&t.store, "colours", 0);
     let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
     let (tx, _rx) = mpsc::channel(64);
     let cut = chat.send(&llm, &c, "Name three colours", tx).await.unwrap();
@@ -386,7 +384,7 @@ async fn an_answer_cut_at_the_limit_can_be_continued() {
 
 #[test]
 fn llm_settings_persist_in_the_store_and_are_validated() {
-    let t = common::temp_store();
+    let t = crate::common::temp_store();
     assert_eq!(LlmSettings::load(&t.store).unwrap(), LlmSettings::default());
     let s = LlmSettings {
         provider: hindsight::llm::Provider::Server,
@@ -506,8 +504,8 @@ async fn a_slow_drip_hits_the_overall_deadline_and_keeps_the_text() {
         ..Default::default()
     })
     .unwrap();
-    let t = common::temp_store();
-    let c = common::conversation(&t.store, "drip", 0);
+    let t = crate::common::temp_store();
+    let c = crate::common::conversation(&t.store, "drip", 0);
     let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
     let (tx, _rx) = mpsc::channel(1024);
     let err = within(30, chat.send(&llm, &c, "question", tx))
@@ -561,8 +559,8 @@ async fn a_huge_answer_is_cut_at_the_message_limit_and_kept() {
     }
     body.extend(b"data: [DONE]\n\n");
     let url = fake_server(sse(&[&body])).await;
-    let t = common::temp_store();
-    let c = common::conversation(&t.store, "huge", 0);
+    let t = crate::common::temp_store();
+    let c = crate::common::conversation(&t.store, "huge", 0);
     let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
     let (tx, mut rx) = mpsc::channel(64);
     let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
@@ -584,9 +582,9 @@ async fn partial_text_is_saved_without_waiting_for_the_next_token() {
     let mut reply = sse(&[FIRST, &token_event("partial")]);
     reply.hang = true;
     let url = fake_server(reply).await;
-    let t = common::temp_store();
+    let t = crate::common::temp_store();
     let db = t.dir.path().join("hindsight.db");
-    let c = common::conversation(&t.store, "partial", 0);
+    let c = crate::common::conversation(&t.store, "partial", 0);
     let chat = Arc::new(ChatService::new(Arc::new(Mutex::new(t.store)), || {}));
     let running = {
         let (chat, c) = (chat.clone(), c.clone());
@@ -628,9 +626,9 @@ async fn the_final_save_outlasts_a_held_write_lock() {
     }
     body.extend(b"data: [DONE]\n\n");
     let url = fake_server(sse(&[&body])).await;
-    let t = common::temp_store();
+    let t = crate::common::temp_store();
     let db = t.dir.path().join("hindsight.db");
-    let c = common::conversation(&t.store, "locked", 0);
+    let c = crate::common::conversation(&t.store, "locked", 0);
     let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
     let (user, ai) = chat.record(&c, "count to forty").unwrap();
 
@@ -677,7 +675,7 @@ async fn proxy_listener() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
 /// (the chat fails clearly), not to a live one (it answers directly).
 #[tokio::test]
 async fn proxy_variables_are_ignored() {
-    use common::fake_llm::{sse_text, FakeLlm};
+    use crate::common::fake_llm::{sse_text, FakeLlm};
     let (proxy, hits) = proxy_listener().await;
     let fake = FakeLlm::start(vec![sse_text("direct answer")]).await;
     let dead = {
@@ -776,10 +774,10 @@ fn spawn_chat(data: &std::path::Path, url: &str) -> std::process::Child {
 
 /// The CLI's answer as another process sees it: (state, content, error).
 fn stored_answer(data: &std::path::Path) -> Option<(String, String, String)> {
-    let o = common::hindsight(data, None, &["list", "--json"]);
+    let o = crate::common::hindsight(data, None, &["list", "--json"]);
     let list: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).ok()?;
     let id = list.first()?["id"].as_str()?.to_owned();
-    let o = common::hindsight(data, None, &["show", &id, "--json"]);
+    let o = crate::common::hindsight(data, None, &["show", &id, "--json"]);
     let show: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
     let m = show["messages"].get(1)?;
     Some((
@@ -846,19 +844,19 @@ async fn a_terminated_or_killed_cli_chat_keeps_its_text_and_is_repaired() {
 fn a_model_that_cannot_load_loses_no_message() {
     let data = tempfile::tempdir().unwrap();
     let models = tempfile::tempdir().unwrap();
-    let o = common::hindsight(
+    let o = crate::common::hindsight(
         data.path(),
         Some(models.path()),
         &["chat", "--builtin", "remember the milk"],
     );
     assert!(!o.status.success());
     let list: Vec<serde_json::Value> =
-        serde_json::from_slice(&common::hindsight(data.path(), None, &["list", "--json"]).stdout)
+        serde_json::from_slice(&crate::common::hindsight(data.path(), None, &["list", "--json"]).stdout)
             .unwrap();
     assert_eq!(list.len(), 1);
     let id = list[0]["id"].as_str().unwrap();
     let show: serde_json::Value = serde_json::from_slice(
-        &common::hindsight(data.path(), None, &["show", id, "--json"]).stdout,
+        &crate::common::hindsight(data.path(), None, &["show", id, "--json"]).stdout,
     )
     .unwrap();
     assert_eq!(show["messages"][0]["content"], "remember the milk");
@@ -870,8 +868,8 @@ fn a_model_that_cannot_load_loses_no_message() {
 
     // Blank text creates nothing at all.
     let blank = tempfile::tempdir().unwrap();
-    let o = common::hindsight(blank.path(), None, &["chat", "   "]);
+    let o = crate::common::hindsight(blank.path(), None, &["chat", "   "]);
     assert!(!o.status.success());
-    let list = common::hindsight(blank.path(), None, &["list", "--json"]);
+    let list = crate::common::hindsight(blank.path(), None, &["list", "--json"]);
     assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), "[]");
 }

@@ -2,8 +2,6 @@
 //! process) against the real peer: llama.cpp's server on the same GGUF is the oracle for
 //! tokens. Then stop, seeds, the auto fallback, and a chat and an analysis end to end with no
 //! server at all.
-#![allow(clippy::unwrap_used)] // tests: a panic is the failure report
-mod common;
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -35,7 +33,7 @@ fn tiny() -> Arc<BuiltinModel> {
 
 fn load(choice: BuiltinChoice) -> Arc<BuiltinModel> {
     Arc::new(
-        BuiltinModel::load(&common::models_dir(), choice).unwrap_or_else(|e| {
+        BuiltinModel::load(&crate::common::models_dir(), choice).unwrap_or_else(|e| {
             panic!("{e}\n(the real model is required: ./scripts/fetch-models --models-dir .models)")
         }),
     )
@@ -154,7 +152,7 @@ fn greedy_tokens_equal_llama_cpp_on_the_same_gguf_tiny() {
 /// Better (Qwen2.5-Coder-1.5B: Q4_K and Q6_K nearly everywhere) is 1.1 GB and kept out of CI,
 /// so this test exists only with the `better-model` feature:
 /// `./scripts/fetch-models --model qwen-1.5b`, then
-/// `cargo test --features better-model --test builtin gguf_better`.
+/// `cargo test --features better-model --test it builtin::gguf_better`.
 #[cfg(feature = "better-model")]
 #[test]
 fn greedy_tokens_equal_llama_cpp_on_the_same_gguf_better() {
@@ -200,8 +198,8 @@ fn llama_cpp_tokens(
 }
 
 fn greedy_tokens_equal_llama_cpp(model: Arc<BuiltinModel>, choice: BuiltinChoice) {
-    let server = common::llama::start_server_on(
-        &gguf_path(&common::models_dir(), choice),
+    let server = crate::common::llama::start_server_on(
+        &gguf_path(&crate::common::models_dir(), choice),
         choice.spec().dir,
         1,
     );
@@ -312,7 +310,7 @@ fn greedy_tokens_equal_llama_cpp(model: Arc<BuiltinModel>, choice: BuiltinChoice
 /// the same logits, and rewinding to an earlier position reuses the cache before it.
 #[test]
 fn the_kv_cache_gives_the_same_logits_however_the_prompt_is_fed() {
-    let path = gguf_path(&common::models_dir(), BuiltinChoice::Small);
+    let path = gguf_path(&crate::common::models_dir(), BuiltinChoice::Small);
     let mut file = std::fs::File::open(&path).unwrap();
     let content = candle_core::quantized::gguf_file::Content::read(&mut file).unwrap();
     let mut llama = Llama::from_gguf(&content, &mut file).unwrap();
@@ -532,7 +530,7 @@ fn auto_uses_the_builtin_model_when_no_server_answers() {
     assert!(!llm.is_builtin());
 
     // A live server wins in `auto`.
-    let server = common::llama::start_server();
+    let server = crate::common::llama::start_server();
     let (llm, reason) = rt
         .block_on(resolve(
             LlmSettings {
@@ -549,7 +547,7 @@ fn auto_uses_the_builtin_model_when_no_server_answers() {
 #[test]
 fn a_chat_turn_with_the_builtin_model_is_streamed_and_stored() {
     let rt = runtime();
-    let t = common::temp_store();
+    let t = crate::common::temp_store();
     let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
     // A chat started with "New chat" is named by its first message.
     let c = chat.create_conversation(None).unwrap();
@@ -637,8 +635,8 @@ fn a_chat_turn_with_the_builtin_model_is_streamed_and_stored() {
 #[test]
 fn an_analysis_with_the_builtin_model_is_stored() {
     let rt = runtime();
-    let t = common::temp_store();
-    let c = common::conversation(&t.store, "Trip planning", 1_700_000_000_000);
+    let t = crate::common::temp_store();
+    let c = crate::common::conversation(&t.store, "Trip planning", 1_700_000_000_000);
     for (i, (sender, text)) in [
         (
             Sender::User,
@@ -660,7 +658,7 @@ fn an_analysis_with_the_builtin_model_is_stored() {
     .into_iter()
     .enumerate()
     {
-        common::message(
+        crate::common::message(
             &t.store,
             &c,
             sender,
@@ -709,8 +707,8 @@ fn cli_chat_and_analyze_use_the_builtin_model_when_no_server_answers_and_say_so(
         .save(&store)
         .unwrap();
     }
-    let models = common::models_dir();
-    let run = |args: &[&str]| common::hindsight(dir.path(), Some(&models), args);
+    let models = crate::common::models_dir();
+    let run = |args: &[&str]| crate::common::hindsight(dir.path(), Some(&models), args);
     let o = run(&["chat", "--json", "What is the capital of France?"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
@@ -757,12 +755,12 @@ fn cli_chat_and_analyze_use_the_builtin_model_when_no_server_answers_and_say_so(
 fn ask_with_the_builtin_model_answers_from_the_history_citing_its_source() {
     use hindsight::search::ask::{self, AskOptions};
     use hindsight::search::Searcher;
-    let t = common::temp_store();
+    let t = crate::common::temp_store();
     let history = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/quality/set_a_history.json");
     hindsight::transfer::import_file(&t.store, &history, hindsight::transfer::ImportFormat::Auto)
         .unwrap();
-    hindsight::embed::embed_backlog(&t.store, common::embedder(), 32, |_| {}).unwrap();
+    hindsight::embed::embed_backlog(&t.store, crate::common::embedder(), 32, |_| {}).unwrap();
     let searcher = Searcher::new();
     let llm = builtin_llm(128, 0.0, None);
     let rt = runtime();
@@ -770,7 +768,7 @@ fn ask_with_the_builtin_model_answers_from_the_history_citing_its_source() {
         let retrieved = ask::retrieve(
             &t.store,
             &searcher,
-            common::embedder(),
+            crate::common::embedder(),
             question,
             AskOptions::default(),
         )
@@ -815,7 +813,7 @@ fn ask_with_the_builtin_model_answers_from_the_history_citing_its_source() {
     let retrieved = ask::retrieve(
         &t.store,
         &searcher,
-        common::embedder(),
+        crate::common::embedder(),
         question,
         AskOptions::default(),
     )
