@@ -392,7 +392,7 @@ fn sentence_tasks(sentence: &str, question: bool) -> Vec<String> {
     let states = ws
         .iter()
         .any(|w| matches!(w.norm.as_str(), "is" | "was" | "are" | "were"));
-    if is_task_verb_ing(&lead.norm) && !states {
+    if is_task_verb_ing(&lead.norm) && !states && !to_a_place(sentence, &ws, first) {
         return tasks(sentence, &ws, first);
     }
     // The present for a plan with a time: "Monday I ask Marloes", "I'm calling them tomorrow";
@@ -407,9 +407,16 @@ fn sentence_tasks(sentence: &str, question: bool) -> Vec<String> {
         return Vec::new();
     }
     match (first..ws.len()).find_map(|i| planned_verb_at(&ws, i)) {
-        Some(verb) => tasks(sentence, &ws, verb),
-        None => Vec::new(),
+        Some(verb) if !to_a_place(sentence, &ws, verb) => tasks(sentence, &ws, verb),
+        _ => Vec::new(),
     }
+}
+
+/// "moving to Leeds next month", "driving to the coast on Friday": the verb at `verb` goes
+/// somewhere, which is news of a move or a trip, not a task.
+fn to_a_place(sentence: &str, ws: &[Word], verb: usize) -> bool {
+    ws.get(verb + 1).is_some_and(|w| w.norm == "to")
+        && ws.get(verb + 2).is_some_and(|w| not_a_verb(sentence, w))
 }
 
 /// Where the verb is when word `i` starts "I ask…", "we book…" or "I'm calling…" (a task verb
@@ -529,6 +536,8 @@ mod tests {
             "Perfect, thanks. That's the week sorted.",
             "The library runs a group on Tuesday evenings.",
             "I'm going to Lisbon for a week in April.",
+            "I'm moving to Leeds next month.",
+            "Driving to the coast on Friday with the kids.",
             "We need to the station by six.",
             "I'll think about it tomorrow.",
             "Let me know by Friday.",
