@@ -2,6 +2,34 @@
 //! Tauri commands) turn it into an exit code or a `{code, message}` object for the UI.
 use std::path::PathBuf;
 
+/// Every code [`Error::code`] gives, in the order of the docs: the UI's `ErrorCode` type
+/// (ui/src/bindings.ts) and `--json` output rely on them, so a code is never renamed.
+pub const ERROR_CODES: &[&str] = &[
+    "not_found",
+    "invalid_input",
+    "internal",
+    "bad_import",
+    "busy",
+    "model_missing",
+    "embed",
+    "analysis_failed",
+    "database",
+    "database_damaged",
+    "read_only",
+    "io",
+    "json",
+    "llm_unreachable",
+    "llm_timeout",
+    "llm_deadline",
+    "llm_too_long",
+    "llm_http",
+    "llm_server",
+    "llm_protocol",
+    "llm_interrupted",
+    "cancelled",
+    "llm_builtin",
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{what} not found: {id}")]
@@ -71,7 +99,8 @@ pub enum Error {
 }
 
 impl Error {
-    /// A stable machine-readable code for the UI and for `--json` error output.
+    /// A stable machine-readable code for the UI and for `--json` error output: one of
+    /// [`ERROR_CODES`].
     pub fn code(&self) -> &'static str {
         match self {
             Error::NotFound { .. } => "not_found",
@@ -215,5 +244,66 @@ impl LlmError {
             LlmError::Cancelled => "cancelled",
             LlmError::Builtin(_) => "llm_builtin",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of every kind (a migration's shares "database"): each one's code is listed.
+    #[test]
+    fn every_code_is_listed_once() {
+        let s = || String::new();
+        let llm = [
+            LlmError::Unreachable {
+                url: s(),
+                reason: s(),
+            },
+            LlmError::Timeout { url: s(), secs: 1 },
+            LlmError::Deadline {
+                what: "chat",
+                secs: 1,
+            },
+            LlmError::TooLong { limit_kib: 1 },
+            LlmError::Http {
+                status: 500,
+                message: s(),
+            },
+            LlmError::Server(s()),
+            LlmError::Protocol(s()),
+            LlmError::Interrupted,
+            LlmError::Cancelled,
+            LlmError::Builtin(s()),
+        ];
+        let mut errors = vec![
+            Error::NotFound { what: "x", id: s() },
+            Error::Invalid(s()),
+            Error::Internal(s()),
+            Error::BadImport {
+                file: s(),
+                path: s(),
+                reason: s(),
+            },
+            Error::Busy,
+            Error::ModelMissing {
+                what: s(),
+                dir: PathBuf::new(),
+                hint: s(),
+            },
+            Error::Embed(s()),
+            Error::Analysis(s()),
+            Error::Db(rusqlite::Error::InvalidQuery),
+            Error::Damaged(s()),
+            Error::ReadOnly,
+            Error::Io {
+                path: PathBuf::new(),
+                source: std::io::Error::other("x"),
+            },
+            Error::Json(serde_json::from_str::<u8>("x").expect_err("not a number")),
+        ];
+        errors.extend(llm.into_iter().map(Error::Llm));
+        let codes: Vec<&str> = errors.iter().map(Error::code).collect();
+        assert_eq!(codes, ERROR_CODES);
     }
 }

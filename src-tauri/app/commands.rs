@@ -17,10 +17,11 @@ use crate::store::{
     ActionItem, ActionItemEntry, AnalysisStatus, Bookmark, Conversation, ConversationAnalysis,
     ConversationDetail, Message, Page, TextHit,
 };
+use ts_rs::TS;
 
 const DEFAULT_PAGE: usize = 100;
 
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 pub struct AppInfo {
     version: &'static str,
     data_dir: String,
@@ -318,7 +319,7 @@ where
     Ok(result?)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 pub struct AnalysisView {
     status: AnalysisStatus,
     analysis: Option<ConversationAnalysis>,
@@ -346,7 +347,7 @@ pub async fn reanalyze(
 }
 
 /// The history's analyses by state, and whether the queue is paused.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 pub struct AnalysisProgressView {
     #[serde(flatten)]
     progress: crate::store::AnalysisProgress,
@@ -427,7 +428,7 @@ async fn pick_path(
 }
 
 /// What an import through the dialog did (`None`: the dialog was cancelled).
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, TS)]
 pub struct Imported {
     pub path: String,
     pub report: crate::transfer::ImportReport,
@@ -471,7 +472,7 @@ pub async fn import_history(
 }
 
 /// How many conversations an export wrote, and where (`None`: the dialog was cancelled).
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, TS)]
 pub struct Exported {
     pub path: String,
     pub count: usize,
@@ -506,7 +507,7 @@ pub async fn export_history(
 }
 
 /// What a restore did.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, TS)]
 pub struct Restored {
     pub restored: String,
     pub previous_saved_to: String,

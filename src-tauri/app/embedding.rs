@@ -2,7 +2,7 @@
 //! `embedding-progress` events.
 use tauri::{AppHandle, Emitter, Manager};
 
-use super::state::{lock, AppState, EmbedStatus};
+use super::state::{lock, AppState, EmbedState, EmbedStatus};
 use crate::embed::{EmbedWorker, Embedder};
 
 pub const PROGRESS_EVENT: &str = "embedding-progress";
@@ -24,9 +24,9 @@ pub fn start(app: &AppHandle) {
                 Ok(e) => e,
                 Err(e) => {
                     let state_name = if matches!(e, crate::Error::ModelMissing { .. }) {
-                        "missing"
+                        EmbedState::Missing
                     } else {
-                        "error"
+                        EmbedState::Error
                     };
                     set(EmbedStatus {
                         state: state_name,
@@ -46,7 +46,7 @@ pub fn start(app: &AppHandle) {
             }
             let worker = EmbedWorker::start(state.locations.db_path(), embedder, move |p| {
                 let s = EmbedStatus {
-                    state: "ready",
+                    state: EmbedState::Ready,
                     message: None,
                     progress: p,
                 };
@@ -56,7 +56,7 @@ pub fn start(app: &AppHandle) {
             match worker {
                 Ok(w) => *lock(&state.worker) = Some(w),
                 Err(e) => set(EmbedStatus {
-                    state: "error",
+                    state: EmbedState::Error,
                     message: Some(e.to_string()),
                     ..Default::default()
                 }),

@@ -1,12 +1,16 @@
 //! The one error the UI sees: `{ "code": "...", "message": "...", "detail": "..." }`: a plain
 //! message, and the technical text behind it (when there is one) for "details".
 use serde::Serialize;
+use ts_rs::TS;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, TS)]
 pub struct CommandError {
+    /// One of `crate::error::ERROR_CODES`.
+    #[ts(type = "ErrorCode")]
     pub code: &'static str,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub detail: Option<String>,
 }
 

@@ -4,6 +4,7 @@ mod analysis;
 mod commands;
 mod embedding;
 mod error;
+pub mod ipc;
 mod state;
 
 use std::path::Path;
@@ -69,52 +70,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::diagnostics,
-            commands::embedding_status,
-            commands::list_conversations,
-            commands::get_conversation,
-            commands::list_messages,
-            commands::rename_conversation,
-            commands::end_conversation,
-            commands::reopen_conversation,
-            commands::delete_conversation,
-            commands::toggle_reaction,
-            commands::set_bookmark,
-            commands::list_bookmarks,
-            commands::search_text,
-            commands::create_conversation,
-            commands::send_message,
-            commands::regenerate,
-            commands::stop_generation,
-            commands::message_versions,
-            commands::continue_answer,
-            commands::get_llm_settings,
-            commands::save_llm_settings,
-            commands::list_models,
-            commands::llm_status,
-            commands::builtin_models,
-            commands::get_analysis,
-            commands::reanalyze,
-            commands::list_action_items,
-            commands::get_insights,
-            commands::import_history,
-            commands::export_history,
-            commands::restore_backup,
-            commands::set_action_item_done,
-            commands::search_history,
-            commands::ask_history,
-            commands::stop_ask,
-            commands::list_asked,
-            commands::delete_asked,
-            commands::analysis_progress,
-            commands::analyse_all,
-            commands::pause_analysis,
-            commands::get_analysis_settings,
-            commands::detect_servers,
-            commands::save_analysis_settings,
-        ])
+        .invoke_handler(ipc::handler())
         .run(tauri::generate_context!())
         .map_err(|e| crate::Error::Internal(format!("could not start the window: {e}")))
 }

@@ -14,12 +14,24 @@ use crate::llm::{load_builtin, resolve, BuiltinChoice, Llm, LlmSettings, LlmStat
 use crate::paths::Locations;
 use crate::search::Searcher;
 use crate::store::Store;
+use ts_rs::TS;
+
+/// Where the embedding model is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedState {
+    #[default]
+    Loading,
+    Ready,
+    /// The model is not installed.
+    Missing,
+    Error,
+}
 
 /// What the UI shows about local embeddings.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, TS)]
 pub struct EmbedStatus {
-    /// `loading`, `ready`, `missing` (model not installed) or `error`.
-    pub state: &'static str,
+    pub state: EmbedState,
     /// For `missing`/`error`: what happened and what to do.
     pub message: Option<String>,
     pub progress: Progress,
@@ -88,11 +100,11 @@ impl AppState {
             locations,
             embed_status: Arc::new(Mutex::new(match &damaged {
                 None => EmbedStatus {
-                    state: "loading",
+                    state: EmbedState::Loading,
                     ..Default::default()
                 },
                 Some(_) => EmbedStatus {
-                    state: "error",
+                    state: EmbedState::Error,
                     message: Some("paused while the history is damaged".into()),
                     ..Default::default()
                 },

@@ -25,6 +25,7 @@ use crate::time::now_ms;
 pub use prompt::{build_prompt, title_from};
 use seam::Seam;
 pub use title::{clean_title, suggest_title, title_prompt};
+use ts_rs::TS;
 
 pub type SharedStore = Arc<Mutex<Store>>;
 
@@ -32,7 +33,7 @@ pub type SharedStore = Arc<Mutex<Store>>;
 const SAVE_EVERY: Duration = Duration::from_millis(250);
 
 /// What a caller sees of one answer, in order: `started`, any number of `token`, `done`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "event", content = "data", rename_all = "lowercase")]
 pub enum ChatEvent {
     Started { user: Option<Message>, ai: Message },

@@ -6,7 +6,7 @@ use super::Embedder;
 use crate::error::Result;
 use crate::store::Store;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Progress {
     /// Messages embedded in this pass so far.
     pub done: usize,

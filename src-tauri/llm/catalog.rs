@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use ts_rs::TS;
 
 /// Which built-in model answers (a setting, and `--builtin-model` on the CLI).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum BuiltinChoice {
     Tiny,
@@ -27,7 +28,7 @@ impl Default for BuiltinChoice {
 }
 
 /// What the app knows of one built-in model.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct BuiltinSpec {
     pub choice: BuiltinChoice,
     /// "Tiny", "Small", "Better".
@@ -146,7 +147,7 @@ impl BuiltinSpec {
 }
 
 /// One catalog entry and whether it is installed (what Settings lists).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, TS)]
 pub struct BuiltinModelInfo {
     #[serde(flatten)]
     pub spec: &'static BuiltinSpec,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{LlmClient, LlmSettings};
+use ts_rs::TS;
 
 /// The servers looked for: name and base URL.
 pub const KNOWN_SERVERS: [(&str, &str); 3] = [
@@ -15,7 +16,7 @@ pub const KNOWN_SERVERS: [(&str, &str); 3] = [
 ];
 
 /// A server that answered `/v1/models`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct DetectedServer {
     pub name: String,
     pub base_url: String,

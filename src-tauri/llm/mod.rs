@@ -13,6 +13,6 @@ mod template;
 
 pub use catalog::{BuiltinChoice, BuiltinSpec};
 pub use client::{is_loopback, ChatMessage, Finish, LlmClient, Role, TokenLogprob, MAX_SSE_LINE};
-pub use provider::{load_builtin, probe, resolve, too_long, Llm, LlmStatus, Provider};
+pub use provider::{load_builtin, probe, resolve, too_long, Engine, Llm, LlmStatus, Provider};
 pub use settings::{LlmSettings, Purpose};
 pub use template::ChatTemplate;

@@ -12,9 +12,10 @@ use super::BuiltinChoice;
 use super::{ChatMessage, Finish, LlmClient, LlmSettings, Purpose};
 use crate::error::{Error, LlmError, Result};
 use crate::store::MAX_MESSAGE_BYTES;
+use ts_rs::TS;
 
 /// The user's choice in Settings.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
     /// The server if one answers at the configured URL, else the built-in model.
@@ -39,11 +40,18 @@ impl From<LlmClient> for Llm {
     }
 }
 
+/// The kind of engine answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Builtin,
+    Server,
+}
+
 /// What the window's badge says about the engine in use.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct LlmStatus {
-    /// `builtin` or `server`.
-    pub provider: &'static str,
+    pub provider: Engine,
     /// The model's name (the configured one for a server; may be empty: the server's first).
     pub model: String,
     pub url: Option<String>,
@@ -88,7 +96,7 @@ impl Llm {
     pub fn status(&self, reason: Option<String>) -> LlmStatus {
         match self {
             Llm::Server(c) => LlmStatus {
-                provider: "server",
+                provider: Engine::Server,
                 model: c.settings().model.clone(),
                 url: Some(c.settings().base_url.clone()),
                 reason: None,
@@ -96,7 +104,7 @@ impl Llm {
                 problem: None,
             },
             Llm::Builtin { model, .. } => LlmStatus {
-                provider: "builtin",
+                provider: Engine::Builtin,
                 model: model.name(),
                 url: None,
                 reason,

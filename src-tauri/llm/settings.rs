@@ -4,10 +4,11 @@ use serde::{Deserialize, Serialize};
 use super::{BuiltinChoice, Provider};
 use crate::error::{Error, Result};
 use crate::store::Store;
+use ts_rs::TS;
 
 const KEY: &str = "llm";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct LlmSettings {
     /// Server, built-in model, or `auto` (the server if it answers, else the built-in model).

@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::llm::{ChatMessage, Llm, Purpose, Role, TokenLogprob};
 use crate::store::{Millis, Sender, Store, Turn};
 use crate::time::to_rfc3339;
+use ts_rs::TS;
 
 /// Below this cosine similarity a message is not taken as relevant (all-MiniLM-L6-v2:
 /// paraphrases of the same fact score ≳ 0.4, unrelated chat ≲ 0.2; see BENCHMARKS.md).
@@ -33,7 +34,7 @@ pub const NOTHING_FOUND: &str =
 /// What the answer is when the person stopped it before it was written.
 pub const STOPPED: &str = "Stopped before an answer was written. The closest messages are below.";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Excerpt {
     pub conversation_id: String,
     pub message_id: String,
@@ -43,6 +44,7 @@ pub struct Excerpt {
     pub similarity: f32,
     pub title: String,
     #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
     pub timestamp: Millis,
     /// The turn before it in its conversation (what a short reply answers).
     pub previous: Option<Turn>,
@@ -56,7 +58,7 @@ pub struct AskTimings {
     pub llm_ms: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct AskResult {
     pub answer: String,
     /// `excerpts[n-1]` is what the answer cites as `[n]`.

@@ -23,8 +23,9 @@ use crate::embed::{Embedder, DIM, MODEL_ID};
 use crate::error::{Error, Result};
 use crate::store::{fts_query_any, Millis, Sender, Store, Turn};
 use crate::sync::lock;
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
     Dense,
@@ -40,7 +41,7 @@ impl SearchMode {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct SearchOptions {
     pub mode: SearchMode,
@@ -54,6 +55,7 @@ pub struct SearchOptions {
     pub filters: SearchFilters,
     /// The moment "last month" in the question is relative to (default: now).
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[ts(type = "string | null")]
     pub now: Option<Millis>,
 }
 
@@ -75,13 +77,14 @@ pub const MAX_LIMIT: usize = 200;
 /// How many candidates each retriever contributes before fusion and grouping.
 const POOL: usize = 100;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct SearchHit {
     pub message_id: String,
     pub conversation_id: String,
     pub conversation_title: String,
     pub sender: Sender,
     #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
     pub timestamp: Millis,
     pub content: String,
     /// Cosine similarity of the message to the query (`null` in BM25 mode, which embeds
@@ -96,7 +99,7 @@ pub struct SearchHit {
 
 /// What a search found, and the time range it read in the question (if any; messages in it
 /// rank higher).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     pub time_range: Option<TimeRange>,

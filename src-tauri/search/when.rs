@@ -7,13 +7,16 @@ use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::store::Millis;
+use ts_rs::TS;
 
 /// A time range found in a question: `from` inclusive, `to` exclusive (UTC ms).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct TimeRange {
     #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
     pub from: Millis,
     #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
     pub to: Millis,
     /// The words of the question that named it, as written ("last summer").
     pub phrase: String,

@@ -8,18 +8,21 @@ use serde::Serialize;
 use super::{Millis, Store};
 use crate::error::{Error, Result};
 use crate::time::now_ms;
+use ts_rs::TS;
 
 /// At most this many questions are kept (the oldest go first).
 pub const MAX_ASKED: i64 = 200;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct AskedQuestion {
     pub id: i64,
     pub question: String,
     pub answer: String,
     /// The cited excerpts as the answer had them (`excerpts[n-1]` is `[n]`).
+    #[ts(type = "Array<Excerpt>")]
     pub excerpts: serde_json::Value,
     #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
     pub asked_at: Millis,
 }
 

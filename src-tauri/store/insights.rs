@@ -8,11 +8,12 @@ use serde::Serialize;
 
 use super::Store;
 use crate::error::Result;
+use ts_rs::TS;
 
 /// How many topics the topic series follow (the most frequent overall).
 pub const TOP_TOPICS: usize = 6;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct InsightCounts {
     pub conversations: i64,
     pub messages: i64,
@@ -24,7 +25,7 @@ pub struct InsightCounts {
 }
 
 /// The analysed conversations started in one month.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct SentimentPoint {
     /// `YYYY-MM`.
     pub month: String,
@@ -38,7 +39,7 @@ pub struct SentimentPoint {
 }
 
 /// How many analysed conversations touched `topic`, month by month (`Insights::months`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct TopicSeries {
     pub topic: String,
     pub total: i64,
@@ -46,13 +47,13 @@ pub struct TopicSeries {
 }
 
 /// A model that wrote analyses, and how many.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ModelAnalyses {
     pub model: String,
     pub analyses: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Insights {
     /// Counts; `analysed` and everything below leave out the excluded models' analyses.
     pub counts: InsightCounts,

@@ -1,17 +1,18 @@
 //! The data model: plain Rust values that the store reads and writes.
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Milliseconds since the Unix epoch, UTC. Stored as INTEGER; shown as RFC 3339.
 pub type Millis = i64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Active,
     Ended,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Sender {
     User,
@@ -20,7 +21,7 @@ pub enum Sender {
 
 /// Lifecycle of a message: `streaming` while the LLM writes it, `incomplete` when it was
 /// stopped or the app died mid-stream, `error` when the LLM failed (reason in `error`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageState {
     Complete,
@@ -64,26 +65,29 @@ sql_text_enum!(MessageState {
     Error => "error",
 });
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Conversation {
     pub id: String,
     pub title: String,
     pub summary: Option<String>,
     pub status: Status,
     #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
     pub start_time: Millis,
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[ts(type = "string | null")]
     pub end_time: Option<Millis>,
     pub message_count: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Message {
     pub id: String,
     pub conversation_id: String,
     pub content: String,
     pub sender: Sender,
     #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
     pub timestamp: Millis,
     pub state: MessageState,
     pub error: Option<String>,
@@ -96,7 +100,7 @@ pub struct Message {
 }
 
 /// An earlier version of a regenerated answer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct MessageVersion {
     /// 1 for the first answer.
     pub version: i64,
@@ -105,6 +109,7 @@ pub struct MessageVersion {
     pub error: Option<String>,
     /// When it was replaced by a regeneration.
     #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
     pub replaced_at: Millis,
 }
 
@@ -150,7 +155,7 @@ impl NewMessage {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Sentiment {
     Positive,
@@ -160,7 +165,7 @@ pub enum Sentiment {
 }
 
 /// Who is to do an action item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Owner {
     User,
@@ -169,7 +174,7 @@ pub enum Owner {
 }
 
 /// Where a conversation's analysis stands. `none`: never asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum AnalysisState {
     None,
@@ -194,7 +199,7 @@ sql_text_enum!(AnalysisState {
     Failed => "failed",
 });
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ActionItem {
     pub id: i64,
     pub conversation_id: String,
@@ -204,17 +209,18 @@ pub struct ActionItem {
 }
 
 /// An action item with the conversation it came from (the cross-conversation list).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ActionItemEntry {
     #[serde(flatten)]
     pub item: ActionItem,
     pub conversation_title: String,
     #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
     pub conversation_time: Millis,
 }
 
 /// The 1:1 analysis of an ended conversation. The summary is also `Conversation.summary`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ConversationAnalysis {
     pub conversation_id: String,
     pub summary: Option<String>,
@@ -227,6 +233,7 @@ pub struct ConversationAnalysis {
     /// The LLM that wrote it.
     pub model: String,
     #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
     pub created_at: Millis,
     /// Why it should not be taken as fact (`analysis::doubts`; empty: nothing found, or not
     /// checked, as for imported analyses). The Insights charts leave such analyses out.
@@ -252,18 +259,19 @@ pub struct NewAnalysis {
 }
 
 /// The analysis job of one conversation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct AnalysisStatus {
     pub conversation_id: String,
     pub state: AnalysisState,
     /// Why it failed (state `failed`).
     pub error: Option<String>,
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[ts(type = "string | null")]
     pub updated_at: Option<Millis>,
 }
 
 /// Counts of the history's analyses, by state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
 pub struct AnalysisProgress {
     /// Queued, not started.
     pub pending: i64,
@@ -296,14 +304,14 @@ pub struct ToEmbed {
 }
 
 /// One page of a keyset-paginated list. Pass `next_cursor` back to get the next page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
 /// A bookmarked message with the title of its conversation (the Bookmarks view).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Bookmark {
     #[serde(flatten)]
     pub message: Message,
@@ -311,7 +319,7 @@ pub struct Bookmark {
 }
 
 /// A full-text hit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct TextHit {
     pub message: Message,
     pub conversation_title: String,
@@ -320,7 +328,7 @@ pub struct TextHit {
 }
 
 /// A conversation with all its messages and its analysis (if any).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ConversationDetail {
     pub conversation: Conversation,
     pub messages: Vec<Message>,
@@ -329,16 +337,18 @@ pub struct ConversationDetail {
 }
 
 /// Which messages a history search may return. Empty filters match everything.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct SearchFilters {
     pub conversation_id: Option<String>,
     pub sender: Option<Sender>,
     /// Inclusive lower bound on the message time.
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[ts(type = "string | null")]
     pub from: Option<Millis>,
     /// Exclusive upper bound on the message time.
     #[serde(with = "crate::time::rfc3339_opt")]
+    #[ts(type = "string | null")]
     pub to: Option<Millis>,
     pub bookmarked_only: bool,
 }

@@ -14,11 +14,12 @@ pub const TURN_CHARS: usize = 300;
 
 /// A neighbouring turn shown with a hit: who said it, when, and its text (cut to
 /// [`TURN_CHARS`] characters).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, TS)]
 pub struct Turn {
     pub message_id: String,
     pub sender: Sender,
     #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
     pub timestamp: Millis,
     pub content: String,
 }
@@ -39,6 +40,7 @@ pub(super) const PREVIOUS_TURN: &str = "SELECT x.seq FROM messages x
     ORDER BY x.timestamp DESC, x.seq DESC LIMIT 1";
 use crate::error::Result;
 use crate::store::{blob_to_vector, normalize_id};
+use ts_rs::TS;
 
 impl Store {
     /// Up to `limit` vectors of `model` stored after embedding rowid `after_rowid`.

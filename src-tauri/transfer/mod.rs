@@ -14,26 +14,40 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::store::Store;
 pub use hindsight_json::{ConversationJson, HindsightFile, MessageJson};
+use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
 pub enum ImportFormat {
-    /// `{` at the start: Hindsight JSON; `[`: a ChatGPT `conversations.json`.
+    /// `{` at the start: Hindsight JSON; `[`: a ChatGPT `conversations.json` (a request only:
+    /// a report names what was found).
+    #[default]
     Auto,
     Hindsight,
     ChatGpt,
 }
 
+impl std::fmt::Display for ImportFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ImportFormat::Auto => "auto",
+            ImportFormat::Hindsight => "hindsight",
+            ImportFormat::ChatGpt => "chatgpt",
+        })
+    }
+}
+
 /// An export format (the window's export command; the CLI has its own flag).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     Json,
     Markdown,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 pub struct ImportReport {
-    pub format: &'static str,
+    pub format: ImportFormat,
     pub conversations_added: usize,
     pub conversations_existing: usize,
     pub messages_added: usize,
@@ -192,14 +206,14 @@ pub fn import_str(
     match format {
         ImportFormat::ChatGpt => {
             let parsed: Vec<chatgpt::ChatGptConversation> = parse(text, file)?;
-            report.format = "chatgpt";
+            report.format = ImportFormat::ChatGpt;
             store.transaction(|s| {
                 chatgpt::import(s, parsed, &mut report).map_err(|r| r.into_error(file))
             })?;
         }
         _ => {
             let parsed: HindsightFile = parse(text, file)?;
-            report.format = "hindsight";
+            report.format = ImportFormat::Hindsight;
             store.transaction(|s| {
                 hindsight_json::import(s, parsed, &mut report).map_err(|r| r.into_error(file))
             })?;

@@ -504,7 +504,7 @@ fn auto_uses_the_builtin_model_when_no_server_answers() {
     let reason = reason.expect("says why");
     assert!(reason.contains("127.0.0.1:9"), "{reason}");
     let status = llm.status(Some(reason));
-    assert_eq!(status.provider, "builtin");
+    assert_eq!(status.provider, hindsight::llm::Engine::Builtin);
 
     // No server configured at all: built-in, saying so.
     let none = LlmSettings {

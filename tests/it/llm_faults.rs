@@ -850,9 +850,10 @@ fn a_model_that_cannot_load_loses_no_message() {
         &["chat", "--builtin", "remember the milk"],
     );
     assert!(!o.status.success());
-    let list: Vec<serde_json::Value> =
-        serde_json::from_slice(&crate::common::hindsight(data.path(), None, &["list", "--json"]).stdout)
-            .unwrap();
+    let list: Vec<serde_json::Value> = serde_json::from_slice(
+        &crate::common::hindsight(data.path(), None, &["list", "--json"]).stdout,
+    )
+    .unwrap();
     assert_eq!(list.len(), 1);
     let id = list[0]["id"].as_str().unwrap();
     let show: serde_json::Value = serde_json::from_slice(

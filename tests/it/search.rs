@@ -579,9 +579,9 @@ fn an_empty_answer_from_the_model_is_said_and_keeps_the_excerpts() {
     )
     .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let url = rt.block_on(crate::common::fake_llm::fake_server(crate::common::fake_llm::sse_text(
-        " \n ",
-    )));
+    let url = rt.block_on(crate::common::fake_llm::fake_server(
+        crate::common::fake_llm::sse_text(" \n "),
+    ));
     let llm = hindsight::llm::Llm::server(hindsight::llm::LlmSettings {
         base_url: url,
         ..Default::default()
@@ -683,8 +683,9 @@ fn ask_answers_from_the_right_conversation_with_the_real_server() {
 fn cli_search_needs_no_llm_and_bm25_needs_no_model() {
     let dir = tempfile::tempdir().unwrap();
     let empty_models = tempfile::tempdir().unwrap();
-    let run =
-        |args: &[&str], models: &std::path::Path| crate::common::hindsight(dir.path(), Some(models), args);
+    let run = |args: &[&str], models: &std::path::Path| {
+        crate::common::hindsight(dir.path(), Some(models), args)
+    };
     let history = fixture("retrieval_eval_history.json");
     assert!(run(&["import", history.to_str().unwrap()], &models_dir())
         .status
@@ -739,7 +740,8 @@ fn cli_ask_answers_with_cited_excerpts_from_the_real_server() {
     let server = crate::common::llama::start_server();
     let dir = tempfile::tempdir().unwrap();
     let models = models_dir();
-    let run = |args: &[&str]| crate::common::hindsight_ok(dir.path(), Some(&models), args).into_bytes();
+    let run =
+        |args: &[&str]| crate::common::hindsight_ok(dir.path(), Some(&models), args).into_bytes();
     let history = fixture("retrieval_eval_history.json");
     // Straight after an import: Ask embeds what has no vector yet before it searches.
     run(&["import", history.to_str().unwrap()]);

@@ -17,7 +17,7 @@ fn hindsight_json_import_keeps_ids_and_fields() {
         transfer::import_file(s, &fixture("hindsight_sample.json"), ImportFormat::Auto).unwrap();
     assert_eq!(
         (r.format, r.conversations_added, r.messages_added),
-        ("hindsight", 3, 8)
+        (ImportFormat::Hindsight, 3, 8)
     );
 
     let lisbon = s
@@ -224,7 +224,7 @@ fn chatgpt_import_follows_current_node_and_keeps_only_visible_text() {
         ImportFormat::Auto,
     )
     .unwrap();
-    assert_eq!(r.format, "chatgpt");
+    assert_eq!(r.format, hindsight::transfer::ImportFormat::ChatGpt);
     assert_eq!((r.conversations_added, r.empty_skipped), (2, 1));
 
     let hike = s
