@@ -205,8 +205,10 @@ impl CustomOp1 for Attention {
                 // SAFETY: rows first..first + n of `out`, as [n, hidden] from this pointer;
                 // this task writes only its own head's columns col..col + head of them, so no
                 // two tasks write the same element, and `out` outlives the loop.
-                let dst = unsafe { dst.at(first * hidden) };
-                attend_head(src, dst, scores, n, col, head, hidden, scale);
+                unsafe {
+                    let dst = dst.at(first * hidden);
+                    attend_head(src, dst, scores, n, col, head, hidden, scale);
+                }
             });
         Ok((CpuStorage::F32(out), Shape::from((rows, hidden))))
     }
@@ -218,13 +220,15 @@ struct SharedOut(*mut f32);
 
 // SAFETY: the tasks sharing it write disjoint elements (see its use in Attention::cpu_fwd).
 unsafe impl Send for SharedOut {}
+// SAFETY: as for Send: no element is written by two tasks, and none is read meanwhile.
 unsafe impl Sync for SharedOut {}
 
 impl SharedOut {
     /// # Safety
     /// `offset` must lie inside the buffer.
     unsafe fn at(self, offset: usize) -> *mut f32 {
-        self.0.add(offset)
+        // SAFETY: the caller keeps `offset` inside the buffer.
+        unsafe { self.0.add(offset) }
     }
 }
 
@@ -232,8 +236,12 @@ impl SharedOut {
 /// `src` is the sequence's [n, 3·hidden] rows of the fused projection; `dst` points at its
 /// [n, hidden] output rows, of which only those columns are written; `scores` is an n×n
 /// scratch buffer.
+///
+/// # Safety
+/// `dst` must point at `n` rows of `hidden` writable values whose columns `col..col + head`
+/// no one else reads or writes during the call, with `col + head <= hidden`.
 #[allow(clippy::too_many_arguments)]
-fn attend_head(
+unsafe fn attend_head(
     src: &[f32],
     dst: *mut f32,
     scores: &mut [f32],
@@ -276,8 +284,8 @@ fn attend_head(
         );
     }
     softmax_rows(scores, n);
-    // SAFETY: as above for the scores and v; the caller guarantees that dst's n rows of
-    // `hidden` values, columns col..col + head, are this call's alone to write.
+    // SAFETY: as above for the scores and v; dst's n rows of `hidden` values, columns
+    // col..col + head, are this call's alone to write (the function's contract).
     unsafe {
         gemm::gemm(
             n,

@@ -34,6 +34,7 @@ export function BookmarksView({ onOpen }: { onOpen: (conversationId: string, mes
   };
   useEffect(() => {
     void load(null);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the first page, once, on opening
   }, []);
   return (
     <section className="conversation" data-testid="bookmarks-view">

@@ -43,7 +43,7 @@ export function Welcome({
       const r = done.report;
       return `Imported ${r.conversations_added} conversations and ${r.messages_added} messages.`;
     });
-  const useServer = (s: DetectedServer) =>
+  const chooseServer = (s: DetectedServer) =>
     run(async () => {
       const settings = await api.getLlmSettings();
       await api.saveLlmSettings({ ...settings, provider: "server", base_url: s.base_url, model: s.models[0] ?? "" });
@@ -79,7 +79,7 @@ export function Welcome({
           ) : servers.length > 0 ? (
             <div className="row" data-testid="welcome-servers">
               {servers.map((s) => (
-                <button key={s.base_url} className="secondary" disabled={busy} data-testid="welcome-use-server" onClick={() => useServer(s)}>
+                <button key={s.base_url} className="secondary" disabled={busy} data-testid="welcome-use-server" onClick={() => chooseServer(s)}>
                   Use {serverLabel(s)}
                 </button>
               ))}
