@@ -1,7 +1,7 @@
 //! Hindsight: a local-first desktop chat app that remembers.
 //!
-//! The core (`store`, `transfer`, `embed`, `llm`, `chat`, `analysis`, `search`) is
-//! plain Rust that knows nothing of Tauri. Two thin shells sit on it: `app` (the Tauri window:
+//! The core (`store`, `transfer`, `embed`, `llm`, `chat`, `analysis`, `search`, and
+//! [`Hindsight`], their use cases) is plain Rust that knows nothing of Tauri. Two thin shells sit on it: `app` (the Tauri window:
 //! commands, state) and `cli` (the `hindsight` subcommands). See ARCHITECTURE.md.
 pub mod analysis;
 pub mod chat;
@@ -9,6 +9,7 @@ pub mod diagnostics;
 pub mod embed;
 pub mod error;
 pub mod files;
+pub mod hindsight;
 pub mod llm;
 pub mod logging;
 pub mod paths;
@@ -23,6 +24,7 @@ pub mod app;
 pub mod cli;
 
 pub use error::{Error, Result};
+pub use hindsight::Hindsight;
 
 /// mimalloc instead of the system allocator: candle allocates a fresh tensor per operation,
 /// and glibc hands large blocks back to the OS and page-faults them in again every batch

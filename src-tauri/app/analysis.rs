@@ -1,9 +1,11 @@
 //! Runs the analysis queue on Tauri's async runtime and forwards status changes to the UI as
 //! `analysis-status` events.
+use std::sync::Arc;
+
 use tauri::{AppHandle, Emitter, Manager};
 
-use super::state::AppState;
 use crate::analysis::AnalysisSettings;
+use crate::Hindsight;
 
 pub const STATUS_EVENT: &str = "analysis-status";
 
@@ -13,7 +15,7 @@ const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(60);
 pub fn start(app: &AppHandle) {
     let worker = app.clone();
     tauri::async_runtime::spawn(async move {
-        let state = worker.state::<AppState>();
+        let state = worker.state::<Arc<Hindsight>>();
         let queue = state.analysis.clone();
         queue
             .run_yielding(
@@ -31,7 +33,7 @@ pub fn start(app: &AppHandle) {
     tauri::async_runtime::spawn(async move {
         loop {
             tokio::time::sleep(IDLE_CHECK).await;
-            let state = watcher.state::<AppState>();
+            let state = watcher.state::<Arc<Hindsight>>();
             // Nothing is ended in a history that cannot be written.
             if state.damaged().is_some() || state.read_only() {
                 continue;

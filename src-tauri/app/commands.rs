@@ -1,25 +1,40 @@
 //! Tauri commands: deserialize, call the core, map the error. All are `async` so that they run
 //! off the main (UI) thread.
+use std::sync::Arc;
+
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
 use tokio::sync::mpsc;
 
 use super::error::CommandResult;
-use super::state::{lock, EmbedStatus};
-use super::AppState;
 use crate::analysis::AnalysisSettings;
 use crate::chat::ChatEvent;
+use crate::hindsight::EmbedStatus;
 use crate::llm::{LlmClient, LlmSettings, LlmStatus};
-use crate::search::ask::{self, AskOptions, AskResult};
+use crate::search::ask::AskResult;
 use crate::search::{SearchOptions, SearchResults};
 use crate::store::{
     ActionItem, ActionItemEntry, AnalysisStatus, Bookmark, Conversation, ConversationAnalysis,
     ConversationDetail, Message, Page, TextHit,
 };
+use crate::sync::lock;
+use crate::Hindsight;
 use ts_rs::TS;
 
 const DEFAULT_PAGE: usize = 100;
+
+/// Runs `f` on a blocking thread: SQLite (and any CPU work) stays off the async runtime, whose
+/// threads stream answers and serve the other commands meanwhile.
+async fn blocking<T: Send + 'static>(
+    state: &Arc<Hindsight>,
+    f: impl FnOnce(&Hindsight) -> crate::Result<T> + Send + 'static,
+) -> CommandResult<T> {
+    let hindsight = state.clone();
+    Ok(tauri::async_runtime::spawn_blocking(move || f(&hindsight))
+        .await
+        .map_err(|e| crate::Error::Internal(format!("a background task failed: {e}")))??)
+}
 
 #[derive(Serialize, TS)]
 pub struct AppInfo {
@@ -35,153 +50,178 @@ pub struct AppInfo {
 }
 
 #[tauri::command]
-pub async fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
-    let store = state.reader();
-    Ok(AppInfo {
-        version: env!("CARGO_PKG_VERSION"),
-        data_dir: state.locations.data_dir.display().to_string(),
-        models_dir: state.locations.models_dir.display().to_string(),
-        // A damaged file may fail to count: the window must still open and say so.
-        conversation_count: store.count_conversations().unwrap_or(0),
-        message_count: store.count_messages().unwrap_or(0),
-        damaged: state.damaged(),
-        read_only: store.is_read_only(),
+pub async fn app_info(state: State<'_, Arc<Hindsight>>) -> CommandResult<AppInfo> {
+    blocking(&state, |state| {
+        let store = state.reader();
+        Ok(AppInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            data_dir: state.locations.data_dir.display().to_string(),
+            models_dir: state.locations.models_dir.display().to_string(),
+            // A damaged file may fail to count: the window must still open and say so.
+            conversation_count: store.count_conversations().unwrap_or(0),
+            message_count: store.count_messages().unwrap_or(0),
+            damaged: state.damaged(),
+            read_only: store.is_read_only(),
+        })
     })
+    .await
 }
 
 /// What to paste into a bug report (`diagnostics.rs`).
 #[tauri::command]
-pub async fn diagnostics(state: State<'_, AppState>) -> CommandResult<String> {
-    let store = state.reader();
-    Ok(crate::diagnostics::collect(&store, &state.locations)?.to_text())
+pub async fn diagnostics(state: State<'_, Arc<Hindsight>>) -> CommandResult<String> {
+    blocking(&state, |state| {
+        Ok(crate::diagnostics::collect(&state.reader(), &state.locations)?.to_text())
+    })
+    .await
 }
 
 #[tauri::command]
-pub async fn embedding_status(state: State<'_, AppState>) -> CommandResult<EmbedStatus> {
+pub async fn embedding_status(state: State<'_, Arc<Hindsight>>) -> CommandResult<EmbedStatus> {
     Ok(lock(&state.embed_status).clone())
 }
 
 #[tauri::command]
 pub async fn list_conversations(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     cursor: Option<String>,
     limit: Option<usize>,
 ) -> CommandResult<Page<Conversation>> {
-    Ok(state
-        .reader()
-        .list_conversations(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))?)
+    blocking(&state, move |state| {
+        state
+            .reader()
+            .list_conversations(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn get_conversation(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     id: String,
 ) -> CommandResult<ConversationDetail> {
-    Ok(state.reader().conversation_detail(&id)?)
+    blocking(&state, move |state| state.reader().conversation_detail(&id)).await
 }
 
 #[tauri::command]
 pub async fn list_messages(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
     cursor: Option<String>,
     limit: Option<usize>,
 ) -> CommandResult<Page<Message>> {
-    Ok(state.reader().list_messages(
-        &conversation_id,
-        cursor.as_deref(),
-        limit.unwrap_or(DEFAULT_PAGE),
-    )?)
+    blocking(&state, move |state| {
+        state.reader().list_messages(
+            &conversation_id,
+            cursor.as_deref(),
+            limit.unwrap_or(DEFAULT_PAGE),
+        )
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn rename_conversation(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     id: String,
     title: String,
 ) -> CommandResult<Conversation> {
-    Ok(state.store().rename_conversation(&id, &title)?)
+    blocking(&state, move |state| {
+        state.store().rename_conversation(&id, &title)
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn end_conversation(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     id: String,
 ) -> CommandResult<Conversation> {
-    let conversation = state.store().end_conversation(&id)?;
-    // Analysis runs in the background; an empty conversation simply has nothing to analyse.
-    if conversation.message_count > 0 {
-        state.analysis.enqueue(&conversation.id)?;
-    }
-    Ok(conversation)
+    blocking(&state, move |state| state.end_conversation(&id)).await
 }
 
 #[tauri::command]
 pub async fn reopen_conversation(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     id: String,
 ) -> CommandResult<Conversation> {
-    Ok(state.store().reopen_conversation(&id)?)
+    blocking(&state, move |state| state.store().reopen_conversation(&id)).await
 }
 
 #[tauri::command]
-pub async fn delete_conversation(state: State<'_, AppState>, id: String) -> CommandResult<()> {
-    state.store().delete_conversation(&id)?;
-    state.searcher.forget_conversation(&id)?;
-    Ok(())
+pub async fn delete_conversation(
+    state: State<'_, Arc<Hindsight>>,
+    id: String,
+) -> CommandResult<()> {
+    blocking(&state, move |state| state.delete_conversation(&id)).await
 }
 
 #[tauri::command]
 pub async fn toggle_reaction(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     message_id: String,
     emoji: String,
 ) -> CommandResult<Message> {
-    Ok(state.store().toggle_reaction(&message_id, &emoji)?)
+    blocking(&state, move |state| {
+        state.store().toggle_reaction(&message_id, &emoji)
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn set_bookmark(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     message_id: String,
     bookmarked: bool,
 ) -> CommandResult<Message> {
-    Ok(state.store().set_bookmark(&message_id, bookmarked)?)
+    blocking(&state, move |state| {
+        state.store().set_bookmark(&message_id, bookmarked)
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn list_bookmarks(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     cursor: Option<String>,
     limit: Option<usize>,
 ) -> CommandResult<Page<Bookmark>> {
-    Ok(state
-        .reader()
-        .list_bookmarks(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))?)
+    blocking(&state, move |state| {
+        state
+            .reader()
+            .list_bookmarks(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn search_text(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     query: String,
     limit: Option<usize>,
 ) -> CommandResult<Vec<TextHit>> {
-    Ok(state.reader().search_text(&query, limit.unwrap_or(50))?)
+    blocking(&state, move |state| {
+        state.reader().search_text(&query, limit.unwrap_or(50))
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn create_conversation(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     first_text: Option<String>,
 ) -> CommandResult<Conversation> {
-    Ok(state.chat.create_conversation(first_text.as_deref())?)
+    blocking(&state, move |state| {
+        state.chat.create_conversation(first_text.as_deref())
+    })
+    .await
 }
 
 /// Stores the message and streams the answer through `on_event` (`started`, `token`…, `done`).
 #[tauri::command]
 pub async fn send_message(
     app: tauri::AppHandle,
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
     text: String,
     on_event: Channel<ChatEvent>,
@@ -195,7 +235,7 @@ pub async fn send_message(
     // window hears `conversation-renamed`).
     let id = answer.conversation_id.clone();
     tauri::async_runtime::spawn(async move {
-        let state = tauri::Manager::state::<AppState>(&app);
+        let state = tauri::Manager::state::<Arc<Hindsight>>(&app);
         match state.chat.retitle(&llm, &id).await {
             Ok(Some(conversation)) => {
                 let _ = tauri::Emitter::emit(&app, RENAMED_EVENT, conversation);
@@ -212,7 +252,7 @@ pub const RENAMED_EVENT: &str = "conversation-renamed";
 
 #[tauri::command]
 pub async fn regenerate(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
@@ -226,7 +266,7 @@ pub async fn regenerate(
 /// Goes on with the last answer where it stopped (Continue), streaming like a new answer.
 #[tauri::command]
 pub async fn continue_answer(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
@@ -240,31 +280,35 @@ pub async fn continue_answer(
 /// A regenerated answer's earlier versions, oldest first.
 #[tauri::command]
 pub async fn message_versions(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     message_id: String,
 ) -> CommandResult<Vec<crate::store::MessageVersion>> {
-    Ok(state.reader().message_versions(&message_id)?)
+    blocking(&state, move |state| {
+        state.reader().message_versions(&message_id)
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn stop_generation(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
 ) -> CommandResult<bool> {
     Ok(state.chat.stop(&conversation_id))
 }
 
 #[tauri::command]
-pub async fn get_llm_settings(state: State<'_, AppState>) -> CommandResult<LlmSettings> {
-    Ok(LlmSettings::load(&state.reader())?)
+pub async fn get_llm_settings(state: State<'_, Arc<Hindsight>>) -> CommandResult<LlmSettings> {
+    blocking(&state, move |state| LlmSettings::load(&state.reader())).await
 }
 
 #[tauri::command]
 pub async fn save_llm_settings(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     settings: LlmSettings,
 ) -> CommandResult<LlmSettings> {
-    settings.save(&state.store())?;
+    let saved = settings.clone();
+    blocking(&state, move |state| saved.save(&state.store())).await?;
     // The next answer uses the new choice; an unreachable server is reported by the status.
     if let Err(e) = state.refresh_llm().await {
         tracing::warn!(code = e.code(), "no LLM after the settings changed: {e}");
@@ -275,14 +319,17 @@ pub async fn save_llm_settings(
 /// The built-in models the app knows, and which are installed (Settings' model choice).
 #[tauri::command]
 pub async fn builtin_models(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
 ) -> CommandResult<Vec<crate::llm::catalog::BuiltinModelInfo>> {
     Ok(crate::llm::catalog::list(&state.locations.models_dir))
 }
 
 /// The engine in use (server or built-in model, and why). `refresh` probes the server again.
 #[tauri::command]
-pub async fn llm_status(state: State<'_, AppState>, refresh: bool) -> CommandResult<LlmStatus> {
+pub async fn llm_status(
+    state: State<'_, Arc<Hindsight>>,
+    refresh: bool,
+) -> CommandResult<LlmStatus> {
     Ok(state.llm_status(refresh).await?)
 }
 
@@ -327,23 +374,29 @@ pub struct AnalysisView {
 
 #[tauri::command]
 pub async fn get_analysis(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
 ) -> CommandResult<AnalysisView> {
-    let store = state.reader();
-    Ok(AnalysisView {
-        status: store.analysis_status(&conversation_id)?,
-        analysis: store.get_analysis(&conversation_id)?,
+    blocking(&state, move |state| {
+        let store = state.reader();
+        Ok(AnalysisView {
+            status: store.analysis_status(&conversation_id)?,
+            analysis: store.get_analysis(&conversation_id)?,
+        })
     })
+    .await
 }
 
 /// Queues the analysis again (after a failure, or to refresh it).
 #[tauri::command]
 pub async fn reanalyze(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
 ) -> CommandResult<AnalysisStatus> {
-    Ok(state.analysis.enqueue(&conversation_id)?)
+    blocking(&state, move |state| {
+        state.analysis.enqueue(&conversation_id)
+    })
+    .await
 }
 
 /// The history's analyses by state, and whether the queue is paused.
@@ -355,38 +408,51 @@ pub struct AnalysisProgressView {
 }
 
 #[tauri::command]
-pub async fn analysis_progress(state: State<'_, AppState>) -> CommandResult<AnalysisProgressView> {
-    Ok(AnalysisProgressView {
-        progress: state.reader().analysis_progress()?,
-        paused: state.analysis.is_paused(),
+pub async fn analysis_progress(
+    state: State<'_, Arc<Hindsight>>,
+) -> CommandResult<AnalysisProgressView> {
+    blocking(&state, |state| {
+        Ok(AnalysisProgressView {
+            progress: state.reader().analysis_progress()?,
+            paused: state.analysis.is_paused(),
+        })
     })
+    .await
 }
 
 /// "Analyse all": queues every ended conversation without an analysis (newest first) and
 /// resumes the queue; returns how many were queued.
 #[tauri::command]
-pub async fn analyse_all(state: State<'_, AppState>) -> CommandResult<usize> {
-    let queued = state.analysis.enqueue_all()?;
-    state.analysis.set_paused(false);
-    Ok(queued)
+pub async fn analyse_all(state: State<'_, Arc<Hindsight>>) -> CommandResult<usize> {
+    blocking(&state, |state| {
+        let queued = state.analysis.enqueue_all()?;
+        state.analysis.set_paused(false);
+        Ok(queued)
+    })
+    .await
 }
 
 #[tauri::command]
-pub async fn get_analysis_settings(state: State<'_, AppState>) -> CommandResult<AnalysisSettings> {
-    Ok(AnalysisSettings::load(&state.reader())?)
+pub async fn get_analysis_settings(
+    state: State<'_, Arc<Hindsight>>,
+) -> CommandResult<AnalysisSettings> {
+    blocking(&state, move |state| AnalysisSettings::load(&state.reader())).await
 }
 
 #[tauri::command]
 pub async fn save_analysis_settings(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     settings: AnalysisSettings,
 ) -> CommandResult<AnalysisSettings> {
-    settings.save(&state.store())?;
-    Ok(settings)
+    blocking(&state, move |state| {
+        settings.save(&state.store())?;
+        Ok(settings)
+    })
+    .await
 }
 
 #[tauri::command]
-pub async fn pause_analysis(state: State<'_, AppState>, paused: bool) -> CommandResult<()> {
+pub async fn pause_analysis(state: State<'_, Arc<Hindsight>>, paused: bool) -> CommandResult<()> {
     state.analysis.set_paused(paused);
     Ok(())
 }
@@ -438,7 +504,7 @@ pub struct Imported {
 #[tauri::command]
 pub async fn import_history(
     app: tauri::AppHandle,
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
 ) -> CommandResult<Option<Imported>> {
     if state.damaged().is_some() || state.read_only() {
         return Err(crate::Error::ReadOnly.into());
@@ -446,25 +512,9 @@ pub async fn import_history(
     let Some(path) = pick_path(&app, Pick::OpenJson).await? else {
         return Ok(None);
     };
-    // Its own connection on a blocking thread: reads (the sidebar, search) go on under WAL and
-    // the chat's saves are not queued behind the import on the shared connection's mutex.
-    let db = state.locations.db_path();
-    let file = path.clone();
-    let report = tokio::task::spawn_blocking(move || {
-        let store = crate::store::Store::open(&db)?;
-        store.wait_for_writers(std::time::Duration::from_secs(60))?;
-        crate::transfer::import_file(&store, &file, crate::transfer::ImportFormat::Auto)
-    })
-    .await
-    .map_err(|e| crate::Error::Internal(format!("the import stopped: {e}")))??;
-    state.wake_embedder();
-    // With automatic analysis, what the import brought is queued (newest first); an import is
-    // done once stored, whether or not this succeeds.
-    if AnalysisSettings::load(&state.reader()).is_ok_and(|s| s.automatic) {
-        if let Err(e) = state.analysis.enqueue_all() {
-            tracing::warn!("queueing the imported conversations' analysis failed: {e}");
-        }
-    }
+    let report = state
+        .import_file(&path, crate::transfer::ImportFormat::Auto)
+        .await?;
     Ok(Some(Imported {
         path: path.display().to_string(),
         report,
@@ -483,7 +533,7 @@ pub struct Exported {
 #[tauri::command]
 pub async fn export_history(
     app: tauri::AppHandle,
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     format: crate::transfer::ExportFormat,
 ) -> CommandResult<Option<Exported>> {
     let pick = match format {
@@ -493,13 +543,8 @@ pub async fn export_history(
     let Some(path) = pick_path(&app, pick).await? else {
         return Ok(None);
     };
-    let store = state.reader();
-    let count = match format {
-        crate::transfer::ExportFormat::Json => crate::transfer::export_json(&store, &path)?,
-        crate::transfer::ExportFormat::Markdown => {
-            crate::transfer::export_markdown(&store, &path)?.len()
-        }
-    };
+    let out = path.clone();
+    let count = blocking(&state, move |state| state.export(format, &out)).await?;
     Ok(Some(Exported {
         path: path.display().to_string(),
         count,
@@ -518,10 +563,10 @@ pub struct Restored {
 #[tauri::command]
 pub async fn restore_backup(
     app: tauri::AppHandle,
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
 ) -> CommandResult<Restored> {
     let was_damaged = state.damaged().is_some();
-    let (restored, previous) = state.restore_newest_backup()?;
+    let (restored, previous) = blocking(&state, |state| state.restore_newest_backup()).await?;
     if was_damaged {
         super::start_workers(&app);
     }
@@ -534,33 +579,42 @@ pub async fn restore_backup(
 /// Counts, sentiment and topics over time, for the Insights view.
 #[tauri::command]
 pub async fn get_insights(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     exclude_models: Vec<String>,
     include_doubtful: Option<bool>,
 ) -> CommandResult<crate::store::Insights> {
-    Ok(state
-        .reader()
-        .insights(&exclude_models, include_doubtful.unwrap_or(false))?)
+    blocking(&state, move |state| {
+        state
+            .reader()
+            .insights(&exclude_models, include_doubtful.unwrap_or(false))
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn list_action_items(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     open_only: Option<bool>,
     limit: Option<usize>,
 ) -> CommandResult<Vec<ActionItemEntry>> {
-    Ok(state
-        .reader()
-        .list_action_items(open_only.unwrap_or(false), limit.unwrap_or(500))?)
+    blocking(&state, move |state| {
+        state
+            .reader()
+            .list_action_items(open_only.unwrap_or(false), limit.unwrap_or(500))
+    })
+    .await
 }
 
 #[tauri::command]
 pub async fn set_action_item_done(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     id: i64,
     done: bool,
 ) -> CommandResult<ActionItem> {
-    Ok(state.store().set_action_item_done(id, done)?)
+    blocking(&state, move |state| {
+        state.store().set_action_item_done(id, done)
+    })
+    .await
 }
 
 /// History search (hybrid by default) on a blocking thread: embedding the query is CPU work.
@@ -571,22 +625,12 @@ pub async fn search_history(
     options: Option<SearchOptions>,
 ) -> CommandResult<SearchResults> {
     let options = options.unwrap_or_default();
-    let hits = tauri::async_runtime::spawn_blocking(move || {
-        let state = tauri::Manager::state::<AppState>(&app);
-        let query = if options.mode.needs_embedder() {
-            Some(state.searcher.embed_query(&*state.embedder()?, &text)?)
-        } else {
-            None
-        };
-        let store = state.search_store();
-        let hits =
-            state
-                .searcher
-                .search(&store, &text, query.as_deref().map(Vec::as_slice), &options);
-        hits
-    })
-    .await
-    .map_err(|e| crate::Error::Internal(format!("search failed: {e}")))??;
+    let state = tauri::Manager::state::<Arc<Hindsight>>(&app)
+        .inner()
+        .clone();
+    let hits = tauri::async_runtime::spawn_blocking(move || state.search(&text, &options))
+        .await
+        .map_err(|e| crate::Error::Internal(format!("search failed: {e}")))??;
     Ok(hits)
 }
 
@@ -599,57 +643,40 @@ pub async fn ask_history(
     previous: Option<String>,
     on_token: Channel<String>,
 ) -> CommandResult<AskResult> {
-    // A follow-up in a thread is searched for with the question before it.
-    let asked = ask::follow_up(previous.as_deref(), &question);
-    let state = tauri::Manager::state::<AppState>(&app);
-    let stop = state.start_ask();
+    let state = tauri::Manager::state::<Arc<Hindsight>>(&app)
+        .inner()
+        .clone();
     let llm = state.llm().await?;
-    let opts = AskOptions::for_settings(llm.settings());
-    let q = asked.search.clone();
-    let handle = app.clone();
-    let retrieved = tauri::async_runtime::spawn_blocking(move || {
-        let state = tauri::Manager::state::<AppState>(&handle);
-        let embedder = state.embedder()?;
-        let store = state.search_store();
-        ask::retrieve(&store, &state.searcher, &embedder, &q, opts)
-    })
-    .await
-    .map_err(|e| crate::Error::Internal(format!("search failed: {e}")))??;
     let (tx, mut rx) = mpsc::channel::<String>(256);
     let forward = async {
         while let Some(piece) = rx.recv().await {
             let _ = on_token.send(piece);
         }
     };
-    let (result, ()) = tokio::join!(
-        ask::answer_until(&llm, &asked.question, retrieved, tx, &stop),
-        forward
-    );
-    let result = result?;
-    // Kept for the list of past questions; the answer stands even if keeping it fails.
-    if let Err(e) = ask::remember(&state.store(), &question, &result) {
-        tracing::warn!("keeping the question failed: {e}");
-    }
-    Ok(result)
+    let (result, ()) = tokio::join!(state.ask(&llm, &question, previous.as_deref(), tx), forward);
+    Ok(result?)
 }
 
 /// The questions asked before, newest first.
 #[tauri::command]
 pub async fn list_asked(
-    state: State<'_, AppState>,
+    state: State<'_, Arc<Hindsight>>,
     limit: Option<usize>,
 ) -> CommandResult<Vec<crate::store::AskedQuestion>> {
-    Ok(state.reader().list_asked(limit.unwrap_or(50))?)
+    blocking(&state, move |state| {
+        state.reader().list_asked(limit.unwrap_or(50))
+    })
+    .await
 }
 
 #[tauri::command]
-pub async fn delete_asked(state: State<'_, AppState>, id: i64) -> CommandResult<()> {
-    Ok(state.store().delete_asked(id)?)
+pub async fn delete_asked(state: State<'_, Arc<Hindsight>>, id: i64) -> CommandResult<()> {
+    blocking(&state, move |state| state.store().delete_asked(id)).await
 }
 
 /// Stops the question being answered: its result keeps the excerpts found.
 #[tauri::command]
-pub async fn stop_ask(state: State<'_, AppState>) -> CommandResult<()> {
+pub async fn stop_ask(state: State<'_, Arc<Hindsight>>) -> CommandResult<()> {
     state.stop_ask();
     Ok(())
 }

@@ -1,9 +1,13 @@
 //! Starts the embedding worker beside the window and forwards its progress to the UI as
 //! `embedding-progress` events.
+use std::sync::Arc;
+
 use tauri::{AppHandle, Emitter, Manager};
 
-use super::state::{lock, AppState, EmbedState, EmbedStatus};
 use crate::embed::{EmbedWorker, Embedder};
+use crate::hindsight::{EmbedState, EmbedStatus};
+use crate::sync::lock;
+use crate::Hindsight;
 
 pub const PROGRESS_EVENT: &str = "embedding-progress";
 
@@ -14,7 +18,7 @@ pub fn start(app: &AppHandle) {
     let spawned = std::thread::Builder::new()
         .name("hindsight-embed-load".into())
         .spawn(move || {
-            let state = app.state::<AppState>();
+            let state = app.state::<Arc<Hindsight>>();
             let status = state.embed_status.clone();
             let set = |s: EmbedStatus| {
                 *lock(&status) = s.clone();

@@ -5,6 +5,8 @@
 //! and codes), so the two sides cannot drift: the table is checked against each command's real
 //! signature when this compiles, and a test fails when the checked-in bindings are stale
 //! (`HINDSIGHT_WRITE_BINDINGS=1 cargo test --lib ipc` rewrites them).
+use std::sync::Arc;
+
 use tauri::ipc::{Channel, Invoke};
 use tauri::{AppHandle, State, Wry};
 use ts_rs::{Config, TS};
@@ -13,9 +15,9 @@ use super::analysis::STATUS_EVENT;
 use super::commands::{self, *};
 use super::embedding::PROGRESS_EVENT;
 use super::error::{CommandError, CommandResult};
-use super::state::{AppState, EmbedState, EmbedStatus};
 use crate::analysis::AnalysisSettings;
 use crate::chat::ChatEvent;
+use crate::hindsight::{EmbedState, EmbedStatus};
 use crate::llm::catalog::BuiltinModelInfo;
 use crate::llm::detect::DetectedServer;
 use crate::llm::{BuiltinChoice, Engine, LlmSettings, LlmStatus, Provider};
@@ -29,10 +31,11 @@ use crate::store::{
     Sentiment, SentimentPoint, Status, TextHit, TopicSeries, Turn,
 };
 use crate::transfer::{ExportFormat, ImportFormat, ImportReport};
+use crate::Hindsight;
 
 /// What a parameter of a command is filled with by Tauri rather than sent by the webview.
 macro_rules! injected {
-    (state) => { State<'_, AppState> };
+    (state) => { State<'_, Arc<Hindsight>> };
     (app) => { AppHandle };
 }
 

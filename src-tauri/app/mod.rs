@@ -1,19 +1,23 @@
-//! The Tauri shell: a window over the core. Commands are small adapters (deserialize, call the
-//! core, map the error); nothing here holds business logic.
+//! The Tauri shell: a window over the core. Commands are small adapters over [`Hindsight`]'s
+//! use cases (deserialize, call, map the error); nothing here holds business logic.
 mod analysis;
 mod commands;
 mod embedding;
 mod error;
 pub mod ipc;
-mod state;
+
+use std::sync::Arc;
 
 use std::path::Path;
 
 pub use error::CommandError;
-pub use state::AppState;
 
 use crate::paths::Locations;
 use crate::store::Store;
+use crate::Hindsight;
+
+/// How long a window write waits for another process's write lock.
+const WINDOW_BUSY_WAIT_SECS: u64 = 30;
 
 /// The background workers: embedding and analysis.
 pub(crate) fn start_workers(app: &tauri::AppHandle) {
@@ -49,12 +53,15 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
     // and offers export and the newest backup.
     let health = store.quick_check()?;
     let damaged = (!health.ok).then_some(health.problems);
-    let state = AppState::new(store, locations, damaged)?;
+    // The window's writes (one connection, one at a time) wait for another process's write
+    // lock instead of failing "busy" after the store's default 5 s.
+    store.wait_for_writers(std::time::Duration::from_secs(WINDOW_BUSY_WAIT_SECS))?;
+    let state = Hindsight::new(store, locations, damaged)?;
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
-        .manage(state)
+        .manage(Arc::new(state))
         .setup(|app| {
-            let state = tauri::Manager::state::<AppState>(app.handle());
+            let state = tauri::Manager::state::<Arc<Hindsight>>(app.handle());
             if state.damaged().is_none() && !state.read_only() {
                 start_workers(app.handle());
                 daily_backup(state.locations.db_path());
@@ -63,7 +70,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
             // so the first answer does not wait for it and the badge is right at once.
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
-                let state = tauri::Manager::state::<AppState>(&handle);
+                let state = tauri::Manager::state::<Arc<Hindsight>>(&handle);
                 if let Err(e) = state.llm().await {
                     tracing::warn!(code = e.code(), "no LLM at start: {e}");
                 }

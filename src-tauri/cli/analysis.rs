@@ -10,21 +10,22 @@ use crate::error::{Error, Result};
 use crate::paths::Locations;
 use crate::store::{AnalysisState, ConversationAnalysis, ConversationDetail, Owner, Store};
 use crate::sync::lock;
+use crate::Hindsight;
 
-/// Ends the conversation; with `llm`, analyses it in the foreground (with a spinner).
+/// Ends the conversation (queued for the window's analysis, [`Hindsight::end_conversation`]);
+/// with `llm`, analyses it now, in the foreground (with a spinner).
 pub fn end(
-    store: Store,
-    locations: &Locations,
+    hindsight: &Hindsight,
     id: &str,
     llm: Option<&LlmArgs>,
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
-    let conversation = store.end_conversation(id)?;
+    let conversation = hindsight.end_conversation(id)?;
     let analysis = match llm {
         Some(llm) if conversation.message_count > 0 => {
-            let client = llm.llm(&store, &locations.models_dir)?;
-            let store = Arc::new(Mutex::new(store));
+            let client = llm.llm(&hindsight.reader(), &hindsight.locations.models_dir)?;
+            let store = hindsight.shared_store();
             let spinner = spinner(json, &format!("analysing {}", conversation.title));
             let result =
                 runtime()?.block_on(analyze_conversation(&store, &client, &conversation.id));

@@ -16,6 +16,7 @@ use crate::paths;
 use crate::store::{ConversationDetail, Sender, Store};
 use crate::time::to_rfc3339;
 use crate::transfer::{self, ImportFormat};
+use crate::Hindsight;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -386,7 +387,8 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 FormatArg::Chatgpt => ImportFormat::ChatGpt,
             };
             let t0 = std::time::Instant::now();
-            let r = transfer::import_file(&store, &file, format)?;
+            let hindsight = Hindsight::new(store, locations.clone(), None)?;
+            let r = runtime()?.block_on(hindsight.import_file(&file, format))?;
             if json {
                 print_json(&mut out, &r)?;
             } else {
@@ -481,12 +483,11 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             out: path,
             json,
         } => {
-            let (count, kind) = match format {
-                ExportFormat::Json => (transfer::export_json(&store, &path)?, "json"),
-                ExportFormat::Markdown => {
-                    (transfer::export_markdown(&store, &path)?.len(), "markdown")
-                }
+            let (format, kind) = match format {
+                ExportFormat::Json => (transfer::ExportFormat::Json, "json"),
+                ExportFormat::Markdown => (transfer::ExportFormat::Markdown, "markdown"),
             };
+            let count = Hindsight::new(store, locations.clone(), None)?.export(format, &path)?;
             if json {
                 print_json(
                     &mut out,
@@ -675,7 +676,8 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 true => None,
                 false => Some(&llm),
             };
-            analysis::end(store, &locations, &id, llm, json, &mut out)?
+            let hindsight = Hindsight::new(store, locations.clone(), None)?;
+            analysis::end(&hindsight, &id, llm, json, &mut out)?
         }
         Command::Analyze { id, all, llm, json } => {
             analysis::analyze(store, &locations, id.as_deref(), all, &llm, json, &mut out)?
@@ -718,13 +720,17 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 },
                 now: as_of,
             };
-            search::search(&store, &locations, &text, &opts, json, &mut out)?
+            let hindsight = Hindsight::new(store, locations.clone(), None)?;
+            search::search(&hindsight, &text, &opts, json, &mut out)?
         }
         Command::Ask {
             question,
             llm,
             json,
-        } => search::ask(&store, &locations, &question, &llm, json, &mut out)?,
+        } => {
+            let hindsight = std::sync::Arc::new(Hindsight::new(store, locations.clone(), None)?);
+            search::ask(&hindsight, &question, &llm, json, &mut out)?
+        }
         Command::Diagnostics { json } => {
             let report = crate::diagnostics::collect(&store, &locations)?;
             if json {

@@ -2,13 +2,13 @@
 use std::io::Write;
 
 use super::{print_json, runtime, write_out, LlmArgs};
-use crate::embed::Embedder;
 use crate::error::{Error, Result};
-use crate::paths::Locations;
-use crate::search::ask::{self, clip, AskOptions};
-use crate::search::{SearchHit, SearchOptions, Searcher, TimeRange};
-use crate::store::{Millis, Sender, Store};
+use crate::search::ask::clip;
+use crate::search::{SearchHit, SearchOptions, TimeRange};
+use crate::store::{Millis, Sender};
 use crate::time::to_rfc3339;
+use crate::Hindsight;
+use std::sync::Arc;
 
 /// A date (`2026-03-01`, midnight UTC) or an RFC 3339 time.
 pub fn parse_when(s: &str) -> std::result::Result<Millis, String> {
@@ -19,22 +19,18 @@ pub fn parse_when(s: &str) -> std::result::Result<Millis, String> {
     crate::time::parse_rfc3339(s)
 }
 
+/// Searches the history ([`Hindsight::search`]) and prints the hits.
 pub fn search(
-    store: &Store,
-    locations: &Locations,
+    hindsight: &Hindsight,
     text: &str,
     opts: &SearchOptions,
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
-    let searcher = Searcher::new();
-    let query = if opts.mode.needs_embedder() {
-        let embedder = Embedder::load(&locations.models_dir)?;
-        Some(searcher.embed_query(&embedder, text)?)
-    } else {
-        None
-    };
-    let found = searcher.search(store, text, query.as_deref().map(Vec::as_slice), opts)?;
+    if opts.mode.needs_embedder() {
+        hindsight.load_embedder()?;
+    }
+    let found = hindsight.search(text, opts)?;
     if json {
         // A list of hits in rank order (as before grouping existed); each carries the time
         // range read from the text, if any, and whether it falls inside.
@@ -90,7 +86,9 @@ pub fn search(
         }
         write_out(out, format_args!("\n"))?;
     }
-    let missing = store.count_without_embedding(crate::embed::MODEL_ID)?;
+    let missing = hindsight
+        .reader()
+        .count_without_embedding(crate::embed::MODEL_ID)?;
     if missing > 0 && opts.mode.needs_embedder() {
         eprintln!(
             "hindsight: {missing} messages are not embedded yet and were only searched by words; run `hindsight embed`"
@@ -139,32 +137,39 @@ fn hit_text(n: usize, h: &SearchHit) -> String {
     )
 }
 
+/// Asks the history ([`Hindsight::ask`]), printing the answer as it streams (not with
+/// `--json`), then its sources. Messages without a vector are embedded first: the CLI has no
+/// background worker to do it.
 pub fn ask(
-    store: &Store,
-    locations: &Locations,
+    hindsight: &Arc<Hindsight>,
     question: &str,
     llm: &LlmArgs,
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
-    let client = llm.llm(store, &locations.models_dir)?;
-    let embedder = Embedder::load(&locations.models_dir)?;
-    // Ask cites by meaning: a message without a vector (just imported; the app's worker would
-    // embed it in the background) could never be an excerpt, so the backlog is embedded first.
-    let missing = store.count_without_embedding(embedder.model_id())?;
-    if missing > 0 {
-        eprintln!("note: embedding {missing} messages that have no vector yet (`hindsight embed` does this ahead of time)");
-        let p = crate::embed::embed_backlog(store, &embedder, crate::embed::DEFAULT_BATCH, |_| {})?;
-        if p.failed > 0 {
-            eprintln!(
-                "note: {} messages could not be embedded and are left out of the answer; run `hindsight embed` to retry",
-                p.failed
-            );
+    let client = llm.llm(&hindsight.reader(), &hindsight.locations.models_dir)?;
+    let embedder = hindsight.load_embedder()?;
+    {
+        // Ask cites by meaning: a message without a vector (just imported; the app's worker
+        // would embed it in the background) could never be an excerpt.
+        let store = hindsight.store();
+        let missing = store.count_without_embedding(embedder.model_id())?;
+        if missing > 0 {
+            eprintln!("note: embedding {missing} messages that have no vector yet (`hindsight embed` does this ahead of time)");
+            let p = crate::embed::embed_backlog(
+                &store,
+                &embedder,
+                crate::embed::DEFAULT_BATCH,
+                |_| {},
+            )?;
+            if p.failed > 0 {
+                eprintln!(
+                    "note: {} messages could not be embedded and are left out of the answer; run `hindsight embed` to retry",
+                    p.failed
+                );
+            }
         }
     }
-    let searcher = Searcher::new();
-    let opts = AskOptions::for_settings(client.settings());
-    let retrieved = ask::retrieve(store, &searcher, &embedder, question, opts)?;
     let result = runtime()?.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
         let printer = async {
@@ -176,7 +181,7 @@ pub fn ask(
                 }
             }
         };
-        let (result, ()) = tokio::join!(ask::answer(&client, question, retrieved, tx), printer);
+        let (result, ()) = tokio::join!(hindsight.ask(&client, question, None, tx), printer);
         result
     })?;
     if json {

@@ -97,3 +97,16 @@ pub fn hindsight_ok(data_dir: &Path, models_dir: Option<&Path>, args: &[&str]) -
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
+
+/// A whole [`hindsight::Hindsight`] over a real SQLite file in a fresh temporary folder (the
+/// use cases both shells call), with the real models folder. An LLM is whatever the saved
+/// settings say: a test points them at a fake or real server.
+pub fn temp_hindsight() -> (tempfile::TempDir, hindsight::Hindsight) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let models = models_dir();
+    let locations =
+        hindsight::paths::Locations::resolve(Some(dir.path()), Some(&models)).expect("locations");
+    let store = Store::open(&locations.db_path()).expect("open store");
+    let h = hindsight::Hindsight::new(store, locations, None).expect("hindsight");
+    (dir, h)
+}

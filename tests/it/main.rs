@@ -18,3 +18,4 @@ mod llm_faults;
 mod search;
 mod store;
 mod transfer;
+mod use_cases;

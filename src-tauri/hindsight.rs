@@ -1,19 +1,29 @@
-//! What the window's commands share: the store (one connection behind a mutex; SQLite calls
-//! are short and never held across an `.await`), where the data lives, and the embedding
-//! worker with its status, the chat service and the analysis queue.
+//! Hindsight's use cases, in one place for both shells: the window's commands and the CLI's
+//! subcommands call these methods and add only presentation. A `Hindsight` owns the store (one
+//! write connection behind a mutex, SQLite calls short and never held across an `.await`; a
+//! read-only connection for views; one for search), where the data lives, the embedding worker
+//! and its status, the chat service, the analysis queue, the searcher and the LLM in use.
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde::Serialize;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::AnalysisQueue;
+use crate::analysis::AnalysisSettings;
 use crate::chat::{ChatService, SharedStore};
 use crate::embed::{EmbedWorker, Embedder, Progress};
+use crate::error::{Error, Result};
 use crate::llm::builtin::BuiltinModel;
 use crate::llm::{load_builtin, resolve, BuiltinChoice, Llm, LlmSettings, LlmStatus};
 use crate::paths::Locations;
-use crate::search::Searcher;
-use crate::store::Store;
+use crate::search::ask::{self, AskOptions, AskResult};
+use crate::search::{SearchOptions, SearchResults, Searcher};
+use crate::store::{Conversation, Store};
+use crate::sync::lock;
+use crate::transfer::{ExportFormat, ImportFormat, ImportReport};
 use ts_rs::TS;
 
 /// Where the embedding model is.
@@ -37,7 +47,7 @@ pub struct EmbedStatus {
     pub progress: Progress,
 }
 
-pub struct AppState {
+pub struct Hindsight {
     store: SharedStore,
     pub locations: Locations,
     pub embed_status: Arc<Mutex<EmbedStatus>>,
@@ -65,18 +75,12 @@ pub struct AppState {
     ask_stop: Mutex<CancellationToken>,
 }
 
-pub use crate::sync::lock;
+/// How long an import waits for another process's write lock.
+const IMPORT_BUSY_WAIT_SECS: u64 = 60;
 
-/// How long a window write waits for another process's write lock.
-const WINDOW_BUSY_WAIT_SECS: u64 = 30;
-
-impl AppState {
+impl Hindsight {
     /// `damaged`: the problems the start-up check found; writing is then stopped at once.
-    pub fn new(
-        store: Store,
-        locations: Locations,
-        damaged: Option<Vec<String>>,
-    ) -> crate::Result<Self> {
+    pub fn new(store: Store, locations: Locations, damaged: Option<Vec<String>>) -> Result<Self> {
         let search_store = Store::open(&locations.db_path())?;
         let reader = Store::open(&locations.db_path())?;
         reader.stop_writing()?;
@@ -84,16 +88,13 @@ impl AppState {
             store.stop_writing()?;
             search_store.stop_writing()?;
         }
-        // The window's writes (one connection, one at a time) wait for another process's
-        // write lock instead of failing "busy" after the store's default 5 s.
-        store.wait_for_writers(std::time::Duration::from_secs(WINDOW_BUSY_WAIT_SECS))?;
         let search_store = Mutex::new(search_store);
         let reader = Mutex::new(reader);
         let store: SharedStore = Arc::new(Mutex::new(store));
         let analysis = AnalysisQueue::new(store.clone())?;
         let worker: Arc<Mutex<Option<EmbedWorker>>> = Arc::new(Mutex::new(None));
         let wake = worker.clone();
-        Ok(AppState {
+        Ok(Hindsight {
             // Stored messages wake the embedding worker (once it has started).
             chat: ChatService::new(store.clone(), move || wake_worker(&wake)),
             store,
@@ -147,11 +148,135 @@ impl AppState {
 
     /// Restores the newest good backup over a damaged (or any) history and writes again.
     /// Returns the backup restored and where the replaced history was kept.
-    pub fn restore_newest_backup(&self) -> crate::Result<(std::path::PathBuf, std::path::PathBuf)> {
+    #[tracing::instrument(skip_all, err(level = tracing::Level::WARN))]
+    pub fn restore_newest_backup(&self) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
         let restored = self.store().restore_newest()?;
         self.search_store().resume_writing()?;
         *lock(&self.damaged) = None;
         Ok(restored)
+    }
+
+    /// Ends a conversation. One with messages is queued for analysis: the window's worker
+    /// analyses it (a CLI run may analyse it at once instead); an empty one has nothing to
+    /// analyse.
+    #[tracing::instrument(skip(self), err(level = tracing::Level::WARN))]
+    pub fn end_conversation(&self, id: &str) -> Result<Conversation> {
+        let conversation = self.store().end_conversation(id)?;
+        if conversation.message_count > 0 {
+            self.analysis.enqueue(&conversation.id)?;
+        }
+        Ok(conversation)
+    }
+
+    /// Deletes a conversation with its messages, analysis and vectors, and takes it out of the
+    /// search index.
+    #[tracing::instrument(skip(self), err(level = tracing::Level::WARN))]
+    pub fn delete_conversation(&self, id: &str) -> Result<()> {
+        self.store().delete_conversation(id)?;
+        self.searcher.forget_conversation(id)?;
+        Ok(())
+    }
+
+    /// Imports a file (Hindsight JSON or a ChatGPT export) in one transaction on a connection
+    /// of its own, on a blocking thread: reads (the sidebar, search) go on under WAL and the
+    /// chat's saves are not queued behind it. Then the embedder is woken and, with automatic
+    /// analysis, what came in is queued (newest first); an import is done once stored, whether
+    /// or not that succeeds.
+    #[tracing::instrument(skip_all, fields(?format), err(level = tracing::Level::WARN))]
+    pub async fn import_file(&self, path: &Path, format: ImportFormat) -> Result<ImportReport> {
+        if self.damaged().is_some() || self.read_only() {
+            return Err(Error::ReadOnly);
+        }
+        let db = self.locations.db_path();
+        let file = path.to_owned();
+        let report = tokio::task::spawn_blocking(move || {
+            let store = Store::open(&db)?;
+            store.wait_for_writers(Duration::from_secs(IMPORT_BUSY_WAIT_SECS))?;
+            crate::transfer::import_file(&store, &file, format)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("the import stopped: {e}")))??;
+        tracing::info!(
+            conversations = report.conversations_added,
+            messages = report.messages_added,
+            "imported"
+        );
+        self.wake_embedder();
+        if AnalysisSettings::load(&self.reader()).is_ok_and(|s| s.automatic) {
+            if let Err(e) = self.analysis.enqueue_all() {
+                tracing::warn!("queueing the imported conversations' analysis failed: {e}");
+            }
+        }
+        Ok(report)
+    }
+
+    /// Exports every conversation: `json` to one file, `markdown` as one file per conversation
+    /// into a folder. Returns how many conversations were written.
+    #[tracing::instrument(skip_all, fields(?format), err(level = tracing::Level::WARN))]
+    pub fn export(&self, format: ExportFormat, path: &Path) -> Result<usize> {
+        let store = self.reader();
+        match format {
+            ExportFormat::Json => crate::transfer::export_json(&store, path),
+            ExportFormat::Markdown => Ok(crate::transfer::export_markdown(&store, path)?.len()),
+        }
+    }
+
+    /// History search (hybrid by default). Embedding the query is CPU work: call it from a
+    /// blocking thread.
+    #[tracing::instrument(skip_all, fields(mode = ?options.mode), err(level = tracing::Level::WARN))]
+    pub fn search(&self, text: &str, options: &SearchOptions) -> Result<SearchResults> {
+        let query = if options.mode.needs_embedder() {
+            Some(self.searcher.embed_query(&*self.embedder()?, text)?)
+        } else {
+            None
+        };
+        let store = self.search_store();
+        self.searcher
+            .search(&store, text, query.as_deref().map(Vec::as_slice), options)
+    }
+
+    /// "Ask your history": finds the excerpts for `question` (searched with `previous`, the
+    /// question it follows up on, if any) on a blocking thread, then lets `llm` answer from
+    /// them, streaming the answer's pieces to `pieces`. One question at a time: a new one
+    /// stops the one before, as does [`Hindsight::stop_ask`]. The question and its answer are
+    /// kept for the list of past questions (the answer stands even if keeping it fails).
+    #[tracing::instrument(skip_all, fields(follow_up = previous.is_some()), err(level = tracing::Level::WARN))]
+    pub async fn ask(
+        self: &Arc<Self>,
+        llm: &Llm,
+        question: &str,
+        previous: Option<&str>,
+        pieces: mpsc::Sender<String>,
+    ) -> Result<AskResult> {
+        let asked = ask::follow_up(previous, question);
+        let stop = self.start_ask();
+        let opts = AskOptions::for_settings(llm.settings());
+        let me = self.clone();
+        let search = asked.search.clone();
+        let retrieved = tokio::task::spawn_blocking(move || {
+            let embedder = me.embedder()?;
+            let store = me.search_store();
+            ask::retrieve(&store, &me.searcher, &embedder, &search, opts)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("search failed: {e}")))??;
+        let result = ask::answer_until(llm, &asked.question, retrieved, pieces, &stop).await?;
+        if let Err(e) = ask::remember(&self.store(), question, &result) {
+            tracing::warn!("keeping the question failed: {e}");
+        }
+        Ok(result)
+    }
+
+    /// Loads the embedding model now (a CLI run has no background worker to do it); the
+    /// window's worker sets it when it has loaded it.
+    #[tracing::instrument(skip_all, err(level = tracing::Level::WARN))]
+    pub fn load_embedder(&self) -> Result<Arc<Embedder>> {
+        if let Some(e) = lock(&self.embedder).as_ref() {
+            return Ok(e.clone());
+        }
+        let embedder = Arc::new(Embedder::load(&self.locations.models_dir)?);
+        *lock(&self.embedder) = Some(embedder.clone());
+        Ok(embedder)
     }
 
     /// New messages are stored: the embedding worker (once it has started) embeds them.
@@ -164,12 +289,12 @@ impl AppState {
     }
 
     /// The loaded embedding model, or why it is not there.
-    pub fn embedder(&self) -> crate::Result<Arc<Embedder>> {
+    pub fn embedder(&self) -> Result<Arc<Embedder>> {
         if let Some(e) = lock(&self.embedder).as_ref() {
             return Ok(e.clone());
         }
         let status = lock(&self.embed_status).clone();
-        Err(crate::Error::Embed(status.message.unwrap_or_else(|| {
+        Err(Error::Embed(status.message.unwrap_or_else(|| {
             "the embedding model is still loading; try again in a moment".into()
         })))
     }
@@ -179,6 +304,11 @@ impl AppState {
         lock(&self.reader)
     }
 
+    /// The write connection, shared (for the core's functions that take one: analysis, chat).
+    pub fn shared_store(&self) -> SharedStore {
+        self.store.clone()
+    }
+
     /// The write connection (also reads what a write needs).
     pub fn store(&self) -> MutexGuard<'_, Store> {
         lock(&self.store)
@@ -186,11 +316,11 @@ impl AppState {
 
     /// The engine for the saved settings: the server, or the built-in model when the settings
     /// say so or (`auto`) the server did not answer when it was resolved.
-    pub async fn llm(&self) -> crate::Result<Llm> {
+    pub async fn llm(&self) -> Result<Llm> {
         Ok(self.resolved_llm().await?.0)
     }
 
-    async fn resolved_llm(&self) -> crate::Result<(Llm, Option<String>)> {
+    async fn resolved_llm(&self) -> Result<(Llm, Option<String>)> {
         let mut slot = self.llm.lock().await;
         if let Some(resolved) = slot.as_ref() {
             return Ok(resolved.clone());
@@ -207,7 +337,7 @@ impl AppState {
         Ok(resolved)
     }
 
-    pub async fn builtin(&self, choice: BuiltinChoice) -> crate::Result<Arc<BuiltinModel>> {
+    pub async fn builtin(&self, choice: BuiltinChoice) -> Result<Arc<BuiltinModel>> {
         let mut slot = self.builtin.lock().await;
         if let Some(model) = slot.as_ref().filter(|m| m.spec().choice == choice) {
             return Ok(model.clone());
@@ -220,14 +350,14 @@ impl AppState {
     }
 
     /// Resolves the engine again (the settings were saved).
-    pub async fn refresh_llm(&self) -> crate::Result<Llm> {
+    pub async fn refresh_llm(&self) -> Result<Llm> {
         *self.llm.lock().await = None;
         self.llm().await
     }
 
     /// What the badge and the message box show; re-resolves first if `refresh`. A server is
     /// probed, so a dead one is reported before the user types.
-    pub async fn llm_status(&self, refresh: bool) -> crate::Result<LlmStatus> {
+    pub async fn llm_status(&self, refresh: bool) -> Result<LlmStatus> {
         if refresh {
             self.refresh_llm().await?;
         }
