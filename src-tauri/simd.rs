@@ -1,6 +1,9 @@
 //! Vectorisable f32 building blocks shared by the embedder's kernels (`embed/kernels.rs`) and
 //! the built-in model (`llm/llama.rs`): a branch-free `exp`, lane-wise reductions that LLVM
-//! turns into SIMD, and `simd_kernel!`, which compiles a loop once per instruction set.
+//! turns into SIMD. And the one place CPU-specific code is chosen: `simd_kernel!` compiles a
+//! plain-Rust loop once per instruction set and picks one at run time (every auto-vectorised
+//! kernel: the embedder's, the built-in model's, the search index's scan); [`avx2_fma`] is
+//! the run-time check for the few kernels written with intrinsics (`llm/quant.rs`).
 
 /// e^x for x in about [-87, 88], relative error ~2e-7 (Cephes' expf polynomial), branch-free
 /// so that loops over it vectorise. Below -87.3 it returns ~1e-38 rather than 0.
@@ -90,6 +93,22 @@ macro_rules! simd_kernel {
 }
 
 pub(crate) use simd_kernel;
+
+/// Whether this CPU runs AVX2 and FMA: the gate of the kernels written with x86 intrinsics
+/// (`#[target_feature(enable = "avx2,fma")]`), checked once per process.
+pub fn avx2_fma() -> bool {
+    static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HAS.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
 
 /// Deterministic pseudo-random values in [-amplitude, amplitude) (xorshift), for the kernels'
 /// unit tests.

@@ -527,7 +527,7 @@ impl QMatrix {
             rows,
             cols,
             parts: vec![Part { rows, blocks }],
-            avx2: has_avx2(),
+            avx2: crate::simd::avx2_fma(),
         })
     }
 
@@ -737,17 +737,6 @@ impl Columns {
         assert!(i < self.len, "element {i} of {}", self.len);
         // SAFETY: in bounds (checked above); exclusive by the caller's contract.
         unsafe { *self.ptr.add(i) = y }
-    }
-}
-
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 
