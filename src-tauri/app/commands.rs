@@ -1,5 +1,7 @@
 //! Tauri commands: deserialize, call the core, map the error. All are `async` so that they run
-//! off the main (UI) thread.
+//! off the main (UI) thread, and their SQLite work runs on a blocking thread (`blocking`). Each
+//! opens a `debug` span named for it: with `HINDSIGHT_LOG=debug` every log line says which
+//! command it came from.
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -50,6 +52,7 @@ pub struct AppInfo {
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn app_info(state: State<'_, Arc<Hindsight>>) -> CommandResult<AppInfo> {
     blocking(&state, |state| {
         let store = state.reader();
@@ -69,6 +72,7 @@ pub async fn app_info(state: State<'_, Arc<Hindsight>>) -> CommandResult<AppInfo
 
 /// What to paste into a bug report (`diagnostics.rs`).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn diagnostics(state: State<'_, Arc<Hindsight>>) -> CommandResult<String> {
     blocking(&state, |state| {
         Ok(crate::diagnostics::collect(&state.reader(), &state.locations)?.to_text())
@@ -77,11 +81,13 @@ pub async fn diagnostics(state: State<'_, Arc<Hindsight>>) -> CommandResult<Stri
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn embedding_status(state: State<'_, Arc<Hindsight>>) -> CommandResult<EmbedStatus> {
     Ok(lock(&state.embed_status).clone())
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_conversations(
     state: State<'_, Arc<Hindsight>>,
     cursor: Option<String>,
@@ -96,6 +102,7 @@ pub async fn list_conversations(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_conversation(
     state: State<'_, Arc<Hindsight>>,
     id: String,
@@ -104,6 +111,7 @@ pub async fn get_conversation(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_messages(
     state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
@@ -121,6 +129,7 @@ pub async fn list_messages(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn rename_conversation(
     state: State<'_, Arc<Hindsight>>,
     id: String,
@@ -133,6 +142,7 @@ pub async fn rename_conversation(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn end_conversation(
     state: State<'_, Arc<Hindsight>>,
     id: String,
@@ -141,6 +151,7 @@ pub async fn end_conversation(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn reopen_conversation(
     state: State<'_, Arc<Hindsight>>,
     id: String,
@@ -149,6 +160,7 @@ pub async fn reopen_conversation(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_conversation(
     state: State<'_, Arc<Hindsight>>,
     id: String,
@@ -157,6 +169,7 @@ pub async fn delete_conversation(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn toggle_reaction(
     state: State<'_, Arc<Hindsight>>,
     message_id: String,
@@ -169,6 +182,7 @@ pub async fn toggle_reaction(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_bookmark(
     state: State<'_, Arc<Hindsight>>,
     message_id: String,
@@ -181,6 +195,7 @@ pub async fn set_bookmark(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_bookmarks(
     state: State<'_, Arc<Hindsight>>,
     cursor: Option<String>,
@@ -195,6 +210,7 @@ pub async fn list_bookmarks(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn search_text(
     state: State<'_, Arc<Hindsight>>,
     query: String,
@@ -207,6 +223,7 @@ pub async fn search_text(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_conversation(
     state: State<'_, Arc<Hindsight>>,
     first_text: Option<String>,
@@ -219,6 +236,7 @@ pub async fn create_conversation(
 
 /// Stores the message and streams the answer through `on_event` (`started`, `token`…, `done`).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn send_message(
     app: tauri::AppHandle,
     state: State<'_, Arc<Hindsight>>,
@@ -251,6 +269,7 @@ pub async fn send_message(
 pub const RENAMED_EVENT: &str = "conversation-renamed";
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn regenerate(
     state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
@@ -265,6 +284,7 @@ pub async fn regenerate(
 
 /// Goes on with the last answer where it stopped (Continue), streaming like a new answer.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn continue_answer(
     state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
@@ -279,6 +299,7 @@ pub async fn continue_answer(
 
 /// A regenerated answer's earlier versions, oldest first.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn message_versions(
     state: State<'_, Arc<Hindsight>>,
     message_id: String,
@@ -290,6 +311,7 @@ pub async fn message_versions(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn stop_generation(
     state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
@@ -298,11 +320,13 @@ pub async fn stop_generation(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_llm_settings(state: State<'_, Arc<Hindsight>>) -> CommandResult<LlmSettings> {
     blocking(&state, move |state| LlmSettings::load(&state.reader())).await
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn save_llm_settings(
     state: State<'_, Arc<Hindsight>>,
     settings: LlmSettings,
@@ -318,6 +342,7 @@ pub async fn save_llm_settings(
 
 /// The built-in models the app knows, and which are installed (Settings' model choice).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn builtin_models(
     state: State<'_, Arc<Hindsight>>,
 ) -> CommandResult<Vec<crate::llm::catalog::BuiltinModelInfo>> {
@@ -326,6 +351,7 @@ pub async fn builtin_models(
 
 /// The engine in use (server or built-in model, and why). `refresh` probes the server again.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn llm_status(
     state: State<'_, Arc<Hindsight>>,
     refresh: bool,
@@ -335,12 +361,14 @@ pub async fn llm_status(
 
 /// The server's models, with the given (unsaved) settings: the "test connection" button.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_models(settings: LlmSettings) -> CommandResult<Vec<String>> {
     Ok(LlmClient::new(settings)?.models().await?)
 }
 
 /// The local LLM servers that answer on their default ports (the first-run welcome).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn detect_servers() -> CommandResult<Vec<crate::llm::detect::DetectedServer>> {
     Ok(crate::llm::detect::local_servers(std::time::Duration::from_millis(1500)).await)
 }
@@ -373,6 +401,7 @@ pub struct AnalysisView {
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_analysis(
     state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
@@ -389,6 +418,7 @@ pub async fn get_analysis(
 
 /// Queues the analysis again (after a failure, or to refresh it).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn reanalyze(
     state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
@@ -408,6 +438,7 @@ pub struct AnalysisProgressView {
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn analysis_progress(
     state: State<'_, Arc<Hindsight>>,
 ) -> CommandResult<AnalysisProgressView> {
@@ -423,6 +454,7 @@ pub async fn analysis_progress(
 /// "Analyse all": queues every ended conversation without an analysis (newest first) and
 /// resumes the queue; returns how many were queued.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn analyse_all(state: State<'_, Arc<Hindsight>>) -> CommandResult<usize> {
     blocking(&state, |state| {
         let queued = state.analysis.enqueue_all()?;
@@ -433,6 +465,7 @@ pub async fn analyse_all(state: State<'_, Arc<Hindsight>>) -> CommandResult<usiz
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_analysis_settings(
     state: State<'_, Arc<Hindsight>>,
 ) -> CommandResult<AnalysisSettings> {
@@ -440,6 +473,7 @@ pub async fn get_analysis_settings(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn save_analysis_settings(
     state: State<'_, Arc<Hindsight>>,
     settings: AnalysisSettings,
@@ -452,6 +486,7 @@ pub async fn save_analysis_settings(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn pause_analysis(state: State<'_, Arc<Hindsight>>, paused: bool) -> CommandResult<()> {
     state.analysis.set_paused(paused);
     Ok(())
@@ -502,6 +537,7 @@ pub struct Imported {
 
 /// Asks for a file with the native dialog and imports it (Hindsight JSON or a ChatGPT export).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn import_history(
     app: tauri::AppHandle,
     state: State<'_, Arc<Hindsight>>,
@@ -531,6 +567,7 @@ pub struct Exported {
 /// Asks where with the native dialog, then exports every conversation: `json` to one file,
 /// `markdown` as one file per conversation into a folder.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn export_history(
     app: tauri::AppHandle,
     state: State<'_, Arc<Hindsight>>,
@@ -561,6 +598,7 @@ pub struct Restored {
 /// Restores the newest good backup (a damaged history's way back), then starts the background
 /// workers that a damaged history had stopped.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn restore_backup(
     app: tauri::AppHandle,
     state: State<'_, Arc<Hindsight>>,
@@ -578,6 +616,7 @@ pub async fn restore_backup(
 
 /// Counts, sentiment and topics over time, for the Insights view.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_insights(
     state: State<'_, Arc<Hindsight>>,
     exclude_models: Vec<String>,
@@ -592,6 +631,7 @@ pub async fn get_insights(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_action_items(
     state: State<'_, Arc<Hindsight>>,
     open_only: Option<bool>,
@@ -606,6 +646,7 @@ pub async fn list_action_items(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_action_item_done(
     state: State<'_, Arc<Hindsight>>,
     id: i64,
@@ -619,6 +660,7 @@ pub async fn set_action_item_done(
 
 /// History search (hybrid by default) on a blocking thread: embedding the query is CPU work.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn search_history(
     app: tauri::AppHandle,
     text: String,
@@ -637,6 +679,7 @@ pub async fn search_history(
 /// "Ask your history": the answer streams over `on_token`; the result carries the cited
 /// excerpts (`excerpts[n-1]` is `[n]`).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn ask_history(
     app: tauri::AppHandle,
     question: String,
@@ -659,6 +702,7 @@ pub async fn ask_history(
 
 /// The questions asked before, newest first.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_asked(
     state: State<'_, Arc<Hindsight>>,
     limit: Option<usize>,
@@ -670,12 +714,14 @@ pub async fn list_asked(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_asked(state: State<'_, Arc<Hindsight>>, id: i64) -> CommandResult<()> {
     blocking(&state, move |state| state.store().delete_asked(id)).await
 }
 
 /// Stops the question being answered: its result keeps the excerpts found.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn stop_ask(state: State<'_, Arc<Hindsight>>) -> CommandResult<()> {
     state.stop_ask();
     Ok(())
