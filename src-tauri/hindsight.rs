@@ -141,6 +141,11 @@ impl Hindsight {
         self.store().is_read_only()
     }
 
+    /// Whether nothing may be written now: the history is damaged, or open read-only.
+    pub fn writes_stopped(&self) -> bool {
+        self.damaged().is_some() || self.read_only()
+    }
+
     /// The problems of a damaged database (`None`: healthy).
     pub fn damaged(&self) -> Option<Vec<String>> {
         lock(&self.damaged).clone()
@@ -184,7 +189,7 @@ impl Hindsight {
     /// or not that succeeds.
     #[tracing::instrument(skip_all, fields(?format), err(level = tracing::Level::WARN))]
     pub async fn import_file(&self, path: &Path, format: ImportFormat) -> Result<ImportReport> {
-        if self.damaged().is_some() || self.read_only() {
+        if self.writes_stopped() {
             return Err(Error::ReadOnly);
         }
         let db = self.locations.db_path();

@@ -35,7 +35,7 @@ pub fn start(app: &AppHandle) {
             tokio::time::sleep(IDLE_CHECK).await;
             let state = watcher.state::<Arc<Hindsight>>();
             // Nothing is ended in a history that cannot be written.
-            if state.damaged().is_some() || state.read_only() {
+            if state.writes_stopped() {
                 continue;
             }
             let settings = AnalysisSettings::load(&state.reader()).unwrap_or_default();

@@ -542,7 +542,7 @@ pub async fn import_history(
     app: tauri::AppHandle,
     state: State<'_, Arc<Hindsight>>,
 ) -> CommandResult<Option<Imported>> {
-    if state.damaged().is_some() || state.read_only() {
+    if state.writes_stopped() {
         return Err(crate::Error::ReadOnly.into());
     }
     let Some(path) = pick_path(&app, Pick::OpenJson).await? else {

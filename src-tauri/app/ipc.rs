@@ -25,10 +25,10 @@ use crate::search::ask::{AskResult, Excerpt};
 use crate::search::when::TimeRange;
 use crate::search::{SearchHit, SearchMode, SearchOptions, SearchResults};
 use crate::store::{
-    ActionItem, ActionItemEntry, AnalysisProgress, AnalysisState, AnalysisStatus, AskedQuestion,
-    Bookmark, Conversation, ConversationAnalysis, ConversationDetail, InsightCounts, Insights,
-    Message, MessageState, MessageVersion, ModelAnalyses, Owner, Page, SearchFilters, Sender,
-    Sentiment, SentimentPoint, Status, TextHit, TopicSeries, Turn,
+    ActionItem, ActionItemEntry, AnalysisState, AnalysisStatus, AskedQuestion, Bookmark,
+    Conversation, ConversationAnalysis, ConversationDetail, InsightCounts, Insights, Message,
+    MessageState, MessageVersion, ModelAnalyses, Owner, Page, SearchFilters, Sender, Sentiment,
+    SentimentPoint, Status, TextHit, TopicSeries, Turn,
 };
 use crate::transfer::{ExportFormat, ImportFormat, ImportReport};
 use crate::Hindsight;
@@ -159,7 +159,6 @@ fn types_ts(cfg: &Config) -> Vec<String> {
         ActionItemEntry::decl(cfg),
         ConversationAnalysis::decl(cfg),
         AnalysisStatus::decl(cfg),
-        AnalysisProgress::decl(cfg),
         AnalysisProgressView::decl(cfg),
         AnalysisView::decl(cfg),
         AnalysisSettings::decl(cfg),
@@ -196,7 +195,6 @@ fn types_ts(cfg: &Config) -> Vec<String> {
         Provider::decl(cfg),
         Engine::decl(cfg),
         BuiltinChoice::decl(cfg),
-        crate::llm::BuiltinSpec::decl(cfg),
         BuiltinModelInfo::decl(cfg),
         DetectedServer::decl(cfg),
         LlmSettings::decl(cfg),

@@ -62,7 +62,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
         .manage(Arc::new(state))
         .setup(|app| {
             let state = tauri::Manager::state::<Arc<Hindsight>>(app.handle());
-            if state.damaged().is_none() && !state.read_only() {
+            if !state.writes_stopped() {
                 start_workers(app.handle());
                 daily_backup(state.locations.db_path());
             }

@@ -378,6 +378,8 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             locations.data_dir.display()
         );
     }
+    // The use cases the window runs too; a command that needs one hands it the store.
+    let use_cases = |store: Store| Hindsight::new(store, locations.clone(), None);
     let mut out = std::io::stdout().lock();
     match command {
         Command::Import { file, format, json } => {
@@ -387,7 +389,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 FormatArg::Chatgpt => ImportFormat::ChatGpt,
             };
             let t0 = std::time::Instant::now();
-            let hindsight = Hindsight::new(store, locations.clone(), None)?;
+            let hindsight = use_cases(store)?;
             let r = runtime()?.block_on(hindsight.import_file(&file, format))?;
             if json {
                 print_json(&mut out, &r)?;
@@ -487,7 +489,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 ExportFormat::Json => (transfer::ExportFormat::Json, "json"),
                 ExportFormat::Markdown => (transfer::ExportFormat::Markdown, "markdown"),
             };
-            let count = Hindsight::new(store, locations.clone(), None)?.export(format, &path)?;
+            let count = use_cases(store)?.export(format, &path)?;
             if json {
                 print_json(
                     &mut out,
@@ -676,7 +678,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 true => None,
                 false => Some(&llm),
             };
-            let hindsight = Hindsight::new(store, locations.clone(), None)?;
+            let hindsight = use_cases(store)?;
             analysis::end(&hindsight, &id, llm, json, &mut out)?
         }
         Command::Analyze { id, all, llm, json } => {
@@ -720,7 +722,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 },
                 now: as_of,
             };
-            let hindsight = Hindsight::new(store, locations.clone(), None)?;
+            let hindsight = use_cases(store)?;
             search::search(&hindsight, &text, &opts, json, &mut out)?
         }
         Command::Ask {
@@ -728,7 +730,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             llm,
             json,
         } => {
-            let hindsight = std::sync::Arc::new(Hindsight::new(store, locations.clone(), None)?);
+            let hindsight = std::sync::Arc::new(use_cases(store)?);
             search::ask(&hindsight, &question, &llm, json, &mut out)?
         }
         Command::Diagnostics { json } => {

@@ -62,25 +62,6 @@ export type AnalysisStatus = { conversation_id: string, state: AnalysisState,
  */
 error: string | null, updated_at: string | null, };
 
-export type AnalysisProgress = { 
-/**
- * Queued, not started.
- */
-pending: number, running: number, 
-/**
- * Failed and not analysed since.
- */
-failed: number, 
-/**
- * Conversations with an analysis.
- */
-analysed: number, 
-/**
- * Ended conversations with messages, no analysis and no job queued or running (what
- * "Analyse all" would queue; failed ones included).
- */
-not_queued: number, };
-
 export type AnalysisProgressView = { paused: boolean, 
 /**
  * Queued, not started.
@@ -299,40 +280,6 @@ export type Provider = "auto" | "builtin" | "server";
 export type Engine = "builtin" | "server";
 
 export type BuiltinChoice = "tiny" | "small" | "better";
-
-export type BuiltinSpec = { choice: BuiltinChoice, 
-/**
- * "Tiny", "Small", "Better".
- */
-label: string, 
-/**
- * The model's own name.
- */
-name: string, 
-/**
- * The folder under the models dir, and the GGUF in it (beside its tokenizer.json).
- */
-dir: string, gguf: string, 
-/**
- * Size of the GGUF.
- */
-bytes: number, 
-/**
- * Memory it needs while answering (weights, KV cache, buffers), rounded up.
- */
-ram_bytes: number, 
-/**
- * Decode speed measured on a 2-core machine (BENCHMARKS.md, scripts/bench-builtin).
- */
-speed: string, 
-/**
- * How to install it.
- */
-fetch: string, 
-/**
- * Its strengths and limits, in a line.
- */
-note: string, };
 
 export type BuiltinModelInfo = { installed: boolean, choice: BuiltinChoice, 
 /**
