@@ -13,7 +13,8 @@ use super::error::CommandResult;
 use crate::analysis::AnalysisSettings;
 use crate::chat::ChatEvent;
 use crate::hindsight::EmbedStatus;
-use crate::llm::{LlmClient, LlmSettings, LlmStatus};
+use crate::hindsight::DEFAULT_PAGE;
+use crate::llm::{LlmSettings, LlmStatus};
 use crate::search::ask::AskResult;
 use crate::search::{SearchOptions, SearchResults};
 use crate::store::{
@@ -23,8 +24,6 @@ use crate::store::{
 use crate::sync::lock;
 use crate::Hindsight;
 use ts_rs::TS;
-
-const DEFAULT_PAGE: usize = 100;
 
 /// Runs `f` on a blocking thread: SQLite (and any CPU work) stays off the async runtime, whose
 /// threads stream answers and serve the other commands meanwhile.
@@ -55,16 +54,15 @@ pub struct AppInfo {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn app_info(state: State<'_, Arc<Hindsight>>) -> CommandResult<AppInfo> {
     blocking(&state, |state| {
-        let store = state.reader();
+        let (conversation_count, message_count) = state.counts();
         Ok(AppInfo {
             version: env!("CARGO_PKG_VERSION"),
             data_dir: state.locations.data_dir.display().to_string(),
             models_dir: state.locations.models_dir.display().to_string(),
-            // A damaged file may fail to count: the window must still open and say so.
-            conversation_count: store.count_conversations().unwrap_or(0),
-            message_count: store.count_messages().unwrap_or(0),
+            conversation_count,
+            message_count,
             damaged: state.damaged(),
-            read_only: store.is_read_only(),
+            read_only: state.read_only(),
         })
     })
     .await
@@ -74,10 +72,7 @@ pub async fn app_info(state: State<'_, Arc<Hindsight>>) -> CommandResult<AppInfo
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn diagnostics(state: State<'_, Arc<Hindsight>>) -> CommandResult<String> {
-    blocking(&state, |state| {
-        Ok(crate::diagnostics::collect(&state.reader(), &state.locations)?.to_text())
-    })
-    .await
+    blocking(&state, |state| Ok(state.diagnostics()?.to_text())).await
 }
 
 #[tauri::command]
@@ -94,9 +89,7 @@ pub async fn list_conversations(
     limit: Option<usize>,
 ) -> CommandResult<Page<Conversation>> {
     blocking(&state, move |state| {
-        state
-            .reader()
-            .list_conversations(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))
+        state.conversations(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))
     })
     .await
 }
@@ -107,7 +100,7 @@ pub async fn get_conversation(
     state: State<'_, Arc<Hindsight>>,
     id: String,
 ) -> CommandResult<ConversationDetail> {
-    blocking(&state, move |state| state.reader().conversation_detail(&id)).await
+    blocking(&state, move |state| state.conversation(&id)).await
 }
 
 #[tauri::command]
@@ -119,7 +112,7 @@ pub async fn list_messages(
     limit: Option<usize>,
 ) -> CommandResult<Page<Message>> {
     blocking(&state, move |state| {
-        state.reader().list_messages(
+        state.messages(
             &conversation_id,
             cursor.as_deref(),
             limit.unwrap_or(DEFAULT_PAGE),
@@ -135,10 +128,7 @@ pub async fn rename_conversation(
     id: String,
     title: String,
 ) -> CommandResult<Conversation> {
-    blocking(&state, move |state| {
-        state.store().rename_conversation(&id, &title)
-    })
-    .await
+    blocking(&state, move |state| state.rename_conversation(&id, &title)).await
 }
 
 #[tauri::command]
@@ -156,7 +146,7 @@ pub async fn reopen_conversation(
     state: State<'_, Arc<Hindsight>>,
     id: String,
 ) -> CommandResult<Conversation> {
-    blocking(&state, move |state| state.store().reopen_conversation(&id)).await
+    blocking(&state, move |state| state.reopen_conversation(&id)).await
 }
 
 #[tauri::command]
@@ -176,7 +166,7 @@ pub async fn toggle_reaction(
     emoji: String,
 ) -> CommandResult<Message> {
     blocking(&state, move |state| {
-        state.store().toggle_reaction(&message_id, &emoji)
+        state.toggle_reaction(&message_id, &emoji)
     })
     .await
 }
@@ -189,7 +179,7 @@ pub async fn set_bookmark(
     bookmarked: bool,
 ) -> CommandResult<Message> {
     blocking(&state, move |state| {
-        state.store().set_bookmark(&message_id, bookmarked)
+        state.set_bookmark(&message_id, bookmarked)
     })
     .await
 }
@@ -202,9 +192,7 @@ pub async fn list_bookmarks(
     limit: Option<usize>,
 ) -> CommandResult<Page<Bookmark>> {
     blocking(&state, move |state| {
-        state
-            .reader()
-            .list_bookmarks(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))
+        state.bookmarks(cursor.as_deref(), limit.unwrap_or(DEFAULT_PAGE))
     })
     .await
 }
@@ -217,7 +205,7 @@ pub async fn search_text(
     limit: Option<usize>,
 ) -> CommandResult<Vec<TextHit>> {
     blocking(&state, move |state| {
-        state.reader().search_text(&query, limit.unwrap_or(50))
+        state.search_text(&query, limit.unwrap_or(50))
     })
     .await
 }
@@ -229,12 +217,14 @@ pub async fn create_conversation(
     first_text: Option<String>,
 ) -> CommandResult<Conversation> {
     blocking(&state, move |state| {
-        state.chat.create_conversation(first_text.as_deref())
+        state.create_conversation(first_text.as_deref())
     })
     .await
 }
 
-/// Stores the message and streams the answer through `on_event` (`started`, `token`…, `done`).
+/// Stores the message and streams the answer through `on_event` (`started`, `token`…, `done`);
+/// after the first answer the model names the conversation and the window hears
+/// `conversation-renamed`.
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn send_message(
@@ -244,25 +234,12 @@ pub async fn send_message(
     text: String,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
-    let llm = state.llm().await?;
-    let answer = streamed(on_event, |tx| {
-        state.chat.send(&llm, &conversation_id, &text, tx)
+    streamed(on_event, |tx| {
+        state.send_and_name(&conversation_id, &text, tx, move |conversation| {
+            let _ = tauri::Emitter::emit(&app, RENAMED_EVENT, conversation);
+        })
     })
-    .await?;
-    // After the first answer, the model names the conversation (in the background; the
-    // window hears `conversation-renamed`).
-    let id = answer.conversation_id.clone();
-    tauri::async_runtime::spawn(async move {
-        let state = tauri::Manager::state::<Arc<Hindsight>>(&app);
-        match state.chat.retitle(&llm, &id).await {
-            Ok(Some(conversation)) => {
-                let _ = tauri::Emitter::emit(&app, RENAMED_EVENT, conversation);
-            }
-            Ok(None) => {}
-            Err(e) => tracing::warn!("naming the conversation failed: {e}"),
-        }
-    });
-    Ok(answer)
+    .await
 }
 
 /// Emitted with the conversation when the model has given it a title.
@@ -275,11 +252,7 @@ pub async fn regenerate(
     conversation_id: String,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
-    let llm = state.llm().await?;
-    streamed(on_event, |tx| {
-        state.chat.regenerate(&llm, &conversation_id, tx)
-    })
-    .await
+    streamed(on_event, |tx| state.regenerate(&conversation_id, tx)).await
 }
 
 /// Goes on with the last answer where it stopped (Continue), streaming like a new answer.
@@ -290,11 +263,7 @@ pub async fn continue_answer(
     conversation_id: String,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
-    let llm = state.llm().await?;
-    streamed(on_event, |tx| {
-        state.chat.continue_answer(&llm, &conversation_id, tx)
-    })
-    .await
+    streamed(on_event, |tx| state.continue_answer(&conversation_id, tx)).await
 }
 
 /// A regenerated answer's earlier versions, oldest first.
@@ -304,10 +273,7 @@ pub async fn message_versions(
     state: State<'_, Arc<Hindsight>>,
     message_id: String,
 ) -> CommandResult<Vec<crate::store::MessageVersion>> {
-    blocking(&state, move |state| {
-        state.reader().message_versions(&message_id)
-    })
-    .await
+    blocking(&state, move |state| state.message_versions(&message_id)).await
 }
 
 #[tauri::command]
@@ -316,13 +282,13 @@ pub async fn stop_generation(
     state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
 ) -> CommandResult<bool> {
-    Ok(state.chat.stop(&conversation_id))
+    Ok(state.stop_answer(&conversation_id))
 }
 
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_llm_settings(state: State<'_, Arc<Hindsight>>) -> CommandResult<LlmSettings> {
-    blocking(&state, move |state| LlmSettings::load(&state.reader())).await
+    blocking(&state, move |state| state.llm_settings()).await
 }
 
 #[tauri::command]
@@ -331,13 +297,7 @@ pub async fn save_llm_settings(
     state: State<'_, Arc<Hindsight>>,
     settings: LlmSettings,
 ) -> CommandResult<LlmSettings> {
-    let saved = settings.clone();
-    blocking(&state, move |state| saved.save(&state.store())).await?;
-    // The next answer uses the new choice; an unreachable server is reported by the status.
-    if let Err(e) = state.refresh_llm().await {
-        tracing::warn!(code = e.code(), "no LLM after the settings changed: {e}");
-    }
-    Ok(settings)
+    Ok(state.save_llm_settings(settings).await?)
 }
 
 /// The built-in models the app knows, and which are installed (Settings' model choice).
@@ -346,7 +306,7 @@ pub async fn save_llm_settings(
 pub async fn builtin_models(
     state: State<'_, Arc<Hindsight>>,
 ) -> CommandResult<Vec<crate::llm::catalog::BuiltinModelInfo>> {
-    Ok(crate::llm::catalog::list(&state.locations.models_dir))
+    Ok(state.builtin_models())
 }
 
 /// The engine in use (server or built-in model, and why). `refresh` probes the server again.
@@ -363,7 +323,7 @@ pub async fn llm_status(
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_models(settings: LlmSettings) -> CommandResult<Vec<String>> {
-    Ok(LlmClient::new(settings)?.models().await?)
+    Ok(Hindsight::server_models(settings).await?)
 }
 
 /// The local LLM servers that answer on their default ports (the first-run welcome).
@@ -407,11 +367,8 @@ pub async fn get_analysis(
     conversation_id: String,
 ) -> CommandResult<AnalysisView> {
     blocking(&state, move |state| {
-        let store = state.reader();
-        Ok(AnalysisView {
-            status: store.analysis_status(&conversation_id)?,
-            analysis: store.get_analysis(&conversation_id)?,
-        })
+        let (status, analysis) = state.analysis(&conversation_id)?;
+        Ok(AnalysisView { status, analysis })
     })
     .await
 }
@@ -423,10 +380,7 @@ pub async fn reanalyze(
     state: State<'_, Arc<Hindsight>>,
     conversation_id: String,
 ) -> CommandResult<AnalysisStatus> {
-    blocking(&state, move |state| {
-        state.analysis.enqueue(&conversation_id)
-    })
-    .await
+    blocking(&state, move |state| state.reanalyse(&conversation_id)).await
 }
 
 /// The history's analyses by state, and whether the queue is paused.
@@ -444,8 +398,8 @@ pub async fn analysis_progress(
 ) -> CommandResult<AnalysisProgressView> {
     blocking(&state, |state| {
         Ok(AnalysisProgressView {
-            progress: state.reader().analysis_progress()?,
-            paused: state.analysis.is_paused(),
+            progress: state.analysis_progress()?,
+            paused: state.analysis_paused(),
         })
     })
     .await
@@ -456,12 +410,7 @@ pub async fn analysis_progress(
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn analyse_all(state: State<'_, Arc<Hindsight>>) -> CommandResult<usize> {
-    blocking(&state, |state| {
-        let queued = state.analysis.enqueue_all()?;
-        state.analysis.set_paused(false);
-        Ok(queued)
-    })
-    .await
+    blocking(&state, |state| state.analyse_all()).await
 }
 
 #[tauri::command]
@@ -469,7 +418,7 @@ pub async fn analyse_all(state: State<'_, Arc<Hindsight>>) -> CommandResult<usiz
 pub async fn get_analysis_settings(
     state: State<'_, Arc<Hindsight>>,
 ) -> CommandResult<AnalysisSettings> {
-    blocking(&state, move |state| AnalysisSettings::load(&state.reader())).await
+    blocking(&state, move |state| state.analysis_settings()).await
 }
 
 #[tauri::command]
@@ -479,7 +428,7 @@ pub async fn save_analysis_settings(
     settings: AnalysisSettings,
 ) -> CommandResult<AnalysisSettings> {
     blocking(&state, move |state| {
-        settings.save(&state.store())?;
+        state.save_analysis_settings(&settings)?;
         Ok(settings)
     })
     .await
@@ -488,7 +437,7 @@ pub async fn save_analysis_settings(
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn pause_analysis(state: State<'_, Arc<Hindsight>>, paused: bool) -> CommandResult<()> {
-    state.analysis.set_paused(paused);
+    state.pause_analysis(paused);
     Ok(())
 }
 
@@ -623,9 +572,7 @@ pub async fn get_insights(
     include_doubtful: Option<bool>,
 ) -> CommandResult<crate::store::Insights> {
     blocking(&state, move |state| {
-        state
-            .reader()
-            .insights(&exclude_models, include_doubtful.unwrap_or(false))
+        state.insights(&exclude_models, include_doubtful.unwrap_or(false))
     })
     .await
 }
@@ -638,9 +585,7 @@ pub async fn list_action_items(
     limit: Option<usize>,
 ) -> CommandResult<Vec<ActionItemEntry>> {
     blocking(&state, move |state| {
-        state
-            .reader()
-            .list_action_items(open_only.unwrap_or(false), limit.unwrap_or(500))
+        state.action_items(open_only.unwrap_or(false), limit.unwrap_or(500))
     })
     .await
 }
@@ -652,10 +597,7 @@ pub async fn set_action_item_done(
     id: i64,
     done: bool,
 ) -> CommandResult<ActionItem> {
-    blocking(&state, move |state| {
-        state.store().set_action_item_done(id, done)
-    })
-    .await
+    blocking(&state, move |state| state.set_action_item_done(id, done)).await
 }
 
 /// History search (hybrid by default) on a blocking thread: embedding the query is CPU work.
@@ -689,14 +631,13 @@ pub async fn ask_history(
     let state = tauri::Manager::state::<Arc<Hindsight>>(&app)
         .inner()
         .clone();
-    let llm = state.llm().await?;
     let (tx, mut rx) = mpsc::channel::<String>(256);
     let forward = async {
         while let Some(piece) = rx.recv().await {
             let _ = on_token.send(piece);
         }
     };
-    let (result, ()) = tokio::join!(state.ask(&llm, &question, previous.as_deref(), tx), forward);
+    let (result, ()) = tokio::join!(state.ask(&question, previous.as_deref(), tx), forward);
     Ok(result?)
 }
 
@@ -707,16 +648,13 @@ pub async fn list_asked(
     state: State<'_, Arc<Hindsight>>,
     limit: Option<usize>,
 ) -> CommandResult<Vec<crate::store::AskedQuestion>> {
-    blocking(&state, move |state| {
-        state.reader().list_asked(limit.unwrap_or(50))
-    })
-    .await
+    blocking(&state, move |state| state.asked(limit.unwrap_or(50))).await
 }
 
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_asked(state: State<'_, Arc<Hindsight>>, id: i64) -> CommandResult<()> {
-    blocking(&state, move |state| state.store().delete_asked(id)).await
+    blocking(&state, move |state| state.delete_asked(id)).await
 }
 
 /// Stops the question being answered: its result keeps the excerpts found.

@@ -29,6 +29,18 @@ use ts_rs::TS;
 
 pub type SharedStore = Arc<Mutex<Store>>;
 
+/// Runs `f` with the store on a blocking thread: SQLite never holds up the async runtime,
+/// whose threads stream the answers.
+pub async fn on_store<T: Send + 'static>(
+    store: &SharedStore,
+    f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&lock(&store)))
+        .await
+        .map_err(|e| Error::Internal(format!("a database task failed: {e}")))?
+}
+
 /// How often a growing answer is written to disk while it streams.
 const SAVE_EVERY: Duration = Duration::from_millis(250);
 
@@ -43,9 +55,12 @@ pub enum ChatEvent {
 
 pub struct ChatService {
     store: SharedStore,
-    active: Mutex<HashMap<String, CancellationToken>>,
+    /// The conversations being answered, by id, with the token that stops each.
+    active: Active,
     on_stored: Box<dyn Fn() + Send + Sync>,
 }
+
+type Active = Arc<Mutex<HashMap<String, CancellationToken>>>;
 
 /// The title of a conversation created without text.
 const UNTITLED: &str = "New chat";
@@ -59,7 +74,7 @@ impl ChatService {
     pub fn new(store: SharedStore, on_stored: impl Fn() + Send + Sync + 'static) -> Self {
         ChatService {
             store,
-            active: Mutex::new(HashMap::new()),
+            active: Arc::default(),
             on_stored: Box::new(on_stored),
         }
     }
@@ -93,8 +108,33 @@ impl ChatService {
         text: &str,
         events: mpsc::Sender<ChatEvent>,
     ) -> Result<Message> {
-        let (user, ai) = self.record(conversation_id, text)?;
+        let (user, ai) = self.record_async(conversation_id, text).await?;
         self.answer(llm, ai, Some(user), events).await
+    }
+
+    /// [`record`](Self::record) on a blocking thread, for async callers.
+    pub async fn record_async(
+        &self,
+        conversation_id: &str,
+        text: &str,
+    ) -> Result<(Message, Message)> {
+        let (active, id, text) = (
+            self.active.clone(),
+            conversation_id.to_owned(),
+            text.to_owned(),
+        );
+        let pair = self
+            .on_store(move |store| record_in(store, &active, &id, &text))
+            .await?;
+        (self.on_stored)();
+        Ok(pair)
+    }
+
+    async fn on_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        on_store(&self.store, f).await
     }
 
     /// Checks a message the user is about to send (before anything is created for it).
@@ -110,31 +150,18 @@ impl ChatService {
     /// Commits the user's message and an empty `streaming` answer to it, in one transaction,
     /// before any LLM is loaded or called: whatever happens next, the message is on disk.
     pub fn record(&self, conversation_id: &str, text: &str) -> Result<(Message, Message)> {
-        let text = Self::check_text(text)?;
-        let pair = {
-            let store = lock(&self.store);
-            let conversation = self.writable(&store, conversation_id)?;
-            store.transaction(|s| {
-                let now = now_ms();
-                if conversation.message_count == 0 && conversation.title == UNTITLED {
-                    s.rename_conversation(&conversation.id, &title_from(text))?;
-                }
-                let user =
-                    s.add_message(NewMessage::new(&conversation.id, Sender::User, text, now))?;
-                let ai = s.add_message(NewMessage {
-                    state: MessageState::Streaming,
-                    ..NewMessage::new(&conversation.id, Sender::Ai, "", now)
-                })?;
-                Ok((user, ai))
-            })?
-        };
+        let pair = record_in(&lock(&self.store), &self.active, conversation_id, text)?;
         (self.on_stored)();
         Ok(pair)
     }
 
     /// Ends an answer that could not start (no LLM could be loaded): `error`, with the reason.
-    pub fn fail(&self, ai: &Message, reason: &Error) -> Result<Message> {
-        lock(&self.store).update_message(&ai.id, "", MessageState::Error, Some(&reason.to_string()))
+    pub async fn fail(&self, ai: &Message, reason: &Error) -> Result<Message> {
+        let (id, reason) = (ai.id.clone(), reason.to_string());
+        self.on_store(move |store| {
+            store.update_message(&id, "", MessageState::Error, Some(&reason))
+        })
+        .await
     }
 
     /// Replaces the conversation's last answer with a new one.
@@ -144,27 +171,28 @@ impl ChatService {
         conversation_id: &str,
         events: mpsc::Sender<ChatEvent>,
     ) -> Result<Message> {
-        let ai = {
-            let store = lock(&self.store);
-            let conversation = self.writable(&store, conversation_id)?;
-            let messages = store.all_messages(&conversation.id)?;
-            match messages.last() {
-                // The answer it replaces is kept as an earlier version (‹ 1/2 › in the window).
-                Some(m) if m.sender == Sender::Ai => store.transaction(|s| {
-                    s.keep_version(m)?;
-                    s.update_message(&m.id, "", MessageState::Streaming, None)
-                })?,
-                Some(_) => store.add_message(NewMessage {
-                    state: MessageState::Streaming,
-                    ..NewMessage::new(&conversation.id, Sender::Ai, "", now_ms())
-                })?,
-                None => {
-                    return Err(Error::Invalid(
+        let (active, id) = (self.active.clone(), conversation_id.to_owned());
+        let ai = self
+            .on_store(move |store| {
+                let conversation = writable(store, &active, &id)?;
+                let messages = store.all_messages(&conversation.id)?;
+                match messages.last() {
+                    // The answer it replaces is kept as an earlier version (‹ 1/2 › in the
+                    // window).
+                    Some(m) if m.sender == Sender::Ai => store.transaction(|s| {
+                        s.keep_version(m)?;
+                        s.update_message(&m.id, "", MessageState::Streaming, None)
+                    }),
+                    Some(_) => store.add_message(NewMessage {
+                        state: MessageState::Streaming,
+                        ..NewMessage::new(&conversation.id, Sender::Ai, "", now_ms())
+                    }),
+                    None => Err(Error::Invalid(
                         "the conversation has no message to answer".into(),
-                    ))
+                    )),
                 }
-            }
-        };
+            })
+            .await?;
         self.answer(llm, ai, None, events).await
     }
 
@@ -176,26 +204,26 @@ impl ChatService {
         conversation_id: &str,
         events: mpsc::Sender<ChatEvent>,
     ) -> Result<Message> {
-        let ai = {
-            let store = lock(&self.store);
-            let conversation = self.writable(&store, conversation_id)?;
-            let messages = store.all_messages(&conversation.id)?;
-            match messages.last() {
-                Some(m)
-                    if m.sender == Sender::Ai
-                        && !m.content.trim().is_empty()
-                        && (m.state == MessageState::Incomplete
-                            || m.error.as_deref() == Some(CUT_AT_LIMIT)) =>
-                {
-                    store.update_message(&m.id, &m.content, MessageState::Streaming, None)?
-                }
-                _ => {
-                    return Err(Error::Invalid(
+        let (active, id) = (self.active.clone(), conversation_id.to_owned());
+        let ai = self
+            .on_store(move |store| {
+                let conversation = writable(store, &active, &id)?;
+                let messages = store.all_messages(&conversation.id)?;
+                match messages.last() {
+                    Some(m)
+                        if m.sender == Sender::Ai
+                            && !m.content.trim().is_empty()
+                            && (m.state == MessageState::Incomplete
+                                || m.error.as_deref() == Some(CUT_AT_LIMIT)) =>
+                    {
+                        store.update_message(&m.id, &m.content, MessageState::Streaming, None)
+                    }
+                    _ => Err(Error::Invalid(
                         "the last answer is not an unfinished one to continue".into(),
-                    ))
+                    )),
                 }
-            }
-        };
+            })
+            .await?;
         self.answer_as(llm, ai, None, events, true).await
     }
 
@@ -204,35 +232,42 @@ impl ChatService {
     /// than one exchange, its answer did not complete, the person renamed it (before or
     /// meanwhile), or the model's reply is no title.
     pub async fn retitle(&self, llm: &Llm, conversation_id: &str) -> Result<Option<Conversation>> {
-        let (conversation, question, answer) = {
-            let store = lock(&self.store);
-            let conversation = store.get_conversation(conversation_id)?;
-            let messages = store.all_messages(&conversation.id)?;
-            let [question, answer] = messages.as_slice() else {
-                return Ok(None);
-            };
-            if question.sender != Sender::User
-                || answer.sender != Sender::Ai
-                || answer.state != MessageState::Complete
-                || conversation.title != title_from(&question.content)
-            {
-                return Ok(None);
-            }
-            (
-                conversation,
-                question.content.clone(),
-                answer.content.clone(),
-            )
+        let id = conversation_id.to_owned();
+        let first = self
+            .on_store(move |store| {
+                let conversation = store.get_conversation(&id)?;
+                let messages = store.all_messages(&conversation.id)?;
+                let [question, answer] = messages.as_slice() else {
+                    return Ok(None);
+                };
+                if question.sender != Sender::User
+                    || answer.sender != Sender::Ai
+                    || answer.state != MessageState::Complete
+                    || conversation.title != title_from(&question.content)
+                {
+                    return Ok(None);
+                }
+                Ok(Some((
+                    conversation,
+                    question.content.clone(),
+                    answer.content.clone(),
+                )))
+            })
+            .await?;
+        let Some((conversation, question, answer)) = first else {
+            return Ok(None);
         };
         let Some(title) = suggest_title(llm, &question, &answer).await? else {
             return Ok(None);
         };
-        let store = lock(&self.store);
-        // Renamed while the model wrote: the person's title stays.
-        if store.get_conversation(&conversation.id)?.title != conversation.title {
-            return Ok(None);
-        }
-        Ok(Some(store.rename_conversation(&conversation.id, &title)?))
+        self.on_store(move |store| {
+            // Renamed while the model wrote: the person's title stays.
+            if store.get_conversation(&conversation.id)?.title != conversation.title {
+                return Ok(None);
+            }
+            Ok(Some(store.rename_conversation(&conversation.id, &title)?))
+        })
+        .await
     }
 
     /// Stops the answer being written in this conversation; `false` if none was.
@@ -254,22 +289,6 @@ impl ChatService {
 
     pub fn is_streaming(&self, conversation_id: &str) -> bool {
         lock(&self.active).contains_key(&conversation_id.trim().to_lowercase())
-    }
-
-    /// The conversation, if it exists, is active and not already answering.
-    fn writable(&self, store: &Store, conversation_id: &str) -> Result<Conversation> {
-        let conversation = store.get_conversation(conversation_id)?;
-        if conversation.status == Status::Ended {
-            return Err(Error::Invalid(
-                "this conversation has ended; reopen it to continue".into(),
-            ));
-        }
-        if self.is_streaming(&conversation.id) {
-            return Err(Error::Invalid(
-                "an answer is still being written in this conversation; stop it first".into(),
-            ));
-        }
-        Ok(conversation)
     }
 
     /// Streams the answer into `ai` (recorded by [`ChatService::record`], or reset by
@@ -366,9 +385,9 @@ impl ChatService {
         } else {
             String::new()
         };
+        let id = ai.conversation_id.clone();
         let prompt = {
-            let store = lock(&self.store);
-            match store.all_messages(&ai.conversation_id) {
+            match self.on_store(move |store| store.all_messages(&id)).await {
                 Ok(history) => {
                     let mut prompt = build_prompt(llm.settings(), &history, &ai.id);
                     if continuing {
@@ -553,4 +572,44 @@ async fn save_final(
             other => return other,
         }
     }
+}
+
+/// The conversation, if it exists, is active and not already answering.
+fn writable(store: &Store, active: &Active, conversation_id: &str) -> Result<Conversation> {
+    let conversation = store.get_conversation(conversation_id)?;
+    if conversation.status == Status::Ended {
+        return Err(Error::Invalid(
+            "this conversation has ended; reopen it to continue".into(),
+        ));
+    }
+    if lock(active).contains_key(&conversation.id) {
+        return Err(Error::Invalid(
+            "an answer is still being written in this conversation; stop it first".into(),
+        ));
+    }
+    Ok(conversation)
+}
+
+/// Commits the user's message and an empty `streaming` answer to it in one transaction (the
+/// body of [`ChatService::record`]).
+fn record_in(
+    store: &Store,
+    active: &Active,
+    conversation_id: &str,
+    text: &str,
+) -> Result<(Message, Message)> {
+    let text = ChatService::check_text(text)?;
+    let conversation = writable(store, active, conversation_id)?;
+    store.transaction(|s| {
+        let now = now_ms();
+        if conversation.message_count == 0 && conversation.title == UNTITLED {
+            s.rename_conversation(&conversation.id, &title_from(text))?;
+        }
+        let user = s.add_message(NewMessage::new(&conversation.id, Sender::User, text, now))?;
+        let ai = s.add_message(NewMessage {
+            state: MessageState::Streaming,
+            ..NewMessage::new(&conversation.id, Sender::Ai, "", now)
+        })?;
+        Ok((user, ai))
+    })
 }

@@ -1,15 +1,11 @@
 //! `hindsight end`, `analyze`, `actions`: the analyzer from the command line.
 use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{print_json, runtime, write_out, LlmArgs};
-use crate::analysis::analyze_conversation;
 use crate::error::{Error, Result};
-use crate::paths::Locations;
-use crate::store::{AnalysisState, ConversationAnalysis, ConversationDetail, Owner, Store};
-use crate::sync::lock;
+use crate::store::{AnalysisState, ConversationAnalysis, ConversationDetail, Owner};
 use crate::Hindsight;
 
 /// Ends the conversation (queued for the window's analysis, [`Hindsight::end_conversation`]);
@@ -24,11 +20,10 @@ pub fn end(
     let conversation = hindsight.end_conversation(id)?;
     let analysis = match llm {
         Some(llm) if conversation.message_count > 0 => {
-            let client = llm.llm(&hindsight.reader(), &hindsight.locations.models_dir)?;
-            let store = hindsight.shared_store();
+            let runtime = runtime()?;
+            llm.apply(hindsight, &runtime)?;
             let spinner = spinner(json, &format!("analysing {}", conversation.title));
-            let result =
-                runtime()?.block_on(analyze_conversation(&store, &client, &conversation.id));
+            let result = runtime.block_on(hindsight.analyse_now(&conversation.id));
             spinner.finish_and_clear();
             Some(result?)
         }
@@ -62,20 +57,15 @@ fn spinner(hidden: bool, message: &str) -> ProgressBar {
 /// Analyses one conversation, or every ended one without an analysis. Failures are recorded
 /// (status `failed` with the reason) and reported; the command fails if any did.
 pub fn analyze(
-    store: Store,
-    locations: &Locations,
+    hindsight: &Hindsight,
     id: Option<&str>,
-    all: bool,
     llm: &LlmArgs,
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
-    let client = llm.llm(&store, &locations.models_dir)?;
-    let ids = match id {
-        Some(id) if !all => vec![store.get_conversation(id)?.id],
-        _ => store.conversations_without_analysis()?,
-    };
-    let store = Arc::new(Mutex::new(store));
+    let runtime = runtime()?;
+    llm.apply(hindsight, &runtime)?;
+    let ids = hindsight.to_analyse(id)?;
     let bar = if json {
         ProgressBar::hidden()
     } else {
@@ -86,16 +76,15 @@ pub fn analyze(
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(250));
-    let runtime = runtime()?;
     let mut done = Vec::new();
     let mut failed = Vec::new();
     for id in &ids {
-        let title = lock(&store)
-            .get_conversation(id)
-            .map(|c| c.title)
+        let title = hindsight
+            .conversation(id)
+            .map(|d| d.conversation.title)
             .unwrap_or_default();
         bar.set_message(title.chars().take(40).collect::<String>());
-        match runtime.block_on(analyze_conversation(&store, &client, id)) {
+        match runtime.block_on(hindsight.analyse_now(id)) {
             Ok(a) => done.push(a),
             Err(e) => {
                 // An unreachable server fails every job the same way: stop at the first.
@@ -122,7 +111,7 @@ pub fn analyze(
             format_args!("Nothing to analyse: every ended conversation has an analysis.\n"),
         )?;
     } else {
-        if let (Some(a), true) = (done.first(), id.is_some() && !all) {
+        if let (Some(a), true) = (done.first(), id.is_some()) {
             write_out(out, format_args!("{}", analysis_block(a)))?;
         }
         write_out(
@@ -154,13 +143,13 @@ pub fn analyze(
 }
 
 pub fn actions(
-    store: &Store,
+    hindsight: &Hindsight,
     open_only: bool,
     limit: usize,
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
-    let items = store.list_action_items(open_only, limit)?;
+    let items = hindsight.action_items(open_only, limit)?;
     if json {
         return print_json(out, &items);
     }

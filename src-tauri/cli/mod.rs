@@ -1,6 +1,7 @@
 //! The command-line shell: parses arguments (clap), calls the core, prints text or `--json`.
 //! Errors go to stderr with a non-zero exit code.
 mod analysis;
+mod chat;
 mod search;
 
 use std::io::Write;
@@ -8,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -61,10 +61,10 @@ pub struct LlmArgs {
 }
 
 impl LlmArgs {
-    /// The engine for this run. When `auto` falls back to the built-in model, says so on stderr.
-    fn llm(&self, store: &Store, models_dir: &Path) -> Result<crate::llm::Llm> {
-        use crate::llm::{load_builtin, resolve, LlmSettings, Provider};
-        let mut settings = LlmSettings::load(store)?;
+    /// The saved settings with this run's flags on top (nothing is saved).
+    fn settings(&self, hindsight: &Hindsight) -> Result<crate::llm::LlmSettings> {
+        use crate::llm::Provider;
+        let mut settings = hindsight.llm_settings()?;
         if let Some(url) = &self.url {
             settings.base_url = url.clone();
             settings.provider = Provider::Server;
@@ -78,17 +78,29 @@ impl LlmArgs {
         if let Some(name) = &self.builtin_model {
             settings.builtin_model = serde_json::from_value(serde_json::json!(name))?;
         }
-        let choice = settings.builtin_model;
-        let (llm, reason) =
-            runtime()?.block_on(resolve(settings, || load_builtin(models_dir, choice)))?;
-        if let Some(reason) = reason {
-            eprintln!(
-                "note: {reason}; using the built-in model ({}). A bigger local server gives better answers: pass --url or save one in the app's Settings.",
-                choice.spec().display_name()
-            );
-        }
-        Ok(llm)
+        Ok(settings)
     }
+
+    /// Points `hindsight` at the engine this run's flags name, resolves it now, and says on
+    /// stderr when `auto` falls back to the built-in model.
+    fn apply(&self, hindsight: &Hindsight, runtime: &tokio::runtime::Runtime) -> Result<()> {
+        let settings = self.settings(hindsight)?;
+        let choice = settings.builtin_model;
+        runtime.block_on(hindsight.override_llm(settings));
+        let (_, reason) = runtime.block_on(hindsight.llm_and_reason())?;
+        if let Some(reason) = reason {
+            note_fallback(&reason, choice);
+        }
+        Ok(())
+    }
+}
+
+/// Says on stderr that the built-in model stands in for the server, and why.
+fn note_fallback(reason: &str, choice: crate::llm::BuiltinChoice) {
+    eprintln!(
+        "note: {reason}; using the built-in model ({}). A bigger local server gives better answers: pass --url or save one in the app's Settings.",
+        choice.spec().display_name()
+    );
 }
 
 #[derive(Debug, Subcommand)]
@@ -506,11 +518,12 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             }
         }
         Command::List { limit, json } => {
+            let hindsight = use_cases(store)?;
             let mut all = Vec::new();
             let mut cursor = None;
             let wanted = limit.unwrap_or(usize::MAX);
             while all.len() < wanted {
-                let page = store.list_conversations(
+                let page = hindsight.conversations(
                     cursor.as_deref(),
                     (wanted - all.len()).min(crate::store::MAX_PAGE),
                 )?;
@@ -545,123 +558,22 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 }
             }
         }
-        Command::Embed { batch, json } => {
-            let embedder = crate::embed::Embedder::load(&locations.models_dir)?;
-            let bar = if json {
-                ProgressBar::hidden()
-            } else {
-                ProgressBar::new(0)
-            };
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "embedding {bar:40} {pos}/{len} messages  {per_sec}  eta {eta}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            let t0 = std::time::Instant::now();
-            let p = crate::embed::embed_backlog(&store, &embedder, batch, |p| {
-                bar.set_length(p.total as u64);
-                bar.set_position((p.done + p.failed) as u64);
-            })?;
-            bar.finish();
-            let total = store.count_embeddings(embedder.model_id())?;
-            if json {
-                print_json(
-                    &mut out,
-                    &serde_json::json!({"model": embedder.model_id(), "embedded": p.done, "failed": p.failed,
-                                        "messages_with_vectors": total, "seconds": t0.elapsed().as_secs_f64()}),
-                )?;
-            } else {
-                write_out(
-                    &mut out,
-                    format_args!(
-                        "Embedded {} messages in {:.1?} ({} failed); {} messages have vectors for {}\n",
-                        p.done,
-                        t0.elapsed(),
-                        p.failed,
-                        total,
-                        embedder.model_id()
-                    ),
-                )?;
-            }
-            if p.failed > 0 {
-                return Err(Error::Embed(format!(
-                    "{} messages could not be embedded; run again to retry",
-                    p.failed
-                )));
-            }
-        }
+        Command::Embed { batch, json } => search::embed(&use_cases(store)?, batch, json, &mut out)?,
         Command::Chat {
             conversation,
             llm,
             json,
             text,
-        } => {
-            // The message is on disk before a model loads: a kill in the first second, or a
-            // model that does not load, loses nothing.
-            let text = crate::chat::ChatService::check_text(&text)?.to_owned();
-            let store = std::sync::Arc::new(std::sync::Mutex::new(store));
-            let chat = crate::chat::ChatService::new(store.clone(), || {});
-            let conversation_id = match conversation {
-                Some(id) => id,
-                None => chat.create_conversation(Some(&text))?.id,
-            };
-            let (user, ai) = chat.record(&conversation_id, &text)?;
-            let loaded = llm.llm(&crate::sync::lock(&store), &locations.models_dir);
-            let llm = match loaded {
-                Ok(llm) => llm,
-                Err(e) => {
-                    let _ = chat.fail(&ai, &e);
-                    return Err(e);
-                }
-            };
-            let runtime = runtime()?;
-            let message = runtime.block_on(async {
-                let (tx, mut rx) = tokio::sync::mpsc::channel(256);
-                let printer = async {
-                    while let Some(event) = rx.recv().await {
-                        if let (false, crate::chat::ChatEvent::Token(t)) = (json, &event) {
-                            let _ = write_out(&mut out, format_args!("{t}"));
-                            let _ = out.flush();
-                        }
-                    }
-                };
-                // Ctrl+C and SIGTERM both stop the answer, which is then saved as it stands.
-                let stopper = async {
-                    stop_signal().await;
-                    chat.stop(&conversation_id);
-                    std::future::pending::<()>().await
-                };
-                tokio::select! {
-                    (result, ()) = async { tokio::join!(chat.answer(&llm, ai, Some(user), tx), printer) } => result,
-                    () = stopper => unreachable!("pending never returns"),
-                }
-            });
-            let message = match message {
-                Ok(m) => m,
-                Err(e) => {
-                    let _ = writeln!(out);
-                    return Err(e);
-                }
-            };
-            if json {
-                print_json(
-                    &mut out,
-                    &serde_json::json!({"conversation_id": conversation_id, "message": message}),
-                )?;
-            } else {
-                write_out(&mut out, format_args!("\n"))?;
-                if message.state != crate::store::MessageState::Complete {
-                    eprintln!(
-                        "hindsight: answer {}: {}",
-                        message.state.as_str(),
-                        message.error.as_deref().unwrap_or("")
-                    );
-                }
-            }
-        }
+        } => chat::chat(
+            &use_cases(store)?,
+            conversation,
+            &text,
+            &llm,
+            json,
+            &mut out,
+        )?,
         Command::Show { id, json } => {
-            let detail = store.conversation_detail(&id)?;
+            let detail = use_cases(store)?.conversation(&id)?;
             if json {
                 print_json(&mut out, &detail)?;
             } else {
@@ -682,10 +594,11 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             analysis::end(&hindsight, &id, llm, json, &mut out)?
         }
         Command::Analyze { id, all, llm, json } => {
-            analysis::analyze(store, &locations, id.as_deref(), all, &llm, json, &mut out)?
+            let id = id.as_deref().filter(|_| !all);
+            analysis::analyze(&use_cases(store)?, id, &llm, json, &mut out)?
         }
         Command::Actions { open, limit, json } => {
-            analysis::actions(&store, open, limit, json, &mut out)?
+            analysis::actions(&use_cases(store)?, open, limit, json, &mut out)?
         }
         Command::Search {
             text,
@@ -734,7 +647,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             search::ask(&hindsight, &question, &llm, json, &mut out)?
         }
         Command::Diagnostics { json } => {
-            let report = crate::diagnostics::collect(&store, &locations)?;
+            let report = use_cases(store)?.diagnostics()?;
             if json {
                 print_json(&mut out, &report)?;
             } else {
@@ -742,7 +655,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
             }
         }
         Command::ActionDone { id, undo, json } => {
-            let item = store.set_action_item_done(id, !undo)?;
+            let item = use_cases(store)?.set_action_item_done(id, !undo)?;
             if json {
                 print_json(&mut out, &item)?;
             } else {

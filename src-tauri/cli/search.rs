@@ -1,6 +1,8 @@
 //! `hindsight search` (no LLM needed) and `hindsight ask`.
 use std::io::Write;
 
+use indicatif::{ProgressBar, ProgressStyle};
+
 use super::{print_json, runtime, write_out, LlmArgs};
 use crate::error::{Error, Result};
 use crate::search::ask::clip;
@@ -147,30 +149,22 @@ pub fn ask(
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
-    let client = llm.llm(&hindsight.reader(), &hindsight.locations.models_dir)?;
-    let embedder = hindsight.load_embedder()?;
-    {
-        // Ask cites by meaning: a message without a vector (just imported; the app's worker
-        // would embed it in the background) could never be an excerpt.
-        let store = hindsight.store();
-        let missing = store.count_without_embedding(embedder.model_id())?;
-        if missing > 0 {
-            eprintln!("note: embedding {missing} messages that have no vector yet (`hindsight embed` does this ahead of time)");
-            let p = crate::embed::embed_backlog(
-                &store,
-                &embedder,
-                crate::embed::DEFAULT_BATCH,
-                |_| {},
-            )?;
-            if p.failed > 0 {
-                eprintln!(
-                    "note: {} messages could not be embedded and are left out of the answer; run `hindsight embed` to retry",
-                    p.failed
-                );
-            }
+    let runtime = runtime()?;
+    llm.apply(hindsight, &runtime)?;
+    // Ask cites by meaning: a message without a vector (just imported; the app's worker would
+    // embed it in the background) could never be an excerpt.
+    let missing = hindsight.count_unembedded()?;
+    if missing > 0 {
+        eprintln!("note: embedding {missing} messages that have no vector yet (`hindsight embed` does this ahead of time)");
+        let p = hindsight.embed_backlog(crate::embed::DEFAULT_BATCH, |_| {})?;
+        if p.failed > 0 {
+            eprintln!(
+                "note: {} messages could not be embedded and are left out of the answer; run `hindsight embed` to retry",
+                p.failed
+            );
         }
     }
-    let result = runtime()?.block_on(async {
+    let result = runtime.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
         let printer = async {
             let mut stdout = std::io::stdout();
@@ -181,7 +175,7 @@ pub fn ask(
                 }
             }
         };
-        let (result, ()) = tokio::join!(hindsight.ask(&client, question, None, tx), printer);
+        let (result, ()) = tokio::join!(hindsight.ask(question, None, tx), printer);
         result
     })?;
     if json {
@@ -207,6 +201,55 @@ pub fn ask(
     }
     if result.answer.is_empty() {
         return Err(Error::Invalid("the model gave an empty answer".into()));
+    }
+    Ok(())
+}
+
+/// Embeds every message that has no vector yet, with a progress bar (`hindsight embed`).
+pub fn embed(hindsight: &Hindsight, batch: usize, json: bool, out: &mut impl Write) -> Result<()> {
+    let embedder = hindsight.load_embedder()?;
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "embedding {bar:40} {pos}/{len} messages  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let t0 = std::time::Instant::now();
+    let p = hindsight.embed_backlog(batch, |p| {
+        bar.set_length(p.total as u64);
+        bar.set_position((p.done + p.failed) as u64);
+    })?;
+    bar.finish();
+    let total = hindsight.reader().count_embeddings(embedder.model_id())?;
+    if json {
+        print_json(
+            out,
+            &serde_json::json!({"model": embedder.model_id(), "embedded": p.done, "failed": p.failed,
+                                "messages_with_vectors": total, "seconds": t0.elapsed().as_secs_f64()}),
+        )?;
+    } else {
+        write_out(
+            out,
+            format_args!(
+                "Embedded {} messages in {:.1?} ({} failed); {} messages have vectors for {}\n",
+                p.done,
+                t0.elapsed(),
+                p.failed,
+                total,
+                embedder.model_id()
+            ),
+        )?;
+    }
+    if p.failed > 0 {
+        return Err(Error::Embed(format!(
+            "{} messages could not be embedded; run again to retry",
+            p.failed
+        )));
     }
     Ok(())
 }

@@ -110,3 +110,20 @@ pub fn temp_hindsight() -> (tempfile::TempDir, hindsight::Hindsight) {
     let h = hindsight::Hindsight::new(store, locations, None).expect("hindsight");
     (dir, h)
 }
+
+/// `Hindsight::for_test`: a whole [`hindsight::Hindsight`] in a fresh temporary folder (a real
+/// SQLite file, the real models folder) whose LLM is the OpenAI-compatible server at `url` for
+/// this process: a [`fake_llm::FakeLlm`] for fast use-case tests, or a real llama.cpp server.
+pub async fn hindsight_for_test(
+    url: &str,
+) -> (tempfile::TempDir, std::sync::Arc<hindsight::Hindsight>) {
+    let (dir, h) = temp_hindsight();
+    h.override_llm(hindsight::llm::LlmSettings {
+        provider: hindsight::llm::Provider::Server,
+        base_url: url.into(),
+        timeout_secs: 10,
+        ..Default::default()
+    })
+    .await;
+    (dir, std::sync::Arc::new(h))
+}

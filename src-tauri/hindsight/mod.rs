@@ -3,12 +3,23 @@
 //! write connection behind a mutex, SQLite calls short and never held across an `.await`; a
 //! read-only connection for views; one for search), where the data lives, the embedding worker
 //! and its status, the chat service, the analysis queue, the searcher and the LLM in use.
+//!
+//! The use cases by subject: this module opens a history and has the conversation lifecycle,
+//! import and export; `chat` sends, regenerates, continues and stops answers; `library` the
+//! views and small edits (rename, react, bookmark, action items, past questions); `recall`
+//! search and Ask; `analyse` the analysis queue; `engine` the LLM in use, its settings and the
+//! built-in models.
+mod analyse;
+mod chat;
+mod engine;
+mod library;
+mod recall;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::AnalysisQueue;
@@ -17,13 +28,13 @@ use crate::chat::{ChatService, SharedStore};
 use crate::embed::{EmbedWorker, Embedder, Progress};
 use crate::error::{Error, Result};
 use crate::llm::builtin::BuiltinModel;
-use crate::llm::{load_builtin, resolve, BuiltinChoice, Llm, LlmSettings, LlmStatus};
+use crate::llm::{Llm, LlmSettings};
 use crate::paths::Locations;
-use crate::search::ask::{self, AskOptions, AskResult};
-use crate::search::{SearchOptions, SearchResults, Searcher};
+use crate::search::Searcher;
 use crate::store::{Conversation, Store};
 use crate::sync::lock;
 use crate::transfer::{ExportFormat, ImportFormat, ImportReport};
+pub use library::DEFAULT_PAGE;
 use ts_rs::TS;
 
 /// Where the embedding model is.
@@ -52,8 +63,8 @@ pub struct Hindsight {
     pub locations: Locations,
     pub embed_status: Arc<Mutex<EmbedStatus>>,
     pub worker: Arc<Mutex<Option<EmbedWorker>>>,
-    pub chat: ChatService,
-    pub analysis: AnalysisQueue,
+    chat: ChatService,
+    analysis: AnalysisQueue,
     /// The embedding model once loaded (shared by the worker and query embedding).
     pub embedder: Arc<Mutex<Option<Arc<Embedder>>>>,
     pub searcher: Arc<Searcher>,
@@ -64,6 +75,9 @@ pub struct Hindsight {
     reader: Mutex<Store>,
     /// The engine in use and why (resolved on first use and again when the settings change).
     llm: tokio::sync::Mutex<Option<(Llm, Option<String>)>>,
+    /// Settings that replace the saved ones for this process (the CLI's `--url`, `--builtin`;
+    /// a test's fake server).
+    llm_override: Mutex<Option<LlmSettings>>,
     /// The built-in model last used, loaded when first needed and again when the choice
     /// changes (one in memory at a time).
     builtin: tokio::sync::Mutex<Option<Arc<BuiltinModel>>>,
@@ -117,23 +131,11 @@ impl Hindsight {
             search_store,
             reader,
             llm: tokio::sync::Mutex::new(None),
+            llm_override: Mutex::new(None),
             builtin: tokio::sync::Mutex::new(None),
             damaged: Mutex::new(damaged),
             ask_stop: Mutex::new(CancellationToken::new()),
         })
-    }
-
-    /// A token for a new question, stopping the one before (the window asks one at a time).
-    pub fn start_ask(&self) -> CancellationToken {
-        let token = CancellationToken::new();
-        let old = std::mem::replace(&mut *lock(&self.ask_stop), token.clone());
-        old.cancel();
-        token
-    }
-
-    /// Stops the question being answered, if any.
-    pub fn stop_ask(&self) {
-        lock(&self.ask_stop).cancel();
     }
 
     /// Whether the history is open read-only (its folder cannot be written).
@@ -144,6 +146,21 @@ impl Hindsight {
     /// Whether nothing may be written now: the history is damaged, or open read-only.
     pub fn writes_stopped(&self) -> bool {
         self.damaged().is_some() || self.read_only()
+    }
+
+    /// How many conversations and messages the history holds (0 when a damaged file cannot
+    /// count: the window must still open and say so).
+    pub fn counts(&self) -> (i64, i64) {
+        let store = self.reader();
+        (
+            store.count_conversations().unwrap_or(0),
+            store.count_messages().unwrap_or(0),
+        )
+    }
+
+    /// What to paste into a bug report: versions, settings without secrets, the last log lines.
+    pub fn diagnostics(&self) -> Result<crate::diagnostics::Diagnostics> {
+        crate::diagnostics::collect(&self.reader(), &self.locations)
     }
 
     /// The problems of a damaged database (`None`: healthy).
@@ -226,52 +243,6 @@ impl Hindsight {
         }
     }
 
-    /// History search (hybrid by default). Embedding the query is CPU work: call it from a
-    /// blocking thread.
-    #[tracing::instrument(skip_all, fields(mode = ?options.mode), err(level = tracing::Level::WARN))]
-    pub fn search(&self, text: &str, options: &SearchOptions) -> Result<SearchResults> {
-        let query = if options.mode.needs_embedder() {
-            Some(self.searcher.embed_query(&*self.embedder()?, text)?)
-        } else {
-            None
-        };
-        let store = self.search_store();
-        self.searcher
-            .search(&store, text, query.as_deref().map(Vec::as_slice), options)
-    }
-
-    /// "Ask your history": finds the excerpts for `question` (searched with `previous`, the
-    /// question it follows up on, if any) on a blocking thread, then lets `llm` answer from
-    /// them, streaming the answer's pieces to `pieces`. One question at a time: a new one
-    /// stops the one before, as does [`Hindsight::stop_ask`]. The question and its answer are
-    /// kept for the list of past questions (the answer stands even if keeping it fails).
-    #[tracing::instrument(skip_all, fields(follow_up = previous.is_some()), err(level = tracing::Level::WARN))]
-    pub async fn ask(
-        self: &Arc<Self>,
-        llm: &Llm,
-        question: &str,
-        previous: Option<&str>,
-        pieces: mpsc::Sender<String>,
-    ) -> Result<AskResult> {
-        let asked = ask::follow_up(previous, question);
-        let stop = self.start_ask();
-        let opts = AskOptions::for_settings(llm.settings());
-        let me = self.clone();
-        let search = asked.search.clone();
-        let retrieved = tokio::task::spawn_blocking(move || {
-            let embedder = me.embedder()?;
-            let store = me.search_store();
-            ask::retrieve(&store, &me.searcher, &embedder, &search, opts)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("search failed: {e}")))??;
-        let result = ask::answer_until(llm, &asked.question, retrieved, pieces, &stop).await?;
-        if let Err(e) = ask::remember(&self.store(), question, &result) {
-            tracing::warn!("keeping the question failed: {e}");
-        }
-        Ok(result)
-    }
-
     /// Loads the embedding model now (a CLI run has no background worker to do it); the
     /// window's worker sets it when it has loaded it.
     #[tracing::instrument(skip_all, err(level = tracing::Level::WARN))]
@@ -319,61 +290,13 @@ impl Hindsight {
         lock(&self.store)
     }
 
-    /// The engine for the saved settings: the server, or the built-in model when the settings
-    /// say so or (`auto`) the server did not answer when it was resolved.
-    pub async fn llm(&self) -> Result<Llm> {
-        Ok(self.resolved_llm().await?.0)
-    }
-
-    async fn resolved_llm(&self) -> Result<(Llm, Option<String>)> {
-        let mut slot = self.llm.lock().await;
-        if let Some(resolved) = slot.as_ref() {
-            return Ok(resolved.clone());
-        }
-        let settings = LlmSettings::load(&self.store())?;
-        let choice = settings.builtin_model;
-        let resolved = resolve(settings, || self.builtin(choice)).await?;
-        tracing::info!(
-            builtin = resolved.0.is_builtin(),
-            why = resolved.1.as_deref().unwrap_or(""),
-            "LLM chosen"
-        );
-        *slot = Some(resolved.clone());
-        Ok(resolved)
-    }
-
-    pub async fn builtin(&self, choice: BuiltinChoice) -> Result<Arc<BuiltinModel>> {
-        let mut slot = self.builtin.lock().await;
-        if let Some(model) = slot.as_ref().filter(|m| m.spec().choice == choice) {
-            return Ok(model.clone());
-        }
-        // Free the other model's memory before loading this one.
-        *slot = None;
-        let model = load_builtin(&self.locations.models_dir, choice).await?;
-        *slot = Some(model.clone());
-        Ok(model)
-    }
-
-    /// Resolves the engine again (the settings were saved).
-    pub async fn refresh_llm(&self) -> Result<Llm> {
-        *self.llm.lock().await = None;
-        self.llm().await
-    }
-
-    /// What the badge and the message box show; re-resolves first if `refresh`. A server is
-    /// probed, so a dead one is reported before the user types.
-    pub async fn llm_status(&self, refresh: bool) -> Result<LlmStatus> {
-        if refresh {
-            self.refresh_llm().await?;
-        }
-        let (llm, reason) = self.resolved_llm().await?;
-        let mut status = llm.status(reason);
-        if let crate::llm::Llm::Server(client) = &llm {
-            let probed = crate::llm::probe(client.settings()).await;
-            status.available = Some(probed.is_ok());
-            status.problem = probed.err();
-        }
-        Ok(status)
+    /// Runs `f` with the write connection on a blocking thread (for the async use cases:
+    /// SQLite never holds up the runtime that streams answers).
+    async fn on_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        crate::chat::on_store(&self.store, f).await
     }
 }
 
