@@ -17,7 +17,9 @@ impl Hindsight {
 
     /// Stores `text` as the user's message, then streams the answer to `events` (`started`,
     /// `token`…, `done`). The message is on disk before an engine is chosen or loaded: if none
-    /// can be, the answer is stored as `error` with the reason, and the error returned.
+    /// can be, the answer is stored as `error` with the reason (`started` and `done` still
+    /// tell the window: it shows the message, and the answer's reason with Regenerate), and
+    /// the error is returned.
     #[tracing::instrument(skip_all, err(level = tracing::Level::WARN))]
     pub async fn send(
         &self,
@@ -29,8 +31,19 @@ impl Hindsight {
         let llm = match self.llm().await {
             Ok(llm) => llm,
             Err(e) => {
-                if let Err(failed) = self.chat.fail(&ai, &e).await {
-                    tracing::warn!("marking the answer failed did not work: {failed}");
+                let _ = events
+                    .send(ChatEvent::Started {
+                        user: Some(user),
+                        ai: ai.clone(),
+                    })
+                    .await;
+                match self.chat.fail(&ai, &e).await {
+                    Ok(failed) => {
+                        let _ = events.send(ChatEvent::Done(failed)).await;
+                    }
+                    Err(failed) => {
+                        tracing::warn!("marking the answer failed did not work: {failed}")
+                    }
                 }
                 return Err(e);
             }

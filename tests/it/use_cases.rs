@@ -206,13 +206,48 @@ async fn with_no_engine_the_message_is_kept_and_the_answer_says_why() {
     let (_dir, h) = hindsight_for_test(&dead).await;
     let c = h.create_conversation(Some("hello")).unwrap();
     let (tx, rx) = mpsc::channel(64);
-    let (result, _) = tokio::join!(h.send(&c.id, "are you there?", tx), events_of(rx));
+    let (result, events) = tokio::join!(h.send(&c.id, "are you there?", tx), events_of(rx));
     assert_eq!(result.unwrap_err().code(), "llm_unreachable");
+    // The window hears of both: it clears the box and shows the reason.
+    assert!(
+        matches!(events.first(), Some(ChatEvent::Started { .. })),
+        "{events:?}"
+    );
+    assert!(
+        matches!(events.last(), Some(ChatEvent::Done(m)) if m.state == MessageState::Error),
+        "{events:?}"
+    );
     let stored = h.messages(&c.id, None, DEFAULT_PAGE).unwrap().items;
     assert_eq!(stored.len(), 2, "{stored:?}");
     assert_eq!(stored[0].content, "are you there?");
     assert_eq!(stored[1].state, MessageState::Error);
     assert!(stored[1].error.as_deref().is_some_and(|e| !e.is_empty()));
+    // No built-in model installed (an empty models folder): the same, before any model runs.
+    let empty = tempfile::tempdir().unwrap();
+    let locations =
+        hindsight::paths::Locations::resolve(Some(empty.path()), Some(empty.path())).unwrap();
+    let store = Store::open(&locations.db_path()).unwrap();
+    let bare = Hindsight::new(store, locations, None).unwrap();
+    bare.override_llm(LlmSettings {
+        provider: Provider::Builtin,
+        ..Default::default()
+    })
+    .await;
+    let b = bare.create_conversation(None).unwrap();
+    let (tx, rx) = mpsc::channel(64);
+    let (result, events) = tokio::join!(bare.send(&b.id, "hello?", tx), events_of(rx));
+    assert_eq!(result.unwrap_err().code(), "model_missing");
+    assert!(
+        matches!(events.first(), Some(ChatEvent::Started { .. })),
+        "{events:?}"
+    );
+    assert!(
+        matches!(events.last(), Some(ChatEvent::Done(m)) if m.state == MessageState::Error),
+        "{events:?}"
+    );
+    let kept = bare.messages(&b.id, None, DEFAULT_PAGE).unwrap().items;
+    assert_eq!(kept[0].content, "hello?");
+    assert_eq!(kept[1].state, MessageState::Error);
     // Bad input: nothing is stored for an empty message or an unknown conversation.
     let (tx, _rx) = mpsc::channel(64);
     assert_eq!(
