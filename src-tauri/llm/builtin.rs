@@ -22,7 +22,8 @@ use candle_transformers::generation::{LogitsProcessor, Sampling};
 use tokenizers::Tokenizer;
 use tokio::sync::{mpsc, oneshot};
 
-use super::catalog::{BuiltinChoice, BuiltinSpec, TOKENIZER_FILE};
+use super::catalog::{BuiltinChoice, BuiltinSpec};
+use super::gguf_tokenizer;
 use super::grammar::{Constraint, Grammars};
 use super::llama::{Llama, MAX_CONTEXT};
 use super::template::ChatTemplate;
@@ -119,15 +120,17 @@ impl Meta {
     }
 }
 
-/// Reads the GGUF: the model and what the chat needs from its metadata.
-fn load_weights(path: &Path) -> Result<(Llama, Meta)> {
+/// Reads the GGUF: the model, its tokenizer (built from the vocabulary it carries) and what
+/// the chat needs from its metadata.
+fn load_weights(path: &Path) -> Result<(Llama, Tokenizer, Meta)> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let content =
         gguf_file::Content::read(&mut file).map_err(|e| builtin_err("reading the GGUF", e))?;
     let meta = Meta::of(&content);
+    let tokenizer = gguf_tokenizer::tokenizer(&gguf_tokenizer::tokenizer_json(&content)?)?;
     let model =
         Llama::from_gguf(&content, &mut file).map_err(|e| builtin_err("loading the weights", e))?;
-    Ok((model, meta))
+    Ok((model, tokenizer, meta))
 }
 
 impl BuiltinModel {
@@ -135,12 +138,9 @@ impl BuiltinModel {
     pub fn load(models_dir: &Path, choice: BuiltinChoice) -> Result<BuiltinModel> {
         let spec = choice.spec();
         let dir = spec.check_installed(models_dir)?;
+        let (model, tokenizer, meta) = load_weights(&dir.join(spec.gguf))?;
         // Shared with the worker thread: Qwen's vocabulary and merges take tens of MB.
-        let tokenizer = Arc::new(
-            Tokenizer::from_file(dir.join(TOKENIZER_FILE))
-                .map_err(|e| builtin_err("loading tokenizer.json", e))?,
-        );
-        let (model, meta) = load_weights(&dir.join(spec.gguf))?;
+        let tokenizer = Arc::new(tokenizer);
 
         let token = |id: Option<u32>| id.and_then(|id| tokenizer.id_to_token(id));
         let bos = token(meta.bos_id).unwrap_or_default();
@@ -210,10 +210,10 @@ impl BuiltinModel {
     /// The constraint for `schema`, compiled once per schema.
     fn constraint(&self, schema: &serde_json::Value) -> Result<Constraint> {
         let grammars = self.grammars.get_or_init(|| {
-            let path = self.dir.join(TOKENIZER_FILE);
-            let json: serde_json::Value = std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))?;
+            // Built again from the GGUF's metadata (not kept: it is only needed here, once).
+            let json = gguf_tokenizer::read_metadata(&self.dir.join(self.spec().gguf))
+                .and_then(|content| gguf_tokenizer::tokenizer_json(&content))
+                .map_err(|e| e.to_string())?;
             Grammars::new(&json, Arc::clone(&self.tokenizer), self.vocab, self.end)
         });
         grammars

@@ -50,6 +50,8 @@ pub struct BuiltinSpec {
     pub note: &'static str,
 }
 
+/// The tokenizer.json `scripts/fetch-models` writes beside a GGUF (with Python's `gguf` and
+/// `tokenizers`): not needed to run, the reference the GGUF-built tokenizer is tested against.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
 
 const GIB: u64 = 1 << 30;
@@ -113,17 +115,16 @@ impl BuiltinSpec {
         models_dir.join(self.dir)
     }
 
-    /// Whether both files are there.
+    /// Whether the GGUF is there (it carries its tokenizer too: `gguf_tokenizer.rs`).
     pub fn installed(&self, models_dir: &Path) -> bool {
-        let dir = self.path(models_dir);
-        dir.join(self.gguf).is_file() && dir.join(TOKENIZER_FILE).is_file()
+        self.path(models_dir).join(self.gguf).is_file()
     }
 
-    /// The model folder if both files are there, else a `model_missing` error saying how to
-    /// get it.
+    /// The model folder if the GGUF is there, else a `model_missing` error saying how to get
+    /// it.
     pub fn check_installed(&self, models_dir: &Path) -> Result<PathBuf> {
         let dir = self.path(models_dir);
-        let missing: Vec<&str> = [self.gguf, TOKENIZER_FILE]
+        let missing: Vec<&str> = [self.gguf]
             .into_iter()
             .filter(|f| !dir.join(f).is_file())
             .collect();

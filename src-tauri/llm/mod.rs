@@ -4,6 +4,7 @@ pub mod builtin;
 pub mod catalog;
 mod client;
 pub mod detect;
+pub mod gguf_tokenizer;
 mod grammar;
 pub mod llama;
 mod provider;

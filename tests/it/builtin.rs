@@ -852,3 +852,51 @@ fn ask_with_the_builtin_model_answers_from_the_history_citing_its_source() {
         );
     }
 }
+
+/// The tokenizer the engine builds from a GGUF's own vocabulary (so an installed app needs only
+/// the GGUF) is, field for field, the tokenizer.json that Python's `gguf` + `tokenizers` build
+/// from the same file (`scripts/gguf_to_tokenizer_json.py`), and tokenises the same.
+#[test]
+fn the_tokenizer_built_from_the_gguf_equals_the_python_built_one() {
+    use hindsight::llm::catalog::{MODELS, TOKENIZER_FILE};
+    use hindsight::llm::gguf_tokenizer::{read_metadata, tokenizer, tokenizer_json};
+    let models = crate::common::models_dir();
+    let mut checked = 0;
+    for spec in &MODELS {
+        let dir = spec.path(&models);
+        let reference = dir.join(TOKENIZER_FILE);
+        if !spec.installed(&models) || !reference.is_file() {
+            // Better is fetched only on request (`scripts/fetch-models --model qwen-1.5b`).
+            assert_ne!(spec.label, "Small", "the default model is installed in CI");
+            continue;
+        }
+        let ours = tokenizer_json(&read_metadata(&dir.join(spec.gguf)).unwrap()).unwrap();
+        let theirs: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&reference).unwrap()).unwrap();
+        for key in ["added_tokens", "pre_tokenizer", "post_processor", "decoder"] {
+            assert_eq!(ours[key], theirs[key], "{}: {key}", spec.label);
+        }
+        assert_eq!(
+            ours, theirs,
+            "{}: the vocabulary or merges differ",
+            spec.label
+        );
+        let (ours, theirs) = (
+            tokenizer(&ours).unwrap(),
+            tokenizers::Tokenizer::from_file(&reference).unwrap(),
+        );
+        for text in TOKENIZER_TEXTS {
+            assert_eq!(
+                ours.encode(*text, false).unwrap().get_ids(),
+                theirs.encode(*text, false).unwrap().get_ids(),
+                "{}: {text:?}",
+                spec.label
+            );
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 2,
+        "Tiny and Small are installed by scripts/fetch-models"
+    );
+}
