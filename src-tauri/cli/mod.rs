@@ -271,6 +271,25 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The models the app knows (the embedding model; Tiny, Small and Better chat models).
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// List them: size, memory needed, speed, whether installed and how to install.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every installed model file against its pinned sha256 (fails if one differs).
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Command {
@@ -291,7 +310,10 @@ impl Command {
             | Command::ActionDone { json, .. }
             | Command::Search { json, .. }
             | Command::Ask { json, .. }
-            | Command::Diagnostics { json } => *json,
+            | Command::Diagnostics { json }
+            | Command::Models {
+                action: ModelsAction::List { json } | ModelsAction::Verify { json },
+            } => *json,
         }
     }
 
@@ -314,6 +336,7 @@ impl Command {
             Command::Search { .. } => "search",
             Command::Ask { .. } => "ask",
             Command::Diagnostics { .. } => "diagnostics",
+            Command::Models { .. } => "models",
         }
     }
 }
@@ -654,6 +677,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 write_out(&mut out, format_args!("{}", report.to_text()))?;
             }
         }
+        Command::Models { action } => models(&use_cases(store)?, action, &mut out)?,
         Command::ActionDone { id, undo, json } => {
             let item = use_cases(store)?.set_action_item_done(id, !undo)?;
             if json {
@@ -665,6 +689,88 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
         }
     }
     Ok(())
+}
+
+/// `hindsight models list|verify`.
+fn models(hindsight: &Hindsight, action: ModelsAction, out: &mut impl Write) -> Result<()> {
+    const MB: f64 = 1e6;
+    match action {
+        ModelsAction::List { json } => {
+            let chat = hindsight.builtin_models();
+            let embedding = crate::embed::check_installed(&hindsight.locations.models_dir).is_ok();
+            if json {
+                return print_json(
+                    out,
+                    &serde_json::json!({"embedding": {"name": "all-MiniLM-L6-v2",
+                                        "installed": embedding}, "chat": chat}),
+                );
+            }
+            write_out(
+                out,
+                format_args!(
+                    "Embedding  all-MiniLM-L6-v2  {}\n",
+                    if embedding {
+                        "installed"
+                    } else {
+                        "missing: ./scripts/fetch-models"
+                    }
+                ),
+            )?;
+            for m in &chat {
+                let s = m.spec;
+                write_out(
+                    out,
+                    format_args!(
+                        "{:<9}  {}  {:.0} MB, needs {:.1} GB of memory, {}  {}\n           {}\n",
+                        s.label,
+                        s.name,
+                        s.bytes as f64 / MB,
+                        s.ram_bytes as f64 / (1u64 << 30) as f64,
+                        s.speed,
+                        if m.installed {
+                            "installed".to_owned()
+                        } else {
+                            format!("missing: {}", s.fetch)
+                        },
+                        s.note
+                    ),
+                )?;
+            }
+            Ok(())
+        }
+        ModelsAction::Verify { json } => {
+            let checks = hindsight.verify_models()?;
+            if json {
+                print_json(out, &checks)?;
+            } else {
+                for c in &checks {
+                    write_out(
+                        out,
+                        format_args!(
+                            "{:<9}  {:<28}  {:<7}  {}\n",
+                            c.label,
+                            c.name,
+                            format!("{:?}", c.state).to_lowercase(),
+                            c.path.display()
+                        ),
+                    )?;
+                }
+            }
+            let corrupt: Vec<&str> = checks
+                .iter()
+                .filter(|c| c.state == crate::llm::catalog::CheckState::Corrupt)
+                .map(|c| c.label)
+                .collect();
+            if corrupt.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Invalid(format!(
+                    "{} do not have the bytes Hindsight expects (a cut download or a damaged disk); delete them and install again",
+                    corrupt.join(", ")
+                )))
+            }
+        }
+    }
 }
 
 /// A small multi-threaded runtime for the commands that talk to the LLM.

@@ -105,6 +105,12 @@ impl Hindsight {
         LlmClient::new(settings)?.models().await
     }
 
+    /// Checks every installed model file against its pinned sha256.
+    #[tracing::instrument(skip(self), err(level = tracing::Level::WARN))]
+    pub fn verify_models(&self) -> Result<Vec<crate::llm::catalog::ModelCheck>> {
+        crate::llm::catalog::verify(&self.locations.models_dir)
+    }
+
     /// The built-in models the app knows, and which are installed.
     pub fn builtin_models(&self) -> Vec<BuiltinModelInfo> {
         crate::llm::catalog::list(&self.locations.models_dir)

@@ -40,6 +40,10 @@ pub struct BuiltinSpec {
     pub gguf: &'static str,
     /// Size of the GGUF.
     pub bytes: u64,
+    /// The GGUF's sha256 (Hugging Face's official release of it): the only bytes accepted.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub sha256: &'static str,
     /// Memory it needs while answering (weights, KV cache, buffers), rounded up.
     pub ram_bytes: u64,
     /// Decode speed measured on a 2-core machine (BENCHMARKS.md, scripts/bench-builtin).
@@ -64,6 +68,7 @@ pub static MODELS: [BuiltinSpec; 3] = [
         dir: "SmolLM2-135M-Instruct",
         gguf: "SmolLM2-135M-Instruct.Q4_1.gguf",
         bytes: 98_362_432,
+        sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         ram_bytes: GIB / 2,
         speed: "about 250 tokens/s",
         fetch: "./scripts/fetch-models",
@@ -76,6 +81,7 @@ pub static MODELS: [BuiltinSpec; 3] = [
         dir: "Qwen2.5-Coder-0.5B-Instruct",
         gguf: "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         bytes: 491_400_064,
+        sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         ram_bytes: GIB,
         speed: "about 85 tokens/s",
         fetch: "./scripts/fetch-models",
@@ -88,6 +94,7 @@ pub static MODELS: [BuiltinSpec; 3] = [
         dir: "Qwen2.5-Coder-1.5B-Instruct",
         gguf: "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         bytes: 1_117_320_768,
+        sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         ram_bytes: 2 * GIB,
         speed: "about 40 tokens/s",
         fetch: "./scripts/fetch-models --model qwen-1.5b",
@@ -164,6 +171,86 @@ pub fn list(models_dir: &Path) -> Vec<BuiltinModelInfo> {
             installed: spec.installed(models_dir),
         })
         .collect()
+}
+
+/// The embedding model's weights and their pinned sha256 (`scripts/fetch-models`).
+const EMBEDDING_WEIGHTS: &str = "model.safetensors";
+const EMBEDDING_SHA256: &str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
+
+/// What [`verify`] found for one model file.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelCheck {
+    /// "Embedding", "Tiny", "Small", "Better".
+    pub label: &'static str,
+    pub name: &'static str,
+    pub path: PathBuf,
+    pub state: CheckState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckState {
+    /// There, with the pinned sha256.
+    Ok,
+    /// Not installed.
+    Missing,
+    /// There, with other bytes (a cut download, a damaged disk, another file): not to be used.
+    Corrupt,
+}
+
+/// Checks every model file the app knows in `models_dir` against its pinned sha256 (reads
+/// each installed file once: a second or two per GB).
+pub fn verify(models_dir: &Path) -> Result<Vec<ModelCheck>> {
+    let embedding = (
+        "Embedding",
+        "all-MiniLM-L6-v2",
+        models_dir
+            .join(crate::embed::MODEL_DIR)
+            .join(EMBEDDING_WEIGHTS),
+        EMBEDDING_SHA256,
+    );
+    let chat = MODELS
+        .iter()
+        .map(|m| (m.label, m.name, m.path(models_dir).join(m.gguf), m.sha256));
+    std::iter::once(embedding)
+        .chain(chat)
+        .map(|(label, name, path, sha256)| {
+            let state = if !path.is_file() {
+                CheckState::Missing
+            } else if sha256_of(&path)? == sha256 {
+                CheckState::Ok
+            } else {
+                CheckState::Corrupt
+            };
+            Ok(ModelCheck {
+                label,
+                name,
+                path,
+                state,
+            })
+        })
+        .collect()
+}
+
+/// The file's sha256, in lowercase hex.
+pub fn sha256_of(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// MemTotal from /proc/meminfo (Linux); None elsewhere.

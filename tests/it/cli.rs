@@ -419,3 +419,72 @@ fn the_core_never_imports_tauri() {
         "the core imports tauri: {offenders:?}"
     );
 }
+
+/// `hindsight models list|verify`: the catalog, and every installed model file checked against
+/// its pinned sha256; a file with other bytes is named, and the command fails.
+#[test]
+fn models_are_listed_and_verified_by_their_pinned_sha256() {
+    let data = tempfile::tempdir().unwrap();
+    let models = crate::common::models_dir();
+    let listed: serde_json::Value = serde_json::from_str(&crate::common::hindsight_ok(
+        data.path(),
+        Some(&models),
+        &["models", "list", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(listed["embedding"]["installed"], true, "{listed}");
+    let chat = listed["chat"].as_array().unwrap();
+    assert_eq!(
+        chat.iter()
+            .map(|m| m["label"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["Tiny", "Small", "Better"]
+    );
+    assert_eq!(chat[1]["installed"], true, "Small is installed in CI");
+    let text = crate::common::hindsight_ok(data.path(), Some(&models), &["models", "list"]);
+    assert!(text.contains("Small") && text.contains("MB"), "{text}");
+
+    let checks: serde_json::Value = serde_json::from_str(&crate::common::hindsight_ok(
+        data.path(),
+        Some(&models),
+        &["models", "verify", "--json"],
+    ))
+    .unwrap();
+    let state = |checks: &serde_json::Value, label: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["label"] == label)
+            .map(|c| c["state"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    for label in ["Embedding", "Tiny", "Small"] {
+        assert_eq!(state(&checks, label), "ok", "{checks}");
+    }
+
+    // Tiny with one byte changed: refused by name; the others are missing, not corrupt.
+    let other = tempfile::tempdir().unwrap();
+    let spec = hindsight::llm::BuiltinChoice::Tiny.spec();
+    let dir = spec.path(other.path());
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut bytes = std::fs::read(spec.path(&models).join(spec.gguf)).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(dir.join(spec.gguf), bytes).unwrap();
+    let o = crate::common::hindsight(
+        data.path(),
+        Some(other.path()),
+        &["models", "verify", "--json"],
+    );
+    assert!(!o.status.success());
+    let checks: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(state(&checks, "Tiny"), "corrupt", "{checks}");
+    assert_eq!(state(&checks, "Small"), "missing", "{checks}");
+    assert_eq!(state(&checks, "Embedding"), "missing", "{checks}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("Tiny") && err.contains("install again"),
+        "{err}"
+    );
+}
