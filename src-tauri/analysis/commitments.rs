@@ -550,18 +550,7 @@ mod tests {
     }
 
     fn user(content: &str) -> Message {
-        Message {
-            id: "m".into(),
-            conversation_id: "c".into(),
-            content: content.into(),
-            sender: Sender::User,
-            timestamp: 0,
-            state: crate::store::MessageState::Complete,
-            error: None,
-            reactions: Vec::new(),
-            is_bookmarked: false,
-            earlier_versions: 0,
-        }
+        Message::unstored("m", "c", Sender::User, content)
     }
 
     #[test]

@@ -166,21 +166,10 @@ pub fn doubts(analysis: &NewAnalysis, model: &str, messages: &[Message]) -> Vec<
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
     use super::*;
-    use crate::store::{MessageState, Sender};
+    use crate::store::Sender;
 
     fn message(text: &str) -> Message {
-        Message {
-            id: "m".into(),
-            conversation_id: "c".into(),
-            sender: Sender::User,
-            content: text.into(),
-            timestamp: 0,
-            state: MessageState::Complete,
-            error: None,
-            reactions: Vec::new(),
-            is_bookmarked: false,
-            earlier_versions: 0,
-        }
+        Message::unstored("m", "c", Sender::User, text)
     }
 
     fn analysis(summary: &str, topics: &[&str], sentiment: Sentiment, score: f64) -> NewAnalysis {

@@ -99,6 +99,30 @@ pub struct Message {
     pub earlier_versions: i64,
 }
 
+impl Message {
+    /// A complete message held in memory only, never stored (the analysis's tests and
+    /// evaluation sets build their transcripts with it).
+    pub fn unstored(
+        id: impl Into<String>,
+        conversation_id: impl Into<String>,
+        sender: Sender,
+        content: impl Into<String>,
+    ) -> Message {
+        Message {
+            id: id.into(),
+            conversation_id: conversation_id.into(),
+            content: content.into(),
+            sender,
+            timestamp: 0,
+            state: MessageState::Complete,
+            error: None,
+            reactions: Vec::new(),
+            is_bookmarked: false,
+            earlier_versions: 0,
+        }
+    }
+}
+
 /// An earlier version of a regenerated answer.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct MessageVersion {

@@ -760,7 +760,7 @@ async fn a_stuck_analysis_hits_its_deadline_and_does_not_block_the_queue() {
 #[test]
 fn commitments_find_the_reference_tasks_of_every_evaluation_set() {
     use hindsight::analysis::commitments;
-    use hindsight::store::{Message, MessageState};
+    use hindsight::store::Message;
     use std::collections::HashSet;
 
     const STOP: &[&str] = &[
@@ -826,21 +826,18 @@ fn commitments_find_the_reference_tasks_of_every_evaluation_set() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|m| Message {
-                    id: m["id"].as_str().unwrap().into(),
-                    conversation_id: conv["id"].as_str().unwrap().into(),
-                    content: m["content"].as_str().unwrap().into(),
-                    sender: if m["sender"] == "user" {
+                .map(|m| {
+                    let sender = if m["sender"] == "user" {
                         Sender::User
                     } else {
                         Sender::Ai
-                    },
-                    timestamp: 0,
-                    state: MessageState::Complete,
-                    error: None,
-                    reactions: Vec::new(),
-                    is_bookmarked: false,
-                    earlier_versions: 0,
+                    };
+                    Message::unstored(
+                        m["id"].as_str().unwrap(),
+                        conv["id"].as_str().unwrap(),
+                        sender,
+                        m["content"].as_str().unwrap(),
+                    )
                 })
                 .collect();
             assert!(hindsight::analysis::reads_as_english(&messages));
