@@ -612,10 +612,7 @@ pub async fn search_history(
     let state = tauri::Manager::state::<Arc<Hindsight>>(&app)
         .inner()
         .clone();
-    let hits = tauri::async_runtime::spawn_blocking(move || state.search(&text, &options))
-        .await
-        .map_err(|e| crate::Error::Internal(format!("search failed: {e}")))??;
-    Ok(hits)
+    blocking(&state, move |state| state.search(&text, &options)).await
 }
 
 /// "Ask your history": the answer streams over `on_token`; the result carries the cited

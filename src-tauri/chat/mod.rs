@@ -108,16 +108,14 @@ impl ChatService {
         text: &str,
         events: mpsc::Sender<ChatEvent>,
     ) -> Result<Message> {
-        let (user, ai) = self.record_async(conversation_id, text).await?;
+        let (user, ai) = self.record(conversation_id, text).await?;
         self.answer(llm, ai, Some(user), events).await
     }
 
-    /// [`record`](Self::record) on a blocking thread, for async callers.
-    pub async fn record_async(
-        &self,
-        conversation_id: &str,
-        text: &str,
-    ) -> Result<(Message, Message)> {
+    /// Commits the user's message and an empty `streaming` answer to it, in one transaction
+    /// on a blocking thread, before any LLM is loaded or called: whatever happens next, the
+    /// message is on disk.
+    pub async fn record(&self, conversation_id: &str, text: &str) -> Result<(Message, Message)> {
         let (active, id, text) = (
             self.active.clone(),
             conversation_id.to_owned(),
@@ -147,14 +145,6 @@ impl ChatService {
         Ok(text)
     }
 
-    /// Commits the user's message and an empty `streaming` answer to it, in one transaction,
-    /// before any LLM is loaded or called: whatever happens next, the message is on disk.
-    pub fn record(&self, conversation_id: &str, text: &str) -> Result<(Message, Message)> {
-        let pair = record_in(&lock(&self.store), &self.active, conversation_id, text)?;
-        (self.on_stored)();
-        Ok(pair)
-    }
-
     /// Ends an answer that could not start (no LLM could be loaded): `error`, with the reason.
     pub async fn fail(&self, ai: &Message, reason: &Error) -> Result<Message> {
         let (id, reason) = (ai.id.clone(), reason.to_string());
@@ -174,13 +164,12 @@ impl ChatService {
         let (active, id) = (self.active.clone(), conversation_id.to_owned());
         let ai = self
             .on_store(move |store| {
-                let conversation = writable(store, &active, &id)?;
-                let messages = store.all_messages(&conversation.id)?;
-                match messages.last() {
+                let (conversation, last) = last_message(store, &active, &id)?;
+                match last {
                     // The answer it replaces is kept as an earlier version (‹ 1/2 › in the
                     // window).
                     Some(m) if m.sender == Sender::Ai => store.transaction(|s| {
-                        s.keep_version(m)?;
+                        s.keep_version(&m)?;
                         s.update_message(&m.id, "", MessageState::Streaming, None)
                     }),
                     Some(_) => store.add_message(NewMessage {
@@ -206,22 +195,18 @@ impl ChatService {
     ) -> Result<Message> {
         let (active, id) = (self.active.clone(), conversation_id.to_owned());
         let ai = self
-            .on_store(move |store| {
-                let conversation = writable(store, &active, &id)?;
-                let messages = store.all_messages(&conversation.id)?;
-                match messages.last() {
-                    Some(m)
-                        if m.sender == Sender::Ai
-                            && !m.content.trim().is_empty()
-                            && (m.state == MessageState::Incomplete
-                                || m.error.as_deref() == Some(CUT_AT_LIMIT)) =>
-                    {
-                        store.update_message(&m.id, &m.content, MessageState::Streaming, None)
-                    }
-                    _ => Err(Error::Invalid(
-                        "the last answer is not an unfinished one to continue".into(),
-                    )),
+            .on_store(move |store| match last_message(store, &active, &id)?.1 {
+                Some(m)
+                    if m.sender == Sender::Ai
+                        && !m.content.trim().is_empty()
+                        && (m.state == MessageState::Incomplete
+                            || m.error.as_deref() == Some(CUT_AT_LIMIT)) =>
+                {
+                    store.update_message(&m.id, &m.content, MessageState::Streaming, None)
                 }
+                _ => Err(Error::Invalid(
+                    "the last answer is not an unfinished one to continue".into(),
+                )),
             })
             .await?;
         self.answer_as(llm, ai, None, events, true).await
@@ -288,7 +273,7 @@ impl ChatService {
     }
 
     pub fn is_streaming(&self, conversation_id: &str) -> bool {
-        lock(&self.active).contains_key(&conversation_id.trim().to_lowercase())
+        answering(&self.active, conversation_id)
     }
 
     /// Streams the answer into `ai` (recorded by [`ChatService::record`], or reset by
@@ -582,12 +567,28 @@ fn writable(store: &Store, active: &Active, conversation_id: &str) -> Result<Con
             "this conversation has ended; reopen it to continue".into(),
         ));
     }
-    if lock(active).contains_key(&conversation.id) {
+    if answering(active, &conversation.id) {
         return Err(Error::Invalid(
             "an answer is still being written in this conversation; stop it first".into(),
         ));
     }
     Ok(conversation)
+}
+
+/// Whether `conversation_id` is being answered.
+fn answering(active: &Active, conversation_id: &str) -> bool {
+    lock(active).contains_key(&conversation_id.trim().to_lowercase())
+}
+
+/// The conversation (if [`writable`]) and its last message.
+fn last_message(
+    store: &Store,
+    active: &Active,
+    conversation_id: &str,
+) -> Result<(Conversation, Option<Message>)> {
+    let conversation = writable(store, active, conversation_id)?;
+    let last = store.all_messages(&conversation.id)?.pop();
+    Ok((conversation, last))
 }
 
 /// Commits the user's message and an empty `streaming` answer to it in one transaction (the

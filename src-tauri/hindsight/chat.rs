@@ -27,7 +27,7 @@ impl Hindsight {
         text: &str,
         events: mpsc::Sender<ChatEvent>,
     ) -> Result<Message> {
-        let (user, ai) = self.chat.record_async(conversation_id, text).await?;
+        let (user, ai) = self.chat.record(conversation_id, text).await?;
         let llm = match self.llm().await {
             Ok(llm) => llm,
             Err(e) => {

@@ -630,7 +630,7 @@ async fn the_final_save_outlasts_a_held_write_lock() {
     let db = t.dir.path().join("hindsight.db");
     let c = crate::common::conversation(&t.store, "locked", 0);
     let chat = ChatService::new(Arc::new(Mutex::new(t.store)), || {});
-    let (user, ai) = chat.record(&c, "count to forty").unwrap();
+    let (user, ai) = chat.record(&c, "count to forty").await.unwrap();
 
     let (locked_tx, locked_rx) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {

@@ -196,19 +196,15 @@ async fn send_stores_both_messages_streams_the_answer_and_names_the_conversation
     assert!(first.contains("Where should we stay in Porto?"), "{first}");
 }
 
-#[tokio::test]
-async fn with_no_engine_the_message_is_kept_and_the_answer_says_why() {
-    // A port nobody listens on.
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}/v1", l.local_addr().unwrap())
-    };
-    let (_dir, h) = hindsight_for_test(&dead).await;
-    let c = h.create_conversation(Some("hello")).unwrap();
+/// Sends `text` in a new conversation of `h`, which has no engine that can answer: fails with
+/// `code`, yet the message is kept and its answer stored as `error` with the reason, and the
+/// window hears `started` and `done` (it clears the box and shows the reason). Returns the
+/// conversation.
+async fn sent_without_an_engine(h: &Hindsight, text: &str, code: &str) -> String {
+    let c = h.create_conversation(None).unwrap();
     let (tx, rx) = mpsc::channel(64);
-    let (result, events) = tokio::join!(h.send(&c.id, "are you there?", tx), events_of(rx));
-    assert_eq!(result.unwrap_err().code(), "llm_unreachable");
-    // The window hears of both: it clears the box and shows the reason.
+    let (result, events) = tokio::join!(h.send(&c.id, text, tx), events_of(rx));
+    assert_eq!(result.unwrap_err().code(), code);
     assert!(
         matches!(events.first(), Some(ChatEvent::Started { .. })),
         "{events:?}"
@@ -219,9 +215,21 @@ async fn with_no_engine_the_message_is_kept_and_the_answer_says_why() {
     );
     let stored = h.messages(&c.id, None, DEFAULT_PAGE).unwrap().items;
     assert_eq!(stored.len(), 2, "{stored:?}");
-    assert_eq!(stored[0].content, "are you there?");
+    assert_eq!(stored[0].content, text);
     assert_eq!(stored[1].state, MessageState::Error);
     assert!(stored[1].error.as_deref().is_some_and(|e| !e.is_empty()));
+    c.id
+}
+
+#[tokio::test]
+async fn with_no_engine_the_message_is_kept_and_the_answer_says_why() {
+    // A port nobody listens on.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/v1", l.local_addr().unwrap())
+    };
+    let (_dir, h) = hindsight_for_test(&dead).await;
+    let c = sent_without_an_engine(&h, "are you there?", "llm_unreachable").await;
     // No built-in model installed (an empty models folder): the same, before any model runs.
     let empty = tempfile::tempdir().unwrap();
     let locations =
@@ -233,25 +241,11 @@ async fn with_no_engine_the_message_is_kept_and_the_answer_says_why() {
         ..Default::default()
     })
     .await;
-    let b = bare.create_conversation(None).unwrap();
-    let (tx, rx) = mpsc::channel(64);
-    let (result, events) = tokio::join!(bare.send(&b.id, "hello?", tx), events_of(rx));
-    assert_eq!(result.unwrap_err().code(), "model_missing");
-    assert!(
-        matches!(events.first(), Some(ChatEvent::Started { .. })),
-        "{events:?}"
-    );
-    assert!(
-        matches!(events.last(), Some(ChatEvent::Done(m)) if m.state == MessageState::Error),
-        "{events:?}"
-    );
-    let kept = bare.messages(&b.id, None, DEFAULT_PAGE).unwrap().items;
-    assert_eq!(kept[0].content, "hello?");
-    assert_eq!(kept[1].state, MessageState::Error);
+    sent_without_an_engine(&bare, "hello?", "model_missing").await;
     // Bad input: nothing is stored for an empty message or an unknown conversation.
     let (tx, _rx) = mpsc::channel(64);
     assert_eq!(
-        h.send(&c.id, "   ", tx).await.unwrap_err().code(),
+        h.send(&c, "   ", tx).await.unwrap_err().code(),
         "invalid_input"
     );
     let (tx, _rx) = mpsc::channel(64);
@@ -260,10 +254,7 @@ async fn with_no_engine_the_message_is_kept_and_the_answer_says_why() {
         h.send(unknown, "hi", tx).await.unwrap_err().code(),
         "not_found"
     );
-    assert_eq!(
-        h.messages(&c.id, None, DEFAULT_PAGE).unwrap().items.len(),
-        2
-    );
+    assert_eq!(h.messages(&c, None, DEFAULT_PAGE).unwrap().items.len(), 2);
 }
 
 #[tokio::test]
