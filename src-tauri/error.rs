@@ -28,6 +28,8 @@ pub const ERROR_CODES: &[&str] = &[
     "llm_interrupted",
     "cancelled",
     "llm_builtin",
+    "download_failed",
+    "no_disk_space",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +98,19 @@ pub enum Error {
 
     #[error("JSON error: {0}")]
     Json(#[from] serde_json::Error),
+
+    /// A model download that did not give the pinned bytes (every source failed, or sent
+    /// other bytes). What arrived intact is kept for the next try.
+    #[error("the model download failed: {0}")]
+    Download(String),
+
+    /// Not enough free space for a model download (checked before it starts).
+    #[error("not enough free disk space in {}: the download needs {} MB, {} MB are free", dir.display(), needed / 1_000_000, available / 1_000_000)]
+    NoDiskSpace {
+        dir: PathBuf,
+        needed: u64,
+        available: u64,
+    },
 }
 
 impl Error {
@@ -117,6 +132,8 @@ impl Error {
             Error::ReadOnly => "read_only",
             Error::Io { .. } => "io",
             Error::Json(_) => "json",
+            Error::Download(_) => "download_failed",
+            Error::NoDiskSpace { .. } => "no_disk_space",
         }
     }
 

@@ -12,6 +12,7 @@ pub mod files;
 pub mod hindsight;
 pub mod llm;
 pub mod logging;
+pub mod models;
 pub mod paths;
 pub mod search;
 pub mod simd;

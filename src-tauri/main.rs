@@ -4,20 +4,19 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = hindsight::cli::Cli::parse();
-    match cli.command {
-        None => match hindsight::app::run(cli.data_dir.as_deref(), cli.models_dir.as_deref()) {
+    let mut cli = hindsight::cli::Cli::parse();
+    match cli.command.take() {
+        None => match hindsight::app::run(
+            cli.data_dir.as_deref(),
+            cli.models_dir.as_deref(),
+            &cli.model_mirrors,
+        ) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("hindsight: error: {e}");
                 ExitCode::FAILURE
             }
         },
-        Some(command) => hindsight::cli::run(
-            cli.data_dir.as_deref(),
-            cli.models_dir.as_deref(),
-            command,
-            cli.verbose,
-        ),
+        Some(command) => hindsight::cli::run(&cli, command),
     }
 }

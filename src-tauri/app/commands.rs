@@ -661,3 +661,65 @@ pub async fn stop_ask(state: State<'_, Arc<Hindsight>>) -> CommandResult<()> {
     state.stop_ask();
     Ok(())
 }
+
+/// The models the app knows (embedding; Tiny, Small, Better), installed or not: Settings →
+/// Models and the first-run offer.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn model_catalog(
+    state: State<'_, Arc<Hindsight>>,
+) -> CommandResult<Vec<crate::models::ModelEntry>> {
+    blocking(&state, |state| state.models()).await
+}
+
+/// Downloads and installs a model, its progress on `on_progress`; a paused download continues.
+/// The embedding model installed, the embedding worker starts (meaning search, then Ask).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn download_model(
+    app: tauri::AppHandle,
+    model: crate::models::ModelId,
+    on_progress: Channel<crate::models::Progress>,
+) -> CommandResult<()> {
+    let state = tauri::Manager::state::<Arc<Hindsight>>(&app)
+        .inner()
+        .clone();
+    let mut send = |p: &crate::models::Progress| {
+        let _ = on_progress.send(p.clone());
+    };
+    state.download_model(model, &mut send).await?;
+    if model == crate::models::ModelId::Embedding && state.embedder().is_err() {
+        super::embedding::start(&app);
+    }
+    Ok(())
+}
+
+/// Pauses a model's download (what arrived is kept); false if none was running.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn pause_download(
+    state: State<'_, Arc<Hindsight>>,
+    model: crate::models::ModelId,
+) -> CommandResult<bool> {
+    Ok(state.pause_download(model))
+}
+
+/// Deletes a paused download; true if there was one.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn discard_download(
+    state: State<'_, Arc<Hindsight>>,
+    model: crate::models::ModelId,
+) -> CommandResult<bool> {
+    blocking(&state, move |state| state.discard_download(model)).await
+}
+
+/// Removes an installed model.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn remove_model(
+    state: State<'_, Arc<Hindsight>>,
+    model: crate::models::ModelId,
+) -> CommandResult<()> {
+    Ok(state.remove_model(model).await?)
+}

@@ -21,6 +21,7 @@ use crate::hindsight::{EmbedState, EmbedStatus};
 use crate::llm::catalog::BuiltinModelInfo;
 use crate::llm::detect::DetectedServer;
 use crate::llm::{BuiltinChoice, Engine, LlmSettings, LlmStatus, Provider};
+use crate::models::{ModelEntry, ModelId, Phase as ModelPhase, Progress as ModelProgress};
 use crate::search::ask::{AskResult, Excerpt};
 use crate::search::when::TimeRange;
 use crate::search::{SearchHit, SearchMode, SearchOptions, SearchResults};
@@ -126,6 +127,11 @@ contract! {
     stop_ask[state]() => ();
     list_asked[state](limit: Option<usize>) => Vec<AskedQuestion>;
     delete_asked[state](id: i64) => ();
+    model_catalog[state]() => Vec<ModelEntry>;
+    download_model[app](model: ModelId) ~ on_progress: ModelProgress => ();
+    pause_download[state](model: ModelId) => bool;
+    discard_download[state](model: ModelId) => bool;
+    remove_model[state](model: ModelId) => ();
 }
 
 /// The events the backend sends, with their payloads.
@@ -199,6 +205,10 @@ fn types_ts(cfg: &Config) -> Vec<String> {
         DetectedServer::decl(cfg),
         LlmSettings::decl(cfg),
         LlmStatus::decl(cfg),
+        ModelId::decl(cfg),
+        ModelEntry::decl(cfg),
+        ModelPhase::decl(cfg),
+        ModelProgress::decl(cfg),
         CommandError::decl(cfg),
     ]
 }

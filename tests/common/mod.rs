@@ -1,6 +1,7 @@
 //! Shared test helpers: a fresh on-disk store in a temp dir, fixture paths.
 #![allow(dead_code)]
 pub mod fake_llm;
+pub mod file_server;
 pub mod llama;
 
 use std::path::{Path, PathBuf};

@@ -126,7 +126,7 @@ fn missing_model_says_how_to_install_it() {
     let err = Embedder::load(dir.path()).err().expect("no model there");
     let msg = err.to_string();
     assert_eq!(err.code(), "model_missing");
-    assert!(msg.contains("scripts/fetch-models"), "{msg}");
+    assert!(msg.contains("hindsight models download embedding"), "{msg}");
 }
 
 #[test]

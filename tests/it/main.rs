@@ -15,6 +15,7 @@ mod chat;
 mod cli;
 mod embed;
 mod llm_faults;
+mod models;
 mod search;
 mod store;
 mod transfer;

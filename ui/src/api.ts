@@ -35,6 +35,9 @@ export type {
   Message,
   MessageState,
   MessageVersion,
+  ModelEntry,
+  ModelId,
+  ModelProgress,
   Page,
   Provider,
   SearchHit,
@@ -167,4 +170,12 @@ export const api = {
   /** The model gave a conversation its title (after the first answer). */
   onConversationRenamed: (f: (c: Wire.Conversation) => void) => on("conversation-renamed", f),
   onAnalysisStatus: (f: (s: Wire.AnalysisStatus) => void) => on("analysis-status", f),
+  /** The models the app knows (embedding; Tiny, Small, Better), installed or not. */
+  modelCatalog: () => call("model_catalog"),
+  /** Downloads and installs a model (continuing a paused download), progress to `onProgress`. */
+  downloadModel: (model: Wire.ModelId, onProgress: (p: Wire.ModelProgress) => void) =>
+    call("download_model", { model, onProgress: channel(onProgress) }),
+  pauseDownload: (model: Wire.ModelId) => call("pause_download", { model }),
+  discardDownload: (model: Wire.ModelId) => call("discard_download", { model }),
+  removeModel: (model: Wire.ModelId) => call("remove_model", { model }),
 };

@@ -201,7 +201,11 @@ export type TimeRange = { from: string, to: string,
  */
 phrase: string, };
 
-export type SearchResults = { hits: Array<SearchHit>, time_range: TimeRange | null, };
+export type SearchResults = { hits: Array<SearchHit>, time_range: TimeRange | null, 
+/**
+ * The embedding model is not installed: only words were matched (not meaning).
+ */
+words_only: boolean, };
 
 export type Excerpt = { conversation_id: string, message_id: string, message: string, similarity: number, title: string, timestamp: string, 
 /**
@@ -380,6 +384,46 @@ available: boolean | null,
  */
 problem: string | null, };
 
+export type ModelId = "embedding" | "tiny" | "small" | "better";
+
+export type ModelEntry = { id: ModelId, 
+/**
+ * "Embedding", "Tiny", "Small", "Better".
+ */
+label: string, name: string, 
+/**
+ * Bytes it takes once installed, and bytes to download.
+ */
+bytes: number, download_bytes: number, 
+/**
+ * Memory it needs while working.
+ */
+ram_bytes: number, 
+/**
+ * Speed measured on a 2-core machine (BENCHMARKS.md).
+ */
+speed: string, licence: string, 
+/**
+ * Where its bytes come from, in words.
+ */
+source: string, note: string, installed: boolean, 
+/**
+ * Bytes of a paused download (0 if none).
+ */
+paused_bytes: number, };
+
+export type ModelPhase = "downloading" | "verifying" | "installed";
+
+export type ModelProgress = { model: ModelId, phase: ModelPhase, 
+/**
+ * The part being downloaded (1-based) of `parts`.
+ */
+part: number, parts: number, done_bytes: number, total_bytes: number, 
+/**
+ * Download speed since this run started (bytes per second).
+ */
+bytes_per_sec: number, };
+
 export type CommandError = { 
 /**
  * One of `crate::error::ERROR_CODES`.
@@ -431,6 +475,11 @@ export type Commands = {
   stop_ask: { args: {  }; result: null };
   list_asked: { args: { limit: number | null }; result: Array<AskedQuestion> };
   delete_asked: { args: { id: number }; result: null };
+  model_catalog: { args: {  }; result: Array<ModelEntry> };
+  download_model: { args: { model: ModelId; onProgress: Channel<ModelProgress> }; result: null };
+  pause_download: { args: { model: ModelId }; result: boolean };
+  discard_download: { args: { model: ModelId }; result: boolean };
+  remove_model: { args: { model: ModelId }; result: null };
 };
 
 export type Events = {
@@ -440,4 +489,4 @@ export type Events = {
 };
 
 /** Every `code` a backend error can carry (stable: the UI and scripts rely on them). */
-export type ErrorCode = "not_found" | "invalid_input" | "internal" | "bad_import" | "busy" | "model_missing" | "embed" | "analysis_failed" | "database" | "database_damaged" | "read_only" | "io" | "json" | "llm_unreachable" | "llm_timeout" | "llm_deadline" | "llm_too_long" | "llm_http" | "llm_server" | "llm_protocol" | "llm_interrupted" | "cancelled" | "llm_builtin";
+export type ErrorCode = "not_found" | "invalid_input" | "internal" | "bad_import" | "busy" | "model_missing" | "embed" | "analysis_failed" | "database" | "database_damaged" | "read_only" | "io" | "json" | "llm_unreachable" | "llm_timeout" | "llm_deadline" | "llm_too_long" | "llm_http" | "llm_server" | "llm_protocol" | "llm_interrupted" | "cancelled" | "llm_builtin" | "download_failed" | "no_disk_space";

