@@ -320,6 +320,12 @@ mod tests {
             Error::Json(serde_json::from_str::<u8>("x").expect_err("not a number")),
         ];
         errors.extend(llm.into_iter().map(Error::Llm));
+        errors.push(Error::Download(s()));
+        errors.push(Error::NoDiskSpace {
+            dir: PathBuf::new(),
+            needed: 2,
+            available: 1,
+        });
         let codes: Vec<&str> = errors.iter().map(Error::code).collect();
         assert_eq!(codes, ERROR_CODES);
     }

@@ -102,7 +102,9 @@ async fn open_app_with(data_dir: &Path, extra: &[&str]) -> (Driver, Client) {
     caps.insert(
         "tauri:options".into(),
         serde_json::json!({
-            "application": env!("CARGO_BIN_EXE_hindsight"),
+            // HINDSIGHT_APP_BINARY: an installed package's binary (scripts/test-install).
+            "application": std::env::var("HINDSIGHT_APP_BINARY")
+                .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hindsight").to_owned()),
             "args": args,
         }),
     );
@@ -2701,7 +2703,13 @@ async fn a_new_install_downloads_its_models_in_the_window() {
     // No embedding model: the search matches words, and says so.
     let search = element(&c, "[data-testid=search-box]", wait, "search box").await;
     search.send_keys("Bonfim").await.expect("type");
-    element(&c, "[data-testid=search-words-only]", wait, "the words-only note").await;
+    element(
+        &c,
+        "[data-testid=search-words-only]",
+        wait,
+        "the words-only note",
+    )
+    .await;
     element(&c, "[data-testid=search-hit]", wait, "a word hit").await;
     search.clear().await.expect("clear");
 
@@ -2718,15 +2726,39 @@ async fn a_new_install_downloads_its_models_in_the_window() {
         .await;
     }
     screenshot(&c, "models-before").await;
-    element(&c, "[data-testid=builtin-missing-tiny]", wait, "Tiny marked missing").await;
+    element(
+        &c,
+        "[data-testid=builtin-missing-tiny]",
+        wait,
+        "Tiny marked missing",
+    )
+    .await;
 
     // Download the embedding model: installed, and the history gets indexed.
-    click(&c, "[data-testid=model-download-embedding]", wait, "Download embedding").await;
+    click(
+        &c,
+        "[data-testid=model-download-embedding]",
+        wait,
+        "Download embedding",
+    )
+    .await;
     wait_for_text(&c, "[data-testid=model-state-embedding]", "Installed", wait).await;
-    wait_for_text(&c, "[data-testid=embedding-status]", "History indexed", wait).await;
+    wait_for_text(
+        &c,
+        "[data-testid=embedding-status]",
+        "History indexed",
+        wait,
+    )
+    .await;
 
     // Download Tiny: installed, no longer marked missing, and removable after a confirmation.
-    click(&c, "[data-testid=model-download-tiny]", wait, "Download Tiny").await;
+    click(
+        &c,
+        "[data-testid=model-download-tiny]",
+        wait,
+        "Download Tiny",
+    )
+    .await;
     wait_for_text(&c, "[data-testid=model-state-tiny]", "Installed", wait).await;
     let start = Instant::now();
     while c
@@ -2760,7 +2792,10 @@ async fn a_new_install_downloads_its_models_in_the_window() {
         .await
         .is_ok()
     {
-        assert!(start.elapsed() < wait, "the search still matches words only");
+        assert!(
+            start.elapsed() < wait,
+            "the search still matches words only"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     element(

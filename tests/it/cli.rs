@@ -432,17 +432,27 @@ fn models_are_listed_and_verified_by_their_pinned_sha256() {
         &["models", "list", "--json"],
     ))
     .unwrap();
-    assert_eq!(listed["embedding"]["installed"], true, "{listed}");
-    let chat = listed["chat"].as_array().unwrap();
+    let listed = listed.as_array().unwrap();
     assert_eq!(
-        chat.iter()
+        listed
+            .iter()
             .map(|m| m["label"].as_str().unwrap())
             .collect::<Vec<_>>(),
-        ["Tiny", "Small", "Better"]
+        ["Embedding", "Tiny", "Small", "Better"]
     );
-    assert_eq!(chat[1]["installed"], true, "Small is installed in CI");
+    assert_eq!(listed[0]["installed"], true, "{listed:?}");
+    assert_eq!(listed[2]["installed"], true, "Small is installed in CI");
+    for m in listed {
+        assert_eq!(m["licence"], "Apache-2.0");
+        assert!(
+            m["source"].as_str().unwrap().starts_with("PyPI wheel"),
+            "{m}"
+        );
+        assert!(m["download_bytes"].as_u64().unwrap() > 80_000_000, "{m}");
+    }
     let text = crate::common::hindsight_ok(data.path(), Some(&models), &["models", "list"]);
     assert!(text.contains("Small") && text.contains("MB"), "{text}");
+    assert!(text.contains("hindsight models download better"), "{text}");
 
     let checks: serde_json::Value = serde_json::from_str(&crate::common::hindsight_ok(
         data.path(),
@@ -484,7 +494,7 @@ fn models_are_listed_and_verified_by_their_pinned_sha256() {
     assert_eq!(state(&checks, "Embedding"), "missing", "{checks}");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("Tiny") && err.contains("install again"),
+        err.contains("Tiny") && err.contains("download them again"),
         "{err}"
     );
 }

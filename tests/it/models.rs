@@ -102,8 +102,43 @@ async fn a_split_model_is_downloaded_joined_checked_and_moved_into_place() {
     let server = FileServer::start().await;
     let (plan, model) = split_model(&server, 3, 300_000);
     let dir = tempfile::tempdir().unwrap();
-    let (r, seen) = install(dir.path(), &plan, &[], &CancellationToken::new()).await;
+    // While it runs, a second download of the same model (another process, say) is refused,
+    // and so is discarding it.
+    let mut second = None;
+    let client = models::client().unwrap();
+    let mut seen = Vec::new();
+    let r = models::install(
+        dir.path(),
+        &plan,
+        &[],
+        &client,
+        &CancellationToken::new(),
+        &mut |p| {
+            seen.push(p.clone());
+            if second.is_none() {
+                let (plan, dir) = (plan.clone(), dir.path().to_owned());
+                second = Some(
+                    std::thread::spawn(move || {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .unwrap();
+                        let again =
+                            rt.block_on(install(&dir, &plan, &[], &CancellationToken::new()));
+                        (again.0, models::discard(&dir, ModelId::Small))
+                    })
+                    .join()
+                    .unwrap(),
+                );
+            }
+        },
+    )
+    .await;
     r.unwrap();
+    let (again, discard) = second.unwrap();
+    let again = again.unwrap_err().to_string();
+    assert!(again.contains("already being downloaded"), "{again}");
+    assert!(discard.unwrap_err().to_string().contains("pause it first"));
     assert_eq!(std::fs::read(installed(dir.path())).unwrap(), model);
     assert!(
         !models::downloads_dir(dir.path(), ModelId::Small).exists(),
