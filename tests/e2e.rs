@@ -2638,6 +2638,15 @@ async fn a_whole_chat_and_a_search_without_the_mouse() {
     expect_heading(&c, &title).await;
 }
 
+/// Waits until no element matches `css` (up to `wait`); `what` names it in the failure.
+async fn wait_until_gone(c: &Client, css: &str, wait: Duration, what: &str) {
+    let start = Instant::now();
+    while c.find(Locator::Css(css)).await.is_ok() {
+        assert!(start.elapsed() < wait, "{what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The text of the element `css` once it equals `want` (waiting up to `wait`).
 async fn wait_for_text(c: &Client, css: &str, want: &str, wait: Duration) {
     let start = Instant::now();
@@ -2760,15 +2769,13 @@ async fn a_new_install_downloads_its_models_in_the_window() {
     )
     .await;
     wait_for_text(&c, "[data-testid=model-state-tiny]", "Installed", wait).await;
-    let start = Instant::now();
-    while c
-        .find(Locator::Css("[data-testid=builtin-missing-tiny]"))
-        .await
-        .is_ok()
-    {
-        assert!(start.elapsed() < wait, "Tiny still marked missing");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until_gone(
+        &c,
+        "[data-testid=builtin-missing-tiny]",
+        wait,
+        "Tiny still marked missing",
+    )
+    .await;
     screenshot(&c, "models-after").await;
     assert_eq!(
         hindsight::llm::catalog::verify(models.path())
@@ -2786,18 +2793,13 @@ async fn a_new_install_downloads_its_models_in_the_window() {
         .send_keys("which area did we stay in for the Porto weekend")
         .await
         .expect("type");
-    let start = Instant::now();
-    while c
-        .find(Locator::Css("[data-testid=search-words-only]"))
-        .await
-        .is_ok()
-    {
-        assert!(
-            start.elapsed() < wait,
-            "the search still matches words only"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until_gone(
+        &c,
+        "[data-testid=search-words-only]",
+        wait,
+        "the search still matches words only",
+    )
+    .await;
     element(
         &c,
         "[data-testid=search-hit][data-conversation-id='e0000000-0000-4000-8000-000000001000']",

@@ -1,9 +1,9 @@
 //! `hindsight end`, `analyze`, `actions`: the analyzer from the command line.
 use std::io::Write;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
-use super::{print_json, runtime, write_out, LlmArgs};
+use super::{print_json, progress_bar, runtime, write_out, LlmArgs};
 use crate::error::{Error, Result};
 use crate::store::{AnalysisState, ConversationAnalysis, ConversationDetail, Owner};
 use crate::Hindsight;
@@ -66,14 +66,10 @@ pub fn analyze(
     let runtime = runtime()?;
     llm.apply(hindsight, &runtime)?;
     let ids = hindsight.to_analyse(id)?;
-    let bar = if json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(ids.len() as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("analysing {bar:40} {pos}/{len} conversations  {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let bar = progress_bar(
+        json,
+        ids.len() as u64,
+        "analysing {bar:40} {pos}/{len} conversations  {msg}",
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(250));
     let mut done = Vec::new();

@@ -740,6 +740,20 @@ fn execute(cli: &Cli, command: Command) -> Result<()> {
     Ok(())
 }
 
+/// A progress bar of `len` steps drawn with `template` on stderr; hidden for `--json` output.
+fn progress_bar(json: bool, len: u64, template: &str) -> indicatif::ProgressBar {
+    let bar = if json {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(len)
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// A small multi-threaded runtime for the commands that talk to the LLM.
 /// How long a CLI write waits for another process's write lock.
 const CLI_BUSY_WAIT_SECS: u64 = 60;

@@ -1,9 +1,7 @@
 //! `hindsight models list|download|remove|verify`.
 use std::io::Write;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
-use super::{print_json, runtime, stop_signal, write_out, ModelArg, ModelsAction};
+use super::{print_json, progress_bar, runtime, stop_signal, write_out, ModelArg, ModelsAction};
 use crate::error::{Error, Result};
 use crate::models::{ModelId, Phase};
 use crate::Hindsight;
@@ -76,16 +74,10 @@ fn list(hindsight: &Hindsight, json: bool, out: &mut impl Write) -> Result<()> {
 
 /// Downloads one model with a progress bar; Ctrl-C pauses it.
 fn download(hindsight: &Hindsight, model: ModelId, json: bool, out: &mut impl Write) -> Result<()> {
-    let bar = if json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(0)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{msg:<12} {bar:30} {bytes}/{total_bytes}  {bytes_per_sec}  eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let bar = progress_bar(
+        json,
+        0,
+        "{msg:<12} {bar:30} {bytes}/{total_bytes}  {bytes_per_sec}  eta {eta}",
     );
     bar.set_message(model.to_string());
     let t0 = std::time::Instant::now();

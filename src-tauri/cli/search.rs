@@ -1,9 +1,7 @@
 //! `hindsight search` (no LLM needed) and `hindsight ask`.
 use std::io::Write;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
-use super::{print_json, runtime, write_out, LlmArgs};
+use super::{print_json, progress_bar, runtime, write_out, LlmArgs};
 use crate::error::{Error, Result};
 use crate::search::ask::clip;
 use crate::search::{SearchHit, SearchOptions, TimeRange};
@@ -208,16 +206,10 @@ pub fn ask(
 /// Embeds every message that has no vector yet, with a progress bar (`hindsight embed`).
 pub fn embed(hindsight: &Hindsight, batch: usize, json: bool, out: &mut impl Write) -> Result<()> {
     let embedder = hindsight.load_embedder()?;
-    let bar = if json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(0)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "embedding {bar:40} {pos}/{len} messages  {per_sec}  eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let bar = progress_bar(
+        json,
+        0,
+        "embedding {bar:40} {pos}/{len} messages  {per_sec}  eta {eta}",
     );
     let t0 = std::time::Instant::now();
     let p = hindsight.embed_backlog(batch, |p| {
