@@ -78,7 +78,7 @@ impl Hindsight {
 
     /// Resolves the engine again (the settings changed).
     pub async fn refresh_llm(&self) -> Result<Llm> {
-        *self.llm.lock().await = None;
+        self.forget_llm().await;
         self.llm().await
     }
 

@@ -71,14 +71,9 @@ impl Hindsight {
         }
     }
 
-    /// Deletes a paused download of `model`; true if there was one. A running one is paused
-    /// first.
+    /// Deletes a paused download of `model`; true if there was one. One still running (here or
+    /// in another process: its file lock says so) is refused: pause it first.
     pub fn discard_download(&self, model: ModelId) -> Result<bool> {
-        if lock(&self.downloads).contains_key(&model) {
-            return Err(Error::Invalid(format!(
-                "the {model} model is downloading: pause it first"
-            )));
-        }
         models::discard(&self.locations.models_dir, model)
     }
 
@@ -86,11 +81,7 @@ impl Hindsight {
     /// loaded is let go, and the engine is chosen again for the next answer.
     #[tracing::instrument(skip(self), err(level = tracing::Level::WARN))]
     pub async fn remove_model(&self, model: ModelId) -> Result<()> {
-        if lock(&self.downloads).contains_key(&model) {
-            return Err(Error::Invalid(format!(
-                "the {model} model is downloading: pause it first"
-            )));
-        }
+        // A running download is refused by `discard`'s lock check inside `remove`.
         models::remove(&self.locations.models_dir, model)?;
         if let Some(choice) = model.chat() {
             self.unload_builtin(choice).await;
