@@ -689,6 +689,7 @@ pub async fn answer(
     let n = retrieved.excerpts.len();
     let (reply, confidence) = ask_model(llm, &retrieved.context, question, n).await?;
     timings.llm_ms = t0.elapsed().as_secs_f64() * 1e3;
+    tracing::debug!(%reply, "ask: the model's reply");
     let mut answer = finish_answer(&reply, &retrieved.lines, confidence);
     let text = parse_reply(&reply).0;
     // "When is Ellie's birthday?" answered with the day a message mentioning her was written:
