@@ -304,6 +304,15 @@ pub enum ModelsAction {
         #[arg(long)]
         json: bool,
     },
+    /// Install a chat model from a GGUF you already have (downloaded from Hugging Face, or in
+    /// LM Studio's or another app's folder): it must be the catalog's file, same size and
+    /// sha256. The file is copied; the original stays where it is.
+    Add {
+        model: ModelArg,
+        file: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove an installed model (and any paused download of it).
     Remove {
         model: ModelArg,
@@ -360,6 +369,7 @@ impl Command {
                     ModelsAction::List { json }
                     | ModelsAction::Verify { json }
                     | ModelsAction::Download { json, .. }
+                    | ModelsAction::Add { json, .. }
                     | ModelsAction::Remove { json, .. },
             } => *json,
         }

@@ -18,9 +18,12 @@ pub fn run(hindsight: &Hindsight, action: ModelsAction, out: &mut impl Write) ->
                 models.into_iter().map(ModelArg::into).collect()
             };
             for model in models {
-                download(hindsight, model, json, out)?;
+                install(hindsight, model, None, json, out)?;
             }
             Ok(())
+        }
+        ModelsAction::Add { model, file, json } => {
+            install(hindsight, model.into(), Some(&file), json, out)
         }
         ModelsAction::Remove { model, json } => {
             let model: ModelId = model.into();
@@ -72,8 +75,14 @@ fn list(hindsight: &Hindsight, json: bool, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-/// Downloads one model with a progress bar; Ctrl-C pauses it.
-fn download(hindsight: &Hindsight, model: ModelId, json: bool, out: &mut impl Write) -> Result<()> {
+/// Downloads one model (or copies it in from `file`) with a progress bar; Ctrl-C pauses it.
+fn install(
+    hindsight: &Hindsight,
+    model: ModelId,
+    file: Option<&std::path::Path>,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
     let bar = progress_bar(
         json,
         0,
@@ -95,12 +104,23 @@ fn download(hindsight: &Hindsight, model: ModelId, json: bool, out: &mut impl Wr
                     bar.set_message(format!("{model} {}/{}", p.part, p.parts));
                 }
                 Phase::Downloading => {}
+                Phase::Copying => bar.set_message(format!("{model} copy")),
                 Phase::Verifying => bar.set_message(format!("{model} check")),
                 Phase::Installed => bar.set_message(model.to_string()),
             }
         };
+        let installing = async {
+            match file {
+                Some(path) => {
+                    hindsight
+                        .install_model_file(model, path, &mut on_progress)
+                        .await
+                }
+                None => hindsight.download_model(model, &mut on_progress).await,
+            }
+        };
         tokio::select! {
-            r = hindsight.download_model(model, &mut on_progress) => r,
+            r = installing => r,
             () = stopper => unreachable!("pending never returns"),
         }
     });
@@ -120,6 +140,10 @@ fn download(hindsight: &Hindsight, model: ModelId, json: bool, out: &mut impl Wr
                     format_args!("The {model} model is installed in {dir}\n"),
                 )
             }
+        }
+        Err(e) if e.code() == "cancelled" && file.is_some() => {
+            eprintln!("Stopped copying the {model} model: nothing was installed.");
+            Err(e)
         }
         Err(e) if e.code() == "cancelled" => {
             let kept = crate::models::paused_bytes(&hindsight.locations.models_dir, model);

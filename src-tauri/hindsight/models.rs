@@ -28,16 +28,7 @@ impl Hindsight {
         on_progress: &mut (dyn FnMut(&Progress) + Send),
     ) -> Result<()> {
         let plan = Plan::for_model(model)?;
-        let cancel = CancellationToken::new();
-        {
-            let mut running = lock(&self.downloads);
-            if running.contains_key(&model) {
-                return Err(Error::Invalid(format!(
-                    "the {model} model is already downloading"
-                )));
-            }
-            running.insert(model, cancel.clone());
-        }
+        let cancel = self.start_install(model)?;
         let mirrors = lock(&self.model_mirrors).clone();
         let result = async {
             let client = models::client()?;
@@ -58,6 +49,45 @@ impl Hindsight {
             self.forget_llm().await;
         }
         Ok(())
+    }
+
+    /// Installs the chat model `model` from a GGUF already on disk (`path`): the catalog's
+    /// file byte for byte (size and sha256), copied in and moved into place; anything else is
+    /// refused and nothing changes. [`pause_download`](Self::pause_download) stops the copy.
+    #[tracing::instrument(skip(self, on_progress), err(level = tracing::Level::WARN))]
+    pub async fn install_model_file(
+        &self,
+        model: ModelId,
+        path: &std::path::Path,
+        on_progress: &mut (dyn FnMut(&Progress) + Send),
+    ) -> Result<()> {
+        let plan = Plan::for_model(model)?;
+        let cancel = self.start_install(model)?;
+        let result = models::install_file(
+            &self.locations.models_dir,
+            &plan,
+            path,
+            &cancel,
+            on_progress,
+        )
+        .await;
+        lock(&self.downloads).remove(&model);
+        result?;
+        self.forget_llm().await;
+        Ok(())
+    }
+
+    /// Registers an install of `model` in this process (one at a time): its pause token.
+    fn start_install(&self, model: ModelId) -> Result<CancellationToken> {
+        let cancel = CancellationToken::new();
+        let mut running = lock(&self.downloads);
+        if running.contains_key(&model) {
+            return Err(Error::Invalid(format!(
+                "the {model} model is already being installed"
+            )));
+        }
+        running.insert(model, cancel.clone());
+        Ok(cancel)
     }
 
     /// Pauses `model`'s download (what arrived is kept); false if none was running.

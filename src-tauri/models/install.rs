@@ -73,6 +73,8 @@ impl Plan {
 #[ts(rename = "ModelPhase")]
 pub enum Phase {
     Downloading,
+    /// Copying a model file from disk ([`install_file`]), checking its sha256 on the way.
+    Copying,
     /// Checking the joined file's sha256.
     Verifying,
     Installed,
@@ -107,6 +109,8 @@ struct Done {
 const STATE_FILE: &str = "progress.json";
 const LOCK_FILE: &str = "lock";
 const JOINED_FILE: &str = "joined.partial";
+/// A model file being copied in from disk ([`install_file`]).
+const FROM_DISK_FILE: &str = "from-disk.partial";
 const FOLDER_OUT: &str = "out";
 /// Room kept free beyond what the install needs (the database and the log keep growing).
 pub const DISK_MARGIN: u64 = 64 << 20;
@@ -172,21 +176,7 @@ pub async fn install(
         return Ok(());
     }
     let work = downloads_dir(models_dir, plan.model);
-    std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
-    // One download of a model at a time, across processes (the window and a CLI command): the
-    // lock is the OS's, released when the file closes, so a crash never leaves it taken.
-    let lock_path = work.join(LOCK_FILE);
-    let lock = std::fs::File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
-    match lock.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(Error::Invalid(format!(
-                "the {} model is already being downloaded (by the window or a `hindsight models download`)",
-                plan.model
-            )))
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&lock_path, e)),
-    }
+    let lock = take_lock(&work, plan.model)?;
     let mut done = read_done(&work);
     if done.parts > parts {
         done = Done::default();
@@ -272,6 +262,163 @@ pub async fn install(
     let _ = std::fs::remove_dir_all(&work);
     on_progress(&report(Phase::Installed, parts, total, 0.0));
     Ok(())
+}
+
+/// One install of a model at a time, across processes (the window and a CLI command): the
+/// lock is the OS's, released when the returned file closes, so a crash never leaves it taken.
+fn take_lock(work: &Path, model: ModelId) -> Result<std::fs::File> {
+    std::fs::create_dir_all(work).map_err(|e| Error::io(work, e))?;
+    let lock_path = work.join(LOCK_FILE);
+    let lock = std::fs::File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Invalid(format!(
+            "the {model} model is already being installed (by the window or a `hindsight models` command)"
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&lock_path, e)),
+    }
+}
+
+/// Installs a chat model from a GGUF the person already has (from Hugging Face, LM Studio's or
+/// Ollama's folder, another machine): the file must be the catalog's, byte for byte. It is
+/// copied (hashed while copied) into the downloads folder, then moved into place in one rename;
+/// the original is left as it was. Other bytes are refused: the engine is tested on these
+/// files only. The embedding model comes as a folder and is only downloaded.
+pub async fn install_file(
+    models_dir: &Path,
+    plan: &Plan,
+    source: &Path,
+    cancel: &CancellationToken,
+    on_progress: &mut (dyn FnMut(&Progress) + Send),
+) -> Result<()> {
+    let Target::File {
+        bytes,
+        sha256,
+        dir,
+        file,
+    } = &plan.target
+    else {
+        return Err(Error::Invalid(format!(
+            "the {} model is a folder of files: download it instead",
+            plan.model
+        )));
+    };
+    let meta = std::fs::metadata(source).map_err(|e| Error::io(source, e))?;
+    if !meta.is_file() {
+        return Err(Error::Invalid(format!(
+            "{} is not a file",
+            source.display()
+        )));
+    }
+    if meta.len() != *bytes {
+        return Err(Error::Invalid(format!(
+            "{} is not the {} model's file ({file}): it has {} bytes, the model has {bytes}",
+            source.display(),
+            plan.model,
+            meta.len()
+        )));
+    }
+    let report = |phase: Phase, done: u64, speed: f64| Progress {
+        model: plan.model,
+        phase,
+        part: 1,
+        parts: 1,
+        done_bytes: done,
+        total_bytes: *bytes,
+        bytes_per_sec: speed,
+    };
+    let work = downloads_dir(models_dir, plan.model);
+    let lock = take_lock(&work, plan.model)?;
+    let available = fs4::available_space(&work).map_err(|e| Error::io(&work, e))?;
+    if available < bytes + DISK_MARGIN {
+        return Err(Error::NoDiskSpace {
+            dir: models_dir.to_path_buf(),
+            needed: bytes + DISK_MARGIN,
+            available,
+        });
+    }
+    let copy = work.join(FROM_DISK_FILE);
+    let started = Instant::now();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+    let copying = {
+        let (source, copy, cancel) = (source.to_path_buf(), copy.clone(), cancel.clone());
+        tokio::task::spawn_blocking(move || copy_hashing(&source, &copy, &cancel, &tx))
+    };
+    while let Some(done) = rx.recv().await {
+        let speed = done as f64 / started.elapsed().as_secs_f64().max(1e-3);
+        on_progress(&report(Phase::Copying, done, speed));
+    }
+    let copied = copying
+        .await
+        .map_err(|e| Error::Internal(format!("copying a model file: {e}")))?;
+    let (done, actual) = match copied {
+        Ok(c) => c,
+        Err(e) => {
+            // A paused download of the same model stays.
+            let _ = std::fs::remove_file(&copy);
+            return Err(e);
+        }
+    };
+    if done != *bytes || actual != *sha256 {
+        let _ = std::fs::remove_file(&copy);
+        return Err(Error::Invalid(format!(
+            "{} is not the {} model's file ({file}): its sha256 is {actual}, the model's is {sha256}; nothing was installed",
+            source.display(),
+            plan.model
+        )));
+    }
+    let dest_dir = models_dir.join(dir);
+    std::fs::create_dir_all(&dest_dir).map_err(|e| Error::io(&dest_dir, e))?;
+    let dest = dest_dir.join(file);
+    std::fs::rename(&copy, &dest).map_err(|e| Error::io(&dest, e))?;
+    drop(lock);
+    let _ = std::fs::remove_dir_all(&work);
+    on_progress(&report(Phase::Installed, *bytes, 0.0));
+    Ok(())
+}
+
+/// Copies `source` to `copy`, hashing the bytes on the way; reports the bytes copied every
+/// [`REPORT_EVERY`]; stops with the `cancelled` error when `cancel` fires. Returns the bytes
+/// copied and their sha256 (hex).
+fn copy_hashing(
+    source: &Path,
+    copy: &Path,
+    cancel: &CancellationToken,
+    progress: &tokio::sync::mpsc::UnboundedSender<u64>,
+) -> Result<(u64, String)> {
+    use sha2::Digest;
+    let mut input = std::fs::File::open(source).map_err(|e| Error::io(source, e))?;
+    let mut output = std::fs::File::create(copy).map_err(|e| Error::io(copy, e))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut done = 0u64;
+    let mut last_report = Instant::now();
+    loop {
+        if cancel.is_cancelled() {
+            return Err(crate::error::LlmError::Cancelled.into());
+        }
+        let n = input.read(&mut buf).map_err(|e| Error::io(source, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        output
+            .write_all(&buf[..n])
+            .map_err(|e| Error::io(copy, e))?;
+        done += n as u64;
+        if last_report.elapsed() >= REPORT_EVERY {
+            last_report = Instant::now();
+            let _ = progress.send(done);
+        }
+    }
+    let _ = progress.send(done);
+    output.sync_all().map_err(|e| Error::io(copy, e))?;
+    let hex = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((done, hex))
 }
 
 /// Deletes a paused download of `model` (what Cancel does after a pause). True if there was

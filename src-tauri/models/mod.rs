@@ -13,8 +13,8 @@ use ts_rs::TS;
 
 pub use fetch::client;
 pub use install::{
-    discard, downloads_dir, install, is_installed, paused_bytes, remove, Phase, Plan, Progress,
-    Target, DISK_MARGIN,
+    discard, downloads_dir, install, install_file, is_installed, paused_bytes, remove, Phase, Plan,
+    Progress, Target, DISK_MARGIN,
 };
 pub use sources::{parts, urls, Part};
 

