@@ -2815,3 +2815,135 @@ async fn a_new_install_downloads_its_models_in_the_window() {
     assert!(!models.path().join("SmolLM2-135M-Instruct").exists());
     c.close().await.expect("close session");
 }
+
+/// Waits until the message `id` is on screen (opened at it: scrolled into view).
+async fn wait_on_screen(c: &Client, id: &str) {
+    let deadline = Instant::now() + ON_SCREEN;
+    loop {
+        let place = c
+            .execute(
+                "const el = document.querySelector(`[data-message-id=\"${arguments[0]}\"]`);
+                 if (!el) return null;
+                 const r = el.getBoundingClientRect();
+                 const top = Math.max(r.top, 0) + 4;
+                 const seen = document.elementFromPoint(r.left + r.width / 2, top);
+                 return [r.top, r.bottom, window.innerHeight, seen !== null && el.contains(seen) ? 1 : 0];",
+                vec![serde_json::json!(id)],
+            )
+            .await
+            .expect("place");
+        let place: Option<Vec<f64>> = serde_json::from_value(place).expect("numbers");
+        match place {
+            Some(p) if p[0] >= 0.0 && p[1] <= p[2] && p[3] == 1.0 => return,
+            _ if Instant::now() > deadline => panic!("message {id} is not on screen: {place:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Runs the app binary with `args` (a later start, as the desktop does for a link) and waits
+/// for it to exit: it must hand over to the open window and exit, never open a second one.
+fn later_start(args: &[&str]) -> std::process::Output {
+    let bin = std::env::var("HINDSIGHT_APP_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hindsight").to_owned());
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start hindsight");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("a later start with {args:?} did not exit: it opened a window of its own");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test (--include-ignored)"]
+async fn a_hindsight_link_opens_its_message_at_start_and_in_the_open_window() {
+    let _serial = SERIAL.lock().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let porto = "e0000000-0000-4000-8000-000000001000";
+    let (deep, other, other_title, other_message) = {
+        let store = store_at(data.path());
+        import_fixture(&store, "retrieval_eval_history.json");
+        let messages = store.all_messages(porto).expect("messages");
+        let (other, other_title): (String, String) = store
+            .connection()
+            .query_row(
+                "SELECT id, title FROM conversations WHERE id != ?1 ORDER BY start_time DESC LIMIT 1",
+                [porto],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("another conversation");
+        let other_messages = store.all_messages(&other).expect("messages");
+        (
+            messages[messages.len() - 1].id.clone(),
+            other.clone(),
+            other_title,
+            other_messages[other_messages.len() - 1].id.clone(),
+        )
+    };
+    let dir = data.path().to_str().expect("utf-8");
+
+    // Started by a link (the desktop runs `hindsight URL`): open at the message, highlighted.
+    let link = format!("hindsight://conversation/{porto}#{deep}");
+    let (_driver, c) = open_app_with(data.path(), &[&link]).await;
+    expect_heading(&c, "Long weekend in Porto").await;
+    element(
+        &c,
+        &format!("li.message.focused[data-message-id='{deep}']"),
+        ON_SCREEN,
+        "the linked message, highlighted",
+    )
+    .await;
+    wait_on_screen(&c, &deep).await;
+
+    // A link opened while the window is open: the later start hands it over and exits, and
+    // the open window goes to that conversation and message.
+    let link = format!("hindsight://conversation/{other}#{other_message}");
+    let out = later_start(&["--data-dir", dir, &link]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already open"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    expect_heading(&c, &other_title).await;
+    element(
+        &c,
+        &format!("li.message.focused[data-message-id='{other_message}']"),
+        ON_SCREEN,
+        "the handed-over link's message, highlighted",
+    )
+    .await;
+    wait_on_screen(&c, &other_message).await;
+    screenshot(&c, "deep-link").await;
+
+    // A plain second start brings the window forward instead of opening another one.
+    let out = later_start(&["--data-dir", dir]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Not a Hindsight link: refused in words, and the window stays where it was.
+    let out = later_start(&["--data-dir", dir, "hindsight://conversation/x y#<b>"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a Hindsight link"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    expect_heading(&c, &other_title).await;
+    c.close().await.expect("close");
+}

@@ -444,6 +444,7 @@ pub async fn pause_analysis(state: State<'_, Arc<Hindsight>>, paused: bool) -> C
 /// Which native file dialog to show.
 enum Pick {
     OpenJson,
+    OpenGguf,
     SaveJson,
     Folder,
 }
@@ -464,6 +465,10 @@ async fn pick_path(
         Pick::OpenJson => dialog
             .set_title("Import conversations")
             .add_filter("Hindsight JSON or ChatGPT conversations.json", &["json"])
+            .pick_file(done),
+        Pick::OpenGguf => dialog
+            .set_title("Use a model file from disk")
+            .add_filter("GGUF model", &["gguf"])
             .pick_file(done),
         Pick::SaveJson => dialog
             .set_title("Export all conversations")
@@ -694,6 +699,29 @@ pub async fn download_model(
     Ok(())
 }
 
+/// Asks for a GGUF with the native dialog and installs the chat model `model` from it (it
+/// must be the catalog's file: size and sha256), its progress on `on_progress`. False: the
+/// dialog was cancelled.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn install_model_file(
+    app: tauri::AppHandle,
+    model: crate::models::ModelId,
+    on_progress: Channel<crate::models::Progress>,
+) -> CommandResult<bool> {
+    let state = tauri::Manager::state::<Arc<Hindsight>>(&app)
+        .inner()
+        .clone();
+    let Some(path) = pick_path(&app, Pick::OpenGguf).await? else {
+        return Ok(false);
+    };
+    let mut send = |p: &crate::models::Progress| {
+        let _ = on_progress.send(p.clone());
+    };
+    state.install_model_file(model, &path, &mut send).await?;
+    Ok(true)
+}
+
 /// Pauses a model's download (what arrived is kept); false if none was running.
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
@@ -722,4 +750,14 @@ pub async fn remove_model(
     model: crate::models::ModelId,
 ) -> CommandResult<()> {
     Ok(state.remove_model(model).await?)
+}
+
+/// The `hindsight://` link the window was started with, once (then `None`): the UI opens the
+/// conversation at its message. Links that arrive later come as the `open-link` event.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn take_link(app: tauri::AppHandle) -> CommandResult<Option<super::link::Link>> {
+    let start = tauri::Manager::state::<super::StartLink>(&app);
+    let link = crate::sync::lock(&start.0).take();
+    Ok(link)
 }

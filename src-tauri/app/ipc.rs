@@ -15,6 +15,7 @@ use super::analysis::STATUS_EVENT;
 use super::commands::{self, *};
 use super::embedding::PROGRESS_EVENT;
 use super::error::{CommandError, CommandResult};
+use super::link::{Link, LINK_EVENT};
 use crate::analysis::AnalysisSettings;
 use crate::chat::ChatEvent;
 use crate::hindsight::{EmbedState, EmbedStatus};
@@ -129,9 +130,11 @@ contract! {
     delete_asked[state](id: i64) => ();
     model_catalog[state]() => Vec<ModelEntry>;
     download_model[app](model: ModelId) ~ on_progress: ModelProgress => ();
+    install_model_file[app](model: ModelId) ~ on_progress: ModelProgress => bool;
     pause_download[state](model: ModelId) => bool;
     discard_download[state](model: ModelId) => bool;
     remove_model[state](model: ModelId) => ();
+    take_link[app]() => Option<Link>;
 }
 
 /// The events the backend sends, with their payloads.
@@ -140,6 +143,7 @@ fn events_ts(cfg: &Config) -> String {
         (PROGRESS_EVENT, EmbedStatus::name(cfg)),
         (RENAMED_EVENT, Conversation::name(cfg)),
         (STATUS_EVENT, AnalysisStatus::name(cfg)),
+        (LINK_EVENT, Link::name(cfg)),
     ];
     let mut out = String::from("export type Events = {\n");
     for (name, payload) in &events {
@@ -209,6 +213,7 @@ fn types_ts(cfg: &Config) -> Vec<String> {
         ModelEntry::decl(cfg),
         ModelPhase::decl(cfg),
         ModelProgress::decl(cfg),
+        Link::decl(cfg),
         CommandError::decl(cfg),
     ]
 }

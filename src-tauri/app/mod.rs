@@ -5,6 +5,7 @@ mod commands;
 mod embedding;
 mod error;
 pub mod ipc;
+pub mod link;
 
 use std::sync::Arc;
 
@@ -40,13 +41,33 @@ fn daily_backup(db: std::path::PathBuf) {
     }
 }
 
-/// Opens the store in the data directory and runs the window until it is closed.
+/// A link the window was started with, until the UI takes it (`take_link`).
+#[derive(Default)]
+pub(crate) struct StartLink(std::sync::Mutex<Option<link::Link>>);
+
+/// Opens the store in the data directory and runs the window until it is closed. `url` is a
+/// `hindsight://` link to open at; a window already open on this data folder is handed the
+/// link (or brought to the front) instead, and this process returns at once.
 pub fn run(
     data_dir: Option<&Path>,
     models_dir: Option<&Path>,
     model_mirrors: &[String],
+    url: Option<&str>,
 ) -> crate::Result<()> {
     let locations = Locations::resolve(data_dir, models_dir)?;
+    let start_link = match url.map(|u| (u, link::parse(u))) {
+        Some((u, None)) => {
+            return Err(crate::Error::Invalid(format!(
+                "{u:?} is not a Hindsight link (hindsight://conversation/ID#MESSAGE)"
+            )))
+        }
+        Some((_, l)) => l,
+        None => None,
+    };
+    if link::hand_over(&locations.data_dir, start_link.as_ref()) {
+        eprintln!("Hindsight is already open on this data folder: its window has it.");
+        return Ok(());
+    }
     // No log (an unwritable folder) is no reason not to open the window.
     if let Err(e) = crate::logging::init(&crate::logging::logs_dir(&locations.data_dir)) {
         eprintln!("hindsight: no log file: {e}");
@@ -60,12 +81,14 @@ pub fn run(
     // The window's writes (one connection, one at a time) wait for another process's write
     // lock instead of failing "busy" after the store's default 5 s.
     store.wait_for_writers(std::time::Duration::from_secs(WINDOW_BUSY_WAIT_SECS))?;
+    let data = locations.data_dir.clone();
     let state = Hindsight::new(store, locations, damaged)?;
     state.set_model_mirrors(model_mirrors.to_vec());
-    tauri::Builder::default()
+    let app = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .manage(Arc::new(state))
-        .setup(|app| {
+        .manage(StartLink(std::sync::Mutex::new(start_link)))
+        .setup(move |app| {
             let state = tauri::Manager::state::<Arc<Hindsight>>(app.handle());
             if !state.writes_stopped() {
                 start_workers(app.handle());
@@ -80,9 +103,33 @@ pub fn run(
                     tracing::warn!(code = e.code(), "no LLM at start: {e}");
                 }
             });
+            // Later starts on this data folder hand their link over, or just come to the front.
+            let handle = app.handle().clone();
+            let listening = link::listen(&data, move |l| {
+                if let Some(window) = tauri::Manager::get_webview_window(&handle, "main") {
+                    let _ = window.unminimize();
+                    let _ = window.set_focus();
+                }
+                if let Some(l) = l {
+                    let _ = tauri::Emitter::emit(&handle, link::LINK_EVENT, l);
+                }
+            });
+            if let Err(e) = listening {
+                tracing::warn!("links from later starts will open new windows: {e}");
+            }
             Ok(())
         })
         .invoke_handler(ipc::handler())
-        .run(tauri::generate_context!())
-        .map_err(|e| crate::Error::Internal(format!("could not start the window: {e}")))
+        .build(tauri::generate_context!())
+        .map_err(|e| crate::Error::Internal(format!("could not start the window: {e}")))?;
+    let data = tauri::Manager::state::<Arc<Hindsight>>(&app)
+        .locations
+        .data_dir
+        .clone();
+    app.run(move |_, event| {
+        if let tauri::RunEvent::Exit = event {
+            link::stop_listening(&data);
+        }
+    });
+    Ok(())
 }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, errorDetail, errorMessage, type AppInfo, type Conversation, type ConversationDetail } from "./api";
+import { api, errorDetail, errorMessage, type AppInfo, type Conversation, type ConversationDetail, type Link } from "./api";
 import { Sidebar } from "./Sidebar";
 import { ConversationView } from "./ConversationView";
 import { AskView } from "./AskView";
@@ -124,6 +124,18 @@ export function App() {
     setFocus(messageId);
     setSelected(conversationId);
   };
+  // `hindsight://conversation/ID#MESSAGE` links: the one the window was started with, then
+  // those later starts hand over (the desktop opening a link while the window is open).
+  useEffect(() => {
+    const open = (l: Link) => {
+      setView("conversation");
+      setFocus(l.message_id);
+      setSelected(l.conversation_id);
+    };
+    api.takeLink().then((l) => l && open(l), () => undefined);
+    const off = api.onLink(open);
+    return () => void off.then((f) => f());
+  }, []);
 
   // The page being fetched: the list asks for the next page as it scrolls, maybe twice.
   const inflight = useRef<string | null | undefined>(undefined);

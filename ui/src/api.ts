@@ -30,6 +30,7 @@ export type {
   Excerpt,
   ImportReport,
   Insights,
+  Link,
   LlmSettings,
   LlmStatus,
   Message,
@@ -175,7 +176,13 @@ export const api = {
   /** Downloads and installs a model (continuing a paused download), progress to `onProgress`. */
   downloadModel: (model: Wire.ModelId, onProgress: (p: Wire.ModelProgress) => void) =>
     call("download_model", { model, onProgress: channel(onProgress) }),
+  installModelFile: (model: Wire.ModelId, onProgress: (p: Wire.ModelProgress) => void) =>
+    call("install_model_file", { model, onProgress: channel(onProgress) }),
   pauseDownload: (model: Wire.ModelId) => call("pause_download", { model }),
   discardDownload: (model: Wire.ModelId) => call("discard_download", { model }),
   removeModel: (model: Wire.ModelId) => call("remove_model", { model }),
+  /** The `hindsight://` link the window was started with (once; then null). */
+  takeLink: () => call("take_link"),
+  /** Links handed over by later starts (the desktop opening a `hindsight://` link). */
+  onLink: (f: (l: Wire.Link) => void) => on("open-link", f),
 };

@@ -412,7 +412,7 @@ source: string, note: string, installed: boolean,
  */
 paused_bytes: number, };
 
-export type ModelPhase = "downloading" | "verifying" | "installed";
+export type ModelPhase = "downloading" | "copying" | "verifying" | "installed";
 
 export type ModelProgress = { model: ModelId, phase: ModelPhase, 
 /**
@@ -423,6 +423,8 @@ part: number, parts: number, done_bytes: number, total_bytes: number,
  * Download speed since this run started (bytes per second).
  */
 bytes_per_sec: number, };
+
+export type Link = { conversation_id: string, message_id: string | null, };
 
 export type CommandError = { 
 /**
@@ -477,15 +479,18 @@ export type Commands = {
   delete_asked: { args: { id: number }; result: null };
   model_catalog: { args: {  }; result: Array<ModelEntry> };
   download_model: { args: { model: ModelId; onProgress: Channel<ModelProgress> }; result: null };
+  install_model_file: { args: { model: ModelId; onProgress: Channel<ModelProgress> }; result: boolean };
   pause_download: { args: { model: ModelId }; result: boolean };
   discard_download: { args: { model: ModelId }; result: boolean };
   remove_model: { args: { model: ModelId }; result: null };
+  take_link: { args: {  }; result: Link | null };
 };
 
 export type Events = {
   "embedding-progress": EmbedStatus;
   "conversation-renamed": Conversation;
   "analysis-status": AnalysisStatus;
+  "open-link": Link;
 };
 
 /** Every `code` a backend error can carry (stable: the UI and scripts rely on them). */
