@@ -252,9 +252,89 @@ CREATE TRIGGER asked_forget_conversation AFTER DELETE ON conversations BEGIN
 END;
 "#;
 
+/// Version 6: mends databases that version 5 left without the questions asked and the answer
+/// versions. Version 5 first shipped (commit 6551697) with the `doubts` column only; the next
+/// landing added `asked`, `message_versions` and their trigger to the same migration, so a
+/// database written by 6551697 says version 5 and lacks them (found by the upgrade test,
+/// tests/it/upgrade.rs, on a database that build wrote). Everything is `IF NOT EXISTS`: a
+/// database that has them is unchanged. A shipped migration is never edited again
+/// (`shipped_migrations_never_change` below).
+const V6: &str = r#"
+CREATE TABLE IF NOT EXISTS asked (
+    id INTEGER PRIMARY KEY,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    excerpts TEXT NOT NULL,
+    asked_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS asked_by_time ON asked (asked_at);
+CREATE TABLE IF NOT EXISTS message_versions (
+    message_id TEXT NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    content TEXT NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT,
+    replaced_at INTEGER NOT NULL,
+    PRIMARY KEY (message_id, version)
+);
+CREATE TRIGGER IF NOT EXISTS asked_forget_conversation AFTER DELETE ON conversations BEGIN
+    DELETE FROM asked WHERE EXISTS (
+        SELECT 1 FROM json_each(asked.excerpts) e
+        WHERE json_extract(e.value, '$.conversation_id') = old.id);
+END;
+"#;
+
+/// Every migration in order: the schema version this build writes is their number.
+const ALL: [&str; 6] = [V1, V2, V3, V4, V5, V6];
+
 /// The schema version this build writes (the number of migrations).
-pub const SCHEMA_VERSION: usize = 5;
+pub const SCHEMA_VERSION: usize = ALL.len();
 
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(ALL.iter().map(|sql| M::up(sql)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+    use super::*;
+
+    /// The sha256 of each migration's SQL as it shipped. Append the new one's when adding a
+    /// migration; a shipped one is never edited (a database that ran it would never run the
+    /// edit). V5's is the text of its second landing (commit 6cea38c): V6 mends the first.
+    const SHIPPED: [&str; 6] = [
+        "cea5fb335b3fe73a55350941aa9b408b629092eab077856187ffd7051cb5d367",
+        "52b595c7c8026728f7d82f88d2bf7c3037c5d5c7d2011e7ac80da2a24e9c0fe8",
+        "cb418e160760a910f90d1e499501c7142a6a4e3344873b3f612afa1d7084f5b2",
+        "9bb907cfd9abe1ab814ec65da8a6f2c4c1955e1d5724bd438a214c392d9d0e3b",
+        "7198b152fc42c3efab6a83ebeeca50fc8cd6031e5612f52f52bd293997027042",
+        "da9bd535e1bbe939ddd05281cfe712ed2febcd8c2dfc903085efcaa004ad0609",
+    ];
+
+    #[test]
+    fn shipped_migrations_never_change() {
+        use sha2::{Digest, Sha256};
+        let hashes: Vec<String> = ALL
+            .iter()
+            .map(|sql| {
+                Sha256::digest(sql.as_bytes())
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect()
+            })
+            .collect();
+        for (i, (hash, shipped)) in hashes.iter().zip(SHIPPED).enumerate() {
+            assert_eq!(
+                hash,
+                shipped,
+                "migration V{} differs from what shipped: add a new migration instead",
+                i + 1
+            );
+        }
+        assert_eq!(
+            hashes.len(),
+            SHIPPED.len(),
+            "record the new migration's hash in SHIPPED"
+        );
+    }
 }

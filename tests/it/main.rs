@@ -19,4 +19,5 @@ mod models;
 mod search;
 mod store;
 mod transfer;
+mod upgrade;
 mod use_cases;

@@ -25,7 +25,11 @@ fn open_sets_wal_foreign_keys_and_latest_version() {
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1, "foreign keys must be enforced");
-    assert_eq!(t.store.schema_version().unwrap(), 5);
+    assert_eq!(
+        t.store.schema_version().unwrap(),
+        hindsight::store::SCHEMA_VERSION as i64
+    );
+    assert_eq!(hindsight::store::SCHEMA_VERSION, 6);
     // Re-opening an existing file keeps its data and does not re-run migrations.
     let id = conversation(&t.store, "kept", 1_000);
     drop(t.store);
