@@ -128,6 +128,11 @@ pub fn listen(
         std::fs::remove_file(&path)?;
     }
     let listener = UnixListener::bind(&path)?;
+    // Only this user's processes may hand links over.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
     std::thread::Builder::new()
         .name("links".into())
         .spawn(move || {

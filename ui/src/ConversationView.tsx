@@ -94,13 +94,33 @@ export function ConversationView({
   // A streaming answer is followed while the view is at the bottom; scrolled up, the view stays
   // where the reader is and a button jumps back down.
   const [atBottom, setAtBottom] = useState(true);
+  // Opened at the latest message (no target), the view stays at the bottom while what is above
+  // settles (answers' markdown laid out, a slow machine's late paint), until the reader scrolls.
+  const pinned = useRef(!focus);
   useEffect(() => {
     const main = document.querySelector<HTMLElement>(".main");
     if (!main) return;
-    const check = () => setAtBottom(main.scrollHeight - main.scrollTop - main.clientHeight < 80);
+    const check = () => {
+      const near = main.scrollHeight - main.scrollTop - main.clientHeight < 80;
+      pinned.current = near;
+      setAtBottom(near);
+    };
     check();
+    if (focus) pinned.current = false;
     main.addEventListener("scroll", check, { passive: true });
-    return () => main.removeEventListener("scroll", check);
+    const list = main.querySelector(".messages");
+    const grew =
+      list && typeof ResizeObserver !== "undefined"
+        ? new ResizeObserver(() => {
+            if (pinned.current) main.scrollTo({ top: main.scrollHeight });
+          })
+        : null;
+    if (list) grew?.observe(list);
+    return () => {
+      main.removeEventListener("scroll", check);
+      grew?.disconnect();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   const streaming = messages.some((m) => m.state === "streaming");
   const toBottom = () => {
