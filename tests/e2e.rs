@@ -2893,6 +2893,54 @@ async fn a_new_install_downloads_its_models_in_the_window() {
     click(&c, "[data-testid=model-remove-yes-tiny]", wait, "confirm").await;
     wait_for_text(&c, "[data-testid=model-state-tiny]", "Not installed", wait).await;
     assert!(!models.path().join("SmolLM2-135M-Instruct").exists());
+
+    // "Use a file from disk…": a file that is not Tiny's GGUF is refused in words; Tiny's own
+    // GGUF (as someone who downloaded it from Hugging Face has it) is copied in and installed.
+    let use_file = |path: std::path::PathBuf| {
+        let c = c.clone();
+        async move {
+            click(
+                &c,
+                "[data-testid=model-from-file-tiny]",
+                wait,
+                "Use a file from disk",
+            )
+            .await;
+            tokio::task::spawn_blocking(move || {
+                answer_file_dialog("Use a model file from disk", &path, true)
+            })
+            .await
+            .expect("dialog");
+        }
+    };
+    let other = data.path().join("other.gguf");
+    std::fs::write(&other, b"GGUF, but not a model").expect("write");
+    use_file(other).await;
+    let refused = element(&c, "[data-testid=model-error-tiny]", wait, "the refusal")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        refused.contains("is not the tiny model's file"),
+        "{refused}"
+    );
+    let spec = hindsight::llm::BuiltinChoice::Tiny.spec();
+    use_file(common::models_dir().join(spec.dir).join(spec.gguf)).await;
+    wait_for_text(&c, "[data-testid=model-state-tiny]", "Installed", wait).await;
+    wait_until_gone(
+        &c,
+        "[data-testid=model-error-tiny]",
+        wait,
+        "the old refusal",
+    )
+    .await;
+    assert_eq!(
+        std::fs::metadata(models.path().join(spec.dir).join(spec.gguf))
+            .expect("installed")
+            .len(),
+        spec.bytes
+    );
     c.close().await.expect("close session");
 }
 
