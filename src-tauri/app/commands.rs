@@ -761,3 +761,20 @@ pub async fn take_link(app: tauri::AppHandle) -> CommandResult<Option<super::lin
     let link = crate::sync::lock(&start.0).take();
     Ok(link)
 }
+
+/// The model mirrors saved in Settings → Models.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn get_model_mirrors(state: State<'_, Arc<Hindsight>>) -> CommandResult<Vec<String>> {
+    blocking(&state, |state| state.saved_model_mirrors()).await
+}
+
+/// Saves the model mirrors (http(s) base URLs); returns them as saved.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn save_model_mirrors(
+    state: State<'_, Arc<Hindsight>>,
+    mirrors: Vec<String>,
+) -> CommandResult<Vec<String>> {
+    blocking(&state, move |state| state.save_model_mirrors(mirrors)).await
+}

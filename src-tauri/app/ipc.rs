@@ -135,6 +135,8 @@ contract! {
     discard_download[state](model: ModelId) => bool;
     remove_model[state](model: ModelId) => ();
     take_link[app]() => Option<Link>;
+    get_model_mirrors[state]() => Vec<String>;
+    save_model_mirrors[state](mirrors: Vec<String>) => Vec<String>;
 }
 
 /// The events the backend sends, with their payloads.

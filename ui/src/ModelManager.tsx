@@ -169,10 +169,74 @@ export function ModelManager({ onChanged }: { onChanged?: () => void }) {
   }, [refresh, ended]);
   if (!models) return error ? <p className="error-text">{error}</p> : <p className="muted">Loading the models…</p>;
   return (
-    <ul className="model-list" data-testid="model-manager">
-      {models.map((m) => (
-        <ModelRow key={m.id} model={m} download={downloads.get(m.id)} onChanged={refresh} />
-      ))}
-    </ul>
+    <>
+      <ul className="model-list" data-testid="model-manager">
+        {models.map((m) => (
+          <ModelRow key={m.id} model={m} download={downloads.get(m.id)} onChanged={refresh} />
+        ))}
+      </ul>
+      <Mirrors />
+    </>
+  );
+}
+
+/**
+ * Mirrors: servers (a company's, a folder behind a web server) that hold the same model files by
+ * name, tried before PyPI; whatever they send is checked by the same pinned sha256.
+ */
+function Mirrors() {
+  const [text, setText] = useState("");
+  const [saved, setSaved] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.getModelMirrors().then(
+      (m) => setText(m.join("\n")),
+      () => undefined,
+    );
+  }, []);
+  const save = () => {
+    setError(null);
+    setSaved(null);
+    api.saveModelMirrors(text.split("\n")).then(
+      (m) => {
+        setText(m.join("\n"));
+        setSaved(m.length === 0 ? "No mirror: models come from PyPI." : `Saved: tried before PyPI.`);
+      },
+      (e) => setError(errorMessage(e)),
+    );
+  };
+  return (
+    <div className="model-mirrors">
+      <label htmlFor="model-mirrors">
+        <strong>Mirrors</strong>{" "}
+        <span className="muted small">
+          (optional) servers that hold the same model files by name, one address per line, tried before PyPI; what
+          they send is checked by the same sha256
+        </span>
+      </label>
+      <textarea
+        id="model-mirrors"
+        data-testid="model-mirrors"
+        rows={2}
+        placeholder="https://models.example.org/wheels"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+      />
+      <div className="row">
+        <button className="secondary" data-testid="save-model-mirrors" onClick={save}>
+          Save mirrors
+        </button>
+        {saved && (
+          <span className="muted small" role="status" data-testid="model-mirrors-saved">
+            {saved}
+          </span>
+        )}
+      </div>
+      {error && (
+        <p className="error-text" data-testid="model-mirrors-error">
+          {error}
+        </p>
+      )}
+    </div>
   );
 }

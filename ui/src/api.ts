@@ -181,6 +181,8 @@ export const api = {
   pauseDownload: (model: Wire.ModelId) => call("pause_download", { model }),
   discardDownload: (model: Wire.ModelId) => call("discard_download", { model }),
   removeModel: (model: Wire.ModelId) => call("remove_model", { model }),
+  getModelMirrors: () => call("get_model_mirrors"),
+  saveModelMirrors: (mirrors: string[]) => call("save_model_mirrors", { mirrors }),
   /** The `hindsight://` link the window was started with (once; then null). */
   takeLink: () => call("take_link"),
   /** Links handed over by later starts (the desktop opening a `hindsight://` link). */

@@ -484,6 +484,8 @@ export type Commands = {
   discard_download: { args: { model: ModelId }; result: boolean };
   remove_model: { args: { model: ModelId }; result: null };
   take_link: { args: {  }; result: Link | null };
+  get_model_mirrors: { args: {  }; result: Array<string> };
+  save_model_mirrors: { args: { mirrors: Array<string> }; result: Array<string> };
 };
 
 export type Events = {
