@@ -105,6 +105,13 @@ async fn open_app(data_dir: &Path) -> (Driver, Client) {
     open_app_with(data_dir, &[]).await
 }
 
+/// The app under test: this build's, or an installed package's (`HINDSIGHT_APP_BINARY`, set
+/// by scripts/test-install).
+fn app_binary() -> String {
+    std::env::var("HINDSIGHT_APP_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hindsight").to_owned())
+}
+
 /// Starts tauri-driver and opens the app on `data_dir` with extra arguments.
 async fn open_app_with(data_dir: &Path, extra: &[&str]) -> (Driver, Client) {
     let port: u16 = 4444;
@@ -129,9 +136,7 @@ async fn open_app_with(data_dir: &Path, extra: &[&str]) -> (Driver, Client) {
     caps.insert(
         "tauri:options".into(),
         serde_json::json!({
-            // HINDSIGHT_APP_BINARY: an installed package's binary (scripts/test-install).
-            "application": std::env::var("HINDSIGHT_APP_BINARY")
-                .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hindsight").to_owned()),
+            "application": app_binary(),
             "args": args,
         }),
     );
@@ -1760,19 +1765,27 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
     );
 }
 
+/// The X window id of the visible window titled `title`, if one is on screen (visible only:
+/// GTK keeps a closed dialog's window, unmapped, under the same title).
+fn visible_window(title: &str) -> Option<String> {
+    let out = Command::new("xdotool")
+        .args(["search", "--onlyvisible", "--name", title])
+        .output()
+        .expect("xdotool (apt install xdotool)");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .lines()
+        .last()
+        .map(str::to_owned)
+}
+
 /// Answers the native GTK file dialog titled `title` (outside the webview, so through X with
 /// xdotool): focus it, type `path` into its location field, press Enter.
 fn answer_file_dialog(title: &str, path: &Path, location_shortcut: bool) {
     let t0 = Instant::now();
     let window = loop {
-        // Visible only: GTK keeps a closed dialog's window, unmapped, under the same title.
-        let out = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", title])
-            .output()
-            .expect("xdotool (apt install xdotool)");
-        let ids = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        if let Some(id) = ids.lines().last() {
-            break id.to_owned();
+        if let Some(id) = visible_window(title) {
+            break id;
         }
         if t0.elapsed() > Duration::from_secs(60) {
             // What is on screen instead: the windows' names and a picture of the display.
@@ -2948,16 +2961,7 @@ async fn a_new_install_downloads_its_models_in_the_window() {
         async move {
             // The last dialog of the same title is gone first (or it is the one found).
             let t0 = Instant::now();
-            while Command::new("xdotool")
-                .args([
-                    "search",
-                    "--onlyvisible",
-                    "--name",
-                    "Use a model file from disk",
-                ])
-                .output()
-                .is_ok_and(|o| !o.stdout.is_empty())
-            {
+            while visible_window("Use a model file from disk").is_some() {
                 assert!(
                     t0.elapsed() < Duration::from_secs(10),
                     "the last dialog stays"
@@ -3037,9 +3041,7 @@ async fn wait_on_screen(c: &Client, id: &str) {
 /// Runs the app binary with `args` (a later start, as the desktop does for a link) and waits
 /// for it to exit: it must hand over to the open window and exit, never open a second one.
 fn later_start(args: &[&str]) -> std::process::Output {
-    let bin = std::env::var("HINDSIGHT_APP_BINARY")
-        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hindsight").to_owned());
-    let mut child = Command::new(bin)
+    let mut child = Command::new(app_binary())
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -23,11 +23,7 @@ impl Hindsight {
 
     /// The mirrors saved in Settings → Models (tried before PyPI, after this run's own).
     pub fn saved_model_mirrors(&self) -> Result<Vec<String>> {
-        Ok(self
-            .store()
-            .get_setting(MIRRORS_SETTING)?
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default())
+        self.store().setting_or_default(MIRRORS_SETTING)
     }
 
     /// Saves the mirrors from Settings → Models: each an `http(s)://` base URL (blank lines

@@ -248,11 +248,12 @@ pub fn sha256_of(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(&hasher.finalize()))
+}
+
+/// `bytes` in lowercase hex (how sha256 sums are written and pinned).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// MemTotal from /proc/meminfo (Linux); None elsewhere.

@@ -413,12 +413,7 @@ fn copy_hashing(
     }
     let _ = progress.send(done);
     output.sync_all().map_err(|e| Error::io(copy, e))?;
-    let hex = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((done, hex))
+    Ok((done, crate::llm::catalog::hex(&hasher.finalize())))
 }
 
 /// Deletes a paused download of `model` (what Cancel does after a pause). True if there was

@@ -316,12 +316,7 @@ mod tests {
         use sha2::{Digest, Sha256};
         let hashes: Vec<String> = ALL
             .iter()
-            .map(|sql| {
-                Sha256::digest(sql.as_bytes())
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect()
-            })
+            .map(|sql| crate::llm::catalog::hex(&Sha256::digest(sql.as_bytes())))
             .collect();
         for (i, (hash, shipped)) in hashes.iter().zip(SHIPPED).enumerate() {
             assert_eq!(
