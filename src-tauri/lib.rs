@@ -11,6 +11,7 @@ pub mod error;
 pub mod files;
 pub mod hindsight;
 pub mod llm;
+pub mod locking;
 pub mod logging;
 pub mod models;
 pub mod paths;

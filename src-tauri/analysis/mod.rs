@@ -24,8 +24,8 @@ pub use settings::AnalysisSettings;
 use crate::chat::SharedStore;
 use crate::error::{Error, Result};
 use crate::llm::{ChatMessage, Llm, LlmSettings, Purpose, Role};
+use crate::locking::lock;
 use crate::store::{AnalysisState, ConversationAnalysis, Message, NewAnalysis};
-use crate::sync::lock;
 
 /// Longest answer asked for, in tokens (the schema bounds every field).
 const MAX_ANSWER_TOKENS: u32 = 500;

@@ -10,8 +10,8 @@ use super::analyze_conversation;
 use crate::chat::SharedStore;
 use crate::error::Result;
 use crate::llm::Llm;
+use crate::locking::lock;
 use crate::store::{AnalysisState, AnalysisStatus};
-use crate::sync::lock;
 
 #[derive(Clone)]
 pub struct AnalysisQueue {

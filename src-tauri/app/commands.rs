@@ -15,13 +15,13 @@ use crate::chat::ChatEvent;
 use crate::hindsight::EmbedStatus;
 use crate::hindsight::DEFAULT_PAGE;
 use crate::llm::{LlmSettings, LlmStatus};
+use crate::locking::lock;
 use crate::search::ask::AskResult;
 use crate::search::{SearchOptions, SearchResults};
 use crate::store::{
     ActionItem, ActionItemEntry, AnalysisStatus, Bookmark, Conversation, ConversationAnalysis,
     ConversationDetail, Message, Page, TextHit,
 };
-use crate::sync::lock;
 use crate::Hindsight;
 use ts_rs::TS;
 
@@ -758,7 +758,7 @@ pub async fn remove_model(
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn take_link(app: tauri::AppHandle) -> CommandResult<Option<super::link::Link>> {
     let start = tauri::Manager::state::<super::StartLink>(&app);
-    let link = crate::sync::lock(&start.0).take();
+    let link = crate::locking::lock(&start.0).take();
     Ok(link)
 }
 

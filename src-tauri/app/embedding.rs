@@ -6,7 +6,7 @@ use tauri::{AppHandle, Emitter, Manager};
 
 use crate::embed::{EmbedWorker, Embedder};
 use crate::hindsight::{EmbedState, EmbedStatus};
-use crate::sync::lock;
+use crate::locking::lock;
 use crate::Hindsight;
 
 pub const PROGRESS_EVENT: &str = "embedding-progress";

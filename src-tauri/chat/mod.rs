@@ -16,11 +16,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, LlmError, Result};
 use crate::llm::{too_long, ChatMessage, Llm, Purpose, Role};
+use crate::locking::lock;
 use crate::store::{
     check_content, Conversation, Message, MessageState, NewConversation, NewMessage, Sender,
     Status, Store, MAX_MESSAGE_BYTES,
 };
-use crate::sync::lock;
 use crate::time::now_ms;
 pub use prompt::{build_prompt, title_from};
 use seam::Seam;

@@ -4,6 +4,7 @@ mod analysis;
 mod chat;
 mod models;
 mod search;
+mod sync;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -288,6 +289,24 @@ pub enum Command {
         #[command(subcommand)]
         action: ModelsAction,
     },
+    /// Sync this history with your other computers through a folder that a sync app
+    /// (Syncthing, Nextcloud, Dropbox, iCloud Drive, OneDrive) keeps in step.
+    Sync {
+        /// The folder (saved: later runs and the window use it).
+        #[arg(long)]
+        folder: Option<PathBuf>,
+        /// This computer's name as your other devices show it (saved).
+        #[arg(long)]
+        name: Option<String>,
+        /// One round, then exit (default: keep syncing until stopped).
+        #[arg(long)]
+        once: bool,
+        /// Seconds between rounds when nothing changes (the folder is watched meanwhile).
+        #[arg(long, default_value_t = 60)]
+        every: u64,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -364,6 +383,7 @@ impl Command {
             | Command::Search { json, .. }
             | Command::Ask { json, .. }
             | Command::Diagnostics { json }
+            | Command::Sync { json, .. }
             | Command::Models {
                 action:
                     ModelsAction::List { json }
@@ -395,6 +415,7 @@ impl Command {
             Command::Ask { .. } => "ask",
             Command::Diagnostics { .. } => "diagnostics",
             Command::Models { .. } => "models",
+            Command::Sync { .. } => "sync",
         }
     }
 }
@@ -737,6 +758,21 @@ fn execute(cli: &Cli, command: Command) -> Result<()> {
             }
         }
         Command::Models { action } => models::run(&use_cases(store)?, action, &mut out)?,
+        Command::Sync {
+            folder,
+            name,
+            once,
+            every,
+            json,
+        } => sync::run(
+            &use_cases(store)?,
+            folder,
+            name,
+            once,
+            every,
+            json,
+            &mut out,
+        )?,
         Command::ActionDone { id, undo, json } => {
             let item = use_cases(store)?.set_action_item_done(id, !undo)?;
             if json {

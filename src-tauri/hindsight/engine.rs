@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::llm::builtin::BuiltinModel;
 use crate::llm::catalog::BuiltinModelInfo;
 use crate::llm::{load_builtin, resolve, BuiltinChoice, Llm, LlmClient, LlmSettings, LlmStatus};
-use crate::sync::lock;
+use crate::locking::lock;
 
 impl Hindsight {
     /// The engine for the settings in force: the server, or the built-in model when the

@@ -15,6 +15,7 @@ mod engine;
 mod library;
 mod models;
 mod recall;
+mod sync;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,12 +31,13 @@ use crate::embed::{EmbedWorker, Embedder, Progress};
 use crate::error::{Error, Result};
 use crate::llm::builtin::BuiltinModel;
 use crate::llm::{Llm, LlmSettings};
+use crate::locking::lock;
 use crate::paths::Locations;
 use crate::search::Searcher;
 use crate::store::{Conversation, Store};
-use crate::sync::lock;
 use crate::transfer::{ExportFormat, ImportFormat, ImportReport};
 pub use library::DEFAULT_PAGE;
+pub use sync::{computer_name, SyncSettings};
 use ts_rs::TS;
 
 /// Where the embedding model is.

@@ -3,8 +3,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Hindsight;
 use crate::error::{Error, Result};
+use crate::locking::lock;
 use crate::models::{self, ModelEntry, ModelId, Plan, Progress};
-use crate::sync::lock;
 
 /// The settings key of the mirrors saved in Settings → Models.
 const MIRRORS_SETTING: &str = "model_mirrors";

@@ -8,9 +8,9 @@ use super::Hindsight;
 use crate::embed::Progress;
 use crate::error::{Error, Result};
 use crate::llm::Llm;
+use crate::locking::lock;
 use crate::search::ask::{self, AskOptions, AskResult};
 use crate::search::{SearchOptions, SearchResults};
-use crate::sync::lock;
 
 impl Hindsight {
     /// History search (hybrid by default). Embedding the query is CPU work: call it from a

@@ -78,7 +78,7 @@ impl Grammars {
     /// JSON it was trained on, and cannot drift into endless blank lines.
     pub fn constraint(&self, schema: &Value) -> Result<Constraint, String> {
         let key = schema.to_string();
-        let mut compiled = crate::sync::lock(&self.compiled);
+        let mut compiled = crate::locking::lock(&self.compiled);
         if let Some(m) = compiled.get(&key) {
             return Ok(Constraint {
                 matcher: m.deep_clone(),

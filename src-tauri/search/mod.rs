@@ -21,8 +21,8 @@ use fuse::Candidate;
 
 use crate::embed::{Embedder, DIM, MODEL_ID};
 use crate::error::{Error, Result};
+use crate::locking::lock;
 use crate::store::{fts_query_any, Millis, Sender, Store, Turn};
-use crate::sync::lock;
 use ts_rs::TS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS)]

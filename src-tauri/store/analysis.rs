@@ -77,6 +77,37 @@ impl Store {
         Ok(true)
     }
 
+    /// Writes another device's analysis (sync) over this one's: its time, model and doubts
+    /// as they are; an item is done if it is done there (`done`, by position) or was done
+    /// here with the same text. The caller holds a transaction.
+    pub(crate) fn apply_analysis(
+        &self,
+        conversation_id: &str,
+        analysis: &NewAnalysis,
+        model: &str,
+        created_at: Millis,
+        doubts: &[String],
+        done: &[bool],
+    ) -> Result<ConversationAnalysis> {
+        crate::time::check_time(created_at).map_err(Error::Invalid)?;
+        let done_here: std::collections::HashSet<String> = self
+            .action_items(conversation_id)?
+            .into_iter()
+            .filter(|i| i.done)
+            .map(|i| item_key(&i.text))
+            .collect();
+        self.write_analysis(
+            conversation_id,
+            analysis,
+            model,
+            doubts,
+            created_at,
+            |position, text| {
+                done.get(position).copied().unwrap_or(false) || done_here.contains(&item_key(text))
+            },
+        )
+    }
+
     /// Writes the analysis row, its action items (done as `done_of(position, text)` says), the
     /// summary, and marks the job done. The caller holds a transaction.
     fn write_analysis(

@@ -284,8 +284,105 @@ CREATE TRIGGER IF NOT EXISTS asked_forget_conversation AFTER DELETE ON conversat
 END;
 "#;
 
+/// Version 7: sync through a folder (`sync/`, `store/sync.rs`). `sync_state` (one row, made
+/// when sync is first set up) holds this device's id, its hybrid logical clock and the last
+/// segment it published; while it exists, triggers queue every change another device must
+/// hear of in `sync_outbox` (what changed, not the value: the value is read when the segment
+/// is written), except while `applying` another device's changes (set and cleared inside that
+/// transaction). `sync_stamps` keeps the clock of the write that set each mutable field (and
+/// of each deletion), so a change from another device wins only if it is newer;
+/// `sync_peers` how far each other device's segments have been applied.
+const V7: &str = r#"
+CREATE TABLE sync_state (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    device      TEXT NOT NULL,
+    applying    INTEGER NOT NULL DEFAULT 0 CHECK (applying IN (0, 1)),
+    clock       TEXT NOT NULL DEFAULT '',
+    published   INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE sync_outbox (
+    kind    TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    field   TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    PRIMARY KEY (kind, key, field)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE sync_stamps (
+    kind    TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    field   TEXT NOT NULL,
+    hlc     TEXT NOT NULL,
+    PRIMARY KEY (kind, key, field)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE sync_peers (
+    device      TEXT PRIMARY KEY NOT NULL,
+    name        TEXT NOT NULL DEFAULT '',
+    applied     INTEGER NOT NULL DEFAULT 0,
+    seen_at     INTEGER,
+    problem     TEXT
+) STRICT;
+CREATE VIEW sync_capturing AS
+SELECT EXISTS (SELECT 1 FROM sync_state WHERE applying = 0) AS on_,
+       CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER) AS now;
+CREATE TRIGGER sync_conversation_created AFTER INSERT ON conversations
+WHEN (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox SELECT 'conversation', new.id, 'created', now FROM sync_capturing;
+END;
+CREATE TRIGGER sync_conversation_title AFTER UPDATE OF title ON conversations
+WHEN old.title IS NOT new.title AND (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox SELECT 'conversation', new.id, 'title', now FROM sync_capturing;
+END;
+CREATE TRIGGER sync_conversation_lifecycle AFTER UPDATE OF status, end_time ON conversations
+WHEN (old.status IS NOT new.status OR old.end_time IS NOT new.end_time)
+     AND (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox SELECT 'conversation', new.id, 'lifecycle', now FROM sync_capturing;
+END;
+CREATE TRIGGER sync_conversation_deleted AFTER DELETE ON conversations
+WHEN (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox SELECT 'conversation', old.id, 'deleted', now FROM sync_capturing;
+END;
+CREATE TRIGGER sync_message_created AFTER INSERT ON messages
+WHEN (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox SELECT 'message', new.id, 'created', now FROM sync_capturing;
+END;
+CREATE TRIGGER sync_message_body AFTER UPDATE OF content, state, error ON messages
+WHEN (old.content IS NOT new.content OR old.state IS NOT new.state OR old.error IS NOT new.error)
+     AND (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox SELECT 'message', new.id, 'body', now FROM sync_capturing;
+END;
+CREATE TRIGGER sync_message_bookmark AFTER UPDATE OF is_bookmarked ON messages
+WHEN old.is_bookmarked IS NOT new.is_bookmarked AND (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox SELECT 'message', new.id, 'bookmark', now FROM sync_capturing;
+END;
+CREATE TRIGGER sync_reaction_added AFTER INSERT ON reactions
+WHEN (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox
+    SELECT 'reaction', new.message_id || char(10) || new.emoji, 'on', now FROM sync_capturing;
+END;
+CREATE TRIGGER sync_reaction_removed AFTER DELETE ON reactions
+WHEN (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox
+    SELECT 'reaction', old.message_id || char(10) || old.emoji, 'on', now FROM sync_capturing;
+END;
+CREATE TRIGGER sync_analysis_written AFTER INSERT ON conversation_analysis
+WHEN (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox
+    SELECT 'analysis', new.conversation_id, 'analysis', now FROM sync_capturing;
+END;
+CREATE TRIGGER sync_analysis_rewritten AFTER UPDATE ON conversation_analysis
+WHEN (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox
+    SELECT 'analysis', new.conversation_id, 'analysis', now FROM sync_capturing;
+END;
+CREATE TRIGGER sync_item_done AFTER UPDATE OF done ON action_items
+WHEN old.done IS NOT new.done AND (SELECT on_ FROM sync_capturing) BEGIN
+    INSERT OR REPLACE INTO sync_outbox
+    SELECT 'item', new.conversation_id || char(10) || new.text, 'done', now FROM sync_capturing;
+END;
+"#;
+
 /// Every migration in order: the schema version this build writes is their number.
-const ALL: [&str; 6] = [V1, V2, V3, V4, V5, V6];
+const ALL: [&str; 7] = [V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes (the number of migrations).
 pub const SCHEMA_VERSION: usize = ALL.len();
@@ -302,13 +399,14 @@ mod tests {
     /// The sha256 of each migration's SQL as it shipped. Append the new one's when adding a
     /// migration; a shipped one is never edited (a database that ran it would never run the
     /// edit). V5's is the text of its second landing (commit 6cea38c): V6 mends the first.
-    const SHIPPED: [&str; 6] = [
+    const SHIPPED: [&str; 7] = [
         "cea5fb335b3fe73a55350941aa9b408b629092eab077856187ffd7051cb5d367",
         "52b595c7c8026728f7d82f88d2bf7c3037c5d5c7d2011e7ac80da2a24e9c0fe8",
         "cb418e160760a910f90d1e499501c7142a6a4e3344873b3f612afa1d7084f5b2",
         "9bb907cfd9abe1ab814ec65da8a6f2c4c1955e1d5724bd438a214c392d9d0e3b",
         "7198b152fc42c3efab6a83ebeeca50fc8cd6031e5612f52f52bd293997027042",
         "da9bd535e1bbe939ddd05281cfe712ed2febcd8c2dfc903085efcaa004ad0609",
+        "0b2e997e4c2ba41028e2fabd791573a964f57acbe900bb4707cc65391f79cc1d",
     ];
 
     #[test]

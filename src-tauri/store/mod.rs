@@ -13,6 +13,7 @@ mod messages;
 mod migrations;
 mod model;
 mod search;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub use messages::{check_content, check_emoji};
 pub use migrations::{migrations, SCHEMA_VERSION};
 pub use model::*;
 pub use search::{Turn, TurnContext, TURN_CHARS};
+pub use sync::{Applied, Outgoing, OutgoingValue, SyncEntry, SyncPeer, SyncState};
 
 /// Largest message body the store accepts, in bytes (512 KiB: long pasted documents fit,
 /// accidental multi-megabyte pastes are refused with a clear error).

@@ -18,6 +18,7 @@ mod llm_faults;
 mod models;
 mod search;
 mod store;
+mod sync;
 mod transfer;
 mod upgrade;
 mod use_cases;

@@ -1,0 +1,412 @@
+//! Sync through a folder (issue #20): two histories (two data folders, real SQLite files) that
+//! share one folder, as two machines do when a sync app replicates it. Both directions,
+//! concurrent edits of the same fields, deletions against edits, a segment still arriving, a
+//! segment from a newer app version, a copied data folder, and the CLI.
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::common::{conversation, hindsight_ok, message, temp_store, TempStore};
+use hindsight::store::{
+    MessageState, NewActionItem, NewAnalysis, NewMessage, Owner, Sender, Sentiment, Store,
+};
+use hindsight::sync::{sync_once, SyncReport};
+
+/// Everything a person sees of a history, read with plain SQL, in a stable order.
+pub fn history(db: &Path) -> Vec<String> {
+    let c = Connection::open(db).unwrap();
+    let mut out = Vec::new();
+    let queries = [
+        "SELECT 'conversation', id, title, status, start_time, coalesce(end_time, '') FROM conversations",
+        "SELECT 'message', id, conversation_id, sender, timestamp, state, content, is_bookmarked FROM messages",
+        "SELECT 'reaction', message_id, emoji FROM reactions",
+        "SELECT 'analysis', a.conversation_id, a.model, a.topics, c.summary FROM conversation_analysis a \
+         JOIN conversations c ON c.id = a.conversation_id",
+        "SELECT 'item', conversation_id, position, text, done FROM action_items",
+    ];
+    for sql in queries {
+        let mut stmt = c.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let cols: Vec<String> = (0..n)
+                    .map(|i| match r.get_ref(i).unwrap() {
+                        rusqlite::types::ValueRef::Text(t) => {
+                            String::from_utf8_lossy(t).into_owned()
+                        }
+                        rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                Ok(cols.join(" | "))
+            })
+            .unwrap();
+        out.extend(rows.map(Result::unwrap));
+    }
+    out.sort();
+    out
+}
+
+fn db(t: &TempStore) -> std::path::PathBuf {
+    t.dir.path().join("hindsight.db")
+}
+
+fn sync(t: &TempStore, folder: &Path, name: &str) -> SyncReport {
+    sync_once(&t.store, folder, name).unwrap()
+}
+
+/// Rounds on both sides until neither has anything to send or receive.
+fn settle(a: &TempStore, b: &TempStore, folder: &Path) {
+    for _ in 0..4 {
+        let ra = sync(a, folder, "A");
+        let rb = sync(b, folder, "B");
+        if ra.sent + ra.received + rb.sent + rb.received == 0 {
+            return;
+        }
+    }
+    panic!("the two histories did not settle in 4 rounds each");
+}
+
+fn tick() {
+    // Two edits "at the same time" on two machines still have distinct wall times here.
+    std::thread::sleep(std::time::Duration::from_millis(3));
+}
+
+fn analysis(summary: &str, items: &[&str]) -> NewAnalysis {
+    NewAnalysis {
+        summary: summary.into(),
+        sentiment: Sentiment::Positive,
+        sentiment_score: 0.5,
+        topics: vec!["travel".into()],
+        key_points: vec!["Porto".into()],
+        action_items: items
+            .iter()
+            .map(|t| NewActionItem {
+                text: (*t).into(),
+                owner: Owner::User,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn two_histories_converge_through_one_folder_with_concurrent_edits_and_deletes() {
+    let folder = tempfile::tempdir().unwrap();
+    let (a, b) = (temp_store(), temp_store());
+
+    // A has a history before sync is set up; B starts with one conversation of its own.
+    let porto = conversation(&a.store, "Porto trip", 1_700_000_000_000);
+    let q = message(
+        &a.store,
+        &porto,
+        Sender::User,
+        "Where should we stay in Porto?",
+        1_700_000_001_000,
+    );
+    let ans = message(
+        &a.store,
+        &porto,
+        Sender::Ai,
+        "Try **Bonfim**.",
+        1_700_000_002_000,
+    );
+    a.store.toggle_reaction(&ans, "👍").unwrap();
+    let recipes = conversation(&b.store, "Recipes", 1_700_000_100_000);
+    message(
+        &b.store,
+        &recipes,
+        Sender::User,
+        "A bread recipe?",
+        1_700_000_101_000,
+    );
+
+    let first = sync(&a, folder.path(), "A");
+    assert_eq!(first.sent, 4, "the whole history published: {first:?}");
+    assert_eq!(first.segments_written, 1);
+    settle(&a, &b, folder.path());
+    assert_eq!(history(&db(&a)), history(&db(&b)));
+    assert_eq!(history(&db(&a)).len(), 6, "{:#?}", history(&db(&a)));
+
+    // Concurrent edits of the same fields: the later write wins on both sides.
+    a.store.rename_conversation(&porto, "Porto (A)").unwrap();
+    tick();
+    b.store.rename_conversation(&porto, "Porto (B)").unwrap();
+    // Different fields of one message merge: A reacts, B bookmarks, B un-reacts 👍 later.
+    b.store.set_bookmark(&q, true).unwrap();
+    a.store.toggle_reaction(&q, "❤️").unwrap();
+    tick();
+    b.store.toggle_reaction(&ans, "👍").unwrap();
+    // B deletes its conversation while A, not knowing, adds to it and reacts in it.
+    b.store.delete_conversation(&recipes).unwrap();
+    let late = message(
+        &a.store,
+        &recipes,
+        Sender::Ai,
+        "Flour, water, salt, yeast.",
+        1_700_000_102_000,
+    );
+    a.store.toggle_reaction(&late, "🎉").unwrap();
+    // An answer still streaming is not published until it is finished.
+    let mut streaming = NewMessage::new(&porto, Sender::Ai, "Bonfim is", 1_700_000_003_000);
+    streaming.state = MessageState::Streaming;
+    let streaming = a.store.add_message(streaming).unwrap().id;
+    let r = sync(&a, folder.path(), "A");
+    assert_eq!(r.unpublished, 1, "the streaming answer waits: {r:?}");
+    a.store
+        .update_message(
+            &streaming,
+            "Bonfim is quiet and close to the centre.",
+            MessageState::Complete,
+            None,
+        )
+        .unwrap();
+    settle(&a, &b, folder.path());
+
+    let h = history(&db(&a));
+    if std::env::var_os("SYNC_DEBUG").is_some() {
+        for d in std::fs::read_dir(folder.path().join("devices")).unwrap() {
+            for f in std::fs::read_dir(d.unwrap().path()).unwrap() {
+                let f = f.unwrap().path();
+                eprintln!("{}\n{}", f.display(), std::fs::read_to_string(&f).unwrap());
+            }
+        }
+    }
+    assert_eq!(h, history(&db(&b)), "both sides hold the same history");
+    let has = |needle: &str| h.iter().any(|row| row.contains(needle));
+    assert!(
+        has("Porto (B)") && !has("Porto (A)"),
+        "the later title wins: {h:#?}"
+    );
+    assert!(
+        has(&format!("reaction | {q} | ❤️")),
+        "A's reaction arrived: {h:#?}"
+    );
+    assert!(
+        !has(&format!("reaction | {ans} | 👍")),
+        "B's later un-reaction wins: {h:#?}"
+    );
+    assert!(
+        h.iter()
+            .any(|r| r.starts_with(&format!("message | {q} |")) && r.ends_with("| 1")),
+        "B's bookmark arrived"
+    );
+    assert!(
+        !has(&recipes) && !has(&late),
+        "the deletion wins over edits made before it: {h:#?}"
+    );
+    assert!(
+        has("Bonfim is quiet and close to the centre."),
+        "the finished answer arrived"
+    );
+
+    // Analyses travel as written; an action item ticked on the other machine is ticked here.
+    a.store.end_conversation(&porto).unwrap();
+    a.store
+        .put_analysis(
+            &porto,
+            &analysis(
+                "Chose Bonfim in Porto.",
+                &["Book the Bonfim flat", "Pack light"],
+            ),
+            "qwen-test",
+        )
+        .unwrap();
+    settle(&a, &b, folder.path());
+    let item = b
+        .store
+        .action_items(&porto)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.text == "Pack light")
+        .unwrap();
+    b.store.set_action_item_done(item.id, true).unwrap();
+    settle(&a, &b, folder.path());
+    let h = history(&db(&a));
+    assert_eq!(h, history(&db(&b)));
+    assert!(
+        h.iter().any(|r| r.contains("Pack light | 1")),
+        "the tick arrived: {h:#?}"
+    );
+    assert!(h
+        .iter()
+        .any(|r| r.contains("analysis") && r.contains("qwen-test") && r.contains("Chose Bonfim")));
+    assert!(
+        h.iter()
+            .any(|r| r.contains(&porto) && r.contains("| ended |")),
+        "ended on both sides"
+    );
+
+    // Nothing is duplicated and rounds with nothing new change nothing.
+    let before = history(&db(&a));
+    let again = sync(&b, folder.path(), "B");
+    assert_eq!((again.sent, again.received), (0, 0), "{again:?}");
+    assert_eq!(history(&db(&a)), before);
+    let ids: Vec<&String> = before.iter().collect();
+    let unique: std::collections::HashSet<&&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len());
+    // Each device wrote only in its own folder.
+    let devices: Vec<_> = std::fs::read_dir(folder.path().join("devices"))
+        .unwrap()
+        .collect();
+    assert_eq!(devices.len(), 2);
+    assert_eq!(again.peers.len(), 1);
+    assert_eq!(again.peers[0].name, "A");
+    assert!(again.peers[0].problem.is_none(), "{:?}", again.peers[0]);
+}
+
+#[test]
+fn a_segment_still_arriving_waits_and_one_from_a_newer_version_is_refused_in_words() {
+    let folder = tempfile::tempdir().unwrap();
+    let (a, b) = (temp_store(), temp_store());
+    let conv = conversation(&a.store, "Lisbon", 1_700_000_000_000);
+    message(
+        &a.store,
+        &conv,
+        Sender::User,
+        "Trams or walking?",
+        1_700_000_001_000,
+    );
+    let ra = sync(&a, folder.path(), "A");
+    let seg = folder
+        .path()
+        .join("devices")
+        .join(&ra.device)
+        .join("segment-00000001.jsonl");
+    let bytes = std::fs::read(&seg).unwrap();
+
+    // A sync app shows the file half-written: B applies nothing and says why.
+    std::fs::write(&seg, &bytes[..bytes.len() / 2]).unwrap();
+    let rb = sync(&b, folder.path(), "B");
+    assert_eq!(rb.received, 0);
+    assert!(history(&db(&b)).is_empty());
+    let problem = rb.peers[0].problem.clone().unwrap();
+    assert!(problem.contains("still arriving"), "{problem}");
+    // The rest arrives: applied.
+    std::fs::write(&seg, &bytes).unwrap();
+    let rb = sync(&b, folder.path(), "B");
+    assert_eq!(rb.received, 2, "{rb:?}");
+    assert_eq!(history(&db(&a)), history(&db(&b)));
+
+    // A newer Hindsight on A writes format 2: B refuses it in words and keeps what it has.
+    message(
+        &a.store,
+        &conv,
+        Sender::Ai,
+        "Walk, then take tram 28.",
+        1_700_000_002_000,
+    );
+    sync(&a, folder.path(), "A");
+    let seg2 = seg.with_file_name("segment-00000002.jsonl");
+    let text = std::fs::read_to_string(&seg2).unwrap();
+    let newer = text.replacen("\"hindsight_sync\":1", "\"hindsight_sync\":2", 1);
+    assert_ne!(newer, text);
+    std::fs::write(&seg2, newer).unwrap();
+    let rb = sync(&b, folder.path(), "B");
+    assert_eq!(rb.received, 0);
+    let problem = rb.peers[0].problem.clone().unwrap();
+    assert!(
+        problem.contains("newer Hindsight") && problem.contains("update Hindsight"),
+        "{problem}"
+    );
+    assert_eq!(rb.peers[0].applied, 1);
+    // The CLI shows the same status.
+    let out = hindsight_ok(
+        b.dir.path(),
+        None,
+        &[
+            "sync",
+            "--folder",
+            folder.path().to_str().unwrap(),
+            "--once",
+        ],
+    );
+    assert!(out.contains("update Hindsight"), "{out}");
+}
+
+#[test]
+fn a_copied_data_folder_becomes_a_new_device_and_loses_nothing() {
+    let folder = tempfile::tempdir().unwrap();
+    let a = temp_store();
+    let conv = conversation(&a.store, "Garden", 1_700_000_000_000);
+    message(
+        &a.store,
+        &conv,
+        Sender::User,
+        "When to plant garlic?",
+        1_700_000_001_000,
+    );
+    sync(&a, folder.path(), "A");
+    // The data folder is copied to a second machine (same device id inside).
+    let copy = tempfile::tempdir().unwrap();
+    a.store
+        .backup(Some(&copy.path().join("hindsight.db")))
+        .unwrap();
+    let c = Store::open(&copy.path().join("hindsight.db")).unwrap();
+    message(&a.store, &conv, Sender::Ai, "In autumn.", 1_700_000_002_000);
+    sync(&a, folder.path(), "A");
+    message(&c, &conv, Sender::User, "And onions?", 1_700_000_003_000);
+    let rc = sync_once(&c, folder.path(), "Copy").unwrap();
+    assert!(rc.new_device.is_some(), "{rc:?}");
+    assert_ne!(rc.device, sync(&a, folder.path(), "A").device);
+    for _ in 0..2 {
+        sync(&a, folder.path(), "A");
+        sync_once(&c, folder.path(), "Copy").unwrap();
+    }
+    let h = history(&db(&a));
+    assert_eq!(h, history(&copy.path().join("hindsight.db")));
+    assert_eq!(
+        h.iter().filter(|r| r.starts_with("message")).count(),
+        3,
+        "{h:#?}"
+    );
+}
+
+#[test]
+fn the_cli_syncs_two_data_folders_and_reports_in_json() {
+    let folder = tempfile::tempdir().unwrap();
+    let (a, b) = (temp_store(), temp_store());
+    let conv = conversation(&a.store, "Bikes", 1_700_000_000_000);
+    message(
+        &a.store,
+        &conv,
+        Sender::User,
+        "Which gravel bike?",
+        1_700_000_001_000,
+    );
+    conversation(&b.store, "Tea", 1_700_000_005_000);
+    let f = folder.path().to_str().unwrap();
+    let ra: serde_json::Value = serde_json::from_str(&hindsight_ok(
+        a.dir.path(),
+        None,
+        &["sync", "--folder", f, "--name", "Desk", "--once", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(ra["sent"], 2, "{ra}");
+    assert_eq!(ra["name"], "Desk");
+    // The folder and name are saved: later runs need neither.
+    let rb: serde_json::Value = serde_json::from_str(&hindsight_ok(
+        b.dir.path(),
+        None,
+        &[
+            "sync", "--folder", f, "--name", "Laptop", "--once", "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(rb["received"], 2, "{rb}");
+    assert_eq!(rb["sent"], 1, "{rb}");
+    assert_eq!(rb["peers"][0]["name"], "Desk");
+    let again = hindsight_ok(a.dir.path(), None, &["sync", "--once"]);
+    assert!(
+        again.contains("\"Desk\"") && again.contains("Laptop: up to date"),
+        "{again}"
+    );
+    assert_eq!(history(&db(&a)), history(&db(&b)));
+    // A folder that does not exist is refused in words.
+    let o = crate::common::hindsight(
+        a.dir.path(),
+        None,
+        &["sync", "--folder", "/nonexistent/x", "--once"],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"));
+}
