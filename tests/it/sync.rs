@@ -410,3 +410,244 @@ fn the_cli_syncs_two_data_folders_and_reports_in_json() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("does not exist"));
 }
+
+/// A real Syncthing instance (Debian's `syncthing`) on loopback, sharing one folder with one
+/// other device; stopped when dropped.
+struct Syncthing {
+    child: std::process::Child,
+    _home: tempfile::TempDir,
+}
+
+impl Drop for Syncthing {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self._home.path().join("syncthing.log"));
+            let log = log.unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("syncthing log (last lines, newest first):\n{}", tail.join("\n"));
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A fresh Syncthing home (keys, config) and its device id.
+fn syncthing_home() -> (tempfile::TempDir, String) {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new("syncthing")
+            .args(args)
+            .arg(format!("--home={}", home.path().display()))
+            .output()
+            .expect("syncthing (Debian's syncthing package; scripts/install-deps installs it)");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_owned()
+    };
+    run(&["generate", "--no-default-folder", "--skip-port-probing"]);
+    let id = run(&["serve", "--device-id"]);
+    (home, id)
+}
+
+/// Starts Syncthing in `home` replicating `folder` with `peer` (id, port) on loopback only: no
+/// discovery, no relays, no GUI; the folder is watched and rescanned every second.
+fn start_syncthing(
+    (home, id): (tempfile::TempDir, String),
+    port: u16,
+    folder: &Path,
+    peer: (&str, u16),
+) -> Syncthing {
+    std::fs::create_dir_all(folder.join(".stfolder")).unwrap();
+    // The config version this Syncthing writes (Debian's 1.19 refuses a newer one).
+    let generated = std::fs::read_to_string(home.path().join("config.xml")).unwrap();
+    let version: String = generated
+        .split("<configuration version=\"")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let config = format!(
+        r#"<configuration version="{version}">
+    <folder id="hindsight" label="hindsight" path="{folder}" type="sendreceive" rescanIntervalS="1" fsWatcherEnabled="true" fsWatcherDelayS="1">
+        <device id="{id}"></device>
+        <device id="{peer_id}"></device>
+        <minDiskFree unit="%">0</minDiskFree>
+    </folder>
+    <device id="{id}" name="self" compression="metadata"><address>dynamic</address></device>
+    <device id="{peer_id}" name="peer" compression="metadata"><address>tcp://127.0.0.1:{peer_port}</address></device>
+    <gui enabled="false"><address>127.0.0.1:0</address></gui>
+    <options>
+        <listenAddress>tcp://127.0.0.1:{port}</listenAddress>
+        <globalAnnounceEnabled>false</globalAnnounceEnabled>
+        <localAnnounceEnabled>false</localAnnounceEnabled>
+        <relaysEnabled>false</relaysEnabled>
+        <natEnabled>false</natEnabled>
+        <urAccepted>-1</urAccepted>
+        <autoUpgradeIntervalH>0</autoUpgradeIntervalH>
+        <crashReportingEnabled>false</crashReportingEnabled>
+        <startBrowser>false</startBrowser>
+        <reconnectionIntervalS>1</reconnectionIntervalS>
+        <minHomeDiskFree unit="%">0</minHomeDiskFree>
+    </options>
+</configuration>
+"#,
+        folder = folder.display(),
+        peer_id = peer.0,
+        peer_port = peer.1,
+    );
+    std::fs::write(home.path().join("config.xml"), config).unwrap();
+    let log = std::fs::File::create(home.path().join("syncthing.log")).unwrap();
+    let child = std::process::Command::new("syncthing")
+        .args(["serve", "--no-browser", "--no-restart", "--no-upgrade"])
+        .arg(format!("--home={}", home.path().display()))
+        .env("STNOUPGRADE", "1")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Syncthing { child, _home: home }
+}
+
+/// Sync rounds on both sides until `done` holds for both histories (Syncthing carries the
+/// segments between the two folders meanwhile), or panics after two minutes.
+fn until_both(
+    a: (&TempStore, &Path),
+    b: (&TempStore, &Path),
+    what: &str,
+    done: impl Fn(&[String]) -> bool,
+) {
+    let t0 = std::time::Instant::now();
+    loop {
+        sync(a.0, a.1, "A");
+        sync(b.0, b.1, "B");
+        let (ha, hb) = (history(&db(a.0)), history(&db(b.0)));
+        if ha == hb && done(&ha) {
+            return;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(120),
+            "{what}: not reached in 2 minutes\nA: {ha:#?}\nB: {hb:#?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn two_real_syncthing_instances_carry_the_segments_and_both_histories_converge() {
+    let (f1, f2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (h1, h2) = (syncthing_home(), syncthing_home());
+    let (p1, p2) = (free_port(), free_port());
+    let (id1, id2) = (h1.1.clone(), h2.1.clone());
+    let _s1 = start_syncthing(h1, p1, f1.path(), (&id2, p2));
+    let _s2 = start_syncthing(h2, p2, f2.path(), (&id1, p1));
+    let (a, b) = (temp_store(), temp_store());
+    let (fa, fb) = ((&a, f1.path()), (&b, f2.path()));
+
+    // Each machine has a history of its own before it syncs.
+    let porto = conversation(&a.store, "Porto trip", 1_700_000_000_000);
+    let q = message(
+        &a.store,
+        &porto,
+        Sender::User,
+        "Where should we stay in Porto?",
+        1_700_000_001_000,
+    );
+    message(
+        &a.store,
+        &porto,
+        Sender::Ai,
+        "Bonfim, near the centre.",
+        1_700_000_002_000,
+    );
+    let tea = conversation(&b.store, "Tea", 1_700_000_100_000);
+    let t = message(
+        &b.store,
+        &tea,
+        Sender::User,
+        "Oolong or sencha?",
+        1_700_000_101_000,
+    );
+    until_both(fa, fb, "both histories on both machines", |h| {
+        h.iter().filter(|r| r.starts_with("message")).count() == 3
+    });
+
+    // Concurrent edits on both machines: a rename each of the same conversation, a bookmark
+    // and a reaction on one message, a deletion against a reply, an analysis and its tick.
+    a.store
+        .rename_conversation(&porto, "Porto, A's title")
+        .unwrap();
+    tick();
+    b.store
+        .rename_conversation(&porto, "Porto, B's title")
+        .unwrap();
+    a.store.toggle_reaction(&q, "👍").unwrap();
+    b.store.set_bookmark(&q, true).unwrap();
+    b.store.delete_conversation(&tea).unwrap();
+    message(
+        &a.store,
+        &tea,
+        Sender::Ai,
+        "Sencha, brewed cool.",
+        1_700_000_102_000,
+    );
+    a.store.toggle_reaction(&t, "🍵").unwrap();
+    a.store.end_conversation(&porto).unwrap();
+    a.store
+        .put_analysis(
+            &porto,
+            &analysis("Chose Bonfim.", &["Book the flat"]),
+            "qwen-test",
+        )
+        .unwrap();
+    until_both(fa, fb, "the concurrent edits merged", |h| {
+        let has = |s: &str| h.iter().any(|r| r.contains(s));
+        has("Porto, B's title") && has("qwen-test") && !has(&tea) && has("👍")
+    });
+    let item = b.store.action_items(&porto).unwrap()[0].id;
+    b.store.set_action_item_done(item, true).unwrap();
+    until_both(fa, fb, "the tick arrived", |h| {
+        h.iter().any(|r| r.contains("Book the flat | 1"))
+    });
+
+    let h = history(&db(&a));
+    assert!(
+        h.iter()
+            .any(|r| r.starts_with(&format!("message | {q} |")) && r.ends_with("| 1")),
+        "{h:#?}"
+    );
+    assert_eq!(
+        h.iter().filter(|r| r.starts_with("message")).count(),
+        2,
+        "{h:#?}"
+    );
+    assert_eq!(
+        h.iter().filter(|r| r.starts_with("conversation")).count(),
+        1,
+        "{h:#?}"
+    );
+    // No file was ever written by both devices: Syncthing saw no conflict.
+    for f in [f1.path(), f2.path()] {
+        let mut stack = vec![f.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                assert!(
+                    !p.to_string_lossy().contains("sync-conflict"),
+                    "{}",
+                    p.display()
+                );
+                if p.is_dir() {
+                    stack.push(p);
+                }
+            }
+        }
+    }
+}
