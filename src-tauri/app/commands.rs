@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use super::error::CommandResult;
 use crate::analysis::AnalysisSettings;
 use crate::chat::ChatEvent;
-use crate::hindsight::EmbedStatus;
 use crate::hindsight::DEFAULT_PAGE;
+use crate::hindsight::{EmbedStatus, SyncSettings, SyncStatus};
 use crate::llm::{LlmSettings, LlmStatus};
 use crate::locking::lock;
 use crate::search::ask::AskResult;
@@ -447,6 +447,7 @@ enum Pick {
     OpenGguf,
     SaveJson,
     Folder,
+    SyncFolder,
 }
 
 /// Shows a native file dialog and returns the chosen path (`None`: cancelled). Paths come only
@@ -477,6 +478,9 @@ async fn pick_path(
             .save_file(done),
         Pick::Folder => dialog
             .set_title("Export as Markdown into a folder")
+            .pick_folder(done),
+        Pick::SyncFolder => dialog
+            .set_title("Choose the folder your sync app keeps in step")
             .pick_folder(done),
     }
     Ok(rx.await.unwrap_or(None))
@@ -777,4 +781,54 @@ pub async fn save_model_mirrors(
     mirrors: Vec<String>,
 ) -> CommandResult<Vec<String>> {
     blocking(&state, move |state| state.save_model_mirrors(mirrors)).await
+}
+
+/// Sync as Settings → Sync shows it: the settings, the last round, the other devices.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn get_sync_status(state: State<'_, Arc<Hindsight>>) -> CommandResult<SyncStatus> {
+    blocking(&state, |state| state.sync_status()).await
+}
+
+/// Saves the sync folder and device name (an empty folder turns sync off); the background
+/// sync starts with the new folder at once.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn save_sync_settings(
+    state: State<'_, Arc<Hindsight>>,
+    settings: SyncSettings,
+) -> CommandResult<SyncStatus> {
+    blocking(&state, move |state| {
+        state.save_sync_settings(settings)?;
+        state.sync_status()
+    })
+    .await
+}
+
+/// Runs a sync round now. A round that fails is in the status (`error`), not an error here.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn sync_now(
+    app: tauri::AppHandle,
+    state: State<'_, Arc<Hindsight>>,
+) -> CommandResult<SyncStatus> {
+    if state.writes_stopped() {
+        return Err(crate::Error::ReadOnly.into());
+    }
+    let status = blocking(&state, |state| {
+        let _ = state.sync_recorded();
+        state.sync_status()
+    })
+    .await?;
+    let _ = tauri::Emitter::emit(&app, super::sync::SYNC_EVENT, &status);
+    Ok(status)
+}
+
+/// Asks for the sync folder with the native dialog (`None`: cancelled).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn choose_sync_folder(app: tauri::AppHandle) -> CommandResult<Option<String>> {
+    Ok(pick_path(&app, Pick::SyncFolder)
+        .await?
+        .map(|p| p.display().to_string()))
 }

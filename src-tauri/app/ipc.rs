@@ -16,9 +16,10 @@ use super::commands::{self, *};
 use super::embedding::PROGRESS_EVENT;
 use super::error::{CommandError, CommandResult};
 use super::link::{Link, LINK_EVENT};
+use super::sync::SYNC_EVENT;
 use crate::analysis::AnalysisSettings;
 use crate::chat::ChatEvent;
-use crate::hindsight::{EmbedState, EmbedStatus};
+use crate::hindsight::{EmbedState, EmbedStatus, SyncSettings, SyncStatus};
 use crate::llm::catalog::BuiltinModelInfo;
 use crate::llm::detect::DetectedServer;
 use crate::llm::{BuiltinChoice, Engine, LlmSettings, LlmStatus, Provider};
@@ -30,8 +31,9 @@ use crate::store::{
     ActionItem, ActionItemEntry, AnalysisState, AnalysisStatus, AskedQuestion, Bookmark,
     Conversation, ConversationAnalysis, ConversationDetail, InsightCounts, Insights, Message,
     MessageState, MessageVersion, ModelAnalyses, Owner, Page, SearchFilters, Sender, Sentiment,
-    SentimentPoint, Status, TextHit, TopicSeries, Turn,
+    SentimentPoint, Status, SyncPeer, TextHit, TopicSeries, Turn,
 };
+use crate::sync::SyncReport;
 use crate::transfer::{ExportFormat, ImportFormat, ImportReport};
 use crate::Hindsight;
 
@@ -137,6 +139,10 @@ contract! {
     take_link[app]() => Option<Link>;
     get_model_mirrors[state]() => Vec<String>;
     save_model_mirrors[state](mirrors: Vec<String>) => Vec<String>;
+    get_sync_status[state]() => SyncStatus;
+    save_sync_settings[state](settings: SyncSettings) => SyncStatus;
+    sync_now[app, state]() => SyncStatus;
+    choose_sync_folder[app]() => Option<String>;
 }
 
 /// The events the backend sends, with their payloads.
@@ -146,6 +152,7 @@ fn events_ts(cfg: &Config) -> String {
         (RENAMED_EVENT, Conversation::name(cfg)),
         (STATUS_EVENT, AnalysisStatus::name(cfg)),
         (LINK_EVENT, Link::name(cfg)),
+        (SYNC_EVENT, SyncStatus::name(cfg)),
     ];
     let mut out = String::from("export type Events = {\n");
     for (name, payload) in &events {
@@ -216,6 +223,11 @@ fn types_ts(cfg: &Config) -> Vec<String> {
         ModelPhase::decl(cfg),
         ModelProgress::decl(cfg),
         Link::decl(cfg),
+        SyncSettings::decl(cfg),
+        SyncStatus::decl(cfg),
+        SyncReport::decl(cfg),
+        SyncPeer::decl(cfg),
+        crate::hindsight::Moved::decl(cfg),
         CommandError::decl(cfg),
     ]
 }

@@ -6,6 +6,7 @@ mod embedding;
 mod error;
 pub mod ipc;
 pub mod link;
+mod sync;
 
 use std::sync::Arc;
 
@@ -20,10 +21,11 @@ use crate::Hindsight;
 /// How long a window write waits for another process's write lock.
 const WINDOW_BUSY_WAIT_SECS: u64 = 30;
 
-/// The background workers: embedding and analysis.
+/// The background workers: embedding, analysis and sync.
 pub(crate) fn start_workers(app: &tauri::AppHandle) {
     embedding::start(app);
     analysis::start(app);
+    sync::start(app);
 }
 
 /// A `daily` backup (if the newest is older than a day) on a thread of its own, through its

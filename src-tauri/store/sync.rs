@@ -227,6 +227,15 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// The outbox's size and its newest change: a change here moves one of them.
+    pub fn sync_outbox_mark(&self) -> Result<(i64, Millis)> {
+        Ok(self.conn.query_row(
+            "SELECT count(*), coalesce(max(at), 0) FROM sync_outbox",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
     pub fn sync_outbox_len(&self) -> Result<i64> {
         Ok(self
             .conn

@@ -426,7 +426,10 @@ impl Drop for Syncthing {
             let log = std::fs::read_to_string(self._home.path().join("syncthing.log"));
             let log = log.unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
-            eprintln!("syncthing log (last lines, newest first):\n{}", tail.join("\n"));
+            eprintln!(
+                "syncthing log (last lines, newest first):\n{}",
+                tail.join("\n")
+            );
         }
     }
 }

@@ -170,6 +170,18 @@ export function App() {
     return () => void off.then((f) => f());
   }, []);
 
+  // Changes from other computers (sync): the conversation list again.
+  useEffect(() => {
+    let lastAt: string | null = null;
+    const off = api.onSyncStatus((s) => {
+      if (s.last && s.last.received > 0 && s.last.at !== lastAt) {
+        lastAt = s.last.at;
+        void loadPage(null);
+      }
+    });
+    return () => void off.then((f) => f());
+  }, [loadPage]);
+
   const [version, setVersion] = useState(0);
   const [settingsVersion, setSettingsVersion] = useState(0);
   useEffect(() => {

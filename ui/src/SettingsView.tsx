@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { api, errorMessage, type AnalysisSettings, type AppInfo, type BuiltinModelInfo, type LlmSettings, type Provider } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
+import { SyncSection } from "./SyncPanel";
 import { ModelManager } from "./ModelManager";
 import { useTask } from "./useTask";
 import { loadTheme, saveTheme, type Theme } from "./theme";
@@ -403,6 +404,8 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
           {transfer.text}
         </p>
       )}
+      <h2 id="sync">Sync</h2>
+      <SyncSection />
       <h2>Storage</h2>
       <dl className="storage">
         <dt>Data folder</dt>

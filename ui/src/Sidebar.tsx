@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, errorMessage, type SearchResults as Found } from "./api";
 import { EmbeddingStatus } from "./EmbeddingStatus";
+import { SyncBadge } from "./SyncPanel";
 import { SearchResults } from "./SearchResults";
 import { LlmBadge } from "./LlmBadge";
 import { ConversationList, type ConversationListProps } from "./ConversationList";
@@ -155,6 +156,7 @@ export function Sidebar({
       )}
       {loading && conversations.length === 0 && <p className="muted pad">Loading…</p>}
       <LlmBadge onOpenSettings={onSettings} version={settingsVersion} />
+      <SyncBadge onOpenSettings={onSettings} />
       <EmbeddingStatus />
     </nav>
   );

@@ -47,6 +47,10 @@ export type {
   Sender,
   Sentiment,
   Status,
+  SyncPeer,
+  SyncReport,
+  SyncSettings,
+  SyncStatus,
   TimeRange,
   Turn,
 } from "./bindings";
@@ -187,4 +191,12 @@ export const api = {
   takeLink: () => call("take_link"),
   /** Links handed over by later starts (the desktop opening a `hindsight://` link). */
   onLink: (f: (l: Wire.Link) => void) => on("open-link", f),
+  getSyncStatus: () => call("get_sync_status"),
+  /** Saves the sync folder (null: sync off) and this device's name. */
+  saveSyncSettings: (settings: Wire.SyncSettings) => call("save_sync_settings", { settings }),
+  syncNow: () => call("sync_now"),
+  /** The native folder dialog; null when cancelled. */
+  chooseSyncFolder: () => call("choose_sync_folder"),
+  /** Every background sync round's outcome. */
+  onSyncStatus: (f: (s: Wire.SyncStatus) => void) => on("sync-status", f),
 };

@@ -426,6 +426,82 @@ bytes_per_sec: number, };
 
 export type Link = { conversation_id: string, message_id: string | null, };
 
+export type SyncSettings = { 
+/**
+ * The folder another program keeps in step across machines; `None`: sync is off.
+ */
+folder: string | null, 
+/**
+ * This device's name as the others show it; empty: the computer's name.
+ */
+device_name: string, };
+
+export type SyncStatus = { settings: SyncSettings, 
+/**
+ * What this device is called when it has no name of its own (the computer's name).
+ */
+default_name: string, 
+/**
+ * This history's sync device id, once it has synced.
+ */
+device: string | null, 
+/**
+ * A round is running now.
+ */
+running: boolean, 
+/**
+ * The last round of this window that went through.
+ */
+last: SyncReport | null, 
+/**
+ * Why the last round failed, in plain words (`None`: it went through).
+ */
+error: string | null, error_at: string | null, 
+/**
+ * The last round of this window that published changes, and the last that received some.
+ */
+last_sent: Moved | null, last_received: Moved | null, 
+/**
+ * The other devices as far as this history knows them.
+ */
+peers: Array<SyncPeer>, 
+/**
+ * Changes made here not published yet.
+ */
+unpublished: number, };
+
+export type SyncReport = { folder: string, device: string, name: string, 
+/**
+ * Changes published by this round, and the segments that carried them.
+ */
+sent: number, segments_written: number, 
+/**
+ * Others' changes written here, already here or superseded (older than what is here,
+ * about a deleted conversation), refused (not valid: logged), and still waiting for
+ * what they belong to.
+ */
+received: number, superseded: number, refused: number, waiting: number, 
+/**
+ * Changes of this device not published yet (an answer still being written).
+ */
+unpublished: number, peers: Array<SyncPeer>, 
+/**
+ * Why this history became a new sync device in this round, if it did.
+ */
+new_device: string | null, at: string, };
+
+export type SyncPeer = { device: string, name: string, 
+/**
+ * Its segments applied here, 1 to `applied`.
+ */
+applied: number, seen_at: string | null, 
+/**
+ * Why its newer segments are not applied (a file still arriving, a newer app version).
+ */
+problem: string | null, };
+
+export type Moved = { changes: number, at: string, };
+
 export type CommandError = { 
 /**
  * One of `crate::error::ERROR_CODES`.
@@ -486,6 +562,10 @@ export type Commands = {
   take_link: { args: {  }; result: Link | null };
   get_model_mirrors: { args: {  }; result: Array<string> };
   save_model_mirrors: { args: { mirrors: Array<string> }; result: Array<string> };
+  get_sync_status: { args: {  }; result: SyncStatus };
+  save_sync_settings: { args: { settings: SyncSettings }; result: SyncStatus };
+  sync_now: { args: {  }; result: SyncStatus };
+  choose_sync_folder: { args: {  }; result: string | null };
 };
 
 export type Events = {
@@ -493,6 +573,7 @@ export type Events = {
   "conversation-renamed": Conversation;
   "analysis-status": AnalysisStatus;
   "open-link": Link;
+  "sync-status": SyncStatus;
 };
 
 /** Every `code` a backend error can carry (stable: the UI and scripts rely on them). */
