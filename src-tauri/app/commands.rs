@@ -832,3 +832,17 @@ pub async fn choose_sync_folder(app: tauri::AppHandle) -> CommandResult<Option<S
         .await?
         .map(|p| p.display().to_string()))
 }
+
+/// Sets the passphrase that seals this computer's segments (`None`: plain from now on).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn save_sync_passphrase(
+    state: State<'_, Arc<Hindsight>>,
+    passphrase: Option<String>,
+) -> CommandResult<SyncStatus> {
+    blocking(&state, move |state| {
+        state.save_sync_passphrase(passphrase)?;
+        state.sync_status()
+    })
+    .await
+}

@@ -141,6 +141,7 @@ contract! {
     save_model_mirrors[state](mirrors: Vec<String>) => Vec<String>;
     get_sync_status[state]() => SyncStatus;
     save_sync_settings[state](settings: SyncSettings) => SyncStatus;
+    save_sync_passphrase[state](passphrase: Option<String>) => SyncStatus;
     sync_now[app, state]() => SyncStatus;
     choose_sync_folder[app]() => Option<String>;
 }

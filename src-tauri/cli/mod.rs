@@ -304,6 +304,13 @@ pub enum Command {
         /// Seconds between rounds when nothing changes (the folder is watched meanwhile).
         #[arg(long, default_value_t = 60)]
         every: u64,
+        /// Seal this computer's segments (and open the others') with the passphrase on the
+        /// first line of FILE: the same on every computer (saved).
+        #[arg(long, value_name = "FILE", conflicts_with = "no_passphrase")]
+        passphrase_file: Option<PathBuf>,
+        /// Write plain segments from now on (forgets the saved passphrase).
+        #[arg(long)]
+        no_passphrase: bool,
         #[arg(long)]
         json: bool,
     },
@@ -763,16 +770,21 @@ fn execute(cli: &Cli, command: Command) -> Result<()> {
             name,
             once,
             every,
+            passphrase_file,
+            no_passphrase,
             json,
-        } => sync::run(
-            &use_cases(store)?,
-            folder,
-            name,
-            once,
-            every,
-            json,
-            &mut out,
-        )?,
+        } => {
+            let h = use_cases(store)?;
+            if no_passphrase {
+                h.save_sync_passphrase(None)?;
+            }
+            if let Some(file) = passphrase_file {
+                let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+                let line = text.lines().next().unwrap_or_default().to_owned();
+                h.save_sync_passphrase(Some(line))?;
+            }
+            sync::run(&h, folder, name, once, every, json, &mut out)?
+        }
         Command::ActionDone { id, undo, json } => {
             let item = use_cases(store)?.set_action_item_done(id, !undo)?;
             if json {

@@ -11,6 +11,8 @@ use crate::store::{Millis, Store, SyncPeer};
 use crate::sync::SyncReport;
 
 const SETTING: &str = "sync";
+/// The passphrase that seals segments: kept in this device's database only, never shown.
+const PASSPHRASE: &str = "sync_passphrase";
 
 /// Sync as set in Settings → Sync (or by `hindsight sync --folder … --name …`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -63,6 +65,8 @@ pub struct SyncStatus {
     pub last_received: Option<Moved>,
     /// The other devices as far as this history knows them.
     pub peers: Vec<SyncPeer>,
+    /// This device seals its segments with a passphrase (and opens the others' with it).
+    pub encrypted: bool,
     /// Changes made here not published yet.
     pub unpublished: i64,
 }
@@ -126,6 +130,9 @@ impl Hindsight {
             last_sent: last.sent,
             last_received: last.received,
             peers: reader.sync_peers()?,
+            encrypted: reader
+                .get_setting(PASSPHRASE)?
+                .is_some_and(|v| v.is_string()),
             unpublished: reader.sync_outbox_len()?,
         })
     }
@@ -168,6 +175,21 @@ impl Hindsight {
         result
     }
 
+    /// Sets the passphrase that seals this device's segments and opens the others' (`None`:
+    /// plain segments from now on). Every computer needs the same one.
+    pub fn save_sync_passphrase(&self, passphrase: Option<String>) -> Result<()> {
+        let value = match passphrase {
+            Some(p) => {
+                crate::sync::check_passphrase(&p)?;
+                serde_json::Value::String(p)
+            }
+            None => serde_json::Value::Null,
+        };
+        self.store().put_setting(PASSPHRASE, &value)?;
+        self.sync_wake.notify_one();
+        Ok(())
+    }
+
     /// One sync round with the saved folder, on a connection of its own (a round of a large
     /// history must not hold up chat). New messages wake the embedding worker.
     pub fn sync_now(&self) -> Result<SyncReport> {
@@ -181,7 +203,12 @@ impl Hindsight {
         } else {
             settings.device_name
         };
-        let report = sync_with(&self.locations.db_path(), &folder, &name)?;
+        let passphrase = self
+            .store()
+            .get_setting(PASSPHRASE)?
+            .and_then(|v| v.as_str().map(str::to_owned));
+        let options = crate::sync::SyncOptions { name, passphrase };
+        let report = sync_with(&self.locations.db_path(), &folder, &options)?;
         if report.received > 0 {
             wake_worker(&self.worker);
         }
@@ -189,8 +216,8 @@ impl Hindsight {
     }
 }
 
-fn sync_with(db: &Path, folder: &Path, name: &str) -> Result<SyncReport> {
+fn sync_with(db: &Path, folder: &Path, options: &crate::sync::SyncOptions) -> Result<SyncReport> {
     let store = Store::open(db)?;
     store.wait_for_writers(std::time::Duration::from_secs(30))?;
-    crate::sync::sync_once(&store, folder, name)
+    crate::sync::sync_once(&store, folder, options)
 }

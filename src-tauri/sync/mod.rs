@@ -20,6 +20,7 @@
 //! two writers never share a folder and nothing is lost (ids make the repeat a no-op).
 mod clock;
 mod folder;
+mod seal;
 mod segment;
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ use ts_rs::TS;
 
 pub use clock::Hlc;
 pub use folder::{is_device_id, new_device_id, Folder};
+pub use seal::{check_passphrase, MIN_PASSPHRASE_CHARS};
 pub use segment::{Problem, FORMAT};
 
 use crate::error::{Error, Result};
@@ -70,11 +72,22 @@ pub struct SyncReport {
     pub at: Millis,
 }
 
-/// One sync round of `store` with the folder `root`, this device called `name`.
-pub fn sync_once(store: &Store, root: &Path, name: &str) -> Result<SyncReport> {
+/// How this device syncs.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// This device's name as the others show it.
+    pub name: String,
+    /// Seals this device's segments and opens the others' (`seal.rs`); `None`: plain segments.
+    pub passphrase: Option<String>,
+}
+
+/// One sync round of `store` with the folder `root`.
+pub fn sync_once(store: &Store, root: &Path, options: &SyncOptions) -> Result<SyncReport> {
+    let name = options.name.as_str();
+    let passphrase = options.passphrase.as_deref();
     let folder = Folder::open(root)?;
     let (device, new_device) = take_device(store, &folder)?;
-    let (sent, segments_written) = publish(store, &folder, &device, name)?;
+    let (sent, segments_written) = publish(store, &folder, &device, name, passphrase)?;
     let mut report = SyncReport {
         folder: root.to_path_buf(),
         device: device.clone(),
@@ -92,7 +105,7 @@ pub fn sync_once(store: &Store, root: &Path, name: &str) -> Result<SyncReport> {
     };
     loop {
         let before = report.received + report.superseded;
-        let more = receive(store, &folder, &device, &mut report)?;
+        let more = receive(store, &folder, &device, passphrase, &mut report)?;
         if !more || report.received + report.superseded == before {
             break;
         }
@@ -128,7 +141,13 @@ fn take_device(store: &Store, folder: &Folder) -> Result<(String, Option<String>
 }
 
 /// Publishes every queued change, in segments. Returns the changes and segments written.
-fn publish(store: &Store, folder: &Folder, device: &str, name: &str) -> Result<(usize, usize)> {
+fn publish(
+    store: &Store,
+    folder: &Folder,
+    device: &str,
+    name: &str,
+    passphrase: Option<&str>,
+) -> Result<(usize, usize)> {
     let outbox = store.sync_outbox()?;
     let (mut sent, mut segments) = (0, 0);
     let mut rest = outbox.as_slice();
@@ -174,7 +193,11 @@ fn publish(store: &Store, folder: &Folder, device: &str, name: &str) -> Result<(
                     written_at: now_ms(),
                     app: env!("CARGO_PKG_VERSION").to_owned(),
                 };
-                folder.write_segment(device, seq, &segment::encode(&header, &entries)?)?;
+                let mut bytes = segment::encode(&header, &entries)?;
+                if let Some(p) = passphrase {
+                    bytes = seal::seal(&bytes, p, device, seq)?;
+                }
+                folder.write_segment(device, seq, &bytes)?;
             }
             let clock = clock.map(|c| c.to_string()).unwrap_or_default();
             s.sync_published(seq, &clock, &entries, &settled)?;
@@ -192,7 +215,13 @@ fn publish(store: &Store, folder: &Folder, device: &str, name: &str) -> Result<(
 
 /// One apply transaction over the others' unread segments. Returns whether there is more to
 /// read (a read limit was reached).
-fn receive(store: &Store, folder: &Folder, me: &str, report: &mut SyncReport) -> Result<bool> {
+fn receive(
+    store: &Store,
+    folder: &Folder,
+    me: &str,
+    passphrase: Option<&str>,
+    report: &mut SyncReport,
+) -> Result<bool> {
     let known: HashMap<String, SyncPeer> = store
         .sync_peers()?
         .into_iter()
@@ -234,7 +263,12 @@ fn receive(store: &Store, folder: &Folder, me: &str, report: &mut SyncReport) ->
                 source,
             })?;
             read_bytes += bytes.len() as u64;
-            match segment::decode(&bytes, &device, seq) {
+            let plain = if seal::is_sealed(&bytes) {
+                seal::open(&bytes, passphrase, &device, seq)
+            } else {
+                Ok(bytes)
+            };
+            match plain.and_then(|plain| segment::decode(&plain, &device, seq)) {
                 Ok(seg) => {
                     peer.name = seg.header.name;
                     incoming.extend(seg.entries.into_iter().map(|e| (index, seq, e)));

@@ -42,6 +42,10 @@ pub enum Problem {
     Newer { seq: i64, format: u32, app: String },
     #[error("segment {seq} cannot be read: {reason}")]
     Damaged { seq: i64, reason: String },
+    #[error("segment {0} is encrypted: enter the sync passphrase in Settings → Sync (the same on every computer)")]
+    Locked(i64),
+    #[error("segment {0} does not open with this passphrase: use the same sync passphrase on every computer")]
+    WrongKey(i64),
 }
 
 #[derive(Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use crate::common::{conversation, hindsight_ok, message, temp_store, TempStore};
 use hindsight::store::{
     MessageState, NewActionItem, NewAnalysis, NewMessage, Owner, Sender, Sentiment, Store,
 };
-use hindsight::sync::{sync_once, SyncReport};
+use hindsight::sync::{sync_once, SyncOptions, SyncReport};
 
 /// Everything a person sees of a history, read with plain SQL, in a stable order.
 pub fn history(db: &Path) -> Vec<String> {
@@ -51,8 +51,15 @@ fn db(t: &TempStore) -> std::path::PathBuf {
     t.dir.path().join("hindsight.db")
 }
 
+fn options(name: &str) -> SyncOptions {
+    SyncOptions {
+        name: name.into(),
+        passphrase: None,
+    }
+}
+
 fn sync(t: &TempStore, folder: &Path, name: &str) -> SyncReport {
-    sync_once(&t.store, folder, name).unwrap()
+    sync_once(&t.store, folder, &options(name)).unwrap()
 }
 
 /// Rounds on both sides until neither has anything to send or receive.
@@ -324,6 +331,115 @@ fn a_segment_still_arriving_waits_and_one_from_a_newer_version_is_refused_in_wor
 }
 
 #[test]
+fn sealed_segments_hold_nothing_readable_and_open_only_with_the_same_passphrase() {
+    let folder = tempfile::tempdir().unwrap();
+    let (a, b, c, d) = (temp_store(), temp_store(), temp_store(), temp_store());
+    let sealed = |name: &str, passphrase: &str| SyncOptions {
+        name: name.into(),
+        passphrase: Some(passphrase.into()),
+    };
+    let conv = conversation(&a.store, "Secret Porto plans", 1_700_000_000_000);
+    message(
+        &a.store,
+        &conv,
+        Sender::User,
+        "Bonfim, quietly.",
+        1_700_000_001_000,
+    );
+    let ra = sync_once(
+        &a.store,
+        folder.path(),
+        &sealed("A", "correct horse battery"),
+    )
+    .unwrap();
+    assert_eq!(ra.sent, 2);
+    // The folder holds no readable word of it, not even the device's name.
+    for entry in std::fs::read_dir(folder.path().join("devices").join(&ra.device)).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for word in ["Porto", "Bonfim", "\"A\"", "conversation"] {
+            assert!(
+                !bytes.windows(word.len()).any(|w| w == word.as_bytes()),
+                "{word} readable"
+            );
+        }
+    }
+    // The same passphrase opens it (and B's own changes go back sealed).
+    message(
+        &b.store,
+        &conversation(&b.store, "Tea", 1_700_000_100_000),
+        Sender::User,
+        "Sencha?",
+        1_700_000_101_000,
+    );
+    let rb = sync_once(
+        &b.store,
+        folder.path(),
+        &sealed("B", "correct horse battery"),
+    )
+    .unwrap();
+    assert_eq!(rb.received, 2, "{rb:?}");
+    sync_once(
+        &a.store,
+        folder.path(),
+        &sealed("A", "correct horse battery"),
+    )
+    .unwrap();
+    assert_eq!(history(&db(&a)), history(&db(&b)));
+    // Without a passphrase, or with another, nothing is applied and the reason is given.
+    let rc = sync(&c, folder.path(), "C");
+    assert_eq!(rc.received, 0);
+    assert!(
+        rc.peers.iter().all(|p| p
+            .problem
+            .as_deref()
+            .is_some_and(|t| t.contains("enter the sync passphrase"))),
+        "{rc:?}"
+    );
+    let rd = sync_once(&d.store, folder.path(), &sealed("D", "wrong horse battery")).unwrap();
+    assert_eq!(rd.received, 0);
+    assert!(
+        rd.peers.iter().all(|p| p
+            .problem
+            .as_deref()
+            .is_some_and(|t| t.contains("same sync passphrase"))),
+        "{rd:?}"
+    );
+    assert!(history(&db(&c)).is_empty() && history(&db(&d)).is_empty());
+    // The CLI takes the passphrase from a file; C then catches up.
+    let file = c.dir.path().join("passphrase.txt");
+    std::fs::write(&file, "correct horse battery\n").unwrap();
+    let out = hindsight_ok(
+        c.dir.path(),
+        None,
+        &[
+            "sync",
+            "--folder",
+            folder.path().to_str().unwrap(),
+            "--passphrase-file",
+            file.to_str().unwrap(),
+            "--once",
+            "--json",
+        ],
+    );
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["received"], 4, "{r}");
+    assert_eq!(history(&db(&a)), history(&db(&c)));
+    // Too short a passphrase is refused in words.
+    std::fs::write(&file, "short\n").unwrap();
+    let o = crate::common::hindsight(
+        c.dir.path(),
+        None,
+        &[
+            "sync",
+            "--passphrase-file",
+            file.to_str().unwrap(),
+            "--once",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at least 8 characters"));
+}
+
+#[test]
 fn a_copied_data_folder_becomes_a_new_device_and_loses_nothing() {
     let folder = tempfile::tempdir().unwrap();
     let a = temp_store();
@@ -345,12 +461,12 @@ fn a_copied_data_folder_becomes_a_new_device_and_loses_nothing() {
     message(&a.store, &conv, Sender::Ai, "In autumn.", 1_700_000_002_000);
     sync(&a, folder.path(), "A");
     message(&c, &conv, Sender::User, "And onions?", 1_700_000_003_000);
-    let rc = sync_once(&c, folder.path(), "Copy").unwrap();
+    let rc = sync_once(&c, folder.path(), &options("Copy")).unwrap();
     assert!(rc.new_device.is_some(), "{rc:?}");
     assert_ne!(rc.device, sync(&a, folder.path(), "A").device);
     for _ in 0..2 {
         sync(&a, folder.path(), "A");
-        sync_once(&c, folder.path(), "Copy").unwrap();
+        sync_once(&c, folder.path(), &options("Copy")).unwrap();
     }
     let h = history(&db(&a));
     assert_eq!(h, history(&copy.path().join("hindsight.db")));

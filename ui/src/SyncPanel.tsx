@@ -136,6 +136,7 @@ export function SyncSection() {
           )}
         </div>
       </form>
+      {on && <Passphrase status={status} run={run} busy={busy} />}
       {error && (
         <p className="error-text" role="alert" data-testid="sync-error">
           {error}
@@ -169,6 +170,61 @@ export function SyncSection() {
         </div>
       )}
     </div>
+  );
+}
+
+/** End-to-end encryption: a passphrase, the same on every computer, that the folder never sees. */
+function Passphrase({
+  status,
+  run,
+  busy,
+}: {
+  status: SyncStatus;
+  run: (f: () => Promise<SyncStatus>) => void;
+  busy: boolean;
+}) {
+  const [text, setText] = useState("");
+  const set = (e: React.FormEvent) => {
+    e.preventDefault();
+    run(() => api.saveSyncPassphrase(text));
+    setText("");
+  };
+  return (
+    <form className="sync-form" onSubmit={set} data-testid="sync-passphrase-form">
+      <label htmlFor="sync-passphrase">
+        Encryption{" "}
+        <span className="muted small" data-testid="sync-encryption">
+          {status.encrypted
+            ? "on: this computer's changes are encrypted in the folder"
+            : "off: the folder holds your history as readable text"}
+        </span>
+      </label>
+      <div className="row">
+        <input
+          id="sync-passphrase"
+          data-testid="sync-passphrase"
+          type="password"
+          autoComplete="new-password"
+          value={text}
+          placeholder={status.encrypted ? "A new passphrase" : "A passphrase, the same on every computer"}
+          onChange={(e) => setText(e.target.value)}
+        />
+        <button type="submit" className="secondary" disabled={busy || text.length === 0} data-testid="sync-passphrase-set">
+          {status.encrypted ? "Change" : "Encrypt"}
+        </button>
+        {status.encrypted && (
+          <button
+            type="button"
+            className="secondary"
+            disabled={busy}
+            onClick={() => run(() => api.saveSyncPassphrase(null))}
+            data-testid="sync-passphrase-remove"
+          >
+            Stop encrypting
+          </button>
+        )}
+      </div>
+    </form>
   );
 }
 

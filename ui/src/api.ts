@@ -195,6 +195,8 @@ export const api = {
   /** Saves the sync folder (null: sync off) and this device's name. */
   saveSyncSettings: (settings: Wire.SyncSettings) => call("save_sync_settings", { settings }),
   syncNow: () => call("sync_now"),
+  /** Seals this computer's segments with `passphrase` (null: plain from now on). */
+  saveSyncPassphrase: (passphrase: string | null) => call("save_sync_passphrase", { passphrase }),
   /** The native folder dialog; null when cancelled. */
   chooseSyncFolder: () => call("choose_sync_folder"),
   /** Every background sync round's outcome. */

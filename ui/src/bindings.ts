@@ -466,6 +466,10 @@ last_sent: Moved | null, last_received: Moved | null,
  */
 peers: Array<SyncPeer>, 
 /**
+ * This device seals its segments with a passphrase (and opens the others' with it).
+ */
+encrypted: boolean, 
+/**
  * Changes made here not published yet.
  */
 unpublished: number, };
@@ -564,6 +568,7 @@ export type Commands = {
   save_model_mirrors: { args: { mirrors: Array<string> }; result: Array<string> };
   get_sync_status: { args: {  }; result: SyncStatus };
   save_sync_settings: { args: { settings: SyncSettings }; result: SyncStatus };
+  save_sync_passphrase: { args: { passphrase: string | null }; result: SyncStatus };
   sync_now: { args: {  }; result: SyncStatus };
   choose_sync_folder: { args: {  }; result: string | null };
 };
