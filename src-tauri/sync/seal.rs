@@ -47,10 +47,13 @@ pub fn check_passphrase(p: &str) -> Result<()> {
     Ok(())
 }
 
+/// Derived keys by (sha256 of the passphrase, device id).
+type KeyCache = HashMap<(Vec<u8>, String), [u8; 32]>;
+
 /// The key for `device`'s segments (Argon2id of the passphrase, salted with the device id),
 /// derived once per process.
 fn key(passphrase: &str, device: &str) -> Result<[u8; 32]> {
-    static CACHE: OnceLock<Mutex<HashMap<(Vec<u8>, String), [u8; 32]>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<KeyCache>> = OnceLock::new();
     let id = (
         Sha256::digest(passphrase.as_bytes()).to_vec(),
         device.to_owned(),

@@ -29,7 +29,7 @@ fn open_sets_wal_foreign_keys_and_latest_version() {
         t.store.schema_version().unwrap(),
         hindsight::store::SCHEMA_VERSION as i64
     );
-    assert_eq!(hindsight::store::SCHEMA_VERSION, 6);
+    assert_eq!(hindsight::store::SCHEMA_VERSION, 7);
     // Re-opening an existing file keeps its data and does not re-run migrations.
     let id = conversation(&t.store, "kept", 1_000);
     drop(t.store);
