@@ -26,6 +26,7 @@ fn options(name: &str) -> SyncOptions {
     SyncOptions {
         name: name.into(),
         passphrase: std::env::var("BENCH_SYNC_PASSPHRASE").ok(),
+        compact_after: None,
     }
 }
 
@@ -170,6 +171,30 @@ fn main() {
     assert_eq!(r.received + r.sent, 0);
     let (files_after, _) = dir_stats(&folder);
 
+    // Compaction: device 0 replaces its segments by a snapshot of everything it holds; a new
+    // device then joins through that snapshot and the others' segments.
+    let t = Instant::now();
+    let r = sync_once(
+        &stores[0],
+        &folder,
+        &SyncOptions {
+            compact_after: Some(1),
+            ..options("device 0")
+        },
+    )
+    .unwrap();
+    let compact_s = t.elapsed().as_secs_f64();
+    assert!(r.compacted.is_some());
+    let (files_compacted, bytes_compacted) = dir_stats(&folder);
+    let late = Store::open(&tmp.path().join("late.db")).unwrap();
+    let t = Instant::now();
+    sync_once(&late, &folder, &options("late")).unwrap();
+    let late_s = t.elapsed().as_secs_f64();
+    assert_eq!(
+        late.count_messages().unwrap() as usize,
+        per_device * devices
+    );
+
     println!();
     let rows = [
         (
@@ -232,6 +257,17 @@ fn main() {
         (
             "a round with nothing new".into(),
             format!("{:.1} ms ({files_after} segments listed)", idle_s * 1e3),
+        ),
+        (
+            "one device compacting: a snapshot of the whole history replaces its segments".into(),
+            format!(
+                "{compact_s:.2} s; the folder then holds {files_compacted} files, {:.1} MB",
+                bytes_compacted as f64 / 1e6
+            ),
+        ),
+        (
+            "a new device joining after that compaction".into(),
+            format!("{late_s:.2} s"),
         ),
     ];
     println!("| measure | value |");

@@ -207,7 +207,11 @@ impl Hindsight {
             .store()
             .get_setting(PASSPHRASE)?
             .and_then(|v| v.as_str().map(str::to_owned));
-        let options = crate::sync::SyncOptions { name, passphrase };
+        let options = crate::sync::SyncOptions {
+            name,
+            passphrase,
+            compact_after: None,
+        };
         let report = sync_with(&self.locations.db_path(), &folder, &options)?;
         if report.received > 0 {
             wake_worker(&self.worker);

@@ -359,6 +359,45 @@ impl Store {
         Ok(value.map_or(Gone, Ready))
     }
 
+    /// Everything this history holds, as the entries a snapshot carries (`sync::compact`): every
+    /// conversation, message, reaction, analysis and ticked item, every deletion, and every
+    /// field written since its creation, each with the stamp of the write that set it (a value
+    /// that came with its row has none: `None`, older than any stamp). Read in the caller's
+    /// transaction, so it is one moment's state.
+    pub fn sync_snapshot(&self) -> Result<Vec<(Outgoing, Option<String>)>> {
+        let mut stmt = self.conn.prepare(
+            "WITH rows (kind, key, field, at) AS (
+                 SELECT 'conversation', id, 'created', start_time FROM conversations
+                 UNION ALL SELECT 'message', id, 'created', timestamp FROM messages
+                 UNION ALL SELECT 'reaction', message_id || char(10) || emoji, 'on', added_at
+                           FROM reactions
+                 UNION ALL SELECT 'analysis', conversation_id, 'analysis', created_at
+                           FROM conversation_analysis
+                 UNION ALL SELECT 'item', conversation_id || char(10) || text, 'done',
+                                  coalesce(done_at, 0)
+                           FROM action_items WHERE done = 1
+                 UNION ALL SELECT kind, key, field, 0 FROM sync_stamps)
+             SELECT r.kind, r.key, r.field, max(r.at), s.hlc
+             FROM rows r LEFT JOIN sync_stamps s
+                  ON s.kind = r.kind AND s.key = r.key AND s.field = r.field
+             GROUP BY r.kind, r.key, r.field
+             ORDER BY CASE WHEN r.field <> 'created' THEN 2 WHEN r.kind = 'conversation' THEN 0
+                           ELSE 1 END",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                Outgoing {
+                    kind: r.get(0)?,
+                    key: r.get(1)?,
+                    field: r.get(2)?,
+                    at: r.get(3)?,
+                },
+                r.get(4)?,
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// Records a segment as published, in the caller's transaction: its number, the clock
     /// after it, the stamps of the fields it set, and the outbox rows it (or their being
     /// gone) settled — only those not changed again since they were read.

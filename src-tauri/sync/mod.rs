@@ -67,6 +67,8 @@ pub struct SyncReport {
     pub peers: Vec<SyncPeer>,
     /// Why this history became a new sync device in this round, if it did.
     pub new_device: Option<String>,
+    /// This round compacted this device's segments 1 to this number into a snapshot.
+    pub compacted: Option<i64>,
     #[serde(with = "crate::time::rfc3339")]
     #[ts(type = "string")]
     pub at: Millis,
@@ -79,7 +81,12 @@ pub struct SyncOptions {
     pub name: String,
     /// Seals this device's segments and opens the others' (`seal.rs`); `None`: plain segments.
     pub passphrase: Option<String>,
+    /// Compact once this device has this many segments in the folder (`None`: 256).
+    pub compact_after: Option<usize>,
 }
+
+/// How many of its own segments a device keeps before it compacts them into a snapshot.
+pub const COMPACT_AFTER: usize = 256;
 
 /// One sync round of `store` with the folder `root`.
 pub fn sync_once(store: &Store, root: &Path, options: &SyncOptions) -> Result<SyncReport> {
@@ -88,6 +95,12 @@ pub fn sync_once(store: &Store, root: &Path, options: &SyncOptions) -> Result<Sy
     let folder = Folder::open(root)?;
     let (device, new_device) = take_device(store, &folder)?;
     let (sent, segments_written) = publish(store, &folder, &device, name, passphrase)?;
+    let threshold = options.compact_after.unwrap_or(COMPACT_AFTER).max(1);
+    let compacted = if folder.segments(&device)?.len() >= threshold {
+        Some(compact(store, &folder, &device, name, passphrase)?)
+    } else {
+        None
+    };
     let mut report = SyncReport {
         folder: root.to_path_buf(),
         device: device.clone(),
@@ -101,6 +114,7 @@ pub fn sync_once(store: &Store, root: &Path, options: &SyncOptions) -> Result<Sy
         unpublished: 0,
         peers: Vec::new(),
         new_device,
+        compacted,
         at: now_ms(),
     };
     loop {
@@ -192,6 +206,7 @@ fn publish(
                     entries: entries.len(),
                     written_at: now_ms(),
                     app: env!("CARGO_PKG_VERSION").to_owned(),
+                    snapshot: None,
                 };
                 let mut bytes = segment::encode(&header, &entries)?;
                 if let Some(p) = passphrase {
@@ -211,6 +226,114 @@ fn publish(
         tracing::info!(sent, segments, "sync: published");
     }
     Ok((sent, segments))
+}
+
+/// Writes a snapshot of everything this history holds, covering the segments this device
+/// published so far, then deletes those segments and older snapshots. A reader that has
+/// applied them all skips the snapshot; one that has not (or a new device) reads it instead
+/// of them: its entries are idempotent like any others, with the stamps of the writes that
+/// set each field. Returns the last segment covered.
+fn compact(
+    store: &Store,
+    folder: &Folder,
+    device: &str,
+    name: &str,
+    passphrase: Option<&str>,
+) -> Result<i64> {
+    let oldest = Hlc {
+        ms: 0,
+        n: 0,
+        device: device.to_owned(),
+    }
+    .to_string();
+    let (covers, entries) = store.transaction(|s| {
+        let state = s
+            .sync_state()?
+            .ok_or_else(|| Error::Internal("sync state missing".into()))?;
+        let mut entries = Vec::new();
+        for (o, stamp) in s.sync_snapshot()? {
+            if let OutgoingValue::Ready(value) = s.sync_value(&o)? {
+                entries.push(SyncEntry {
+                    hlc: stamp.unwrap_or_else(|| oldest.clone()),
+                    kind: o.kind,
+                    key: o.key,
+                    field: o.field,
+                    value,
+                });
+            }
+        }
+        Ok((state.published, entries))
+    })?;
+    let chunks: Vec<&[SyncEntry]> = if entries.is_empty() {
+        vec![&[]]
+    } else {
+        entries.chunks(SEGMENT_ENTRIES).collect()
+    };
+    let parts = chunks.len() as i64;
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        let part = segment::SnapshotPart {
+            covers,
+            part: i as i64 + 1,
+            parts,
+        };
+        let header = segment::Header {
+            hindsight_sync: FORMAT,
+            device: device.to_owned(),
+            name: name.to_owned(),
+            seq: part.place(),
+            entries: chunk.len(),
+            written_at: now_ms(),
+            app: env!("CARGO_PKG_VERSION").to_owned(),
+            snapshot: Some(part),
+        };
+        let mut bytes = segment::encode(&header, chunk)?;
+        if let Some(p) = passphrase {
+            bytes = seal::seal(&bytes, p, device, part.place())?;
+        }
+        folder.write_snapshot_part(device, (covers, part.part, parts), &bytes)?;
+    }
+    let removed = folder.remove_covered(device, covers)?;
+    tracing::info!(
+        covers,
+        parts,
+        removed,
+        entries = entries.len(),
+        "sync: compacted"
+    );
+    Ok(covers)
+}
+
+/// Reads one file of `device` numbered `place` (a segment's number, or a snapshot part's
+/// [`segment::SnapshotPart::place`]): opened if sealed, checked. A file gone meanwhile (the
+/// writer compacted it away) is "still arriving": the next round finds what replaced it.
+fn read_file(
+    path: &Path,
+    device: &str,
+    place: i64,
+    passphrase: Option<&str>,
+) -> Result<(u64, std::result::Result<segment::Segment, Problem>)> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((0, Err(Problem::Partial(place))))
+        }
+        Err(source) => {
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let len = bytes.len() as u64;
+    let plain = if seal::is_sealed(&bytes) {
+        seal::open(&bytes, passphrase, device, place)
+    } else {
+        Ok(bytes)
+    };
+    Ok((
+        len,
+        plain.and_then(|plain| segment::decode(&plain, device, place)),
+    ))
 }
 
 /// One apply transaction over the others' unread segments. Returns whether there is more to
@@ -246,8 +369,48 @@ fn receive(
         peer.problem = None;
         let index = peers.len();
         let mut last_read = peer.applied;
-        for (seq, path) in folder.segments(&device)? {
-            if seq <= peer.applied {
+        let segments = folder.segments(&device)?;
+        // The next segment was compacted away: the newest snapshot covering it replaces it.
+        if !segments.iter().any(|(seq, _)| *seq == last_read + 1) {
+            let snapshot = folder
+                .snapshots(&device)?
+                .into_iter()
+                .rfind(|(covers, _)| *covers > last_read);
+            if let Some((covers, files)) = snapshot {
+                let mut parts = Vec::new();
+                for (i, path) in files.iter().enumerate() {
+                    let place = segment::SnapshotPart {
+                        covers,
+                        part: i as i64 + 1,
+                        parts: files.len() as i64,
+                    }
+                    .place();
+                    let (len, read) = read_file(path, &device, place, passphrase)?;
+                    read_bytes += len;
+                    match read {
+                        Ok(seg) => parts.push(seg),
+                        Err(problem) => {
+                            peer.problem = Some(format!("its snapshot: {problem}"));
+                            break;
+                        }
+                    }
+                }
+                if peer.problem.is_none() {
+                    // Entries that wait leave `applied` where it was (`last_read + 1 - 1`).
+                    let unit = last_read + 1;
+                    for seg in parts {
+                        peer.name = seg.header.name;
+                        incoming.extend(seg.entries.into_iter().map(|e| (index, unit, e)));
+                    }
+                    last_read = covers;
+                }
+            }
+        }
+        for (seq, path) in segments {
+            if peer.problem.is_some() {
+                break;
+            }
+            if seq <= last_read {
                 continue;
             }
             if seq != last_read + 1 {
@@ -258,17 +421,9 @@ fn receive(
                 more = true;
                 break;
             }
-            let bytes = std::fs::read(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            read_bytes += bytes.len() as u64;
-            let plain = if seal::is_sealed(&bytes) {
-                seal::open(&bytes, passphrase, &device, seq)
-            } else {
-                Ok(bytes)
-            };
-            match plain.and_then(|plain| segment::decode(&plain, &device, seq)) {
+            let (len, read) = read_file(&path, &device, seq, passphrase)?;
+            read_bytes += len;
+            match read {
                 Ok(seg) => {
                     peer.name = seg.header.name;
                     incoming.extend(seg.entries.into_iter().map(|e| (index, seq, e)));

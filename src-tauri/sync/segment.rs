@@ -25,6 +25,26 @@ pub struct Header {
     pub written_at: i64,
     /// The Hindsight version that wrote it.
     pub app: String,
+    /// For a part of a snapshot (`folder.rs`): the segments it replaces and its place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotPart>,
+}
+
+/// A snapshot part: the writer's state when it had published segments 1 to `covers`, in
+/// `parts` files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotPart {
+    pub covers: i64,
+    pub part: i64,
+    pub parts: i64,
+}
+
+impl SnapshotPart {
+    /// The number a snapshot part goes by where a segment's number goes (its header's `seq`
+    /// and the sealed bytes' associated data): negative, so it is never a segment's.
+    pub fn place(self) -> i64 {
+        -(self.covers * 10_000 + self.part)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +156,7 @@ mod tests {
             entries,
             written_at: 1,
             app: "0.1.0".into(),
+            snapshot: None,
         }
     }
 

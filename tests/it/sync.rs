@@ -55,6 +55,7 @@ fn options(name: &str) -> SyncOptions {
     SyncOptions {
         name: name.into(),
         passphrase: None,
+        compact_after: None,
     }
 }
 
@@ -337,6 +338,7 @@ fn sealed_segments_hold_nothing_readable_and_open_only_with_the_same_passphrase(
     let sealed = |name: &str, passphrase: &str| SyncOptions {
         name: name.into(),
         passphrase: Some(passphrase.into()),
+        compact_after: None,
     };
     let conv = conversation(&a.store, "Secret Porto plans", 1_700_000_000_000);
     message(
@@ -424,6 +426,26 @@ fn sealed_segments_hold_nothing_readable_and_open_only_with_the_same_passphrase(
     let r: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(r["received"], 4, "{r}");
     assert_eq!(history(&db(&a)), history(&db(&c)));
+    // A sealed snapshot (A compacts) opens for a newcomer with the passphrase.
+    let compact = SyncOptions {
+        compact_after: Some(1),
+        ..sealed("A", "correct horse battery")
+    };
+    assert_eq!(
+        sync_once(&a.store, folder.path(), &compact)
+            .unwrap()
+            .compacted,
+        Some(1)
+    );
+    let e = temp_store();
+    let re = sync_once(
+        &e.store,
+        folder.path(),
+        &sealed("E", "correct horse battery"),
+    )
+    .unwrap();
+    assert!(re.peers.iter().all(|p| p.problem.is_none()), "{re:?}");
+    assert_eq!(history(&db(&a)), history(&db(&e)));
     // Too short a passphrase is refused in words.
     std::fs::write(&file, "short\n").unwrap();
     let o = crate::common::hindsight(
@@ -437,6 +459,96 @@ fn sealed_segments_hold_nothing_readable_and_open_only_with_the_same_passphrase(
         ],
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("at least 8 characters"));
+}
+
+#[test]
+fn a_device_compacts_its_segments_into_a_snapshot_and_readers_behind_or_new_lose_nothing() {
+    let folder = tempfile::tempdir().unwrap();
+    let (a, behind, current, newcomer) = (temp_store(), temp_store(), temp_store(), temp_store());
+    let compacting = SyncOptions {
+        name: "A".into(),
+        passphrase: None,
+        compact_after: Some(3),
+    };
+    let files = |device: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(folder.path().join("devices").join(device))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let conv = conversation(&a.store, "Porto", 1_700_000_000_000);
+    let q = message(
+        &a.store,
+        &conv,
+        Sender::User,
+        "Where to stay?",
+        1_700_000_001_000,
+    );
+    let device = sync(&a, folder.path(), "A").device;
+    sync(&behind, folder.path(), "behind"); // has segment 1
+    message(&a.store, &conv, Sender::Ai, "Bonfim.", 1_700_000_002_000);
+    sync(&a, folder.path(), "A");
+    a.store
+        .rename_conversation(&conv, "Porto, decided")
+        .unwrap();
+    a.store.toggle_reaction(&q, "👍").unwrap();
+    sync(&a, folder.path(), "A");
+    sync(&current, folder.path(), "current"); // has segments 1 to 3
+    assert_eq!(files(&device).len(), 3);
+
+    // A's next round compacts: one snapshot replaces its three segments.
+    let r = sync_once(&a.store, folder.path(), &compacting).unwrap();
+    assert_eq!(r.compacted, Some(3), "{r:?}");
+    assert_eq!(files(&device), ["snapshot-00000003-0001-of-0001.jsonl"]);
+    // Up to date: nothing to read. Behind, or new: the snapshot brings everything.
+    let rc = sync(&current, folder.path(), "current");
+    assert_eq!((rc.received, rc.superseded), (0, 0), "{rc:?}");
+    let rb = sync(&behind, folder.path(), "behind");
+    assert!(rb.peers.iter().all(|p| p.problem.is_none()), "{rb:?}");
+    let rn = sync(&newcomer, folder.path(), "new");
+    assert_eq!(
+        rn.peers
+            .iter()
+            .find(|p| p.device == device)
+            .unwrap()
+            .applied,
+        3
+    );
+    let h = history(&db(&a));
+    assert!(h.iter().any(|r| r.contains("Porto, decided")) && h.iter().any(|r| r.contains("👍")));
+    for other in [&behind, &current, &newcomer] {
+        assert_eq!(history(&db(other)), h);
+    }
+
+    // Later changes go on in new segments; a deletion survives the next compaction too.
+    message(
+        &a.store,
+        &conv,
+        Sender::User,
+        "And food?",
+        1_700_000_003_000,
+    );
+    let tea = conversation(&a.store, "Tea", 1_700_000_100_000);
+    sync(&a, folder.path(), "A");
+    a.store.delete_conversation(&tea).unwrap();
+    sync(&a, folder.path(), "A");
+    sync(&behind, folder.path(), "behind");
+    a.store.set_bookmark(&q, true).unwrap();
+    let r = sync_once(&a.store, folder.path(), &compacting).unwrap();
+    assert_eq!(r.compacted, Some(6), "{r:?}");
+    assert_eq!(files(&device), ["snapshot-00000006-0001-of-0001.jsonl"]);
+    let late = temp_store();
+    sync(&late, folder.path(), "late");
+    sync(&newcomer, folder.path(), "new");
+    let rb = sync(&behind, folder.path(), "behind"); // had 5 of the 6 segments: reads the snapshot
+    assert!(rb.received > 0, "{rb:?}");
+    let h = history(&db(&a));
+    assert!(!h.iter().any(|r| r.contains(&tea)));
+    for other in [&behind, &newcomer, &late] {
+        assert_eq!(history(&db(other)), h);
+    }
 }
 
 #[test]
