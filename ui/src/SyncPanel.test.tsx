@@ -61,6 +61,7 @@ const report = {
   unpublished: 0,
   peers: [],
   new_device: null,
+  compacted: null,
   at,
 };
 

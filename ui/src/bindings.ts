@@ -492,7 +492,11 @@ unpublished: number, peers: Array<SyncPeer>,
 /**
  * Why this history became a new sync device in this round, if it did.
  */
-new_device: string | null, at: string, };
+new_device: string | null, 
+/**
+ * This round compacted this device's segments 1 to this number into a snapshot.
+ */
+compacted: number | null, at: string, };
 
 export type SyncPeer = { device: string, name: string, 
 /**
