@@ -82,7 +82,8 @@ export function SyncSection() {
   };
   const turnOff = () => run(() => api.saveSyncSettings({ folder: null, device_name: name }));
 
-  if (!status) return <p className="muted">Loading…</p>;
+  // The form shows once it holds the saved values (typing earlier would be overwritten).
+  if (!status || !loaded) return <p className="muted">Loading…</p>;
   const on = status.settings.folder !== null;
   return (
     <div className="sync-settings" data-testid="sync-settings">
