@@ -138,33 +138,29 @@ fn main() {
     let import_s = t.elapsed().as_secs_f64();
     let export_bytes = std::fs::metadata(&export).unwrap().len();
 
-    // Every device catches up with the others (device 0's round timed).
+    // Device 0 catches up with the others (at 1M messages the other nine doing the same would
+    // take most of the run, and add nothing: the same cost per change).
     let t = Instant::now();
     sync_once(&stores[0], &folder, &options("device 0")).unwrap();
     let catch_up_s = t.elapsed().as_secs_f64();
-    for (d, store) in stores.iter().enumerate().skip(1) {
-        sync_once(store, &folder, &options(&format!("device {d}"))).unwrap();
-    }
     sync_once(&joined, &folder, &options("joined")).unwrap();
 
-    // Steady state: every device renames one of its conversations and publishes; then the
-    // joined device takes all the edits in one round; then a round with nothing new.
+    // Steady state: device 0 renames a conversation and publishes it; the joined device takes
+    // it; then a round with nothing new.
+    let id: String = stores[0]
+        .connection()
+        .query_row("SELECT id FROM conversations LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    stores[0]
+        .rename_conversation(&id, "Renamed on device 0")
+        .unwrap();
     let t = Instant::now();
-    for (d, store) in stores.iter().enumerate() {
-        let id: String = store
-            .connection()
-            .query_row("SELECT id FROM conversations LIMIT 1", [], |r| r.get(0))
-            .unwrap();
-        store
-            .rename_conversation(&id, &format!("Renamed on device {d}"))
-            .unwrap();
-        sync_once(store, &folder, &options(&format!("device {d}"))).unwrap();
-    }
-    let edits_s = t.elapsed().as_secs_f64() / devices as f64;
+    sync_once(&stores[0], &folder, &options("device 0")).unwrap();
+    let edits_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let r = sync_once(&joined, &folder, &options("joined")).unwrap();
     let small_s = t.elapsed().as_secs_f64();
-    assert!(r.received >= devices, "{r:?}");
+    assert_eq!(r.received, 1, "{r:?}");
     let t = Instant::now();
     let r = sync_once(&joined, &folder, &options("joined")).unwrap();
     let idle_s = t.elapsed().as_secs_f64();
@@ -251,7 +247,7 @@ fn main() {
             format!("{:.1} ms", edits_s * 1e3),
         ),
         (
-            format!("the joined device taking the {devices} edits"),
+            "the joined device taking that edit".to_owned(),
             format!("{:.1} ms", small_s * 1e3),
         ),
         (

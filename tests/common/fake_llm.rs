@@ -88,11 +88,13 @@ impl FakeLlm {
                             }
                         }
                     }
+                    // The model list closes its connection (it says so): a client that pooled
+                    // it would otherwise send the chat request into a socket closed under it.
                     if String::from_utf8_lossy(&req).starts_with("GET /v1/models") {
                         let body =
                             r#"{"object":"list","data":[{"id":"fake-model","object":"model"}]}"#;
                         let _ = sock
-                        .write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len()).as_bytes())
+                        .write_all(format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}", body.len()).as_bytes())
                         .await;
                         return;
                     }
