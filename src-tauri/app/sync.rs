@@ -1,5 +1,6 @@
 //! Background sync for the window: a round when the sync folder changes (a file watcher on
-//! it), when this history changes (the outbox, looked at every two seconds), when the
+//! it, and its listing compared every two seconds for folders a watcher cannot see: network
+//! and FUSE mounts, a watch limit reached), when this history changes (the outbox, looked at every two seconds), when the
 //! settings are saved or "Sync now" is pressed, and every few minutes. Each round's status
 //! goes to the UI as a `sync-status` event.
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ pub fn start(app: &AppHandle) {
         // news); replaced when either changes.
         let mut watching: Option<((PathBuf, Option<String>), notify::RecommendedWatcher)> = None;
         let mut seen = None;
+        let mut listing = None;
         let mut last_round: Option<Instant> = None;
         let wake = state.sync_wake.clone();
         loop {
@@ -41,12 +43,22 @@ pub fn start(app: &AppHandle) {
                 last_round = None;
             }
             let mark = state.sync_outbox_mark().ok();
-            let due = last_round.is_none_or(|t| t.elapsed() >= ROUND_EVERY) || mark != seen;
+            let now_listing = folder
+                .as_ref()
+                .and_then(|f| crate::sync::Folder::open(f).ok())
+                .map(|f| f.signature());
+            let due = last_round.is_none_or(|t| t.elapsed() >= ROUND_EVERY)
+                || mark != seen
+                || now_listing != listing;
             if folder.is_some() && due {
                 let s = state.clone();
                 let _ = tauri::async_runtime::spawn_blocking(move || s.sync_recorded()).await;
                 last_round = Some(Instant::now());
                 seen = state.sync_outbox_mark().ok();
+                listing = folder
+                    .as_ref()
+                    .and_then(|f| crate::sync::Folder::open(f).ok())
+                    .map(|f| f.signature());
                 if let Ok(status) = state.sync_status() {
                     let _ = app.emit(SYNC_EVENT, status);
                 }
