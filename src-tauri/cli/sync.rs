@@ -45,14 +45,14 @@ pub fn run(
             show(&report, json, first, out)?;
             first = false;
             let folder = Folder::open(&report.folder)?;
-            let seen = (folder.signature(), hindsight.store().sync_outbox_len()?);
+            let seen = (folder.signature(), hindsight.sync_outbox_mark()?);
             let next = Instant::now() + Duration::from_secs(every.max(1));
             loop {
                 tokio::select! {
                     _ = &mut stop => return Ok(()),
                     _ = tokio::time::sleep(LOOK_EVERY) => {}
                 }
-                let now = (folder.signature(), hindsight.store().sync_outbox_len()?);
+                let now = (folder.signature(), hindsight.sync_outbox_mark()?);
                 if now != seen || Instant::now() >= next {
                     break;
                 }

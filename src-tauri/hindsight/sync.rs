@@ -133,7 +133,7 @@ impl Hindsight {
             encrypted: reader
                 .get_setting(PASSPHRASE)?
                 .is_some_and(|v| v.is_string()),
-            unpublished: reader.sync_outbox_len()?,
+            unpublished: reader.sync_outbox_mark()?.0,
         })
     }
 

@@ -43,12 +43,7 @@ impl Store {
         let id = normalize_id("conversation", conversation_id)?;
         self.get_conversation(&id)?;
         self.transaction(|s| {
-            let done_before: std::collections::HashSet<String> = s
-                .action_items(&id)?
-                .into_iter()
-                .filter(|i| i.done)
-                .map(|i| item_key(&i.text))
-                .collect();
+            let done_before = s.done_item_keys(&id)?;
             s.write_analysis(&id, analysis, model, doubts, now_ms(), |_, text| {
                 done_before.contains(&item_key(text))
             })
@@ -90,12 +85,7 @@ impl Store {
         done: &[bool],
     ) -> Result<ConversationAnalysis> {
         crate::time::check_time(created_at).map_err(Error::Invalid)?;
-        let done_here: std::collections::HashSet<String> = self
-            .action_items(conversation_id)?
-            .into_iter()
-            .filter(|i| i.done)
-            .map(|i| item_key(&i.text))
-            .collect();
+        let done_here = self.done_item_keys(conversation_id)?;
         self.write_analysis(
             conversation_id,
             analysis,
@@ -106,6 +96,17 @@ impl Store {
                 done.get(position).copied().unwrap_or(false) || done_here.contains(&item_key(text))
             },
         )
+    }
+
+    /// The items of a conversation ticked off, by their text's key (`item_key`): what a new
+    /// analysis keeps ticked.
+    fn done_item_keys(&self, conversation_id: &str) -> Result<std::collections::HashSet<String>> {
+        Ok(self
+            .action_items(conversation_id)?
+            .into_iter()
+            .filter(|i| i.done)
+            .map(|i| item_key(&i.text))
+            .collect())
     }
 
     /// Writes the analysis row, its action items (done as `done_of(position, text)` says), the

@@ -236,12 +236,6 @@ impl Store {
         )?)
     }
 
-    pub fn sync_outbox_len(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0))?)
-    }
-
     /// The current value of an outgoing change, as a segment carries it.
     pub fn sync_value(&self, o: &Outgoing) -> Result<OutgoingValue> {
         use OutgoingValue::{Gone, NotYet, Ready};

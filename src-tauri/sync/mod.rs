@@ -124,7 +124,7 @@ pub fn sync_once(store: &Store, root: &Path, options: &SyncOptions) -> Result<Sy
             break;
         }
     }
-    report.unpublished = store.sync_outbox_len()?;
+    report.unpublished = store.sync_outbox_mark()?.0;
     report.peers = store.sync_peers()?;
     Ok(report)
 }
