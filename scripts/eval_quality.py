@@ -586,6 +586,8 @@ THRESHOLDS = {
     "min_retrieval": ("ask", "retrieval_hit", "min", True),
     "min_no_answer": ("ask", "no_answer_honesty", "min", True),
     "max_seconds_per_question": ("ask", "seconds_mean", "max", False),
+    "min_follow_up_accuracy": ("follow_up", "accuracy", "min", True),
+    "min_follow_up_retrieval": ("follow_up", "retrieval_hit", "min", True),
 }
 
 
@@ -620,6 +622,8 @@ def secs(v) -> str:
 
 MAIN_HEADER = ("| set | label | n an | valid% | facts% | actR% | actP% | topics% | sent% | sent~% | "
                "copy% | rep% | doubt% | s/an | n q | ask% | cite% | cited% | retr% | honest% | s/q |")
+FOLLOW_HEADER = ("| set | label | n follow-ups | in thread ask% | cite% | retr% | "
+                 "alone ask% | alone retr% |")
 KIND_HEADER = "| set | label | fact% | paraphrase% | multi_hop% | temporal% | no_answer% (honest) |"
 
 
@@ -646,11 +650,23 @@ def markdown(runs: list[dict]) -> str:
             k = pk.get(kind)
             cells.append("–" if not k else f"{pct(k['accuracy'])} ({k['n']})")
         lines.append("| " + " | ".join([r["set"], r["label"]] + cells) + " |")
+    follow = [r for r in runs if (r["metrics"].get("follow_up") or {}).get("n")]
+    if follow:
+        lines += ["", FOLLOW_HEADER, "|" + "---|" * (FOLLOW_HEADER.count("|") - 1)]
+        for r in follow:
+            f, alone = r["metrics"]["follow_up"], r["metrics"].get("follow_up_alone") or {}
+            lines.append("| " + " | ".join([
+                r["set"], r["label"], str(f["n"]), pct(f.get("accuracy")),
+                pct(f.get("citation_accuracy")), pct(f.get("retrieval_hit")),
+                pct(alone.get("accuracy")), pct(alone.get("retrieval_hit")),
+            ]) + " |")
     lines += ["", "facts: summary fact coverage; actR/actP: action-item recall/precision (mean per "
               "conversation); sent~: mixed vs positive/negative counts half; copy: copies prompt "
               "text; rep: repeats itself; ask: answerable questions correct; cite: cited answers "
               "citing an evidence message; cited: answers with a [n]; retr: evidence retrieved; "
-              "honest: no-answer questions answered \"not found\" without citations."]
+              "honest: no-answer questions answered \"not found\" without citations; follow-ups: "
+              "questions asked right after another one (--previous, as in a thread in the window), "
+              "and the same questions asked alone."]
     return "\n".join(lines) + "\n"
 
 
@@ -733,7 +749,8 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
     base = [str(args.bin), "--data-dir", str(data_dir)]
     run = {"set": set_name, "label": args.label, "llm": args.llm,
            "builtin_model": args.builtin_model, "model": args.model, "data_dir": str(data_dir),
-           "steps": {}, "analyses": [], "questions": [], "metrics": {}}
+           "steps": {}, "analyses": [], "questions": [], "follow_ups": [], "follow_ups_alone": [],
+           "metrics": {}}
     try:
         for step, argv in (("import", ["import", str(history), "--json"]), ("embed", ["embed", "--json"])):
             log(f"[{set_name}] {step} …")
@@ -777,13 +794,34 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
                 "answer_any": q["answer_any"], "evidence": q["evidence"], "scores": scores})
             log(f"[{set_name}] ask {k}/{len(questions)} {q['id']} ({q['kind']}): "
                 f"{'correct' if scores['correct'] else 'wrong'} in {r['seconds']:.1f} s")
+        follow_ups = (refs.get("follow_ups") or [])[:args.follow_ups]
+        for k, q in enumerate(follow_ups, 1):
+            for alone in (False, True) if args.follow_ups_alone else (False,):
+                asked = ["ask", q["question"]] + ([] if alone else ["--previous", q["after"]])
+                r = run_cmd(base + asked + ["--json"] + llm_flags(args), env, args.timeout)
+                doc = parse_json(r["stdout"])
+                ok = r["rc"] == 0 and isinstance(doc, dict)
+                scores = score_question(doc, q, ask_prompt, ok)
+                run["follow_ups_alone" if alone else "follow_ups"].append({
+                    "id": q["id"], "kind": q["kind"], "after": q["after"], "question": q["question"],
+                    "ok": ok, "rc": r["rc"], "seconds": round(r["seconds"], 2),
+                    "stderr": r["stderr"][-2000:] if not ok else "",
+                    "answer": (doc or {}).get("answer") if isinstance(doc, dict) else None,
+                    "excerpts": [{key: e.get(key) for key in ("message_id", "conversation_id", "similarity", "title")}
+                                 for e in ((doc or {}).get("excerpts") or []) if isinstance(e, dict)],
+                    "answer_any": q["answer_any"], "evidence": q["evidence"], "scores": scores})
+                log(f"[{set_name}] follow-up {k}/{len(follow_ups)} {q['id']}"
+                    f"{' alone' if alone else ''}: "
+                    f"{'correct' if scores['correct'] else 'wrong'} in {r['seconds']:.1f} s")
     finally:
         if args.keep_data:
             log(f"[{set_name}] data kept in {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
     run["metrics"] = {"analysis": aggregate_analyses(run["analyses"]),
-                      "ask": aggregate_questions(run["questions"])}
+                      "ask": aggregate_questions(run["questions"]),
+                      "follow_up": aggregate_questions(run["follow_ups"]),
+                      "follow_up_alone": aggregate_questions(run["follow_ups_alone"])}
     return run
 
 
@@ -798,6 +836,9 @@ def parse_args(argv=None):
     p.add_argument("--model", help="server model name, passed through as --model NAME")
     p.add_argument("--analyses", type=int, help="analyse only N conversations (spread over sentiments)")
     p.add_argument("--questions", type=int, help="ask only N questions (spread over kinds)")
+    p.add_argument("--follow-ups", type=int, help="ask only the first N follow-up questions (0: none)")
+    p.add_argument("--follow-ups-alone", action="store_true",
+                   help="also ask each follow-up without its earlier question (the baseline)")
     p.add_argument("--out", type=Path, help="write every per-item result here (JSON)")
     p.add_argument("--markdown", type=Path, help="write the tables here too")
     p.add_argument("--label", help="row name in the table (default: the --llm value)")

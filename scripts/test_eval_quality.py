@@ -332,8 +332,12 @@ elif cmd == "analyze":
                 "model": "oracle"}
     print(json.dumps({"analysed": [analysis], "failed": []}))
 elif cmd == "ask":
-    q = next(q for q in refs["questions"] if q["question"] == args[3])
-    if q["kind"] == "no_answer":
+    q = next(q for q in refs["questions"] + refs["follow_ups"] if q["question"] == args[3])
+    # a follow-up is found only with the question it follows up on, as in the window's thread
+    alone = q["kind"] == "follow_up" and "--previous" not in args
+    if q["kind"] == "follow_up" and not alone:
+        assert args[args.index("--previous") + 1] == q["after"], args
+    if q["kind"] == "no_answer" or alone:
         print(json.dumps({"answer": "I couldn't find anything about that in your history, so I won't guess.",
                           "excerpts": []}))
     else:
@@ -383,6 +387,19 @@ class EndToEndWithFakeBinary(unittest.TestCase):
         self.assertIn("| b | oracle | 5 | 100 | 100 |", table)
         self.assertFalse(Path(run["data_dir"]).exists())
 
+    def test_follow_ups_are_asked_after_their_question_and_alone(self):
+        code, results, table = self.run_eval("--follow-ups", "3", "--follow-ups-alone",
+                                             "--min-follow-up-accuracy", "1")
+        self.assertEqual(code, 0)
+        run = results["runs"][0]
+        self.assertEqual(run["metrics"]["follow_up"]["n"], 3)
+        self.assertEqual(run["metrics"]["follow_up"]["accuracy"], 1.0)
+        self.assertEqual(run["metrics"]["follow_up_alone"]["accuracy"], 0.0)
+        self.assertEqual(run["follow_ups"][0]["after"], "What opening does Gerald always play against me?")
+        self.assertIn("| b | oracle | 3 | 100 | 100 | 100 | 0 | 0 |", table)
+        code, _, _ = self.run_eval("--follow-ups", "0", "--min-follow-up-accuracy", "0.5")
+        self.assertEqual(code, 1)
+
     def test_failing_binary_is_invalid_and_fails_thresholds(self):
         os.environ["FAKE_FAIL"] = "1"
         code, results, _ = self.run_eval("--min-valid", "0.5")
@@ -406,6 +423,10 @@ class Fixtures(unittest.TestCase):
             for q in refs["questions"]:
                 self.assertTrue(set(q["evidence"]) <= ids, q["id"])
                 self.assertEqual(q["kind"] == "no_answer", not q["answer_any"], q["id"])
+            self.assertGreaterEqual(len(refs["follow_ups"]), 8)
+            for q in refs["follow_ups"]:
+                self.assertTrue(q["evidence"] and set(q["evidence"]) <= ids, q["id"])
+                self.assertTrue(q["after"] and q["answer_any"], q["id"])
 
 
 if __name__ == "__main__":

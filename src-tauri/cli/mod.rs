@@ -265,6 +265,10 @@ pub enum Command {
     /// Ask a question about your history: the LLM answers citing past messages as [n].
     Ask {
         question: String,
+        /// The question this one follows up on, as in a thread in the window ("And how much
+        /// was it?" after "Which guesthouse did we book?"): the excerpts are searched for both.
+        #[arg(long, value_name = "QUESTION")]
+        previous: Option<String>,
         #[command(flatten)]
         llm: LlmArgs,
         #[arg(long)]
@@ -750,11 +754,13 @@ fn execute(cli: &Cli, command: Command) -> Result<()> {
         }
         Command::Ask {
             question,
+            previous,
             llm,
             json,
         } => {
             let hindsight = std::sync::Arc::new(use_cases(store)?);
-            search::ask(&hindsight, &question, &llm, json, &mut out)?
+            let previous = previous.as_deref();
+            search::ask(&hindsight, &question, previous, &llm, json, &mut out)?
         }
         Command::Diagnostics { json } => {
             let report = use_cases(store)?.diagnostics()?;

@@ -138,11 +138,12 @@ fn hit_text(n: usize, h: &SearchHit) -> String {
 }
 
 /// Asks the history ([`Hindsight::ask`]), printing the answer as it streams (not with
-/// `--json`), then its sources. Messages without a vector are embedded first: the CLI has no
-/// background worker to do it.
+/// `--json`), then its sources. `previous` is the question this one follows up on, if any.
+/// Messages without a vector are embedded first: the CLI has no background worker to do it.
 pub fn ask(
     hindsight: &Arc<Hindsight>,
     question: &str,
+    previous: Option<&str>,
     llm: &LlmArgs,
     json: bool,
     out: &mut impl Write,
@@ -173,7 +174,7 @@ pub fn ask(
                 }
             }
         };
-        let (result, ()) = tokio::join!(hindsight.ask(question, None, tx), printer);
+        let (result, ()) = tokio::join!(hindsight.ask(question, previous, tx), printer);
         result
     })?;
     if json {
