@@ -70,11 +70,11 @@ impl Hindsight {
         let stop = self.start_ask();
         let opts = AskOptions::for_settings(llm.settings());
         let me = self.clone();
-        let search = asked.search.clone();
+        let search = asked.clone();
         let retrieved = tokio::task::spawn_blocking(move || {
             let embedder = me.embedder()?;
             let store = me.search_store();
-            ask::retrieve(&store, &me.searcher, &embedder, &search, opts)
+            ask::retrieve_follow_up(&store, &me.searcher, &embedder, &search, opts)
         })
         .await
         .map_err(|e| Error::Internal(format!("search failed: {e}")))??;

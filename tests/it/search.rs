@@ -500,6 +500,60 @@ fn retrieval_quality_on_the_evaluation_sets() {
     assert_default_is_best("life_eval", &table, 0.03);
 }
 
+/// Ask's follow-up questions (asked in a thread, `tests/fixtures/quality/*_refs.json`
+/// "follow_ups"): how often an evidence message is among the excerpts the model is given,
+/// searched for alone, together with the question before, and both (what Ask does). Deterministic
+/// (no LLM), over all four quality sets, two of them never tuned on.
+#[test]
+fn follow_up_questions_find_their_evidence_with_the_question_before() {
+    let searcher = Searcher::new();
+    let opts = AskOptions::default();
+    let (mut n, mut alone, mut joint, mut both) = (0, 0, 0, 0);
+    println!("follow-up retrieval: set | n | alone | with the question before | both (Ask)");
+    for set in ["a", "b", "c", "d"] {
+        let t = embedded(&fixture(&format!("quality/set_{set}_history.json")));
+        let refs: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("quality/set_{set}_refs.json"))).unwrap(),
+        )
+        .unwrap();
+        let found = |r: &ask::Retrieved, evidence: &[String]| {
+            r.excerpts.iter().any(|e| evidence.contains(&e.message_id)) as usize
+        };
+        let (mut sn, mut sa, mut sj, mut sb) = (0, 0, 0, 0);
+        for f in refs["follow_ups"].as_array().unwrap() {
+            let (after, q) = (
+                f["after"].as_str().unwrap(),
+                f["question"].as_str().unwrap(),
+            );
+            let evidence: Vec<String> = serde_json::from_value(f["evidence"].clone()).unwrap();
+            let asked = ask::follow_up(Some(after), q);
+            let only_joint = ask::FollowUp {
+                alone: None,
+                ..asked.clone()
+            };
+            let retrieve = |a: &ask::FollowUp| {
+                ask::retrieve_follow_up(&t.store, &searcher, embedder(), a, opts).unwrap()
+            };
+            sn += 1;
+            sa += found(
+                &ask::retrieve(&t.store, &searcher, embedder(), q, opts).unwrap(),
+                &evidence,
+            );
+            sj += found(&retrieve(&only_joint), &evidence);
+            sb += found(&retrieve(&asked), &evidence);
+        }
+        println!("  {set} | {sn} | {sa} | {sj} | {sb}");
+        (n, alone, joint, both) = (n + sn, alone + sa, joint + sj, both + sb);
+    }
+    println!("  all | {n} | {alone} | {joint} | {both}");
+    assert!(n >= 25, "{n} follow-ups");
+    // The thread is what finds a follow-up's evidence; searching the question alone as well
+    // adds what the joint search misses, and loses nothing.
+    assert!(joint > alone + n / 3, "alone {alone}, joint {joint} of {n}");
+    assert!(both >= joint, "both {both}, joint {joint} of {n}");
+    assert!(both as f64 >= 0.85 * n as f64, "both {both} of {n}");
+}
+
 #[test]
 fn no_relevant_history_says_so_without_asking_the_llm() {
     let (t, _) = eval_history();
