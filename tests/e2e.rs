@@ -2159,16 +2159,11 @@ async fn a_damaged_database_opens_read_only_and_restores_the_newest_backup() {
     assert!(refused.contains("nothing was changed"), "{refused}");
 
     click(&c, "[data-testid=restore-backup]", ON_SCREEN, "Restore").await;
-    let done = element(
-        &c,
-        "[data-testid=restore-result]",
-        wait,
-        "the restore reports",
-    )
-    .await
-    .text()
-    .await
-    .expect("text");
+    let done = element(&c, "[data-testid=notice]", wait, "the restore reports")
+        .await
+        .text()
+        .await
+        .expect("text");
     assert!(
         done.starts_with("Restored") && done.contains("damaged history is kept"),
         "{done}"
@@ -3239,6 +3234,14 @@ async fn sync_is_set_up_in_settings_and_another_computers_changes_arrive_by_them
     wait_for_contains(&c, "[data-testid=sync-peers]", "up to date", wait).await;
     wait_for_contains(&c, "[data-testid=sync-status]", "Received 2 changes", wait).await;
     wait_for_contains(&c, "[data-testid=sync-badge]", "Synced", wait).await;
+    // Settings' counts follow what arrived.
+    wait_for_contains(
+        &c,
+        "[data-testid=storage-history]",
+        &format!("{} conversations", seeded + 1),
+        wait,
+    )
+    .await;
     screenshot(&c, "settings-sync").await;
     let laptop_store =
         hindsight::store::Store::open(&laptop.path().join("hindsight.db")).expect("store");
@@ -3246,5 +3249,53 @@ async fn sync_is_set_up_in_settings_and_another_computers_changes_arrive_by_them
         laptop_store.count_conversations().expect("count"),
         seeded + 1
     );
+
+    // The laptop deletes the conversation open in the window: the window closes it and says why.
+    let bread_item =
+        "//button[@data-testid='conversation-item'][.//span[text()='Bread notes from the laptop']]";
+    c.find(Locator::XPath(bread_item))
+        .await
+        .expect("the laptop's conversation")
+        .click()
+        .await
+        .expect("click");
+    wait_for_text(
+        &c,
+        "[data-testid=conversation-heading]",
+        "Bread notes from the laptop",
+        wait,
+    )
+    .await;
+    let bread = laptop_store
+        .list_conversations(None, 100)
+        .expect("list")
+        .items
+        .into_iter()
+        .find(|x| x.title == "Bread notes from the laptop")
+        .expect("the laptop's conversation");
+    laptop_store.delete_conversation(&bread.id).expect("delete");
+    let out = later_start(&[
+        "--data-dir",
+        laptop.path().to_str().expect("utf-8"),
+        "sync",
+        "--once",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for_contains(&c, "[data-testid=notice]", "deleted", wait).await;
+    wait_until_gone(
+        &c,
+        "[data-testid=conversation-heading]",
+        wait,
+        "the deleted conversation's view",
+    )
+    .await;
+    let items = c.find_all(Locator::XPath(bread_item)).await.expect("find");
+    assert!(items.is_empty(), "the deleted conversation is still listed");
+    screenshot(&c, "sync-deleted-open-conversation").await;
     c.close().await.expect("close");
 }

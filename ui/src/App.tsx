@@ -170,20 +170,23 @@ export function App() {
     return () => void off.then((f) => f());
   }, []);
 
-  // Changes from other computers (sync): the conversation list again.
+  const [version, setVersion] = useState(0);
+  const [settingsVersion, setSettingsVersion] = useState(0);
+  // Changes from other computers (sync): the conversation list, the open conversation and
+  // Settings' counts again.
+  const [historyVersion, setHistoryVersion] = useState(0);
   useEffect(() => {
     let lastAt: string | null = null;
     const off = api.onSyncStatus((s) => {
       if (s.last && s.last.received > 0 && s.last.at !== lastAt) {
         lastAt = s.last.at;
         void loadPage(null);
+        setVersion((v) => v + 1);
+        setHistoryVersion((v) => v + 1);
       }
     });
     return () => void off.then((f) => f());
   }, [loadPage]);
-
-  const [version, setVersion] = useState(0);
-  const [settingsVersion, setSettingsVersion] = useState(0);
   useEffect(() => {
     if (!selected) {
       setDetail(null);
@@ -197,7 +200,14 @@ export function App() {
         // Keep the sidebar's badge in step with the conversation's status.
         setConversations((prev) => prev.map((c) => (c.id === d.conversation.id ? d.conversation : c)));
       },
-      (e) => !cancelled && showError(e),
+      (e) => {
+        if (cancelled) return;
+        // Deleted meanwhile (on another computer, by sync): say so instead of an error.
+        if (typeof e === "object" && e !== null && (e as { code?: string }).code === "not_found") {
+          setSelected(null);
+          setNotice("That conversation was deleted, maybe on another computer.");
+        } else showError(e);
+      },
     );
     return () => {
       cancelled = true;
@@ -271,7 +281,7 @@ export function App() {
           </div>
         )}
         {notice && (
-          <div className="banner info" role="status" data-testid="restore-result">
+          <div className="banner info" role="status" data-testid="notice">
             {notice}{" "}
             <button type="button" className="link" onClick={() => setNotice(null)}>
               Dismiss
@@ -290,7 +300,11 @@ export function App() {
           </div>
         )}
         {view === "settings" ? (
-          <SettingsView onSaved={() => setSettingsVersion((v) => v + 1)} onImported={() => void loadPage(null)} />
+          <SettingsView
+            onSaved={() => setSettingsVersion((v) => v + 1)}
+            onImported={() => void loadPage(null)}
+            historyVersion={historyVersion}
+          />
         ) : view === "insights" ? (
           <InsightsView
             onOpen={(id) => {

@@ -4,7 +4,7 @@ import { formatDateTime, formatTime } from "./format";
 import { InsightsPanel } from "./InsightsPanel";
 import { Composer } from "./Composer";
 import { Markdown } from "./Markdown";
-import { chatEventApplier } from "./chatEvents";
+import { chatEventApplier, withLiveAnswers } from "./chatEvents";
 import { Reactions } from "./Reactions";
 import { Versions, type Shown } from "./Versions";
 
@@ -59,9 +59,10 @@ export function ConversationView({
     );
   };
   const [messages, setMessages] = useState<Message[]>(detail.messages);
-  // Only new messages from the store replace the list (a new title alone keeps it: an answer
-  // may be streaming into it).
-  useEffect(() => setMessages(detail.messages), [detail.messages]);
+  // Only new messages from the store replace the list (a new title alone keeps it), and an
+  // answer streaming here keeps its text: the store holds less of it until it is done (the
+  // conversation is read again when another computer's changes arrive).
+  useEffect(() => setMessages((shown) => withLiveAnswers(shown, detail.messages)), [detail.messages]);
   // Reactions and bookmarks show at once; the stored message comes back and replaces it.
   const update = (m: Message, call: Promise<Message>, optimistic: Message) => {
     setMessages((ms) => ms.map((x) => (x.id === m.id ? optimistic : x)));

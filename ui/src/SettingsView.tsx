@@ -104,7 +104,16 @@ function AutoAnalysis() {
  * a connection test that lists its models, sampling and the system prompt; where data and
  * models live, and the embedding status.
  */
-export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onImported: () => void }) {
+export function SettingsView({
+  onSaved,
+  onImported,
+  historyVersion = 0,
+}: {
+  onSaved: () => void;
+  onImported: () => void;
+  /** Bumped when changes arrive from another computer: the history's counts again. */
+  historyVersion?: number;
+}) {
   const [settings, setSettings] = useState<LlmSettings | null>(null);
   const [info, setInfo] = useState<AppInfo | null>(null);
   const [builtins, setBuiltins] = useState<BuiltinModelInfo[]>([]);
@@ -160,6 +169,9 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
     api.appInfo().then(setInfo, (e) => setError(errorMessage(e)));
     api.builtinModels().then(setBuiltins, () => undefined);
   }, []);
+  useEffect(() => {
+    if (historyVersion > 0) api.appInfo().then(setInfo, () => undefined);
+  }, [historyVersion]);
   // Both load before the view shows, so nothing below the form moves once it is on screen.
   if (!settings || !info) return <section className="conversation">{error ?? "Loading…"}</section>;
   const set = (patch: Partial<LlmSettings>) => {
@@ -417,7 +429,7 @@ export function SettingsView({ onSaved, onImported }: { onSaved: () => void; onI
           <code>{info.models_dir}</code>
         </dd>
         <dt>History</dt>
-        <dd>
+        <dd data-testid="storage-history">
           {info.conversation_count} conversations, {info.message_count} messages
         </dd>
       </dl>

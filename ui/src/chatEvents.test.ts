@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "./api";
-import { chatEventApplier } from "./chatEvents";
+import { chatEventApplier, withLiveAnswers } from "./chatEvents";
 
 const msg = (id: string, sender: "user" | "ai", content: string, state: Message["state"] = "complete"): Message => ({
   id,
@@ -37,5 +37,22 @@ describe("chatEventApplier", () => {
     apply({ event: "started", data: { user: null, ai: msg("a", "ai", "", "streaming") } });
     apply({ event: "token", data: "second" });
     expect(list.map((m) => m.content)).toEqual(["hi", "second"]);
+  });
+});
+
+describe("withLiveAnswers", () => {
+  it("takes the stored messages but keeps an answer streaming on screen", () => {
+    const shown = [msg("u", "user", "hi"), msg("a", "ai", "Hello th", "streaming")];
+    const stored = [msg("u", "user", "hi"), msg("a", "ai", "Hel", "streaming"), msg("x", "user", "from the laptop")];
+    expect(withLiveAnswers(shown, stored).map((m) => [m.id, m.content])).toEqual([
+      ["u", "hi"],
+      ["a", "Hello th"],
+      ["x", "from the laptop"],
+    ]);
+    // Not yet in what was read: still shown.
+    expect(withLiveAnswers(shown, [msg("u", "user", "hi")]).map((m) => m.id)).toEqual(["u", "a"]);
+    // Nothing streaming: the store's messages as they are.
+    const done = [msg("u", "user", "hi"), msg("a", "ai", "Hello!")];
+    expect(withLiveAnswers(done, stored)).toBe(stored);
   });
 });

@@ -24,3 +24,14 @@ export function chatEventApplier(onMessages: (update: (ms: Message[]) => Message
     }
   };
 }
+
+/**
+ * The stored messages, read again (another computer's changes arrived), with the answers
+ * streaming on screen kept as shown: the store holds less of an answer until it is done.
+ */
+export function withLiveAnswers(shown: Message[], stored: Message[]): Message[] {
+  const live = shown.filter((m) => m.state === "streaming");
+  if (!live.length) return stored;
+  const kept = stored.map((m) => live.find((x) => x.id === m.id) ?? m);
+  return [...kept, ...live.filter((x) => !stored.some((m) => m.id === x.id))];
+}
