@@ -114,7 +114,8 @@ impl AskOptions {
     }
 }
 
-/// Reciprocal rank fusion's constant (as in hybrid search).
+/// The usual constant of reciprocal rank fusion (Cormack et al. 2009), which joins a
+/// follow-up's two rankings: both come from the same hybrid search, so ranks compare.
 const RRF_K: f64 = 60.0;
 
 /// A message this short (characters) is shown in the context with the turn it answers.
@@ -238,7 +239,7 @@ fn retrieve_all(
     opts: AskOptions,
 ) -> Result<Retrieved> {
     let searches: Vec<&str> = searches.iter().map(|s| s.trim()).collect();
-    if searches.first().is_none_or(|s| s.is_empty()) {
+    if searches.is_empty() || searches.iter().any(|s| s.is_empty()) {
         return Err(Error::Invalid("the question is empty".into()));
     }
     let (mut embed_ms, mut search_ms) = (0.0, 0.0);

@@ -551,7 +551,8 @@ fn follow_up_questions_find_their_evidence_with_the_question_before() {
     // adds what the joint search misses, and loses nothing.
     assert!(joint > alone + n / 3, "alone {alone}, joint {joint} of {n}");
     assert!(both >= joint, "both {both}, joint {joint} of {n}");
-    assert!(both as f64 >= 0.85 * n as f64, "both {both} of {n}");
+    // 23 of 25 here: one lost to another CPU's rounding is tolerated.
+    assert!(both + 3 >= n, "both {both} of {n}");
 }
 
 #[test]
