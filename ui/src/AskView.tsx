@@ -76,7 +76,9 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
     );
 
   // A question asked while a thread is on screen follows up on its last question (searched
-  // together with it); "New question" starts afresh.
+  // together with it); "New question" starts afresh. The question moves from the box to the
+  // thread at once, as a chat message does; if it fails it goes back into the box, and asked
+  // again it still follows the thread's last question.
   const ask = () => {
     const q = question.trim();
     if (!q || busy) return;
@@ -88,17 +90,20 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
     setAnswer("");
     setExcerpts([]);
     setError(null);
+    setQuestion("");
     api
-      .askHistory(q, before?.question ?? null, (piece) => setAnswer((a) => a + piece))
+      .askHistory(q, thread[thread.length - 1]?.question ?? null, (piece) => setAnswer((a) => a + piece))
       .then(
         (r) => {
           setAnswer(r.answer);
           setExcerpts(r.excerpts);
-          setQuestion("");
           lastThread = { earlier: thread, current: { question: q, answer: r.answer, excerpts: r.excerpts } };
           void loadPast().then(() => setShownId(null));
         },
-        (e) => setError(shownError(e)),
+        (e) => {
+          setError(shownError(e));
+          setQuestion((typed) => typed || q);
+        },
       )
       .finally(() => setBusy(false));
   };
@@ -173,7 +178,7 @@ export function AskView({ onOpen }: { onOpen: (conversationId: string, messageId
           ))}
         </ol>
       )}
-      {asked !== null && earlier.length > 0 && (
+      {asked !== null && (
         <p className="ask-question" data-testid="ask-question">
           {asked}
         </p>
