@@ -777,42 +777,39 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
             log(f"[{set_name}] analysis {k}/{len(chosen)} {ref['title'][:40]!r}: "
                 f"{'ok' if ok else 'FAILED'} in {r['seconds']:.1f} s"
                 + ("" if ok else f" ({r['stderr'].strip()[-200:]})"))
-        questions = pick_round_robin(refs["questions"], "kind", args.questions)
-        for k, q in enumerate(questions, 1):
-            r = run_cmd(base + ["ask", q["question"], "--json"] + llm_flags(args), env, args.timeout)
+        def ask(q: dict, previous: str | None) -> dict:
+            """One `hindsight ask`, scored; `previous` asks it as a follow-up."""
+            argv = ["ask", q["question"]] + (["--previous", previous] if previous else [])
+            r = run_cmd(base + argv + ["--json"] + llm_flags(args), env, args.timeout)
             doc = parse_json(r["stdout"])
             ok = r["rc"] == 0 and isinstance(doc, dict)
-            scores = score_question(doc, q, ask_prompt, ok)
-            run["questions"].append({
-                "id": q["id"], "kind": q["kind"], "question": q["question"], "ok": ok,
-                "rc": r["rc"], "seconds": round(r["seconds"], 2),
+            doc = doc if ok else {}
+            return {
+                "id": q["id"], "kind": q["kind"], "question": q["question"], "previous": previous,
+                "ok": ok, "rc": r["rc"], "seconds": round(r["seconds"], 2),
                 "stderr": r["stderr"][-2000:] if not ok else "",
-                "answer": (doc or {}).get("answer") if isinstance(doc, dict) else None,
+                "answer": doc.get("answer") if ok else None,
                 "excerpts": [{key: e.get(key) for key in ("message_id", "conversation_id", "similarity", "title")}
-                             for e in ((doc or {}).get("excerpts") or []) if isinstance(e, dict)],
-                "timings": (doc or {}).get("timings") if isinstance(doc, dict) else None,
-                "answer_any": q["answer_any"], "evidence": q["evidence"], "scores": scores})
-            log(f"[{set_name}] ask {k}/{len(questions)} {q['id']} ({q['kind']}): "
-                f"{'correct' if scores['correct'] else 'wrong'} in {r['seconds']:.1f} s")
+                             for e in (doc.get("excerpts") or []) if isinstance(e, dict)],
+                "timings": doc.get("timings"),
+                "answer_any": q["answer_any"], "evidence": q["evidence"],
+                "scores": score_question(doc if ok else None, q, ask_prompt, ok)}
+
+        def logged(what: str, item: dict) -> None:
+            log(f"[{set_name}] {what} {item['id']} ({item['kind']}): "
+                f"{'correct' if item['scores']['correct'] else 'wrong'} in {item['seconds']:.1f} s")
+
+        questions = pick_round_robin(refs["questions"], "kind", args.questions)
+        for k, q in enumerate(questions, 1):
+            run["questions"].append(ask(q, None))
+            logged(f"ask {k}/{len(questions)}", run["questions"][-1])
         follow_ups = (refs.get("follow_ups") or [])[:args.follow_ups]
         for k, q in enumerate(follow_ups, 1):
-            for alone in (False, True) if args.follow_ups_alone else (False,):
-                asked = ["ask", q["question"]] + ([] if alone else ["--previous", q["after"]])
-                r = run_cmd(base + asked + ["--json"] + llm_flags(args), env, args.timeout)
-                doc = parse_json(r["stdout"])
-                ok = r["rc"] == 0 and isinstance(doc, dict)
-                scores = score_question(doc, q, ask_prompt, ok)
-                run["follow_ups_alone" if alone else "follow_ups"].append({
-                    "id": q["id"], "kind": q["kind"], "after": q["after"], "question": q["question"],
-                    "ok": ok, "rc": r["rc"], "seconds": round(r["seconds"], 2),
-                    "stderr": r["stderr"][-2000:] if not ok else "",
-                    "answer": (doc or {}).get("answer") if isinstance(doc, dict) else None,
-                    "excerpts": [{key: e.get(key) for key in ("message_id", "conversation_id", "similarity", "title")}
-                                 for e in ((doc or {}).get("excerpts") or []) if isinstance(e, dict)],
-                    "answer_any": q["answer_any"], "evidence": q["evidence"], "scores": scores})
-                log(f"[{set_name}] follow-up {k}/{len(follow_ups)} {q['id']}"
-                    f"{' alone' if alone else ''}: "
-                    f"{'correct' if scores['correct'] else 'wrong'} in {r['seconds']:.1f} s")
+            run["follow_ups"].append(ask(q, q["after"]))
+            logged(f"follow-up {k}/{len(follow_ups)}", run["follow_ups"][-1])
+            if args.follow_ups_alone:
+                run["follow_ups_alone"].append(ask(q, None))
+                logged(f"follow-up {k}/{len(follow_ups)} alone", run["follow_ups_alone"][-1])
     finally:
         if args.keep_data:
             log(f"[{set_name}] data kept in {data_dir}")

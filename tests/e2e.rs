@@ -3204,23 +3204,24 @@ async fn sync_is_set_up_in_settings_and_another_computers_changes_arrive_by_them
     wait_for_contains(&c, "[data-testid=sync-status]", "Sent ", wait).await;
 
     // The laptop syncs (the CLI): it receives this history and publishes its own.
+    // One sync round of the laptop (the CLI on its own data folder).
+    let laptop_dir = laptop.path().to_str().expect("utf-8");
+    let laptop_syncs = |extra: &[&str]| {
+        let args = [
+            &["--data-dir", laptop_dir, "sync"],
+            extra,
+            &["--once", "--json"],
+        ]
+        .concat();
+        let out = later_start(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
     let f = folder.path().to_str().expect("utf-8");
-    let out = later_start(&[
-        "--data-dir",
-        laptop.path().to_str().expect("utf-8"),
-        "sync",
-        "--folder",
-        f,
-        "--name",
-        "Laptop",
-        "--once",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    laptop_syncs(&["--folder", f, "--name", "Laptop"]);
     // The window notices the folder changed and applies it without a click: the laptop's
     // conversation is in the sidebar, and Settings names the laptop.
     c.wait()
@@ -3274,18 +3275,7 @@ async fn sync_is_set_up_in_settings_and_another_computers_changes_arrive_by_them
         .find(|x| x.title == "Bread notes from the laptop")
         .expect("the laptop's conversation");
     laptop_store.delete_conversation(&bread.id).expect("delete");
-    let out = later_start(&[
-        "--data-dir",
-        laptop.path().to_str().expect("utf-8"),
-        "sync",
-        "--once",
-        "--json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    laptop_syncs(&[]);
     wait_for_contains(&c, "[data-testid=notice]", "deleted", wait).await;
     wait_until_gone(
         &c,
