@@ -181,6 +181,108 @@ fn names_the_day_of(answer: &str, ms: Millis) -> bool {
     words.iter().any(|w| names_number(w)) && words.iter().any(|w| *w == month || *w == short)
 }
 
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// The dates a message's text names, each once, in order, as a person writes them: "june 6th"
+/// → "6 June", "saturday 12 december" → "Saturday 12 December", "24 of April" → "24 April".
+/// A month is its name or its first three letters ("sept" too); a day is 1–31, maybe "6th".
+fn dates_named(text: &str) -> Vec<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let month = |i: usize| {
+        let w = words.get(i)?;
+        MONTHS.iter().position(|m| {
+            let m = m.to_lowercase();
+            *w == m || (w.len() >= 3 && m.starts_with(w.as_str()) && w.len() <= 4)
+        })
+    };
+    let day = |i: usize| {
+        let w = words.get(i)?;
+        let digits = ["st", "nd", "rd", "th"]
+            .iter()
+            .find_map(|s| w.strip_suffix(s))
+            .unwrap_or(w);
+        digits.parse::<u32>().ok().filter(|d| (1..=31).contains(d))
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        // (start, day, month, words used)
+        let found = match (day(i), month(i + 1), month(i)) {
+            (Some(d), Some(m), _) => Some((d, m, 2)),
+            (Some(d), None, _) if words[i + 1..].first().is_some_and(|w| w == "of") => {
+                month(i + 2).map(|m| (d, m, 3))
+            }
+            (None, _, Some(m)) => day(i + 1).map(|d| (d, m, 2)),
+            _ => None,
+        };
+        let Some((d, m, used)) = found else {
+            i += 1;
+            continue;
+        };
+        let weekday = i
+            .checked_sub(1)
+            .and_then(|j| WEEKDAYS.iter().find(|w| w.to_lowercase() == words[j]));
+        let date = match weekday {
+            Some(w) => format!("{w} {d} {}", MONTHS[m]),
+            None => format!("{d} {}", MONTHS[m]),
+        };
+        if !out.contains(&date) {
+            out.push(date);
+        }
+        i += used;
+    }
+    out
+}
+
+/// The one date the excerpts numbered `numbers` (1-based) name in their text, with the first
+/// of them that names it; `None` if they name none or several.
+fn date_told(
+    excerpts: &[Excerpt],
+    numbers: impl Iterator<Item = usize>,
+) -> Option<(String, usize)> {
+    let mut found: Vec<(String, usize)> = Vec::new();
+    for k in numbers {
+        let Some(e) = k.checked_sub(1).and_then(|i| excerpts.get(i)) else {
+            continue;
+        };
+        for date in dates_named(&e.message) {
+            if !found.iter().any(|(d, _)| *d == date) {
+                found.push((date, k));
+            }
+        }
+    }
+    match found.len() {
+        1 => found.pop(),
+        _ => None,
+    }
+}
+
 /// Does the question ask the date of something (not when something was said or done)? "When
 /// is Ellie's birthday?", "What date does my mother arrive?" — but not "When did I get the
 /// promotion?" nor "Which month did I complain?", whose answer can be the message's date.
@@ -748,17 +850,27 @@ pub async fn answer(
     timings.llm_ms = t0.elapsed().as_secs_f64() * 1e3;
     tracing::debug!(%reply, "ask: the model's reply");
     let mut answer = finish_answer(&reply, &retrieved.lines, confidence);
-    let text = parse_reply(&reply).0;
+    let (text, chosen) = parse_reply(&reply);
     // "When is Ellie's birthday?" answered with the day a message mentioning her was written:
     // the model copied the excerpt's time stamp. On the four Ask sets every such answer to a
-    // question about an event's date was wrong (8 of 8, two of them no-answer questions).
-    let copied_date = asks_for_an_events_date(question)
-        && retrieved
-            .excerpts
-            .iter()
-            .any(|e| names_the_day_of(&text, e.timestamp));
-    if echoes_question(&text, question) || copied_date {
+    // question about an event's date was wrong (8 of 8, two of them no-answer questions). The
+    // date is then read from the text of the excerpts whose stamp was copied and of the one the
+    // model chose, if together they name one date ("ellie turns 9 on june 6th" → "6 June");
+    // otherwise there is no answer.
+    let copied: Vec<usize> = retrieved
+        .excerpts
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| names_the_day_of(&text, e.timestamp))
+        .map(|(k, _)| k + 1)
+        .collect();
+    if echoes_question(&text, question) {
         answer = NOT_IN_EXCERPTS.to_owned();
+    } else if asks_for_an_events_date(question) && !copied.is_empty() {
+        answer = match date_told(&retrieved.excerpts, chosen.into_iter().chain(copied)) {
+            Some((date, k)) => format!("{date} [{k}]"),
+            None => NOT_IN_EXCERPTS.to_owned(),
+        };
     }
     answer = stamp_in_words(answer);
     if answer.is_empty() {
@@ -786,6 +898,54 @@ pub async fn answer(
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
     use super::*;
+
+    #[test]
+    fn dates_are_read_from_a_message_as_people_write_them() {
+        let d = |t: &str| dates_named(t);
+        assert_eq!(
+            d("ellie turns 9 on june 6th and wants a unicorn cake"),
+            ["6 June"]
+        );
+        assert_eq!(
+            d("packing day is saturday 12 december. rota by end of september"),
+            ["Saturday 12 December"]
+        );
+        assert_eq!(d("museum on 24 april. pay £12 by friday"), ["24 April"]);
+        assert_eq!(
+            d("the 3rd of Sept, then Oct 14"),
+            ["3 September", "14 October"]
+        );
+        // One date named twice is one date; a year or a price is no day.
+        assert_eq!(d("24 April … yes, 24 april"), ["24 April"]);
+        assert!(d("I may buy 2 in 2026 for £60").is_empty());
+        assert!(d("April 2026 was busy").is_empty());
+    }
+
+    #[test]
+    fn a_copied_stamp_gives_way_to_the_one_date_its_excerpts_name() {
+        let excerpt = |text: &str| Excerpt {
+            conversation_id: "c".into(),
+            message_id: text.into(),
+            message: text.into(),
+            sender: Sender::User,
+            similarity: 0.5,
+            title: "t".into(),
+            timestamp: 0,
+            previous: None,
+        };
+        let ex = [
+            excerpt("first hamper meeting went ok"),
+            excerpt("packing day is saturday 12 december"),
+            excerpt("ellie turns 9 on june 6th"),
+        ];
+        assert_eq!(
+            date_told(&ex, [1, 2].into_iter()),
+            Some(("Saturday 12 December".to_owned(), 2))
+        );
+        // Two dates: which one is meant is not known, so none is told.
+        assert_eq!(date_told(&ex, [2, 3].into_iter()), None);
+        assert_eq!(date_told(&ex, [1, 9, 0].into_iter()), None);
+    }
 
     #[test]
     fn a_follow_up_is_searched_with_the_question_before_it() {
