@@ -1751,13 +1751,7 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
         2,
         "the tick persisted"
     );
-    let waiting = store
-        .list_conversations(None, 10)
-        .expect("list")
-        .items
-        .into_iter()
-        .find(|c| c.title == "Chat waiting")
-        .expect("the waiting chat");
+    let waiting = titled(&store, "Chat waiting");
     assert_ne!(
         store.analysis_status(&waiting.id).expect("status").state,
         hindsight::store::AnalysisState::None,
@@ -2680,6 +2674,17 @@ async fn a_whole_chat_and_a_search_without_the_mouse() {
     expect_heading(&c, &title).await;
 }
 
+/// The conversation of `store` titled `title` (among its newest 100).
+fn titled(store: &hindsight::store::Store, title: &str) -> hindsight::store::Conversation {
+    store
+        .list_conversations(None, 100)
+        .expect("list")
+        .items
+        .into_iter()
+        .find(|c| c.title == title)
+        .unwrap_or_else(|| panic!("no conversation titled {title:?}"))
+}
+
 /// Waits until no element matches `css` (up to `wait`); `what` names it in the failure.
 async fn wait_until_gone(c: &Client, css: &str, wait: Duration, what: &str) {
     let start = Instant::now();
@@ -3267,13 +3272,7 @@ async fn sync_is_set_up_in_settings_and_another_computers_changes_arrive_by_them
         wait,
     )
     .await;
-    let bread = laptop_store
-        .list_conversations(None, 100)
-        .expect("list")
-        .items
-        .into_iter()
-        .find(|x| x.title == "Bread notes from the laptop")
-        .expect("the laptop's conversation");
+    let bread = titled(&laptop_store, "Bread notes from the laptop");
     laptop_store.delete_conversation(&bread.id).expect("delete");
     laptop_syncs(&[]);
     wait_for_contains(&c, "[data-testid=notice]", "deleted", wait).await;

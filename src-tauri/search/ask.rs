@@ -4,6 +4,7 @@
 //! in the history the answer says so, and no LLM is asked to invent one.
 use std::time::Instant;
 
+use chrono::Datelike;
 use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -167,18 +168,19 @@ fn names_the_day_of(answer: &str, ms: Millis) -> bool {
         .split(|c: char| !c.is_alphanumeric())
         .map(str::to_lowercase)
         .collect();
-    let number = day.format("%-d").to_string();
     let month = day.format("%B").to_string().to_lowercase();
     let short = day.format("%b").to_string().to_lowercase();
-    // "15", "015" or "15th".
-    let names_number = |w: &str| {
-        let w = ["st", "nd", "rd", "th"]
-            .iter()
-            .find_map(|s| w.strip_suffix(s))
-            .unwrap_or(w);
-        w.trim_start_matches('0') == number
-    };
-    words.iter().any(|w| names_number(w)) && words.iter().any(|w| *w == month || *w == short)
+    words.iter().any(|w| day_of_month(w) == Some(day.day()))
+        && words.iter().any(|w| *w == month || *w == short)
+}
+
+/// A word that is a day of the month: "15", "015" or "15th" → 15 (1–31).
+fn day_of_month(word: &str) -> Option<u32> {
+    let digits = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|s| word.strip_suffix(s))
+        .unwrap_or(word);
+    digits.parse::<u32>().ok().filter(|d| (1..=31).contains(d))
 }
 
 const MONTHS: [&str; 12] = [
@@ -221,14 +223,7 @@ fn dates_named(text: &str) -> Vec<String> {
             *w == m || (w.len() >= 3 && m.starts_with(w.as_str()) && w.len() <= 4)
         })
     };
-    let day = |i: usize| {
-        let w = words.get(i)?;
-        let digits = ["st", "nd", "rd", "th"]
-            .iter()
-            .find_map(|s| w.strip_suffix(s))
-            .unwrap_or(w);
-        digits.parse::<u32>().ok().filter(|d| (1..=31).contains(d))
-    };
+    let day = |i: usize| day_of_month(words.get(i)?);
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
     while i < words.len() {
@@ -857,16 +852,18 @@ pub async fn answer(
     // date is then read from the text of the excerpts whose stamp was copied and of the one the
     // model chose, if together they name one date ("ellie turns 9 on june 6th" → "6 June");
     // otherwise there is no answer.
-    let copied: Vec<usize> = retrieved
-        .excerpts
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| names_the_day_of(&text, e.timestamp))
-        .map(|(k, _)| k + 1)
-        .collect();
+    let copied: Vec<usize> = if asks_for_an_events_date(question) {
+        let excerpts = retrieved.excerpts.iter().enumerate();
+        excerpts
+            .filter(|(_, e)| names_the_day_of(&text, e.timestamp))
+            .map(|(k, _)| k + 1)
+            .collect()
+    } else {
+        Vec::new()
+    };
     if echoes_question(&text, question) {
         answer = NOT_IN_EXCERPTS.to_owned();
-    } else if asks_for_an_events_date(question) && !copied.is_empty() {
+    } else if !copied.is_empty() {
         answer = match date_told(&retrieved.excerpts, chosen.into_iter().chain(copied)) {
             Some((date, k)) => format!("{date} [{k}]"),
             None => NOT_IN_EXCERPTS.to_owned(),

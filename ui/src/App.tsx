@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, errorDetail, errorMessage, type AppInfo, type Conversation, type ConversationDetail, type Link } from "./api";
+import { api, errorCode, errorDetail, errorMessage, type AppInfo, type Conversation, type ConversationDetail, type Link } from "./api";
 import { Sidebar } from "./Sidebar";
 import { ConversationView } from "./ConversationView";
 import { AskView } from "./AskView";
@@ -203,7 +203,7 @@ export function App() {
       (e) => {
         if (cancelled) return;
         // Deleted meanwhile (on another computer, by sync): say so instead of an error.
-        if (typeof e === "object" && e !== null && (e as { code?: string }).code === "not_found") {
+        if (errorCode(e) === "not_found") {
           setSelected(null);
           setNotice("That conversation was deleted, maybe on another computer.");
         } else showError(e);

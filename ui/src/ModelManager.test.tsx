@@ -8,7 +8,8 @@ let report: ((p: ModelProgress) => void) | null = null;
 let finish: ((ok: boolean) => void) | null = null;
 let finishFile: ((outcome: boolean | "refused") => void) | null = null;
 const pauseDownload = vi.fn(() => Promise.resolve(true));
-vi.mock("./api", () => ({
+vi.mock("./api", async (importOriginal) => ({
+  ...(await importOriginal<typeof import("./api")>()),
   errorMessage: (e: unknown) => (e as { message: string }).message,
   api: {
     modelCatalog: () => Promise.resolve(catalog),

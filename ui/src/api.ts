@@ -94,6 +94,12 @@ export function errorDetail(e: unknown): string | null {
   return null;
 }
 
+/** The backend error's code ("not_found", "cancelled", …), or null for anything else. */
+export function errorCode(e: unknown): Wire.ErrorCode | null {
+  if (typeof e === "object" && e !== null && "code" in e) return (e as BackendError).code;
+  return null;
+}
+
 export function errorMessage(e: unknown): string {
   if (typeof e === "object" && e !== null && "message" in e) {
     return String((e as BackendError).message);

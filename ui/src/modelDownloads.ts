@@ -1,7 +1,7 @@
 // Model downloads live here, outside any view: one started in Welcome or Settings keeps running
 // (and keeps reporting) while the person goes elsewhere, and every view shows the same progress.
 import { useSyncExternalStore } from "react";
-import { api, errorMessage, type ModelId, type ModelProgress } from "./api";
+import { api, errorCode, errorMessage, type ModelId, type ModelProgress } from "./api";
 
 export type DownloadState = {
   /** The last progress report (null before the first). */
@@ -58,7 +58,7 @@ function run(
       return installed;
     },
     (e: unknown) => {
-      const cancelled = typeof e === "object" && e !== null && (e as { code?: string }).code === "cancelled";
+      const cancelled = errorCode(e) === "cancelled";
       // Pausing a download keeps what arrived; stopping a copy keeps nothing.
       const paused = cancelled && !fromFile;
       ended += 1;
