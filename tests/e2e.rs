@@ -2483,6 +2483,24 @@ async fn both_themes_are_readable_and_a_720_by_480_window_stays_usable() {
     .await
     .expect("Ctrl+B");
     element(&c, "[data-testid=search-box]", wait, "the sidebar is back").await;
+    // Its rows were measured while hidden (0 px high): they must not lie on one another, not
+    // even for the first frames after it comes back.
+    let overlaps = c
+        .execute(
+            "const rows = [...document.querySelectorAll('[data-testid=conversation-list] li')]
+               .map((li) => li.getBoundingClientRect()).filter((r) => r.height > 0)
+               .sort((a, b) => a.top - b.top);
+             return rows.slice(1).filter((r, i) => r.top < rows[i].bottom - 1).length
+               + (rows.length > 1 ? 0 : 1000);",
+            vec![],
+        )
+        .await
+        .expect("rows");
+    assert_eq!(
+        overlaps.as_i64(),
+        Some(0),
+        "the sidebar's rows overlap after it comes back (or fewer than two are shown)"
+    );
     screenshot(&c, "narrow-dark").await;
     // The webview keeps its storage between runs: back to System for the tests after this one.
     c.execute("localStorage.removeItem('hindsight.theme');", vec![])
