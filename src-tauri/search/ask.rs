@@ -480,12 +480,40 @@ with an AI assistant, using only the numbered excerpts from their history. \"I\"
 is the person asking you. Reply in JSON: \"answer\" is the answer in a few words, \"excerpt\" the \
 number of the excerpt that says it.";
 
+/// The answer's length limit in the schema: "a few words", with room for a sentence.
+const MAX_ANSWER_CHARS: usize = 150;
+
+/// An answer the schema's limit cut off ("Because I picked the one near the station, a") ends
+/// at its last whole sentence, or else its last whole word with "…": never mid-word.
+fn whole_answer(answer: &str) -> String {
+    if answer.chars().count() < MAX_ANSWER_CHARS || answer.ends_with(['.', '!', '?']) {
+        return answer.to_owned();
+    }
+    let sentence_end = answer
+        .char_indices()
+        .filter(|&(i, c)| {
+            matches!(c, '.' | '!' | '?' | ';')
+                && answer[i + c.len_utf8()..].starts_with(char::is_whitespace)
+        })
+        .map(|(i, c)| i + c.len_utf8())
+        .last()
+        .filter(|&end| end >= answer.len() / 3);
+    if let Some(end) = sentence_end {
+        return answer[..end].to_owned();
+    }
+    let words = match answer.rfind(char::is_whitespace) {
+        Some(at) => answer[..at].trim_end_matches([',', ';', ':', ' ']),
+        None => answer,
+    };
+    format!("{words}…")
+}
+
 /// The answer's shape (`response_format`): a short answer, then the excerpt it came from.
 fn answer_schema(excerpts: usize) -> serde_json::Value {
     serde_json::json!({
         "type": "object",
         "properties": {
-            "answer": {"type": "string", "maxLength": 150},
+            "answer": {"type": "string", "maxLength": MAX_ANSWER_CHARS},
             "excerpt": {"type": "integer", "minimum": 1, "maximum": excerpts.max(1)}
         },
         "required": ["answer", "excerpt"],
@@ -652,6 +680,7 @@ fn finish_answer(reply: &str, lines: &[String], confidence: Option<f32>) -> Stri
     if answer.is_empty() {
         return String::new();
     }
+    let answer = whole_answer(&answer);
     if confidence.is_some_and(|c| c < MIN_CONFIDENCE) {
         return NOT_IN_EXCERPTS.to_owned();
     }
@@ -895,6 +924,42 @@ pub async fn answer(
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
     use super::*;
+
+    #[test]
+    fn an_answer_cut_by_the_length_limit_ends_on_a_whole_sentence_or_word() {
+        let short = "Bonfim, near the metro";
+        assert_eq!(whole_answer(short), short);
+        let sentences = format!(
+            "We picked Bonfim in the end. It is quiet, cheap and near the metro. {}, a",
+            "Because it is near the station and the river walk ".repeat(2)
+        );
+        assert!(sentences.chars().count() >= MAX_ANSWER_CHARS);
+        assert_eq!(
+            whole_answer(&sentences),
+            "We picked Bonfim in the end. It is quiet, cheap and near the metro."
+        );
+        let one = format!(
+            "Because I picked {}in Lisbon, a",
+            "the one near the river ".repeat(6)
+        );
+        let cut = whole_answer(&one);
+        assert!(cut.ends_with("in Lisbon…"), "{cut}");
+        let whole = format!("{}in Lisbon.", "the one near the river ".repeat(7));
+        assert_eq!(
+            whole_answer(&whole),
+            whole,
+            "it ended at the limit, but whole"
+        );
+        // The citation goes after the shortened answer.
+        let reply = format!("{{\"answer\": \"{sentences}\", \"excerpt\": 1}}");
+        let lines = vec![
+            "[1] I said: We picked Bonfim in the end, quiet, cheap and near the metro.".to_owned(),
+        ];
+        assert_eq!(
+            finish_answer(&reply, &lines, None),
+            "We picked Bonfim in the end. It is quiet, cheap and near the metro [1]"
+        );
+    }
 
     #[test]
     fn dates_are_read_from_a_message_as_people_write_them() {
