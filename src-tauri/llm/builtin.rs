@@ -26,6 +26,7 @@ use super::catalog::{BuiltinChoice, BuiltinSpec};
 use super::gguf_tokenizer;
 use super::grammar::{Constraint, Grammars};
 use super::llama::{Llama, MAX_CONTEXT};
+use super::repeats::NoRepeat;
 use super::template::ChatTemplate;
 use super::{ChatMessage, Finish, TokenLogprob};
 use crate::error::{Error, LlmError, Result};
@@ -285,10 +286,17 @@ impl BuiltinModel {
                 self.n_ctx - 1
             )));
         }
+        let started = std::time::Instant::now();
         let constraint = match &params.schema {
             Some(schema) => Some(self.constraint(schema)?),
             None => None,
         };
+        if constraint.is_some() {
+            tracing::debug!(
+                ms = started.elapsed().as_millis() as u64,
+                "built-in model: schema ready"
+            );
+        }
         let (done, result) = oneshot::channel();
         self.jobs
             .send(Job {
@@ -349,6 +357,7 @@ impl Worker {
         };
         let mut sampler = LogitsProcessor::from_sampling(params.seed, sampling);
 
+        let started = std::time::Instant::now();
         let mut pos = 0;
         let mut logits = None;
         for chunk in prompt.chunks(PREFILL_CHUNK) {
@@ -359,8 +368,12 @@ impl Worker {
             pos += chunk.len();
         }
         let mut logits = logits.ok_or_else(|| Error::Invalid("empty prompt".into()))?;
+        let prefilled = started.elapsed();
 
         let mut out: Vec<u32> = Vec::new();
+        // In a JSON answer a loop cannot be stopped (the schema wants the string closed): it is
+        // not let start instead.
+        let mut repeats = constraint.is_some().then(NoRepeat::default);
         let mut logprobs: Vec<TokenLogprob> = Vec::new();
         let mut sent = 0usize;
         let reason = loop {
@@ -372,6 +385,21 @@ impl Worker {
             if let Some(c) = constraint.as_mut() {
                 c.mask(&mut logits)
                     .map_err(|e| builtin_err("constraining to the schema", e))?;
+            }
+            if let Some(r) = &repeats {
+                let before = logits.iter().filter(|l| l.is_finite()).count();
+                r.mask(&out, &mut logits, |t| {
+                    let text = self.tokenizer.decode(&[t], false).unwrap_or_default();
+                    !text.starts_with(char::is_alphanumeric) && !text.contains('"')
+                });
+                let after = logits.iter().filter(|l| l.is_finite()).count();
+                if after < before {
+                    tracing::trace!(
+                        at = out.len(),
+                        masked = before - after,
+                        "built-in model: a repeat was not let start"
+                    );
+                }
             }
             let n = logits.len();
             let next = Tensor::from_vec(std::mem::take(&mut logits), n, &Device::Cpu)
@@ -392,6 +420,12 @@ impl Worker {
                     .map_err(|e| builtin_err("constraining to the schema", e))?;
             }
             out.push(next);
+            if let Some(r) = repeats.as_mut() {
+                r.accept(
+                    out.len() - 1,
+                    &self.tokenizer.decode(&[next], false).unwrap_or_default(),
+                );
+            }
             // Decode the whole answer and send what is new, once it ends on a whole character
             // (a byte-level token can hold half of one).
             let text = self
@@ -418,6 +452,14 @@ impl Worker {
             logits = self.forward(&[next], pos)?;
             pos += 1;
         };
+        tracing::debug!(
+            prompt_tokens = prompt.len(),
+            prefill_ms = prefilled.as_millis() as u64,
+            tokens = out.len(),
+            decode_ms = (started.elapsed() - prefilled).as_millis() as u64,
+            reason,
+            "built-in model: generated"
+        );
         Ok(Generation {
             finish: Finish {
                 reason: Some(reason.into()),

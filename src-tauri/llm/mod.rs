@@ -9,6 +9,7 @@ mod grammar;
 pub mod llama;
 mod provider;
 mod quant;
+mod repeats;
 mod settings;
 mod template;
 
