@@ -255,17 +255,46 @@ fn dates_named(text: &str) -> Vec<String> {
     out
 }
 
+/// Whom or what a question names as the owner of its date: "ellie" in "When is Ellie's
+/// birthday?", "sister" in "When is my sister's wedding?", "paweł" in "When is my anniversary
+/// with Paweł?" (a possessive, or a capitalised word after the first). Lower-cased.
+fn owners_named(question: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, raw) in question.split_whitespace().enumerate() {
+        let word = raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’');
+        let owner = word
+            .strip_suffix("'s")
+            .or_else(|| word.strip_suffix("’s"))
+            .or_else(|| word.strip_suffix("s'"));
+        let name = i > 0 && word != "I" && word.starts_with(char::is_uppercase);
+        if let Some(w) = owner.or(name.then_some(word)) {
+            let w = w.to_lowercase();
+            if w.chars().count() > 1 && !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+    out
+}
+
 /// The one date the excerpts numbered `numbers` (1-based) name in their text, with the first
-/// of them that names it; `None` if they name none or several.
+/// of them that names it; `None` if they name none or several. Only an excerpt that names the
+/// question's `owners` (in its text or its conversation's title) counts: "When is my sister's
+/// wedding?" is not answered by a customer's wedding date, nor an anniversary by a birthday.
 fn date_told(
     excerpts: &[Excerpt],
     numbers: impl Iterator<Item = usize>,
+    owners: &[String],
 ) -> Option<(String, usize)> {
     let mut found: Vec<(String, usize)> = Vec::new();
     for k in numbers {
         let Some(e) = k.checked_sub(1).and_then(|i| excerpts.get(i)) else {
             continue;
         };
+        let text = format!("{} {}", e.title, e.message).to_lowercase();
+        if !owners.iter().all(|o| text.contains(o.as_str())) {
+            continue;
+        }
         for date in dates_named(&e.message) {
             if !found.iter().any(|(d, _)| *d == date) {
                 found.push((date, k));
@@ -496,7 +525,7 @@ fn whole_answer(answer: &str) -> String {
                 && answer[i + c.len_utf8()..].starts_with(char::is_whitespace)
         })
         .map(|(i, c)| i + c.len_utf8())
-        .last()
+        .next_back()
         .filter(|&end| end >= answer.len() / 3);
     if let Some(end) = sentence_end {
         return answer[..end].to_owned();
@@ -893,7 +922,11 @@ pub async fn answer(
     if echoes_question(&text, question) {
         answer = NOT_IN_EXCERPTS.to_owned();
     } else if !copied.is_empty() {
-        answer = match date_told(&retrieved.excerpts, chosen.into_iter().chain(copied)) {
+        answer = match date_told(
+            &retrieved.excerpts,
+            chosen.into_iter().chain(copied),
+            &owners_named(question),
+        ) {
             Some((date, k)) => format!("{date} [{k}]"),
             None => NOT_IN_EXCERPTS.to_owned(),
         };
@@ -1001,12 +1034,31 @@ mod tests {
             excerpt("ellie turns 9 on june 6th"),
         ];
         assert_eq!(
-            date_told(&ex, [1, 2].into_iter()),
+            date_told(&ex, [1, 2].into_iter(), &[]),
             Some(("Saturday 12 December".to_owned(), 2))
         );
         // Two dates: which one is meant is not known, so none is told.
-        assert_eq!(date_told(&ex, [2, 3].into_iter()), None);
-        assert_eq!(date_told(&ex, [1, 9, 0].into_iter()), None);
+        assert_eq!(date_told(&ex, [2, 3].into_iter(), &[]), None);
+        assert_eq!(date_told(&ex, [1, 9, 0].into_iter(), &[]), None);
+        // Whose date: Ellie's birthday is hers, a customer's wedding is not my sister's.
+        let owners = owners_named("When is Ellie's birthday?");
+        assert_eq!(owners, ["ellie"]);
+        assert_eq!(
+            date_told(&ex, [2, 3].into_iter(), &owners),
+            Some(("6 June".to_owned(), 3))
+        );
+        let wedding = [excerpt(
+            "the Hendersons' wedding is on saturday 21 november",
+        )];
+        let owners = owners_named("When is my sister's wedding?");
+        assert_eq!(owners, ["sister"]);
+        assert_eq!(date_told(&wedding, [1].into_iter(), &owners), None);
+        assert_eq!(
+            owners_named("When is my wedding anniversary with Paweł?"),
+            ["paweł"]
+        );
+        assert!(owners_named("What date do we fly out to Porto?") == ["porto"]);
+        assert!(owners_named("When do they want to see her again?").is_empty());
     }
 
     #[test]
