@@ -138,32 +138,14 @@ mod tests {
     fn another_value_may_quote_the_one_before() {
         let mut guard = NoRepeat::default();
         // {"summary": "a b c d e f g h", "key_points": ["a b c d e f g
+        let words = ["a", " b", " c", " d", " e", " f", " g", " h"];
         let pieces = [
-            "{\"",
-            "summary",
-            "\":",
-            " \"",
-            "a",
-            " b",
-            " c",
-            " d",
-            " e",
-            " f",
-            " g",
-            " h",
-            "\",",
-            " \"",
-            "key_points",
-            "\":",
-            " [\"",
-            "a",
-            " b",
-            " c",
-            " d",
-            " e",
-            " f",
-            " g",
-        ];
+            &["{\"", "summary", "\":", " \""][..],
+            &words,
+            &["\",", " \"", "key_points", "\":", " [\""],
+            &words[..7],
+        ]
+        .concat();
         feed(&mut guard, &pieces);
         let out: Vec<u32> = vec![
             0, 1, 2, 3, 10, 11, 12, 13, 14, 15, 16, 17, 4, 3, 5, 2, 6, 10, 11, 12, 13, 14, 15, 16,
