@@ -387,16 +387,14 @@ impl Worker {
                     .map_err(|e| builtin_err("constraining to the schema", e))?;
             }
             if let Some(r) = &repeats {
-                let before = logits.iter().filter(|l| l.is_finite()).count();
-                r.mask(&out, &mut logits, |t| {
+                let masked = r.mask(&out, &mut logits, |t| {
                     let text = self.tokenizer.decode(&[t], false).unwrap_or_default();
                     !text.starts_with(char::is_alphanumeric) && !text.contains('"')
                 });
-                let after = logits.iter().filter(|l| l.is_finite()).count();
-                if after < before {
+                if masked > 0 {
                     tracing::trace!(
                         at = out.len(),
-                        masked = before - after,
+                        masked,
                         "built-in model: a repeat was not let start"
                     );
                 }

@@ -47,41 +47,38 @@ impl NoRepeat {
     }
 
     /// Masks out (`-inf`) each token that would end a repeat of `NO_REPEAT_TOKENS` tokens of
-    /// the current value, unless that leaves no token allowed (the schema's choice then wins).
+    /// the current value, unless that leaves no token allowed (the schema's choice then wins),
+    /// and says how many it masked.
     /// Only a token `maskable` says may be is masked: the engine lets through one inside a word
     /// (masked, the model finished a repeated name some other way: "CedofeITA"; the repeat is
     /// stopped at the next word instead) and one with a quote (closing the string is how a
     /// loop should end).
-    pub fn mask(&self, out: &[u32], logits: &mut [f32], maskable: impl Fn(u32) -> bool) {
+    pub fn mask(&self, out: &[u32], logits: &mut [f32], maskable: impl Fn(u32) -> bool) -> usize {
         let n = NO_REPEAT_TOKENS;
         let value = &out[self.start.min(out.len())..];
         if value.len() < n {
-            return;
+            return 0;
         }
         let tail = &value[value.len() - (n - 1)..];
-        let banned: Vec<u32> = value
+        let allowed = |t: u32| logits.get(t as usize).is_some_and(|l| l.is_finite());
+        let mut masked: Vec<u32> = value
             .windows(n)
             .filter(|w| &w[..n - 1] == tail)
             .map(|w| w[n - 1])
+            .filter(|&t| allowed(t) && maskable(t))
             .collect();
-        let allowed = |logits: &[f32], t: u32| {
-            logits
-                .get(t as usize)
-                .is_some_and(|l| *l > f32::NEG_INFINITY)
-        };
-        let left = logits.iter().filter(|l| **l > f32::NEG_INFINITY).count();
-        let mut masked = banned.clone();
         masked.sort_unstable();
         masked.dedup();
-        masked.retain(|&t| allowed(logits, t) && maskable(t));
-        if masked.len() >= left {
-            return;
+        // Counting what the schema allows is a pass over the vocabulary: only when needed.
+        if masked.is_empty() || masked.len() >= logits.iter().filter(|l| l.is_finite()).count() {
+            return 0;
         }
-        for t in masked {
+        for &t in &masked {
             if let Some(l) = logits.get_mut(t as usize) {
                 *l = f32::NEG_INFINITY;
             }
         }
+        masked.len()
     }
 }
 
