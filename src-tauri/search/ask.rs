@@ -9,8 +9,9 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::choice::{self, Choice};
 use super::{SearchMode, SearchOptions, Searcher};
-use crate::embed::Embedder;
+use crate::embed::{Embedder, MODEL_ID};
 use crate::error::{Error, Result};
 use crate::llm::{ChatMessage, Llm, Purpose, Role, TokenLogprob};
 use crate::store::{Millis, Sender, Store, Turn};
@@ -77,6 +78,8 @@ pub struct Retrieved {
     /// July 2026": an answer "July" is held by a message dated 2026-07-12). What an answer's
     /// citation is checked against.
     pub lines: Vec<String>,
+    /// The person's choice in each shown conversation that records one (by conversation id).
+    pub choices: Vec<(String, Choice)>,
     pub timings: AskTimings,
 }
 
@@ -370,9 +373,11 @@ fn retrieve_all(
     }
     let (mut embed_ms, mut search_ms) = (0.0, 0.0);
     let mut ranked: Vec<(f64, Excerpt)> = Vec::new();
+    let mut query = None;
     for text in &searches {
         let t0 = Instant::now();
         let q = searcher.embed_query(embedder, text)?;
+        query = Some(q.clone());
         embed_ms += t0.elapsed().as_secs_f64() * 1e3;
         let t1 = Instant::now();
         let hits = searcher.search(
@@ -422,16 +427,30 @@ fn retrieve_all(
         .take(opts.max_excerpts)
         .collect();
 
-    // Context: conversations in order of their best excerpt, each with title and date, then
-    // its excerpts, numbered in the order they are shown; stop at the budget. No summaries: a
-    // small model answers from them instead of the excerpts (CI's samples after 8 analyses:
-    // set B 3/10 right with them, 5/10 without; set A 7/10 either way).
+    // The person's choice in each conversation found, and for a question about a choice the
+    // message that makes it, if the search missed it ("Ok, we'll do Tomorrow, and Tomorrow, and
+    // Tomorrow for March" shares few words with "Which book did I choose?").
     let mut order: Vec<String> = Vec::new();
     for e in &excerpts {
         if !order.contains(&e.conversation_id) {
             order.push(e.conversation_id.clone());
         }
     }
+    let about_a_choice = searches
+        .last()
+        .is_some_and(|q| choice::asks_for_a_choice(q));
+    let mut choices = decisions_found(
+        store,
+        query.as_ref().map(|q| q.as_slice()),
+        &order,
+        about_a_choice,
+        &mut excerpts,
+    )?;
+
+    // Context: conversations in order of their best excerpt, each with title and date, then
+    // its excerpts, numbered in the order they are shown; stop at the budget. No summaries: a
+    // small model answers from them instead of the excerpts (CI's samples after 8 analyses:
+    // set B 3/10 right with them, 5/10 without; set A 7/10 either way).
     let mut shown: Vec<Excerpt> = Vec::new();
     let mut lines: Vec<String> = Vec::new();
     let mut context = String::new();
@@ -488,16 +507,74 @@ fn retrieve_all(
         context.push('\n');
     }
     excerpts = shown;
+    choices.retain(|(id, _)| excerpts.iter().any(|e| &e.conversation_id == id));
     Ok(Retrieved {
         excerpts,
         context,
         lines,
+        choices,
         timings: AskTimings {
             embed_ms,
             search_ms,
             llm_ms: 0.0,
         },
     })
+}
+
+/// The decision a question asks about in each conversation of `order` that records one
+/// ([`choice::pick`]). For a question about a choice, the message that makes it joins the
+/// excerpts of its conversation if the search missed it.
+fn decisions_found(
+    store: &Store,
+    query: Option<&[f32]>,
+    order: &[String],
+    about_a_choice: bool,
+    excerpts: &mut Vec<Excerpt>,
+) -> Result<Vec<(String, Choice)>> {
+    let similarity = |message_id: &str| -> Result<f32> {
+        Ok(match (query, store.get_embedding(message_id, MODEL_ID)?) {
+            (Some(q), Some(v)) => crate::simd::dot(q, &v.vector),
+            _ => 0.0,
+        })
+    };
+    let mut choices = Vec::new();
+    for id in order {
+        let messages = store.all_messages(id)?;
+        let mut decisions = Vec::new();
+        for c in choice::decisions(&messages) {
+            let s = similarity(&c.message_id)?;
+            decisions.push((c, s));
+        }
+        let Some(c) = choice::pick(decisions) else {
+            continue;
+        };
+        let missed = !excerpts.iter().any(|e| e.message_id == c.message_id);
+        let at = messages.iter().position(|m| m.id == c.message_id);
+        let title = excerpts
+            .iter()
+            .find(|e| &e.conversation_id == id)
+            .map(|e| e.title.clone());
+        if let (true, true, Some(at), Some(title)) = (about_a_choice, missed, at, title) {
+            let m = &messages[at];
+            excerpts.push(Excerpt {
+                conversation_id: id.clone(),
+                message_id: m.id.clone(),
+                message: m.content.clone(),
+                sender: m.sender,
+                similarity: similarity(&m.id)?,
+                title,
+                timestamp: m.timestamp,
+                previous: at.checked_sub(1).map(|p| Turn {
+                    message_id: messages[p].id.clone(),
+                    sender: messages[p].sender,
+                    timestamp: messages[p].timestamp,
+                    content: messages[p].content.clone(),
+                }),
+            });
+        }
+        choices.push((id.clone(), c));
+    }
+    Ok(choices)
 }
 
 /// What a 0.5B model follows (tests/fixtures/quality, BENCHMARKS.md "Quality of analyses and
@@ -796,6 +873,43 @@ fn stamp_in_words(answer: String) -> String {
     }
 }
 
+/// The number in an answer's closing citation ("Ribeira [2]" → 2).
+fn citation(answer: &str) -> Option<usize> {
+    let inner = answer.strip_suffix(']')?;
+    inner[inner.rfind('[')? + 1..].parse().ok()
+}
+
+/// An answer to "which … did I pick?" that cites a conversation recording the person's choice
+/// ([`choice::choice`]) but names something else ("Ribeira [2]", the place first mentioned):
+/// the choice, cited to the message that makes it, if that is one of the excerpts.
+fn the_choice(answer: String, text: &str, retrieved: &Retrieved) -> String {
+    let Some(cited) = citation(&answer).and_then(|k| retrieved.excerpts.get(k.wrapping_sub(1)))
+    else {
+        return answer;
+    };
+    let Some((_, chosen)) = retrieved
+        .choices
+        .iter()
+        .find(|(id, _)| *id == cited.conversation_id)
+    else {
+        return answer;
+    };
+    let Some(option) = chosen.option.as_deref() else {
+        return answer;
+    };
+    if choice::answer_names(text, option) {
+        return answer;
+    }
+    match retrieved
+        .excerpts
+        .iter()
+        .position(|e| e.message_id == chosen.message_id)
+    {
+        Some(j) => format!("{option} [{}]", j + 1),
+        None => answer,
+    }
+}
+
 /// What the answer is when the model wrote nothing.
 pub const EMPTY_ANSWER: &str =
     "The model returned an empty answer; the excerpts below are what your history holds. Try asking again.";
@@ -870,7 +984,7 @@ pub async fn answer(
     retrieved: Retrieved,
     tokens: mpsc::Sender<String>,
 ) -> Result<AskResult> {
-    let mut timings = retrieved.timings;
+    let mut timings = retrieved.timings.clone();
     if retrieved.excerpts.is_empty() {
         let _ = tokens.send(NOTHING_FOUND.to_owned()).await;
         return Ok(AskResult {
@@ -930,6 +1044,9 @@ pub async fn answer(
             Some((date, k)) => format!("{date} [{k}]"),
             None => NOT_IN_EXCERPTS.to_owned(),
         };
+    }
+    if choice::asks_for_a_choice(question) {
+        answer = the_choice(answer, &text, &retrieved);
     }
     answer = stamp_in_words(answer);
     if answer.is_empty() {

@@ -1,0 +1,482 @@
+//! What the person chose in a conversation. Asked "which neighbourhood did I pick for the
+//! Porto trip?", a 0.5B model names the first place the excerpts mention ("Ribeira looks
+//! gorgeous…") even when the person went on to choose another from the assistant's list
+//! ("Bonfim sounds like us."). A conversation records a choice when the assistant laid out
+//! options as a list and a later statement of the person names exactly one of them; the latest
+//! such statement is the choice (people change their minds; "X is too long" is no choice).
+use crate::store::{Message, Sender};
+
+/// Does `question` ask what the person chose ("which neighbourhood did I pick", "where did we
+/// decide to stay", "what did we go with")? Not what the assistant picked ("which film did it
+/// pick?"); buying, booking or joining are not choices among options: those questions are
+/// left to the model.
+pub fn asks_for_a_choice(question: &str) -> bool {
+    let words: Vec<String> = question
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let choosing = [
+        "pick", "picked", "choose", "chose", "chosen", "decide", "decided", "settle", "settled",
+        "opt", "opted",
+    ];
+    let phrasal = ["go", "went", "gone", "end", "ended"];
+    let particle = ["with", "for", "up"];
+    let person = words.iter().any(|w| w == "i" || w == "we");
+    let chose = words.iter().any(|w| choosing.contains(&w.as_str()))
+        || words
+            .windows(2)
+            .any(|p| phrasal.contains(&p[0].as_str()) && particle.contains(&p[1].as_str()));
+    person && chose
+}
+
+/// The person's choice in a conversation: the option and the message that names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// What was chosen, when the statement names it.
+    pub option: Option<String>,
+    pub message_id: String,
+}
+
+/// Lower-case words and numbers of `text`, accents kept ("Heroísmo" is one word).
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// At most this many words in an option's name: a list item with no short head ("Add 2.5 kg
+/// each session…") offers no option.
+const MAX_OPTION_WORDS: usize = 6;
+
+/// Words that name nothing as an option on their own.
+const TOO_COMMON: [&str; 12] = [
+    "a", "b", "c", "i", "it", "the", "one", "this", "that", "yes", "no", "ok",
+];
+
+/// The options a message lays out as a list: each item's emphasised head ("- **Bonfim**:
+/// residential", "- *Demon Copperhead* by …") or, without emphasis, its text before a colon or
+/// dash when that is short. A message with fewer than two offers none.
+fn options(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let line = line.trim_start();
+        let item = ["- ", "* ", "• ", "+ "]
+            .iter()
+            .find_map(|m| line.strip_prefix(m))
+            .or_else(|| {
+                let digits = line.find(|c: char| !c.is_ascii_digit())?;
+                (digits > 0)
+                    .then(|| {
+                        line[digits..]
+                            .strip_prefix(". ")
+                            .or(line[digits..].strip_prefix(") "))
+                    })
+                    .flatten()
+            });
+        let Some(item) = item.map(str::trim) else {
+            continue;
+        };
+        let head = ["**", "__", "*", "_"]
+            .iter()
+            .find_map(|m| {
+                let rest = item.strip_prefix(m)?;
+                rest.find(m).map(|end| &rest[..end])
+            })
+            .unwrap_or_else(|| {
+                let end = [":", " – ", " — ", " - ", " ("]
+                    .iter()
+                    .filter_map(|sep| item.find(sep))
+                    .min()
+                    .unwrap_or(item.len());
+                &item[..end]
+            });
+        let head = head.trim().trim_end_matches([':', '.', ',']).trim();
+        let n = words(head);
+        let named = n.len() == 1 && TOO_COMMON.contains(&n[0].as_str());
+        if (1..=MAX_OPTION_WORDS).contains(&n.len())
+            && !named
+            && head.chars().count() >= 3
+            && !out.iter().any(|o| words(o) == n)
+        {
+            out.push(head.to_owned());
+        }
+    }
+    if out.len() >= 2 {
+        out
+    } else {
+        Vec::new()
+    }
+}
+
+/// Does `sentence` (as words) name `option` (its words, in order, as whole words)?
+fn names(sentence: &[String], option: &str) -> bool {
+    let o = words(option);
+    !o.is_empty() && sentence.windows(o.len()).any(|w| w == o.as_slice())
+}
+
+/// Words by which a sentence turns an option down ("Demon Copperhead is too long", "not
+/// Cedofeita"): such a sentence chooses nothing.
+const TURNS_DOWN: [&str; 7] = ["not", "no", "never", "too", "t", "instead", "rather"];
+
+/// The statements of a message: its sentences that are not questions, as written.
+fn statements(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        // "8.15" and "2.5" are numbers, not two sentences.
+        let decimal = c == '.'
+            && text[..i].ends_with(|p: char| p.is_ascii_digit())
+            && text[i + 1..].starts_with(|n: char| n.is_ascii_digit());
+        if matches!(c, '.' | '!' | '?' | '\n' | ';') && !decimal {
+            if c != '?' {
+                out.push(&text[start..i]);
+            }
+            start = i + c.len_utf8();
+        }
+    }
+    out.push(&text[start..]);
+    out.retain(|s| !words(s).is_empty());
+    out
+}
+
+/// Words by which people say they decided, and whether what they chose follows them ("going
+/// with the RSPB membership", "we'll do Tomorrow, and Tomorrow, and Tomorrow") or not
+/// ("decision made, we're staying in Ribeira").
+const DECIDING: [(&[&str], bool); 16] = [
+    (&["going", "with"], true),
+    (&["go", "with"], true),
+    (&["went", "with"], true),
+    (&["going", "for"], true),
+    (&["went", "for"], true),
+    (&["opted", "for"], true),
+    (&["settled", "on"], true),
+    (&["decided", "on"], true),
+    (&["we", "ll", "do"], true),
+    (&["we", "ll", "take"], true),
+    (&["i", "ll", "take"], true),
+    (&["booked"], true),
+    (&["chose"], true),
+    (&["picked"], true),
+    (&["decided"], false),
+    (&["decision", "made"], false),
+];
+
+/// At most this many words in what a statement says was chosen ("Octopus Flexible and Zen
+/// 500"); a longer rest is a sentence, not a name.
+const MAX_CHOSEN_WORDS: usize = 8;
+
+/// What a statement says was decided: `Some(None)` when it says a decision was made without
+/// naming what ("Decision made."), `Some(Some(name))` with the name that follows its words of
+/// deciding ("Going with the RSPB membership and the Collins guide" → "RSPB membership and the
+/// Collins guide", "Six bridges cruise it is" → "Six bridges cruise"), `None` for no decision.
+fn decided(statement: &str) -> Option<Option<String>> {
+    let w = words(statement);
+    if w.ends_with(&["it".to_owned(), "is".to_owned()]) && w.len() > 2 {
+        let name = statement.trim_end().trim_end_matches(['.', '!']).trim_end();
+        let name = name[..name.len().saturating_sub(2)].trim_end();
+        let name = name[..name.len().saturating_sub(2)].trim();
+        return Some(short_name(name));
+    }
+    for (cue, names_it) in DECIDING {
+        let Some(at) = w
+            .windows(cue.len())
+            .position(|x| x.iter().zip(cue).all(|(a, b)| a == b))
+        else {
+            continue;
+        };
+        if !names_it {
+            return Some(None);
+        }
+        // The rest of the statement after the cue's last word, as written.
+        let rest = after_words(statement, at + cue.len());
+        let rest = [",", " but ", " because ", " since ", " as ", " so "]
+            .iter()
+            .filter_map(|sep| rest.find(sep))
+            .min()
+            .map_or(rest, |end| &rest[..end]);
+        return Some(short_name(rest));
+    }
+    None
+}
+
+/// `text` after its first `n` words (as [`words`] counts them).
+fn after_words(text: &str, n: usize) -> &str {
+    let mut seen = 0;
+    let mut in_word = false;
+    for (i, c) in text.char_indices() {
+        let w = c.is_alphanumeric();
+        if w && !in_word {
+            if seen == n {
+                return &text[i..];
+            }
+            seen += 1;
+        }
+        in_word = w;
+    }
+    ""
+}
+
+/// Words that point back to something said before, and name nothing themselves.
+const POINTING: [&str; 12] = [
+    "that", "this", "it", "them", "those", "these", "one", "ones", "same", "then", "there", "so",
+];
+
+/// `name` without a leading article, if it is short enough to be a name.
+fn short_name(name: &str) -> Option<String> {
+    let name = name.trim().trim_end_matches(['.', ',', '!', ':']);
+    let name = ["the ", "The ", "a ", "A ", "an ", "An "]
+        .iter()
+        .find_map(|a| name.strip_prefix(a))
+        .unwrap_or(name)
+        .trim();
+    let w = words(name);
+    // "we'll go with that", "going with it": a word that points back names nothing.
+    let points_back = w.iter().all(|w| POINTING.contains(&w.as_str()));
+    ((1..=MAX_CHOSEN_WORDS).contains(&w.len()) && !points_back).then(|| name.to_owned())
+}
+
+/// The person's decisions in `messages` (one conversation, oldest first), in order: each
+/// statement of theirs that says they decided ("we went with …") or that names exactly one of
+/// the options the assistant listed before it ("Bonfim sounds like us."), and does not turn
+/// anything down. One per message (its last). A conversation may hold several, about different
+/// things ("staying in Ribeira", then "six bridges cruise it is") or the same (a change of
+/// mind): [`pick`] chooses the one a question asks about.
+pub fn decisions(messages: &[Message]) -> Vec<Choice> {
+    let mut offered: Vec<String> = Vec::new();
+    let mut out: Vec<Choice> = Vec::new();
+    for m in messages {
+        match m.sender {
+            Sender::Ai => {
+                for o in options(&m.content) {
+                    if !offered.iter().any(|x| words(x) == words(&o)) {
+                        offered.push(o);
+                    }
+                }
+            }
+            Sender::User => {
+                let mut last = None;
+                for s in statements(&m.content) {
+                    let w = words(s);
+                    if w.iter().any(|w| TURNS_DOWN.contains(&w.as_str())) {
+                        continue;
+                    }
+                    // A statement that is only the option ("Obrigada!" after a list of phrases
+                    // to learn) says nothing about it.
+                    let mut named = offered
+                        .iter()
+                        .filter(|o| names(&w, o) && w.len() >= words(o).len() + 2);
+                    let option = match (named.next(), named.next()) {
+                        (Some(o), None) => Some(Some(o.clone())),
+                        _ => None,
+                    };
+                    if let Some(option) = option.or_else(|| decided(s)) {
+                        last = Some(option);
+                    }
+                }
+                if let Some(option) = last {
+                    out.push(Choice {
+                        option,
+                        message_id: m.id.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Decisions whose message is this close (cosine) to the best one's are about the same thing.
+/// Paraphrases of one subject differ by a few hundredths with all-MiniLM-L6-v2; different
+/// subjects of one conversation by more.
+const SAME_SUBJECT: f32 = 0.05;
+
+/// The decision a question asks about, from `decisions` with the question's similarity to
+/// each one's message: the latest of those about the same thing as the closest (the person may
+/// have changed their mind).
+pub fn pick(decisions: Vec<(Choice, f32)>) -> Option<Choice> {
+    let best = decisions
+        .iter()
+        .map(|(_, s)| *s)
+        .fold(f32::NEG_INFINITY, f32::max);
+    decisions
+        .into_iter()
+        .filter(|(_, s)| *s >= best - SAME_SUBJECT)
+        .map(|(c, _)| c)
+        .next_back()
+}
+
+/// Does `answer` already name `option`: hold half its words or more ("Octopus Flexible" for
+/// "Octopus Flexible and Zen 500")?
+pub fn answer_names(answer: &str, option: &str) -> bool {
+    let a = words(answer);
+    let o: Vec<String> = words(option)
+        .into_iter()
+        .filter(|w| !["and", "the", "a", "of", "with"].contains(&w.as_str()))
+        .collect();
+    !o.is_empty() && 2 * o.iter().filter(|w| a.contains(w)).count() >= o.len()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+    use super::*;
+
+    /// The latest decision, as when the question is as close to every one of them.
+    fn choice(messages: &[Message]) -> Option<Choice> {
+        pick(decisions(messages).into_iter().map(|c| (c, 0.5)).collect())
+    }
+
+    fn conversation(turns: &[&str]) -> Vec<Message> {
+        turns
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let sender = if i % 2 == 0 { Sender::User } else { Sender::Ai };
+                Message::unstored(format!("m{i}"), "c", sender, *t)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn questions_about_a_choice_are_told_from_others() {
+        for q in [
+            "which neighbourhood did I pick for the Porto trip?",
+            "Where did we decide to stay in Porto?",
+            "Which book did I choose for the book club?",
+            "What did we go with for broadband?",
+            "Which one did I end up with?",
+        ] {
+            assert!(asks_for_a_choice(q), "{q}");
+        }
+        for q in [
+            "Which campsite did I book?",
+            "Which gym did I join this year?",
+            "Where do we go on Friday?",
+            "What did the assistant suggest for Porto?",
+            "Which movie did it pick for a night in?",
+        ] {
+            assert!(!asks_for_a_choice(q), "{q}");
+        }
+    }
+
+    #[test]
+    fn the_option_the_person_names_after_the_list_is_the_choice() {
+        let c = conversation(&[
+            "Where should we stay? Ribeira looks gorgeous but is it too touristy?",
+            "Ribeira is loud at night. Good alternatives:\n- **Bonfim**: residential\n- **Cedofeita**: galleries\n- **Baixa**: central",
+            "Bonfim sounds like us. Found a flat on Rua do Heroísmo, is that near the metro?",
+            "Yes, Heroísmo station is right there.",
+        ]);
+        let got = choice(&c).unwrap();
+        assert_eq!(got.option.as_deref(), Some("Bonfim"));
+        assert_eq!(got.message_id, "m2");
+    }
+
+    #[test]
+    fn a_turned_down_option_or_a_question_is_no_choice_and_the_latest_wins() {
+        let c = conversation(&[
+            "My turn to choose the book club book.",
+            "A few ideas:\n- *Tomorrow, and Tomorrow, and Tomorrow* by Gabrielle Zevin\n- *Demon Copperhead* by Barbara Kingsolver\n- *The Seven Moons of Maali Almeida*",
+            "Demon Copperhead is too long for a month. Is the Seven Moons of Maali Almeida any good?",
+            "It is.",
+            "Ok, we'll do Tomorrow, and Tomorrow, and Tomorrow for March.",
+        ]);
+        assert_eq!(
+            choice(&c).unwrap().option.as_deref(),
+            Some("Tomorrow, and Tomorrow, and Tomorrow")
+        );
+        // Without the last message nothing was chosen.
+        assert_eq!(choice(&c[..4]), None);
+    }
+
+    #[test]
+    fn lists_without_short_heads_and_single_items_offer_nothing() {
+        assert!(options("Kit list:\n- Waterproof jacket and trousers (even if the forecast is good)\n- 2 litres of water, lunch, snacks and a very long tail of things").is_empty());
+        assert!(options("- **Wasdale Head**: basic").is_empty());
+        assert!(options("**A:** squat 3×5\n**B:** deadlift").is_empty());
+        assert!(options(
+            "1. Add 2.5 kg each session while your form stays good and warm up\n2. Sleep"
+        )
+        .is_empty());
+        // No list before it: the person's message chooses nothing.
+        let c = conversation(&["I like Bonfim. We'll stay there.", "Good idea."]);
+        assert_eq!(choice(&c), None);
+        // Only the option's name, said back: no choice.
+        let c = conversation(&[
+            "How do I say thanks?",
+            "- *Obrigada*: thank you\n- *Bom dia*: good morning",
+            "Obrigada! I'll practise.",
+        ]);
+        assert_eq!(choice(&c), None);
+    }
+
+    #[test]
+    fn a_decision_in_the_persons_words_is_read_with_what_it_names() {
+        for (said, chosen) in [
+            (
+                "We went with Octopus Flexible and Zen 500. Anything else?",
+                Some("Octopus Flexible and Zen 500"),
+            ),
+            (
+                "Her wifi is terrible. Going with the RSPB membership and the Collins guide.",
+                Some("RSPB membership and the Collins guide"),
+            ),
+            ("Six bridges cruise it is.", Some("Six bridges cruise")),
+            ("We'll do the 8.15 showing", Some("8.15 showing")),
+            ("Going with that one.", None),
+            ("Decided. Booking it tonight", None),
+        ] {
+            let c = conversation(&["Which one?", "Up to you.", said]);
+            let got = choice(&c).unwrap();
+            assert_eq!(got.option.as_deref(), chosen, "{said}");
+        }
+        // Turned down, or no decision at all.
+        for said in ["We won't go with Virgin.", "Still thinking about it."] {
+            assert_eq!(
+                choice(&conversation(&["Which one?", "Up to you.", said])),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn the_decision_asked_about_is_the_latest_of_those_closest_to_the_question() {
+        let c = conversation(&[
+            "Where to stay, and is the boat trip worth it?",
+            "- **Ribeira**: the river\n- **Cedofeita**: quieter",
+            "Decision made, we're staying in Ribeira.",
+            "The six bridges cruise is short.",
+            "Six bridges cruise it is.",
+            "Good.",
+            "Actually, we'll take Cedofeita after all.",
+        ]);
+        let d = decisions(&c);
+        let ids: Vec<&str> = d.iter().map(|c| c.message_id.as_str()).collect();
+        assert_eq!(ids, ["m2", "m4", "m6"]);
+        let asked = |sims: [f32; 3]| pick(d.iter().cloned().zip(sims).collect()).unwrap();
+        // About where to stay: the change of mind counts.
+        assert_eq!(asked([0.6, 0.3, 0.58]).option.as_deref(), Some("Cedofeita"));
+        // About the boat trip.
+        assert_eq!(
+            asked([0.3, 0.6, 0.35]).option.as_deref(),
+            Some("Six bridges cruise")
+        );
+        assert_eq!(pick(Vec::new()), None);
+    }
+
+    #[test]
+    fn an_answer_names_an_option_when_it_holds_half_its_words() {
+        assert!(answer_names(
+            "Octopus Flexible",
+            "Octopus Flexible and Zen 500"
+        ));
+        assert!(!answer_names(
+            "Octopus Intelligent Go",
+            "Octopus Flexible and Zen 500"
+        ));
+        assert!(answer_names("We chose Bonfim.", "Bonfim"));
+        assert!(!answer_names("Ribeira", "Bonfim"));
+    }
+}
