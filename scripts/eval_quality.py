@@ -359,6 +359,26 @@ def repeated_lines(analysis: dict) -> str | None:
     return None
 
 
+PASTE_RUN = 8
+
+
+def pasted(summary: str, messages: list[str] | None, n: int = PASTE_RUN) -> float | None:
+    """The share of the summary's words that lie in runs of `n` or more words copied word for word
+    from one message of the conversation: a summary "in its own words" scores near 0, one that
+    pastes the person's messages near 1. None without the messages."""
+    if messages is None:
+        return None
+    words = tokens(summary)
+    if len(words) < n:
+        return 0.0
+    grams = {tuple(m[i:i + n]) for m in map(tokens, messages) for i in range(len(m) - n + 1)}
+    covered = set()
+    for i in range(len(words) - n + 1):
+        if tuple(words[i:i + n]) in grams:
+            covered.update(range(i, i + n))
+    return len(covered) / len(words)
+
+
 def action_text(item) -> str:
     if isinstance(item, dict):
         return str(item.get("text") or "")
@@ -381,8 +401,10 @@ def validity(analysis: dict | None, ok: bool = True) -> tuple[bool, list[str]]:
     return not problems, problems
 
 
-def score_analysis(analysis: dict | None, ref: dict, prompt: PromptText, ok: bool = True) -> dict:
-    """Scores one analysis against its reference. A missing analysis scores 0 everywhere."""
+def score_analysis(analysis: dict | None, ref: dict, prompt: PromptText, ok: bool = True,
+                   messages: list[str] | None = None) -> dict:
+    """Scores one analysis against its reference (and, given the conversation's `messages`, how
+    much of its summary is pasted from them). A missing analysis scores 0 everywhere."""
     valid, problems = validity(analysis, ok)
     if not isinstance(analysis, dict):
         return {"valid": False, "problems": problems, "fact_coverage": 0.0,
@@ -390,7 +412,7 @@ def score_analysis(analysis: dict | None, ref: dict, prompt: PromptText, ok: boo
                 "action_precision": 0.0, "action_recall": 0.0, "action_tp": 0, "action_fp": 0,
                 "action_fn": len(ref["action_items"]), "action_pairs": [], "owner_agreement": None,
                 "topic_overlap": 0.0, "sentiment_exact": 0.0, "sentiment_adjacent": 0.0,
-                "copied_prompt": None, "repeated": None, "doubted": None}
+                "copied_prompt": None, "repeated": None, "doubted": None, "pasted": None}
     summary = str(analysis.get("summary") or "")
     key_points = " \n ".join(str(p) for p in analysis.get("key_points") or [])
     facts = ref["summary_facts"]
@@ -425,6 +447,7 @@ def score_analysis(analysis: dict | None, ref: dict, prompt: PromptText, ok: boo
         "sentiment_adjacent": adjacent,
         "copied_prompt": copied_prompt(analysis, prompt),
         "repeated": repeated_lines(analysis),
+        "pasted": pasted(summary, messages),
         # The app's own checks (analysis/doubts.rs): None for a binary that has none.
         "doubted": (bool(analysis["doubts"]) if isinstance(analysis.get("doubts"), list)
                     else None),
@@ -459,6 +482,7 @@ def aggregate_analyses(items: list[dict]) -> dict:
         "sentiment_adjacent": mean(x["sentiment_adjacent"] for x in s),
         "copied_prompt": mean(1.0 if x["copied_prompt"] else 0.0 for x in s),
         "repeated": mean(1.0 if x["repeated"] else 0.0 for x in s),
+        "pasted": mean(x.get("pasted") for x in s),
         "doubted": mean(None if x.get("doubted") is None else (1.0 if x["doubted"] else 0.0)
                         for x in s),
         "seconds_mean": mean(it.get("seconds") for it in items),
@@ -621,7 +645,7 @@ def secs(v) -> str:
 
 
 MAIN_HEADER = ("| set | label | n an | valid% | facts% | actR% | actP% | topics% | sent% | sent~% | "
-               "copy% | rep% | doubt% | s/an | n q | ask% | cite% | cited% | retr% | honest% | s/q |")
+               "copy% | rep% | paste% | doubt% | s/an | n q | ask% | cite% | cited% | retr% | honest% | s/q |")
 FOLLOW_HEADER = ("| set | label | n follow-ups | in thread ask% | cite% | retr% | "
                  "alone ask% | alone retr% |")
 KIND_HEADER = "| set | label | fact% | paraphrase% | multi_hop% | temporal% | no_answer% (honest) |"
@@ -636,7 +660,8 @@ def markdown(runs: list[dict]) -> str:
             pct(an.get("fact_coverage")), pct(an.get("action_recall")),
             pct(an.get("action_precision")), pct(an.get("topic_overlap")),
             pct(an.get("sentiment_exact")), pct(an.get("sentiment_adjacent")),
-            pct(an.get("copied_prompt")), pct(an.get("repeated")), pct(an.get("doubted")),
+            pct(an.get("copied_prompt")), pct(an.get("repeated")), pct(an.get("pasted")),
+            pct(an.get("doubted")),
             secs(an.get("seconds_mean")),
             str(ask.get("n", 0)), pct(ask.get("accuracy")), pct(ask.get("citation_accuracy")),
             pct(ask.get("cited_any")), pct(ask.get("retrieval_hit")),
@@ -662,7 +687,8 @@ def markdown(runs: list[dict]) -> str:
             ]) + " |")
     lines += ["", "facts: summary fact coverage; actR/actP: action-item recall/precision (mean per "
               "conversation); sent~: mixed vs positive/negative counts half; copy: copies prompt "
-              "text; rep: repeats itself; ask: answerable questions correct; cite: cited answers "
+              "text; rep: repeats itself; paste: share of the summary pasted word for word from the "
+              "messages (runs of 8 words or more); ask: answerable questions correct; cite: cited answers "
               "citing an evidence message; cited: answers with a [n]; retr: evidence retrieved; "
               "honest: no-answer questions answered \"not found\" without citations; follow-ups: "
               "questions asked right after another one (--previous, as in a thread in the window), "
@@ -738,6 +764,8 @@ def log(msg: str) -> None:
 
 def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | None) -> dict:
     history = args.fixtures / f"set_{set_name}_history.json"
+    messages = {c["id"]: [m["content"] for m in c["messages"]]
+                for c in json.loads(history.read_text())["conversations"]}
     refs = json.loads((args.fixtures / f"set_{set_name}_refs.json").read_text())
     env = dict(os.environ)
     env.pop("HINDSIGHT_DATA_DIR", None)
@@ -767,7 +795,8 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
             doc = parse_json(r["stdout"])
             analysis = extract_analysis(doc)
             ok = r["rc"] == 0 and analysis is not None
-            scores = score_analysis(analysis, ref, prompt, ok)
+            scores = score_analysis(analysis, ref, prompt, ok,
+                                    messages.get(ref["conversation_id"]))
             run["analyses"].append({
                 "conversation_id": ref["conversation_id"], "title": ref["title"], "ok": ok,
                 "rc": r["rc"], "seconds": round(r["seconds"], 2),

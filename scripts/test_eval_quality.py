@@ -88,6 +88,19 @@ class AnalysisScoring(unittest.TestCase):
         self.assertIsNone(s["copied_prompt"])
         self.assertIsNone(s["repeated"])
 
+    def test_a_summary_pasted_from_the_messages_is_measured(self):
+        messages = ["We fly out on Friday 17 April and come back on the Monday, so three nights.",
+                    "Decision made, we're staying in Ribeira. I'll book it tonight before it goes."]
+        own = eq.score_analysis(GOOD, PORTO_REF, prompt(), messages=messages)
+        self.assertEqual(own["pasted"], 0.0)
+        paste = dict(GOOD, summary="Decision made, we're staying in Ribeira. I'll book it tonight "
+                                   "before it goes. A lovely trip.")
+        p = eq.score_analysis(paste, PORTO_REF, prompt(), messages=messages)["pasted"]
+        self.assertGreater(p, 0.8)
+        self.assertLess(p, 1.0)
+        self.assertIsNone(eq.score_analysis(GOOD, PORTO_REF, prompt())["pasted"])
+        self.assertEqual(eq.pasted("too short to paste", messages), 0.0)
+
     def test_copied_prompt_text_is_caught(self):
         s = eq.score_analysis(SHAPE_COPY, PORTO_REF, prompt())
         self.assertIsNotNone(s["copied_prompt"])
