@@ -65,6 +65,17 @@ pub fn models_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".models"))
 }
 
+/// A history imported into a fresh store and embedded with the real model.
+pub fn embedded(history: &Path) -> TempStore {
+    let t = temp_store();
+    hindsight::transfer::import_file(&t.store, history, hindsight::transfer::ImportFormat::Auto)
+        .expect("import the history");
+    let p = hindsight::embed::embed_backlog(&t.store, embedder(), 32, |_| {})
+        .expect("embed the history");
+    assert_eq!(p.failed, 0);
+    t
+}
+
 /// One loaded embedder per test binary.
 pub fn embedder() -> &'static Embedder {
     static E: OnceLock<Embedder> = OnceLock::new();

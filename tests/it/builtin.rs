@@ -755,12 +755,7 @@ fn cli_chat_and_analyze_use_the_builtin_model_when_no_server_answers_and_say_so(
 fn ask_with_the_builtin_model_answers_from_the_history_citing_its_source() {
     use hindsight::search::ask::{self, AskOptions};
     use hindsight::search::Searcher;
-    let t = crate::common::temp_store();
-    let history = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/quality/set_a_history.json");
-    hindsight::transfer::import_file(&t.store, &history, hindsight::transfer::ImportFormat::Auto)
-        .unwrap();
-    hindsight::embed::embed_backlog(&t.store, crate::common::embedder(), 32, |_| {}).unwrap();
+    let t = crate::common::embedded(&crate::common::fixture("quality/set_a_history.json"));
     let searcher = Searcher::new();
     let llm = builtin_llm(128, 0.0, None);
     let rt = runtime();
@@ -876,12 +871,7 @@ fn ask_with_the_builtin_model_answers_from_the_history_citing_its_source() {
 fn ask_with_the_builtin_model_names_the_neighbourhood_picked_for_porto() {
     use hindsight::search::ask::{self, AskOptions};
     use hindsight::search::Searcher;
-    let t = crate::common::temp_store();
-    let history = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/retrieval_eval_history.json");
-    hindsight::transfer::import_file(&t.store, &history, hindsight::transfer::ImportFormat::Auto)
-        .unwrap();
-    hindsight::embed::embed_backlog(&t.store, crate::common::embedder(), 32, |_| {}).unwrap();
+    let t = crate::common::embedded(&crate::common::fixture("retrieval_eval_history.json"));
     let question = "which neighbourhood did I pick for the Porto trip?";
     let retrieved = ask::retrieve(
         &t.store,

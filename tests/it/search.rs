@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use crate::common::{conversation, embedder, fixture, message, models_dir, temp_store};
-use hindsight::embed::{embed_backlog, DIM, MODEL_ID};
+use crate::common::{conversation, embedded, embedder, fixture, message, models_dir, temp_store};
+use hindsight::embed::{DIM, MODEL_ID};
 use hindsight::search::ask::{self, AskOptions, NOTHING_FOUND};
 use hindsight::search::{
     exact_top_k, RowFilter, SearchFilters, SearchMode, SearchOptions, Searcher, VectorIndex,
@@ -329,16 +329,6 @@ fn load_questions(path: &std::path::Path) -> Vec<Question> {
                 .map(|t| hindsight::time::parse_rfc3339(t).unwrap()),
         })
         .collect()
-}
-
-/// A history imported into a fresh store and embedded with the real model.
-fn embedded(history: &std::path::Path) -> crate::common::TempStore {
-    let t = temp_store();
-    hindsight::transfer::import_file(&t.store, history, hindsight::transfer::ImportFormat::Auto)
-        .unwrap();
-    let p = embed_backlog(&t.store, embedder(), 32, |_| {}).unwrap();
-    assert_eq!(p.failed, 0);
-    t
 }
 
 fn eval_history() -> (crate::common::TempStore, Vec<Question>) {
