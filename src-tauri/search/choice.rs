@@ -1,9 +1,11 @@
 //! What the person chose in a conversation. Asked "which neighbourhood did I pick for the
 //! Porto trip?", a 0.5B model names the first place the excerpts mention ("Ribeira looks
 //! gorgeous…") even when the person went on to choose another from the assistant's list
-//! ("Bonfim sounds like us."). A conversation records a choice when the assistant laid out
-//! options as a list and a later statement of the person names exactly one of them; the latest
-//! such statement is the choice (people change their minds; "X is too long" is no choice).
+//! ("Bonfim sounds like us."). A conversation records a decision when a statement of the
+//! person names exactly one of the options the assistant listed before it, or says in words
+//! that they decided ("we went with …", "… it is"); "X is too long" or "is X near the metro?"
+//! decides nothing. Of several decisions, a question is about the latest of those closest to
+//! it ([`pick`]): people change their minds, and one conversation may settle several things.
 use crate::store::{Message, Sender};
 
 /// Does `question` ask what the person chose ("which neighbourhood did I pick", "where did we
