@@ -78,7 +78,9 @@ pub struct Retrieved {
     /// July 2026": an answer "July" is held by a message dated 2026-07-12). What an answer's
     /// citation is checked against.
     pub lines: Vec<String>,
-    /// The person's choice in each shown conversation that records one (by conversation id).
+    /// For a question about the person's choice: the decision it asks about in each shown
+    /// conversation that records one (by conversation id). Empty for any other question (a
+    /// follow-up such as "How much was it a night?" included, whatever it follows).
     pub choices: Vec<(String, Choice)>,
     pub timings: AskTimings,
 }
@@ -439,13 +441,16 @@ fn retrieve_all(
     let about_a_choice = searches
         .last()
         .is_some_and(|q| choice::asks_for_a_choice(q));
-    let mut choices = decisions_found(
-        store,
-        query.as_ref().map(|q| q.as_slice()),
-        &order,
-        about_a_choice,
-        &mut excerpts,
-    )?;
+    let mut choices = if about_a_choice {
+        decisions_found(
+            store,
+            query.as_ref().map(|q| q.as_slice()),
+            &order,
+            &mut excerpts,
+        )?
+    } else {
+        Vec::new()
+    };
 
     // Context: conversations in order of their best excerpt, each with title and date, then
     // its excerpts, numbered in the order they are shown; stop at the budget. No summaries: a
@@ -521,14 +526,13 @@ fn retrieve_all(
     })
 }
 
-/// The decision a question asks about in each conversation of `order` that records one
-/// ([`choice::pick`]). For a question about a choice, the message that makes it joins the
-/// excerpts of its conversation if the search missed it.
+/// The decision a question about a choice asks about in each conversation of `order` that
+/// records one ([`choice::pick`]); the message that makes it joins the excerpts of its
+/// conversation if the search missed it.
 fn decisions_found(
     store: &Store,
     query: Option<&[f32]>,
     order: &[String],
-    about_a_choice: bool,
     excerpts: &mut Vec<Excerpt>,
 ) -> Result<Vec<(String, Choice)>> {
     let similarity = |message_id: &str| -> Result<f32> {
@@ -554,7 +558,7 @@ fn decisions_found(
             .iter()
             .find(|e| &e.conversation_id == id)
             .map(|e| e.title.clone());
-        if let (true, true, Some(at), Some(title)) = (about_a_choice, missed, at, title) {
+        if let (true, Some(at), Some(title)) = (missed, at, title) {
             let m = &messages[at];
             excerpts.push(Excerpt {
                 conversation_id: id.clone(),
@@ -880,7 +884,7 @@ fn citation(answer: &str) -> Option<usize> {
 }
 
 /// An answer to "which … did I pick?" that cites a conversation recording the person's choice
-/// ([`choice::choice`]) but names something else ("Ribeira [2]", the place first mentioned):
+/// ([`choice::decisions`]) but names something else ("Ribeira [2]", the place first mentioned):
 /// the choice, cited to the message that makes it, if that is one of the excerpts.
 fn the_choice(answer: String, text: &str, retrieved: &Retrieved) -> String {
     let Some(cited) = citation(&answer).and_then(|k| retrieved.excerpts.get(k.wrapping_sub(1)))
@@ -1045,7 +1049,9 @@ pub async fn answer(
             None => NOT_IN_EXCERPTS.to_owned(),
         };
     }
-    if choice::asks_for_a_choice(question) {
+    // Decided once, where the question is searched for: `choices` is empty unless it asks
+    // about a choice (a follow-up's `question` also carries the one before it).
+    if !retrieved.choices.is_empty() {
         answer = the_choice(answer, &text, &retrieved);
     }
     answer = stamp_in_words(answer);
