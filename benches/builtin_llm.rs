@@ -87,6 +87,7 @@ async fn builtin_with(
         seed: 1,
         schema,
         logprobs: false,
+        reported: Vec::new(),
     };
     let (tx, mut rx) = mpsc::channel::<String>(1024);
     let t0 = Instant::now();

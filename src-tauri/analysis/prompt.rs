@@ -53,6 +53,9 @@ pub fn request_extra(max_tokens: u32) -> Value {
         // A fixed seed: the same conversation gets the same analysis from the same model.
         "seed": 7,
         "max_tokens": max_tokens,
+        // The built-in engine writes these about "the user", never as "I" or "we": a small
+        // model otherwise pastes the person's messages in (llm/reported.rs).
+        "hindsight_reported_keys": ["summary", "key_points"],
         "response_format": {
             "type": "json_schema",
             "json_schema": {"name": "conversation_analysis", "strict": true, "schema": schema()}

@@ -27,6 +27,7 @@ use super::gguf_tokenizer;
 use super::grammar::{Constraint, Grammars};
 use super::llama::{Llama, MAX_CONTEXT};
 use super::repeats::NoRepeat;
+use super::reported::Spoken;
 use super::template::ChatTemplate;
 use super::{ChatMessage, Finish, TokenLogprob};
 use crate::error::{Error, LlmError, Result};
@@ -46,6 +47,9 @@ pub struct GenParams {
     pub schema: Option<serde_json::Value>,
     /// Report each token's log-probability (in [`Finish::logprobs`]).
     pub logprobs: bool,
+    /// Keys of the schema's object whose values are written in reported speech: no "I", "we"
+    /// or "you" in them (`reported.rs`).
+    pub reported: Vec<String>,
 }
 
 /// A finished generation: why it stopped and the tokens it produced (stop token excluded).
@@ -184,6 +188,7 @@ impl BuiltinModel {
             .spawn(move || {
                 let mut worker = Worker {
                     model,
+                    spoken: Spoken::of(&worker_tokenizer),
                     tokenizer: worker_tokenizer,
                     stops,
                 };
@@ -328,6 +333,8 @@ impl BuiltinModel {
 
 struct Worker {
     model: Llama,
+    /// "I", "we", "you", … in the vocabulary, kept out of reported values.
+    spoken: Spoken,
     tokenizer: Arc<Tokenizer>,
     stops: Vec<u32>,
 }
@@ -397,6 +404,9 @@ impl Worker {
                         masked,
                         "built-in model: a repeat was not let start"
                     );
+                }
+                if params.reported.iter().any(|k| k == r.key()) {
+                    self.spoken.mask(&mut logits);
                 }
             }
             let n = logits.len();

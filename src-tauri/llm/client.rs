@@ -325,7 +325,12 @@ impl LlmClient {
             obj.insert("seed".into(), seed.into());
         }
         if let (Some(obj), Some(serde_json::Value::Object(extra))) = (body.as_object_mut(), extra) {
-            obj.extend(extra);
+            // `hindsight_*` fields are for the built-in engine, not a server.
+            obj.extend(
+                extra
+                    .into_iter()
+                    .filter(|(k, _)| !k.starts_with("hindsight_")),
+            );
         }
         let resp = self
             .http

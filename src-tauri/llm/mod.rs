@@ -10,6 +10,7 @@ pub mod llama;
 mod provider;
 mod quant;
 mod repeats;
+mod reported;
 mod settings;
 mod template;
 

@@ -163,6 +163,12 @@ impl Llm {
                         .filter(|s| s.is_object())
                         .cloned(),
                     logprobs: extra["logprobs"].as_bool().unwrap_or(false),
+                    reported: extra["hindsight_reported_keys"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|k| k.as_str().map(str::to_owned))
+                        .collect(),
                 };
                 model.stream_chat(messages, "", params, tokens).await
             }

@@ -20,6 +20,9 @@ pub struct NoRepeat {
     escaped: bool,
     /// Index in the output of the first token of the current top-level value.
     start: usize,
+    /// The last string read at the top level, and the key of the value being written.
+    text: String,
+    key: String,
 }
 
 impl NoRepeat {
@@ -33,17 +36,35 @@ impl NoRepeat {
                     '"' => self.in_string = false,
                     _ => {}
                 }
+                if self.in_string && self.depth == 1 {
+                    self.text.push(c);
+                }
                 continue;
             }
             match c {
-                '"' => self.in_string = true,
+                '"' => {
+                    self.in_string = true;
+                    self.text.clear();
+                }
                 '{' | '[' => self.depth += 1,
                 '}' | ']' => self.depth = self.depth.saturating_sub(1),
                 // A new key or a new value of the top-level object: the window starts again.
-                ':' | ',' if self.depth == 1 => self.start = index + 1,
+                ':' if self.depth == 1 => {
+                    self.start = index + 1;
+                    self.key = std::mem::take(&mut self.text);
+                }
+                ',' if self.depth == 1 => {
+                    self.start = index + 1;
+                    self.key.clear();
+                }
                 _ => {}
             }
         }
+    }
+
+    /// The key of the top-level value being written ("" between values).
+    pub fn key(&self) -> &str {
+        &self.key
     }
 
     /// Masks out (`-inf`) each token that would end a repeat of `NO_REPEAT_TOKENS` tokens of
@@ -169,6 +190,18 @@ mod tests {
             ],
         );
         assert_eq!(guard.start, 3);
+        assert_eq!(guard.key(), "summary");
+    }
+
+    #[test]
+    fn the_key_is_known_through_its_value_and_forgotten_after_it() {
+        let mut guard = NoRepeat::default();
+        feed(&mut guard, &["{\"", "topics", "\":", " [\"a\", \"b"]);
+        assert_eq!(guard.key(), "topics");
+        feed(&mut guard, &["\"],", " \"", "sum\\\"mary"]);
+        assert_eq!(guard.key(), "", "between values");
+        feed(&mut guard, &["\":", " \"I"]);
+        assert_eq!(guard.key(), "sum\\\"mary");
     }
 
     #[test]

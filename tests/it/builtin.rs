@@ -47,6 +47,7 @@ fn greedy(max_tokens: u32) -> GenParams {
         seed: 1,
         schema: None,
         logprobs: false,
+        reported: Vec::new(),
     }
 }
 
@@ -398,6 +399,7 @@ fn answers_with_a_json_schema_always_follow_it() {
             seed,
             schema: Some(schema.clone()),
             logprobs: false,
+            reported: Vec::new(),
         };
         let (ids, reason) = rt.block_on(generate_ids(&model, prompt.clone(), params));
         let text = model.decode(&ids).unwrap();
