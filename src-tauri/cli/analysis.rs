@@ -54,18 +54,27 @@ fn spinner(hidden: bool, message: &str) -> ProgressBar {
     bar
 }
 
-/// Analyses one conversation, or every ended one without an analysis. Failures are recorded
-/// (status `failed` with the reason) and reported; the command fails if any did.
+/// Analyses the conversations `wanted`, or with none every ended one without an analysis.
+/// Failures are recorded (status `failed` with the reason) and reported; the command fails if
+/// any did. An unknown id fails it before anything is analysed.
 pub fn analyze(
     hindsight: &Hindsight,
-    id: Option<&str>,
+    wanted: &[String],
     llm: &LlmArgs,
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
+    let ids = if wanted.is_empty() {
+        hindsight.to_analyse(None)?
+    } else {
+        let mut ids = Vec::with_capacity(wanted.len());
+        for id in wanted {
+            ids.extend(hindsight.to_analyse(Some(id))?);
+        }
+        ids
+    };
     let runtime = runtime()?;
     llm.apply(hindsight, &runtime)?;
-    let ids = hindsight.to_analyse(id)?;
     let bar = progress_bar(
         json,
         ids.len() as u64,
@@ -107,7 +116,7 @@ pub fn analyze(
             format_args!("Nothing to analyse: every ended conversation has an analysis.\n"),
         )?;
     } else {
-        if let (Some(a), true) = (done.first(), id.is_some()) {
+        if let (Some(a), 1) = (done.first(), wanted.len()) {
             write_out(out, format_args!("{}", analysis_block(a)))?;
         }
         write_out(

@@ -205,11 +205,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Analyse ended conversations with the LLM: one by id, or with --all every ended
+    /// Analyse ended conversations with the LLM: by id (one or more), or with --all every ended
     /// conversation that has no analysis yet (with a progress bar).
     Analyze {
+        /// One or more conversation ids (one model load for them all).
         #[arg(required_unless_present = "all", conflicts_with = "all")]
-        id: Option<String>,
+        ids: Vec<String>,
         #[arg(long)]
         all: bool,
         #[command(flatten)]
@@ -707,10 +708,12 @@ fn execute(cli: &Cli, command: Command) -> Result<()> {
             let hindsight = use_cases(store)?;
             analysis::end(&hindsight, &id, llm, json, &mut out)?
         }
-        Command::Analyze { id, all, llm, json } => {
-            let id = id.as_deref().filter(|_| !all);
-            analysis::analyze(&use_cases(store)?, id, &llm, json, &mut out)?
-        }
+        Command::Analyze {
+            ids,
+            all: _,
+            llm,
+            json,
+        } => analysis::analyze(&use_cases(store)?, &ids, &llm, json, &mut out)?,
         Command::Actions { open, limit, json } => {
             analysis::actions(&use_cases(store)?, open, limit, json, &mut out)?
         }
