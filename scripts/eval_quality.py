@@ -379,6 +379,27 @@ def pasted(summary: str, messages: list[str] | None, n: int = PASTE_RUN) -> floa
     return len(covered) / len(words)
 
 
+SPOKEN = {"i", "im", "ive", "id", "ill", "me", "my", "mine", "myself", "we", "were", "weve",
+          "wed", "well", "us", "our", "ours", "ourselves", "you", "youre", "youve", "youd",
+          "youll", "your", "yours", "yourself", "yourselves"}
+SPOKEN_RE = re.compile(r"[A-Za-z]+(?:['’][a-z]+)?")
+
+
+def spoken(summary: str) -> bool:
+    """Whether the summary speaks as a message does, in the first or second person ("I found a
+    flat…", "Bonfim sounds like us", "you should…") rather than about the user: a pasted
+    message. "US" the country and "were"/"well"/"ill" as words of their own do not count."""
+    for w in SPOKEN_RE.findall(summary):
+        if w == "US":
+            continue
+        bare = w.replace("'", "").replace("’", "").lower()
+        if bare in ("were", "well", "ill", "id") and "'" not in w and "’" not in w:
+            continue
+        if bare in SPOKEN:
+            return True
+    return False
+
+
 def action_text(item) -> str:
     if isinstance(item, dict):
         return str(item.get("text") or "")
@@ -412,7 +433,8 @@ def score_analysis(analysis: dict | None, ref: dict, prompt: PromptText, ok: boo
                 "action_precision": 0.0, "action_recall": 0.0, "action_tp": 0, "action_fp": 0,
                 "action_fn": len(ref["action_items"]), "action_pairs": [], "owner_agreement": None,
                 "topic_overlap": 0.0, "sentiment_exact": 0.0, "sentiment_adjacent": 0.0,
-                "copied_prompt": None, "repeated": None, "doubted": None, "pasted": None}
+                "copied_prompt": None, "repeated": None, "doubted": None, "pasted": None,
+                "spoken": None}
     summary = str(analysis.get("summary") or "")
     key_points = " \n ".join(str(p) for p in analysis.get("key_points") or [])
     facts = ref["summary_facts"]
@@ -448,6 +470,7 @@ def score_analysis(analysis: dict | None, ref: dict, prompt: PromptText, ok: boo
         "copied_prompt": copied_prompt(analysis, prompt),
         "repeated": repeated_lines(analysis),
         "pasted": pasted(summary, messages),
+        "spoken": spoken(summary),
         # The app's own checks (analysis/doubts.rs): None for a binary that has none.
         "doubted": (bool(analysis["doubts"]) if isinstance(analysis.get("doubts"), list)
                     else None),
@@ -483,6 +506,8 @@ def aggregate_analyses(items: list[dict]) -> dict:
         "copied_prompt": mean(1.0 if x["copied_prompt"] else 0.0 for x in s),
         "repeated": mean(1.0 if x["repeated"] else 0.0 for x in s),
         "pasted": mean(x.get("pasted") for x in s),
+        "spoken": mean(None if x.get("spoken") is None else (1.0 if x["spoken"] else 0.0)
+                       for x in s),
         "doubted": mean(None if x.get("doubted") is None else (1.0 if x["doubted"] else 0.0)
                         for x in s),
         "seconds_mean": mean(it.get("seconds") for it in items),
@@ -603,6 +628,8 @@ THRESHOLDS = {
     "max_copied": ("analysis", "copied_prompt", "max", True),
     "max_repeated": ("analysis", "repeated", "max", True),
     "max_doubted": ("analysis", "doubted", "max", True),
+    "max_pasted": ("analysis", "pasted", "max", True),
+    "max_spoken": ("analysis", "spoken", "max", True),
     "max_seconds_per_analysis": ("analysis", "seconds_mean", "max", False),
     "min_ask_accuracy": ("ask", "accuracy", "min", True),
     "min_citation_accuracy": ("ask", "citation_accuracy", "min", True),
@@ -645,7 +672,7 @@ def secs(v) -> str:
 
 
 MAIN_HEADER = ("| set | label | n an | valid% | facts% | actR% | actP% | topics% | sent% | sent~% | "
-               "copy% | rep% | paste% | doubt% | s/an | n q | ask% | cite% | cited% | retr% | honest% | s/q |")
+               "copy% | rep% | paste% | 1st% | doubt% | s/an | n q | ask% | cite% | cited% | retr% | honest% | s/q |")
 FOLLOW_HEADER = ("| set | label | n follow-ups | in thread ask% | cite% | retr% | "
                  "alone ask% | alone retr% |")
 KIND_HEADER = "| set | label | fact% | paraphrase% | multi_hop% | temporal% | no_answer% (honest) |"
@@ -661,7 +688,7 @@ def markdown(runs: list[dict]) -> str:
             pct(an.get("action_precision")), pct(an.get("topic_overlap")),
             pct(an.get("sentiment_exact")), pct(an.get("sentiment_adjacent")),
             pct(an.get("copied_prompt")), pct(an.get("repeated")), pct(an.get("pasted")),
-            pct(an.get("doubted")),
+            pct(an.get("spoken")), pct(an.get("doubted")),
             secs(an.get("seconds_mean")),
             str(ask.get("n", 0)), pct(ask.get("accuracy")), pct(ask.get("citation_accuracy")),
             pct(ask.get("cited_any")), pct(ask.get("retrieval_hit")),
@@ -688,7 +715,8 @@ def markdown(runs: list[dict]) -> str:
     lines += ["", "facts: summary fact coverage; actR/actP: action-item recall/precision (mean per "
               "conversation); sent~: mixed vs positive/negative counts half; copy: copies prompt "
               "text; rep: repeats itself; paste: share of the summary pasted word for word from the "
-              "messages (runs of 8 words or more); ask: answerable questions correct; cite: cited answers "
+              "messages (runs of 8 words or more); 1st: summaries in the first or second person ("
+              "\"I\", \"we\", \"you\": a message, not a summary); ask: answerable questions correct; cite: cited answers "
               "citing an evidence message; cited: answers with a [n]; retr: evidence retrieved; "
               "honest: no-answer questions answered \"not found\" without citations; follow-ups: "
               "questions asked right after another one (--previous, as in a thread in the window), "
@@ -789,12 +817,29 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
                 raise SystemExit(f"eval_quality: `hindsight {step}` failed (exit {r['rc']}):\n"
                                  f"{r['stderr'].strip()}")
         chosen = pick_round_robin(refs["analyses"], "sentiment", args.analyses)
-        for k, ref in enumerate(chosen, 1):
-            r = run_cmd(base + ["analyze", ref["conversation_id"], "--json"] + llm_flags(args), env,
-                        args.timeout)
+        batch = None
+        if chosen and not args.one_by_one:
+            # One `analyze` for every chosen conversation: one model load, not one each.
+            log(f"[{set_name}] analysing {len(chosen)} conversations in one run …")
+            r = run_cmd(base + ["analyze"] + [ref["conversation_id"] for ref in chosen]
+                        + ["--json"] + llm_flags(args), env, args.timeout * len(chosen))
             doc = parse_json(r["stdout"])
-            analysis = extract_analysis(doc)
-            ok = r["rc"] == 0 and analysis is not None
+            done = {a.get("conversation_id"): a for a in (doc or {}).get("analysed") or []
+                    if isinstance(a, dict)}
+            batch = {"r": r, "doc": doc, "done": done, "seconds": r["seconds"] / len(chosen)}
+        for k, ref in enumerate(chosen, 1):
+            if batch is None:
+                r = run_cmd(base + ["analyze", ref["conversation_id"], "--json"] + llm_flags(args),
+                            env, args.timeout)
+                doc = parse_json(r["stdout"])
+                analysis = extract_analysis(doc)
+                ok = r["rc"] == 0 and analysis is not None
+            else:
+                doc = batch["doc"]
+                analysis = batch["done"].get(ref["conversation_id"])
+                ok = analysis is not None
+                r = dict(batch["r"], rc=0 if ok else (batch["r"]["rc"] or 1),
+                         seconds=batch["seconds"])
             scores = score_analysis(analysis, ref, prompt, ok,
                                     messages.get(ref["conversation_id"]))
             run["analyses"].append({
@@ -864,6 +909,8 @@ def parse_args(argv=None):
     p.add_argument("--analyses", type=int, help="analyse only N conversations (spread over sentiments)")
     p.add_argument("--questions", type=int, help="ask only N questions (spread over kinds)")
     p.add_argument("--follow-ups", type=int, help="ask only the first N follow-up questions (0: none)")
+    p.add_argument("--one-by-one", action="store_true",
+                   help="one `analyze` per conversation (a binary that takes one id), not one for all")
     p.add_argument("--follow-ups-alone", action="store_true",
                    help="also ask each follow-up without its earlier question (the baseline)")
     p.add_argument("--out", type=Path, help="write every per-item result here (JSON)")

@@ -101,6 +101,15 @@ class AnalysisScoring(unittest.TestCase):
         self.assertIsNone(eq.score_analysis(GOOD, PORTO_REF, prompt())["pasted"])
         self.assertEqual(eq.pasted("too short to paste", messages), 0.0)
 
+    def test_a_summary_in_the_first_or_second_person_is_caught(self):
+        self.assertFalse(eq.score_analysis(GOOD, PORTO_REF, prompt())["spoken"])
+        for text in ("Bonfim sounds like us.", "I found a flat.", "We're staying in Ribeira.",
+                     "You should book early.", "The user asked if my plan works."):
+            self.assertTrue(eq.spoken(text), text)
+        for text in ("The user and Sam were flying to the US.", "They planned it well.",
+                     "The user is ill."):
+            self.assertFalse(eq.spoken(text), text)
+
     def test_copied_prompt_text_is_caught(self):
         s = eq.score_analysis(SHAPE_COPY, PORTO_REF, prompt())
         self.assertIsNotNone(s["copied_prompt"])
