@@ -178,4 +178,39 @@ fn cli_end_analyses_and_show_prints_it() {
     assert!(again["analysed"].as_array().unwrap().is_empty(), "all done");
     let items: serde_json::Value = serde_json::from_str(&run(&["actions", "--json"])).unwrap();
     assert!(items.is_array());
+
+    // Several ids in one run (one model load): each is analysed again, in the order given.
+    let lisbon = "0b9e3c1a-7d2f-4c55-9a61-2f0f6f1f4a01";
+    let both: serde_json::Value = serde_json::from_str(&run(&[
+        "analyze",
+        id,
+        lisbon,
+        "--url",
+        &server.url,
+        "--json",
+    ]))
+    .unwrap();
+    let ids: Vec<&str> = both["analysed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["conversation_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [id, lisbon], "{both}");
+    // An unknown id fails the command before any model is asked.
+    let out = crate::common::hindsight(
+        dir.path(),
+        None,
+        &[
+            "analyze",
+            lisbon,
+            "no-such-id",
+            "--url",
+            "http://127.0.0.1:9",
+            "--json",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-id"), "{err}");
 }

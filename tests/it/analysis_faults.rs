@@ -69,6 +69,12 @@ async fn a_good_answer_is_stored_with_schema_and_summary() {
         "mixed"
     );
     assert!(req["temperature"].as_f64().unwrap() <= 0.3);
+    // What only the built-in engine reads stays out of a server's request.
+    let fields: Vec<&String> = req.as_object().unwrap().keys().collect();
+    assert!(
+        fields.iter().all(|k| !k.starts_with("hindsight_")),
+        "{fields:?}"
+    );
 }
 
 #[tokio::test]
