@@ -345,14 +345,19 @@ if cmd == "import":
 elif cmd == "embed":
     print(json.dumps({"embedded": 1, "failed": 0}))
 elif cmd == "analyze":
-    ref = next(a for a in refs["analyses"] if a["conversation_id"] == args[3])
-    analysis = {"conversation_id": args[3],
-                "summary": "They talked. " + ". ".join(f[0] for f in ref["summary_facts"]) + ".",
-                "sentiment": ref["sentiment"], "sentiment_score": 0.1,
-                "topics": [t[0] for t in ref["topics"]], "key_points": ["A fact"],
-                "action_items": [dict(a, id=i, done=False) for i, a in enumerate(ref["action_items"])],
-                "model": "oracle"}
-    print(json.dumps({"analysed": [analysis], "failed": []}))
+    # like the real CLI: every id up to the first flag, one analysis each
+    ids = args[3:next(i for i, a in enumerate(args) if i > 3 and a.startswith("--"))]
+    analysed = []
+    for cid in ids:
+        ref = next(a for a in refs["analyses"] if a["conversation_id"] == cid)
+        analysed.append({"conversation_id": cid,
+                         "summary": "They talked. " + ". ".join(f[0] for f in ref["summary_facts"]) + ".",
+                         "sentiment": ref["sentiment"], "sentiment_score": 0.1,
+                         "topics": [t[0] for t in ref["topics"]], "key_points": ["A fact"],
+                         "action_items": [dict(a, id=i, done=False)
+                                          for i, a in enumerate(ref["action_items"])],
+                         "model": "oracle"})
+    print(json.dumps({"analysed": analysed, "failed": []}))
 elif cmd == "ask":
     q = next(q for q in refs["questions"] + refs["follow_ups"] if q["question"] == args[3])
     # a follow-up is found only with the question it follows up on, as in the window's thread
@@ -408,6 +413,14 @@ class EndToEndWithFakeBinary(unittest.TestCase):
         self.assertEqual(set(run["metrics"]["ask"]["per_kind"]), set(eq.KINDS))
         self.assertIn("| b | oracle | 5 | 100 | 100 |", table)
         self.assertFalse(Path(run["data_dir"]).exists())
+
+    def test_one_analyze_for_all_scores_as_one_per_conversation(self):
+        _, batch, _ = self.run_eval("--questions", "0")
+        _, single, _ = self.run_eval("--questions", "0", "--one-by-one")
+        for results in (batch, single):
+            self.assertEqual(results["runs"][0]["metrics"]["analysis"]["valid"], 1.0)
+        self.assertEqual([a["scores"] for a in batch["runs"][0]["analyses"]],
+                         [a["scores"] for a in single["runs"][0]["analyses"]])
 
     def test_follow_ups_are_asked_after_their_question_and_alone(self):
         code, results, table = self.run_eval("--follow-ups", "3", "--follow-ups-alone",
