@@ -721,7 +721,11 @@ fn the_builtin_models_analysis_of_the_porto_conversation_speaks_about_the_user()
         .id;
     let store = Arc::new(Mutex::new(t.store));
     let analysis = runtime()
-        .block_on(analyze_conversation(&store, &builtin_llm(500, 0.2, Some(7)), &id))
+        .block_on(analyze_conversation(
+            &store,
+            &builtin_llm(500, 0.2, Some(7)),
+            &id,
+        ))
         .unwrap_or_else(|e| panic!("the built-in model's analysis failed: {e}"));
     let summary = analysis.summary.clone().expect("a summary");
     assert!(summary.contains("Porto"), "{summary}");
