@@ -78,6 +78,8 @@ export function App() {
     });
   }, []);
   const [shortcutsOpen, setShortcutsOpen] = useState(false);
+  // The chat made last with New chat or Ctrl+N: its message box takes the keyboard when it shows.
+  const [created, setCreated] = useState<string | null>(null);
   const newChat = () =>
     api.createConversation().then(
       (c) => {
@@ -85,8 +87,7 @@ export function App() {
         setAsking(false);
         setFocus(null);
         setSelected(c.id);
-        // The composer of the new chat takes the keyboard once it is on screen.
-        setTimeout(() => document.querySelector<HTMLElement>("[data-testid=composer]")?.focus(), 50);
+        setCreated(c.id);
       },
       (e) => showError(e),
     );
@@ -328,6 +329,7 @@ export function App() {
             key={detail.conversation.id}
             detail={detail}
             focus={focus}
+            focusComposer={detail.conversation.id === created}
             onChanged={() => setVersion((v) => v + 1)}
             onOpenSettings={() => setView("settings")}
             onDeleted={(id) => {

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, errorMessage, type Message } from "./api";
 import { chatEventApplier } from "./chatEvents";
 
@@ -6,6 +6,7 @@ import { chatEventApplier } from "./chatEvents";
  * The message box under a conversation. Sends with Enter (Shift+Enter: new line), streams the
  * answer into the message list through `onMessages`, and can stop it (Stop or Esc). Writing
  * to an ended conversation reopens it first (`ended`): nothing to click before continuing.
+ * `autoFocus` gives the box the keyboard as it appears (a chat just made with New chat or Ctrl+N).
  */
 export function Composer({
   conversationId,
@@ -13,9 +14,11 @@ export function Composer({
   onMessages,
   onDone,
   onOpenSettings,
+  autoFocus = false,
 }: {
   conversationId: string;
   ended?: boolean;
+  autoFocus?: boolean;
   /** Adds or replaces messages (by id) in the view. */
   onMessages: (update: (ms: Message[]) => Message[]) => void;
   onDone: () => void;
@@ -28,6 +31,12 @@ export function Composer({
   // disabled, saying why.
   const [noModel, setNoModel] = useState<string | null>(null);
   const [recheck, setRecheck] = useState(0);
+  // On mount, not after a fixed delay: the view appears only once the conversation has loaded,
+  // which on a busy machine takes longer than any delay one would pick.
+  const box = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    if (autoFocus) box.current?.focus();
+  }, [autoFocus, conversationId]);
   useEffect(() => {
     api.llmStatus(false).then(
       (s) => setNoModel(s.available === false ? (s.problem ?? "the LLM server is not answering") : null),
@@ -83,6 +92,7 @@ export function Composer({
       )}
       <div className="composer-row">
         <textarea
+          ref={box}
           data-testid="composer"
           aria-label="Message"
           placeholder="Write a message… (Enter sends, Shift+Enter adds a line)"

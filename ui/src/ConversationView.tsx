@@ -19,6 +19,7 @@ export function ConversationView({
   onChanged,
   onDeleted,
   onOpenSettings,
+  focusComposer = false,
 }: {
   detail: ConversationDetail;
   /** A message to scroll to and highlight (opened from a search hit or a citation). */
@@ -26,6 +27,8 @@ export function ConversationView({
   onChanged: () => void;
   onDeleted: (id: string) => void;
   onOpenSettings: () => void;
+  /** The message box takes the keyboard when the view appears (a chat just created). */
+  focusComposer?: boolean;
 }) {
   const c = detail.conversation;
   // Below 1100 px the insights panel is a drawer (styles.css); Escape closes it.
@@ -353,6 +356,7 @@ export function ConversationView({
         onMessages={setMessages}
         onDone={onChanged}
         onOpenSettings={onOpenSettings}
+        autoFocus={focusComposer}
       />
     </section>
     <InsightsPanel conversation={c} open={insightsOpen} onClose={() => setInsightsOpen(false)} />
