@@ -7,6 +7,7 @@ pub mod detect;
 pub mod gguf_tokenizer;
 mod grammar;
 pub mod llama;
+mod logit_mask;
 mod provider;
 mod quant;
 mod repeats;

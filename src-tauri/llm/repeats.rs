@@ -7,6 +7,8 @@
 //! key point may still quote the summary). The model then closes the string or says something
 //! new. Unconstrained text has its own guard (`builtin::looping` stops it).
 
+use super::logit_mask::mask_unless_all;
+
 /// Runs of this many tokens are not repeated within a value: long enough for a name or a
 /// date ("Saturday 12 December") to recur, short enough to stop a sentence coming back.
 pub const NO_REPEAT_TOKENS: usize = 8;
@@ -18,9 +20,11 @@ pub struct NoRepeat {
     depth: usize,
     in_string: bool,
     escaped: bool,
+    /// A key of the top-level object comes next (after its `{` or a `,`), not a value.
+    key_next: bool,
     /// Index in the output of the first token of the current top-level value.
     start: usize,
-    /// The last string read at the top level, and the key of the value being written.
+    /// The key being read, and the key of the value being written.
     text: String,
     key: String,
 }
@@ -36,7 +40,7 @@ impl NoRepeat {
                     '"' => self.in_string = false,
                     _ => {}
                 }
-                if self.in_string && self.depth == 1 {
+                if self.in_string && self.key_next && self.depth == 1 {
                     self.text.push(c);
                 }
                 continue;
@@ -46,16 +50,22 @@ impl NoRepeat {
                     self.in_string = true;
                     self.text.clear();
                 }
-                '{' | '[' => self.depth += 1,
+                '{' => {
+                    self.depth += 1;
+                    self.key_next = self.depth == 1;
+                }
+                '[' => self.depth += 1,
                 '}' | ']' => self.depth = self.depth.saturating_sub(1),
                 // A new key or a new value of the top-level object: the window starts again.
                 ':' if self.depth == 1 => {
                     self.start = index + 1;
                     self.key = std::mem::take(&mut self.text);
+                    self.key_next = false;
                 }
                 ',' if self.depth == 1 => {
                     self.start = index + 1;
                     self.key.clear();
+                    self.key_next = true;
                 }
                 _ => {}
             }
@@ -81,25 +91,12 @@ impl NoRepeat {
             return 0;
         }
         let tail = &value[value.len() - (n - 1)..];
-        let allowed = |t: u32| logits.get(t as usize).is_some_and(|l| l.is_finite());
-        let mut masked: Vec<u32> = value
+        let repeats = value
             .windows(n)
             .filter(|w| &w[..n - 1] == tail)
             .map(|w| w[n - 1])
-            .filter(|&t| allowed(t) && maskable(t))
-            .collect();
-        masked.sort_unstable();
-        masked.dedup();
-        // Counting what the schema allows is a pass over the vocabulary: only when needed.
-        if masked.is_empty() || masked.len() >= logits.iter().filter(|l| l.is_finite()).count() {
-            return 0;
-        }
-        for &t in &masked {
-            if let Some(l) = logits.get_mut(t as usize) {
-                *l = f32::NEG_INFINITY;
-            }
-        }
-        masked.len()
+            .filter(|&t| maskable(t));
+        mask_unless_all(logits, repeats)
     }
 }
 

@@ -10,6 +10,8 @@ use std::collections::HashSet;
 
 use tokenizers::Tokenizer;
 
+use super::logit_mask::mask_unless_all;
+
 /// First and second person words, as a message says them (lower case mid-sentence).
 const SPOKEN: &[&str] = &[
     "I",
@@ -70,20 +72,7 @@ impl Spoken {
 
     /// Masks these words out (`-inf`), unless that leaves no token allowed; says how many.
     pub fn mask(&self, logits: &mut [f32]) -> usize {
-        let allowed = |l: &f32| l.is_finite();
-        let hits: Vec<u32> = self
-            .ids
-            .iter()
-            .copied()
-            .filter(|&t| logits.get(t as usize).is_some_and(allowed))
-            .collect();
-        if hits.is_empty() || hits.len() >= logits.iter().filter(|l| allowed(l)).count() {
-            return 0;
-        }
-        for &t in &hits {
-            logits[t as usize] = f32::NEG_INFINITY;
-        }
-        hits.len()
+        mask_unless_all(logits, self.ids.iter().copied())
     }
 }
 
