@@ -851,17 +851,15 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
             log(f"[{set_name}] analysis {k}/{len(chosen)} {ref['title'][:40]!r}: "
                 f"{'ok' if ok else 'FAILED'} in {r['seconds']:.1f} s"
                 + ("" if ok else f" ({r['stderr'].strip()[-200:]})"))
-        def ask(q: dict, previous: str | None) -> dict:
-            """One `hindsight ask`, scored; `previous` asks it as a follow-up."""
-            argv = ["ask", q["question"]] + (["--previous", previous] if previous else [])
-            r = run_cmd(base + argv + ["--json"] + llm_flags(args), env, args.timeout)
-            doc = parse_json(r["stdout"])
-            ok = r["rc"] == 0 and isinstance(doc, dict)
+        def scored(q: dict, previous: str | None, doc, rc: int, seconds: float, stderr: str) -> dict:
+            """One answer (`doc`, as `ask --json` prints it) scored; `previous` asked it as a
+            follow-up."""
+            ok = rc == 0 and isinstance(doc, dict) and "error" not in doc
             doc = doc if ok else {}
             return {
                 "id": q["id"], "kind": q["kind"], "question": q["question"], "previous": previous,
-                "ok": ok, "rc": r["rc"], "seconds": round(r["seconds"], 2),
-                "stderr": r["stderr"][-2000:] if not ok else "",
+                "ok": ok, "rc": rc if rc != 0 or ok else 1, "seconds": round(seconds, 2),
+                "stderr": stderr[-2000:] if not ok else "",
                 "answer": doc.get("answer") if ok else None,
                 "excerpts": [{key: e.get(key) for key in ("message_id", "conversation_id", "similarity", "title")}
                              for e in (doc.get("excerpts") or []) if isinstance(e, dict)],
@@ -869,21 +867,56 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
                 "answer_any": q["answer_any"], "evidence": q["evidence"],
                 "scores": score_question(doc if ok else None, q, ask_prompt, ok)}
 
+        def ask_one(q: dict, previous: str | None) -> dict:
+            """One `hindsight ask` process for one question."""
+            argv = ["ask", q["question"]] + (["--previous", previous] if previous else [])
+            r = run_cmd(base + argv + ["--json"] + llm_flags(args), env, args.timeout)
+            return scored(q, previous, parse_json(r["stdout"]), r["rc"], r["seconds"], r["stderr"])
+
+        def ask_all(plan: list[tuple[str, dict, str | None]]) -> list[dict]:
+            """Every question in one `hindsight ask --questions FILE` (one model load, one
+            schema compiled, as the window asks one after another); its answers come one JSON
+            line each, in order. A line missing (the run died) scores as a failed answer."""
+            qfile = data_dir / "questions.jsonl"
+            qfile.write_text("".join(json.dumps({"question": q["question"], "previous": prev}) + "\n"
+                                     for _, q, prev in plan))
+            log(f"[{set_name}] asking {len(plan)} questions in one run …")
+            r = run_cmd(base + ["ask", "--questions", str(qfile), "--json"] + llm_flags(args),
+                        env, args.timeout * len(plan))
+            docs = [parse_json(line) for line in r["stdout"].splitlines() if line.strip()]
+            items = []
+            for k, (_, q, prev) in enumerate(plan):
+                doc = docs[k] if k < len(docs) else None
+                if not (isinstance(doc, dict) and doc.get("question") == q["question"]):
+                    items.append(scored(q, prev, None, r["rc"] or 1, r["seconds"] / len(plan),
+                                        r["stderr"] or "no answer line"))
+                    continue
+                items.append(scored(q, prev, doc, 0, float(doc.get("seconds") or 0.0),
+                                    str(doc.get("error") or "")))
+            return items
+
         def logged(what: str, item: dict) -> None:
             log(f"[{set_name}] {what} {item['id']} ({item['kind']}): "
-                f"{'correct' if item['scores']['correct'] else 'wrong'} in {item['seconds']:.1f} s")
+                f"{'correct' if item['scores']['correct'] else 'wrong'} in {item['seconds']:.1f} s"
+                + ("" if item["ok"] else f" ({item['stderr'].strip()[-200:]})"))
 
         questions = pick_round_robin(refs["questions"], "kind", args.questions)
-        for k, q in enumerate(questions, 1):
-            run["questions"].append(ask(q, None))
-            logged(f"ask {k}/{len(questions)}", run["questions"][-1])
         follow_ups = (refs.get("follow_ups") or [])[:args.follow_ups]
-        for k, q in enumerate(follow_ups, 1):
-            run["follow_ups"].append(ask(q, q["after"]))
-            logged(f"follow-up {k}/{len(follow_ups)}", run["follow_ups"][-1])
+        # (where the answer goes, the question, the question it follows up on)
+        plan: list[tuple[str, dict, str | None]] = [("questions", q, None) for q in questions]
+        for q in follow_ups:
+            plan.append(("follow_ups", q, q["after"]))
             if args.follow_ups_alone:
-                run["follow_ups_alone"].append(ask(q, None))
-                logged(f"follow-up {k}/{len(follow_ups)} alone", run["follow_ups_alone"][-1])
+                plan.append(("follow_ups_alone", q, None))
+        counts = {"questions": len(questions), "follow_ups": len(follow_ups),
+                  "follow_ups_alone": len(follow_ups)}
+        names = {"questions": "ask", "follow_ups": "follow-up", "follow_ups_alone": "follow-up"}
+        items = ask_all(plan) if plan and not args.one_by_one else []
+        for k, (where, q, prev) in enumerate(plan):
+            item = items[k] if items else ask_one(q, prev)
+            run[where].append(item)
+            logged(f"{names[where]} {len(run[where])}/{counts[where]}"
+                   + (" alone" if where == "follow_ups_alone" else ""), item)
     finally:
         if args.keep_data:
             log(f"[{set_name}] data kept in {data_dir}")
@@ -910,7 +943,8 @@ def parse_args(argv=None):
     p.add_argument("--questions", type=int, help="ask only N questions (spread over kinds)")
     p.add_argument("--follow-ups", type=int, help="ask only the first N follow-up questions (0: none)")
     p.add_argument("--one-by-one", action="store_true",
-                   help="one `analyze` per conversation (a binary that takes one id), not one for all")
+                   help="one `analyze` per conversation and one `ask` per question (a binary "
+                        "without batches), not one run for all")
     p.add_argument("--follow-ups-alone", action="store_true",
                    help="also ask each follow-up without its earlier question (the baseline)")
     p.add_argument("--out", type=Path, help="write every per-item result here (JSON)")

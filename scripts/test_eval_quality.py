@@ -359,17 +359,26 @@ elif cmd == "analyze":
                          "model": "oracle"})
     print(json.dumps({"analysed": analysed, "failed": []}))
 elif cmd == "ask":
-    q = next(q for q in refs["questions"] + refs["follow_ups"] if q["question"] == args[3])
-    # a follow-up is found only with the question it follows up on, as in the window's thread
-    alone = q["kind"] == "follow_up" and "--previous" not in args
-    if q["kind"] == "follow_up" and not alone:
-        assert args[args.index("--previous") + 1] == q["after"], args
-    if q["kind"] == "no_answer" or alone:
-        print(json.dumps({"answer": "I couldn't find anything about that in your history, so I won't guess.",
-                          "excerpts": []}))
-    else:
+    def answer(question, previous):
+        q = next(q for q in refs["questions"] + refs["follow_ups"] if q["question"] == question)
+        # a follow-up is found only with the question it follows up on, as in the window's thread
+        alone = q["kind"] == "follow_up" and previous is None
+        if q["kind"] == "follow_up" and not alone:
+            assert previous == q["after"], (question, previous)
+        if q["kind"] == "no_answer" or alone:
+            return {"answer": "I couldn't find anything about that in your history, so I won't guess.",
+                    "excerpts": []}
         ex = [{"message_id": m, "conversation_id": "c", "similarity": 0.5, "title": "t"} for m in q["evidence"]]
-        print(json.dumps({"answer": " and ".join(q["answer_any"][0]) + " [1].", "excerpts": ex}))
+        return {"answer": " and ".join(q["answer_any"][0]) + " [1].", "excerpts": ex}
+    if "--questions" in args:
+        # like the real CLI: one JSON line per question of the file, in order
+        for line in open(args[args.index("--questions") + 1]):
+            q = json.loads(line)
+            print(json.dumps(dict(answer(q["question"], q.get("previous")), question=q["question"],
+                                  previous=q.get("previous"), seconds=0.5)))
+    else:
+        previous = args[args.index("--previous") + 1] if "--previous" in args else None
+        print(json.dumps(answer(args[3], previous)))
 '''
 
 
@@ -421,6 +430,17 @@ class EndToEndWithFakeBinary(unittest.TestCase):
             self.assertEqual(results["runs"][0]["metrics"]["analysis"]["valid"], 1.0)
         self.assertEqual([a["scores"] for a in batch["runs"][0]["analyses"]],
                          [a["scores"] for a in single["runs"][0]["analyses"]])
+
+    def test_one_ask_for_all_scores_as_one_per_question(self):
+        _, batch, _ = self.run_eval("--analyses", "0", "--follow-ups", "3", "--follow-ups-alone")
+        _, single, _ = self.run_eval("--analyses", "0", "--follow-ups", "3", "--follow-ups-alone",
+                                     "--one-by-one")
+        for part in ("questions", "follow_ups", "follow_ups_alone"):
+            got = [(q["id"], q["previous"], q["ok"], q["scores"]) for q in batch["runs"][0][part]]
+            want = [(q["id"], q["previous"], q["ok"], q["scores"]) for q in single["runs"][0][part]]
+            self.assertEqual(got, want, part)
+            self.assertTrue(got, part)
+        self.assertEqual(batch["runs"][0]["questions"][0]["seconds"], 0.5, "each answer's own time")
 
     def test_follow_ups_are_asked_after_their_question_and_alone(self):
         code, results, table = self.run_eval("--follow-ups", "3", "--follow-ups-alone",

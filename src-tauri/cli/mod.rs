@@ -265,11 +265,17 @@ pub enum Command {
     },
     /// Ask a question about your history: the LLM answers citing past messages as [n].
     Ask {
-        question: String,
+        #[arg(required_unless_present = "questions")]
+        question: Option<String>,
         /// The question this one follows up on, as in a thread in the window ("And how much
         /// was it?" after "Which guesthouse did we book?"): the excerpts are searched for both.
-        #[arg(long, value_name = "QUESTION")]
+        #[arg(long, value_name = "QUESTION", conflicts_with = "questions")]
         previous: Option<String>,
+        /// Asks every question of a JSON Lines file ("-": standard input), one
+        /// {"question": "…", "previous": "…"} per line, loading the model once; with --json,
+        /// prints one answer (or {"question", "error"}) per line as each is done.
+        #[arg(long, value_name = "FILE", conflicts_with = "question")]
+        questions: Option<PathBuf>,
         #[command(flatten)]
         llm: LlmArgs,
         #[arg(long)]
@@ -758,12 +764,19 @@ fn execute(cli: &Cli, command: Command) -> Result<()> {
         Command::Ask {
             question,
             previous,
+            questions,
             llm,
             json,
         } => {
             let hindsight = std::sync::Arc::new(use_cases(store)?);
-            let previous = previous.as_deref();
-            search::ask(&hindsight, &question, previous, &llm, json, &mut out)?
+            match (questions, question) {
+                (Some(file), _) => search::ask_many(&hindsight, &file, &llm, json, &mut out)?,
+                (None, Some(question)) => {
+                    let previous = previous.as_deref();
+                    search::ask(&hindsight, &question, previous, &llm, json, &mut out)?
+                }
+                (None, None) => return Err(Error::Invalid("no question to ask".into())),
+            }
         }
         Command::Diagnostics { json } => {
             let report = use_cases(store)?.diagnostics()?;

@@ -148,10 +148,129 @@ pub fn ask(
     json: bool,
     out: &mut impl Write,
 ) -> Result<()> {
+    let runtime = prepare_ask(hindsight, llm)?;
+    let result = ask_streamed(hindsight, &runtime, question, previous, !json)?;
+    if json {
+        return print_json(out, &result);
+    }
+    print_sources(&result, out)?;
+    if result.answer.is_empty() {
+        return Err(empty_answer());
+    }
+    Ok(())
+}
+
+/// One line of `ask --questions`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QuestionLine {
+    question: String,
+    #[serde(default)]
+    previous: Option<String>,
+}
+
+/// Asks every question of a JSON Lines file (`-`: standard input) in one run: the model and
+/// the answer's schema are loaded once, not once per question. The whole file is read and
+/// checked before the first question. One question failing does not stop the others; the
+/// run fails at the end if any did.
+pub fn ask_many(
+    hindsight: &Arc<Hindsight>,
+    file: &std::path::Path,
+    llm: &LlmArgs,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<()> {
+    let text = if file == std::path::Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| Error::io("<stdin>", e))?
+    } else {
+        std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?
+    };
+    let mut lines = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let q: QuestionLine = serde_json::from_str(line).map_err(|e| {
+            Error::Invalid(format!(
+                "{} line {}: expected {{\"question\": \"…\", \"previous\": \"…\"}}: {e}",
+                file.display(),
+                n + 1
+            ))
+        })?;
+        lines.push(q);
+    }
+    if lines.is_empty() {
+        return Err(Error::Invalid(format!("{}: no questions", file.display())));
+    }
+    let runtime = prepare_ask(hindsight, llm)?;
+    let mut failed = 0;
+    for q in &lines {
+        let started = std::time::Instant::now();
+        if !json {
+            write_out(out, format_args!("Q: {}\n", q.question))?;
+        }
+        let result = ask_streamed(
+            hindsight,
+            &runtime,
+            &q.question,
+            q.previous.as_deref(),
+            !json,
+        )
+        .and_then(|r| {
+            if r.answer.is_empty() {
+                Err(empty_answer())
+            } else {
+                Ok(r)
+            }
+        });
+        let seconds = started.elapsed().as_secs_f64();
+        match result {
+            Ok(result) if json => {
+                let mut line = serde_json::to_value(&result)?;
+                if let Some(fields) = line.as_object_mut() {
+                    fields.insert("question".into(), q.question.clone().into());
+                    fields.insert("previous".into(), q.previous.clone().into());
+                    fields.insert("seconds".into(), seconds.into());
+                }
+                write_out(out, format_args!("{line}\n"))?;
+            }
+            Ok(result) => {
+                print_sources(&result, out)?;
+                write_out(out, format_args!("\n"))?;
+            }
+            Err(e) => {
+                failed += 1;
+                if json {
+                    let line = serde_json::json!({"question": q.question, "previous": q.previous,
+                                                  "error": e.to_string(), "seconds": seconds});
+                    write_out(out, format_args!("{line}\n"))?;
+                } else {
+                    write_out(out, format_args!("\nerror: {e}\n\n"))?;
+                }
+            }
+        }
+        // Each answer reaches a reader (a script, a pipe) as soon as it is done.
+        out.flush().map_err(|e| Error::io("<stdout>", e))?;
+    }
+    if failed > 0 {
+        return Err(Error::Invalid(format!(
+            "{failed} of {} questions could not be answered",
+            lines.len()
+        )));
+    }
+    Ok(())
+}
+
+fn empty_answer() -> Error {
+    Error::Invalid("the model gave an empty answer".into())
+}
+
+/// The LLM of this run, and a vector for every message: Ask cites by meaning, and a message
+/// without a vector (just imported; the app's worker would embed it in the background) could
+/// never be an excerpt.
+fn prepare_ask(hindsight: &Arc<Hindsight>, llm: &LlmArgs) -> Result<tokio::runtime::Runtime> {
     let runtime = runtime()?;
     llm.apply(hindsight, &runtime)?;
-    // Ask cites by meaning: a message without a vector (just imported; the app's worker would
-    // embed it in the background) could never be an excerpt.
     let missing = hindsight.count_unembedded()?;
     if missing > 0 {
         eprintln!("note: embedding {missing} messages that have no vector yet (`hindsight embed` does this ahead of time)");
@@ -163,12 +282,23 @@ pub fn ask(
             );
         }
     }
-    let result = runtime.block_on(async {
+    Ok(runtime)
+}
+
+/// One question, its answer printed to stdout as it streams when `print` is set.
+fn ask_streamed(
+    hindsight: &Arc<Hindsight>,
+    runtime: &tokio::runtime::Runtime,
+    question: &str,
+    previous: Option<&str>,
+    print: bool,
+) -> Result<crate::search::ask::AskResult> {
+    runtime.block_on(async {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(256);
         let printer = async {
             let mut stdout = std::io::stdout();
             while let Some(piece) = rx.recv().await {
-                if !json {
+                if print {
                     let _ = write!(stdout, "{piece}");
                     let _ = stdout.flush();
                 }
@@ -176,10 +306,11 @@ pub fn ask(
         };
         let (result, ()) = tokio::join!(hindsight.ask(question, previous, tx), printer);
         result
-    })?;
-    if json {
-        return print_json(out, &result);
-    }
+    })
+}
+
+/// The answer's sources, numbered as it cites them.
+fn print_sources(result: &crate::search::ask::AskResult, out: &mut impl Write) -> Result<()> {
     write_out(out, format_args!("\n"))?;
     if !result.excerpts.is_empty() {
         write_out(out, format_args!("\nSources:\n"))?;
@@ -197,9 +328,6 @@ pub fn ask(
                 content.split_whitespace().collect::<Vec<_>>().join(" ")
             ),
         )?;
-    }
-    if result.answer.is_empty() {
-        return Err(Error::Invalid("the model gave an empty answer".into()));
     }
     Ok(())
 }

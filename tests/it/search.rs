@@ -811,4 +811,69 @@ fn cli_ask_answers_with_cited_excerpts_from_the_real_server() {
     ]))
     .unwrap();
     assert!(text.contains("Sources:\n[1] "), "{text}");
+
+    // Several questions in one run (`--questions`, JSON Lines): one answer line each, in order,
+    // the follow-up searched with the question before it.
+    let questions = dir.path().join("questions.jsonl");
+    std::fs::write(
+        &questions,
+        "{\"question\": \"Which neighbourhood did I pick for the Porto trip?\"}\n\n\
+         {\"question\": \"And how long was the trip?\", \"previous\": \"Which neighbourhood did I pick for the Porto trip?\"}\n",
+    )
+    .unwrap();
+    let q = questions.to_str().unwrap();
+    let out = String::from_utf8(run(&[
+        "ask",
+        "--questions",
+        q,
+        "--url",
+        &server.url,
+        "--json",
+    ]))
+    .unwrap();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON answer per line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(
+        lines[0]["question"],
+        "Which neighbourhood did I pick for the Porto trip?"
+    );
+    assert!(lines[0]["previous"].is_null());
+    assert_eq!(lines[1]["question"], "And how long was the trip?");
+    assert_eq!(
+        lines[1]["previous"],
+        "Which neighbourhood did I pick for the Porto trip?"
+    );
+    for line in &lines {
+        assert!(!line["answer"].as_str().unwrap().is_empty(), "{line}");
+        assert!(line["seconds"].as_f64().unwrap() > 0.0, "{line}");
+        assert!(
+            line["excerpts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["conversation_id"] == "e0000000-0000-4000-8000-000000001000"),
+            "the Porto conversation, for the follow-up too: {line}"
+        );
+    }
+    // A bad line is reported with its number before anything is asked.
+    std::fs::write(
+        &questions,
+        "{\"question\": \"ok\"}\n{\"quesion\": \"typo\"}\n",
+    )
+    .unwrap();
+    let o = crate::common::hindsight(
+        dir.path(),
+        Some(&models),
+        &["ask", "--questions", q, "--url", &server.url, "--json"],
+    );
+    assert!(!o.status.success());
+    assert!(o.stdout.is_empty(), "nothing asked");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("line 2"), "{err}");
+    // A question and a file of questions are one or the other.
+    let o = crate::common::hindsight(dir.path(), Some(&models), &["ask", "x", "--questions", q]);
+    assert!(!o.status.success());
 }
