@@ -169,19 +169,33 @@ async fn click(c: &Client, css: &str, wait: Duration, what: &str) {
         .unwrap_or_else(|e| panic!("clicking {what}: {e}"));
 }
 
-/// Saves a screenshot as a CI artefact under `artifacts/screenshots/`.
-/// Waits for the conversation view and checks its title.
+/// Waits until the conversation view shows `title`. The heading on screen may still be the
+/// last conversation's for a moment (a link handed over is an event the window takes when it
+/// can), so this waits for the title, not for any heading.
 async fn expect_heading(c: &Client, title: &str) {
-    let heading = element(
-        c,
-        "[data-testid=conversation-heading]",
-        Duration::from_secs(60),
-        "conversation view",
-    )
-    .await;
-    assert_eq!(heading.text().await.expect("text"), title);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = None;
+    loop {
+        // The heading is re-rendered as the view loads: a node gone meanwhile is read again.
+        if let Ok(heading) = c
+            .find(Locator::Css("[data-testid=conversation-heading]"))
+            .await
+        {
+            if let Ok(text) = heading.text().await {
+                if text == title {
+                    return;
+                }
+                seen = Some(text);
+            }
+        }
+        if Instant::now() > deadline {
+            panic!("the conversation view did not show {title:?} (it showed {seen:?})");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
+/// Saves a screenshot as a CI artefact under `artifacts/screenshots/`.
 async fn screenshot(c: &Client, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/screenshots");
     if let Ok(png) = c.screenshot().await {
