@@ -45,9 +45,20 @@ fn sample(t0: Instant, times: &[Instant]) -> Option<Sample> {
 }
 
 async fn llama(http: &reqwest::Client, base: &str, prompt: &[u32], n: u32) -> Option<Sample> {
+    llama_with(http, base, prompt, n, false).await
+}
+
+/// `cache_prompt`: the server keeps the last prompt's cache and reads only what differs.
+async fn llama_with(
+    http: &reqwest::Client,
+    base: &str,
+    prompt: &[u32],
+    n: u32,
+    cache_prompt: bool,
+) -> Option<Sample> {
     let body = serde_json::json!({
         "prompt": prompt, "n_predict": n, "temperature": 0.0, "stream": true,
-        "cache_prompt": false,
+        "cache_prompt": cache_prompt,
     });
     let t0 = Instant::now();
     let resp = http
@@ -140,7 +151,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect::<Result<_, _>>()?;
     // A long prompt, as a chat with history or an analysis gives.
     let long_text = PROMPTS.join(" ").repeat(LONG_REPEATS);
-    let long = model.token_ids(&model.prompt(&[ChatMessage::new(Role::User, long_text)])?)?;
+    let long =
+        model.token_ids(&model.prompt(&[ChatMessage::new(Role::User, long_text.clone())])?)?;
 
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let (mut ours_long, mut theirs_long) = (Vec::new(), Vec::new());
@@ -156,6 +168,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The KV cache is full-size after the long prompt: measured before the schema runs (their
     // grammar's vocabulary trie is not part of the loaded model).
     let rss = rss_bytes().saturating_sub(rss_before);
+
+    // A chat's next turn: the long prompt, an answer and one more question. Ours read from
+    // nothing (an unrelated prompt just before) and right after the turn before it (the cache
+    // holds that turn); llama.cpp's server with its prompt cache, right after the turn too.
+    let next = model.token_ids(&model.prompt(&[
+        ChatMessage::new(Role::User, long_text),
+        ChatMessage::new(Role::Assistant, "Noted: three questions, asked many times."),
+        ChatMessage::new(Role::User, "Which of them came first?"),
+    ])?)?;
+    let (mut cold, mut warm, mut warm_ref) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        llama_with(&http, &base, &long, 2, true).await;
+        warm_ref.extend(llama_with(&http, &base, &next, 2, true).await);
+        builtin(&model, &prompts[0], 2).await;
+        cold.extend(builtin(&model, &next, 2).await);
+        builtin(&model, &long, 2).await;
+        warm.extend(builtin(&model, &next, 2).await);
+    }
 
     // Schema-constrained decoding's cost: the analysis schema against free text, same prompt.
     let analysis = model.token_ids(&model.prompt(&[
@@ -190,6 +220,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rss as f64 / 1e6,
         rss as f64 / spec.bytes as f64,
         load.as_secs_f64(),
+    );
+    let (cold, warm, warm_ref) = (first(&cold), first(&warm), first(&warm_ref));
+    println!(
+        "next turn: {} answers a {}-token chat's next turn in {warm:.2} s after the turn before ({cold:.2} s read from nothing: {:.2}×; llama.cpp with its prompt cache {warm_ref:.2} s: {:.2}×)",
+        spec.name,
+        next.len(),
+        warm / cold,
+        warm / warm_ref
     );
     let (free, constrained) = (tps(&free), tps(&constrained));
     println!(

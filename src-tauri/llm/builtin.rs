@@ -8,7 +8,8 @@
 //!   the generation before the next forward pass.
 //! - The prompt is the GGUF's own chat template; generation stops at the end-of-turn tokens.
 //!   The prompt is fed in chunks and the KV cache carries the turn (each new token is one
-//!   forward pass over one position).
+//!   forward pass over one position). The cache stays for the next request: a prompt that
+//!   starts with the last one's whole chunks (a chat's next turn) reads only the rest.
 //! - Sampling is candle's `LogitsProcessor`: greedy at temperature 0, else top-p, seeded.
 //! - A request with a JSON schema is constrained to it (`grammar.rs`): its answer parses.
 //! - Free text stops when it falls into a loop (the same run of tokens three times over).
@@ -57,6 +58,8 @@ pub struct GenParams {
 pub struct Generation {
     pub finish: Finish,
     pub token_ids: Vec<u32>,
+    /// Prompt tokens not read again: the cache already held them from the last generation.
+    pub reused_prompt_tokens: usize,
 }
 
 struct Job {
@@ -191,6 +194,8 @@ impl BuiltinModel {
                     spoken: Spoken::of(&worker_tokenizer),
                     tokenizer: worker_tokenizer,
                     stops,
+                    cached: Vec::new(),
+                    exact: 0,
                 };
                 while let Ok(job) = rx.recv() {
                     let result =
@@ -337,13 +342,40 @@ struct Worker {
     spoken: Spoken,
     tokenizer: Arc<Tokenizer>,
     stops: Vec<u32>,
+    /// The tokens whose keys and values the model's cache holds, in order.
+    cached: Vec<u32>,
+    /// How many of them were read in whole prefill chunks from position 0 (a multiple of
+    /// [`PREFILL_CHUNK`]): a later prompt that starts with them need not read them again.
+    exact: usize,
+}
+
+/// How much of `prompt` the cache can give without reading it again: the whole prefill chunks
+/// it shares with `exact` (the cached tokens that were read in whole chunks from position 0),
+/// and never the prompt's last token (its logits start the answer). Whole chunks only, so the
+/// rest is read in the very chunks a fresh start would use and the answer is the same to the
+/// bit: a chat's next turn (the last prompt, the answer, one more message) reads only its tail.
+fn reusable(exact: &[u32], prompt: &[u32]) -> usize {
+    let common = exact.iter().zip(prompt).take_while(|(a, b)| a == b).count();
+    let common = common.min(prompt.len().saturating_sub(1));
+    common / PREFILL_CHUNK * PREFILL_CHUNK
 }
 
 impl Worker {
+    /// One forward pass at `pos`, keeping [`Worker::cached`] in step with the model's cache.
     fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Vec<f32>> {
-        self.model
-            .forward(ids, pos)
-            .map_err(|e| builtin_err("forward pass", e))
+        self.cached.truncate(pos);
+        self.exact = self.exact.min(pos);
+        match self.model.forward(ids, pos) {
+            Ok(logits) => {
+                self.cached.extend_from_slice(ids);
+                Ok(logits)
+            }
+            Err(e) => {
+                self.cached.clear();
+                self.exact = 0;
+                Err(builtin_err("forward pass", e))
+            }
+        }
     }
 
     fn generate(
@@ -365,14 +397,18 @@ impl Worker {
         let mut sampler = LogitsProcessor::from_sampling(params.seed, sampling);
 
         let started = std::time::Instant::now();
-        let mut pos = 0;
+        let reused = reusable(&self.cached[..self.exact], prompt);
+        let mut pos = reused;
         let mut logits = None;
-        for chunk in prompt.chunks(PREFILL_CHUNK) {
+        for chunk in prompt[reused..].chunks(PREFILL_CHUNK) {
             if tokens.is_closed() {
                 return Err(cancelled());
             }
             logits = Some(self.forward(chunk, pos)?);
             pos += chunk.len();
+            if chunk.len() == PREFILL_CHUNK {
+                self.exact = pos;
+            }
         }
         let mut logits = logits.ok_or_else(|| Error::Invalid("empty prompt".into()))?;
         let prefilled = started.elapsed();
@@ -462,6 +498,7 @@ impl Worker {
         };
         tracing::debug!(
             prompt_tokens = prompt.len(),
+            reused,
             prefill_ms = prefilled.as_millis() as u64,
             tokens = out.len(),
             decode_ms = (started.elapsed() - prefilled).as_millis() as u64,
@@ -474,6 +511,7 @@ impl Worker {
                 logprobs,
             },
             token_ids: out,
+            reused_prompt_tokens: reused,
         })
     }
 }
@@ -504,7 +542,28 @@ fn looping(tokens: &[u32]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::looping;
+    use super::{looping, reusable, PREFILL_CHUNK};
+
+    #[test]
+    fn the_cache_gives_whole_shared_chunks_and_never_the_last_token() {
+        let c = PREFILL_CHUNK as u32;
+        let last: Vec<u32> = (0..3 * c).collect();
+        let exact = &last[..2 * c as usize];
+        // A next turn: the last prompt and more. Two whole chunks are shared.
+        let next: Vec<u32> = (0..3 * c + 40).collect();
+        assert_eq!(reusable(exact, &next), 2 * PREFILL_CHUNK);
+        // It departs inside the second chunk: only the first is given.
+        let mut edited = next.clone();
+        edited[c as usize + 5] = 999_999;
+        assert_eq!(reusable(exact, &edited), PREFILL_CHUNK);
+        // The same prompt again: its last token is read again (its logits start the answer).
+        let same: Vec<u32> = (0..2 * c).collect();
+        assert_eq!(reusable(exact, &same), PREFILL_CHUNK);
+        // Another prompt, or nothing cached: read from the start.
+        assert_eq!(reusable(exact, &[7, 8, 9]), 0);
+        assert_eq!(reusable(&[], &next), 0);
+        assert_eq!(reusable(exact, &[]), 0);
+    }
 
     #[test]
     fn a_loop_is_a_run_repeated_three_times_over_48_tokens() {

@@ -363,6 +363,72 @@ fn the_kv_cache_gives_the_same_logits_however_the_prompt_is_fed() {
     assert_eq!(llama.forward(&ids, 0).unwrap(), whole);
 }
 
+/// A chat's next turn on the real model: the prompt is the last one, its answer and one more
+/// message, so the worker reads only the part the cache does not hold, and the answer is the
+/// same, token for token and to the bit in its log-probabilities, as when read from nothing.
+#[test]
+fn a_next_turn_reads_only_what_the_cache_lacks_and_answers_the_same() {
+    // A model of its own: other tests' requests on the shared one would replace its cache.
+    let model = load(BuiltinChoice::Small);
+    let rt = runtime();
+    let run = |prompt: &[u32]| {
+        let (tx, mut rx) = mpsc::channel(1024);
+        let drain = async { while rx.recv().await.is_some() {} };
+        let params = GenParams {
+            logprobs: true,
+            ..greedy(24)
+        };
+        let (generation, ()) =
+            rt.block_on(async { tokio::join!(model.generate(prompt.to_vec(), params, tx), drain) });
+        generation.unwrap()
+    };
+    let opening = "Here are my notes from the week, help me sort them out. ".to_owned()
+        + &"Monday: the boiler engineer came, pressure back to 1.5 bar, invoice to pay by Friday. \
+            Tuesday: booked the 9:10 train to Pinhão for Saturday, return around 18:00. \
+            Wednesday: Ellie's school concert moved to the 14th, bring the cello. "
+            .repeat(10);
+    let first = vec![ChatMessage::new(Role::User, opening.clone())];
+    let first_prompt = model.token_ids(&model.prompt(&first).unwrap()).unwrap();
+    assert!(first_prompt.len() > 600, "{} tokens", first_prompt.len());
+    let answer = run(&first_prompt);
+    let answer_text = model.decode(&answer.token_ids).unwrap();
+    let next = model
+        .token_ids(
+            &model
+                .prompt(&[
+                    ChatMessage::new(Role::User, opening),
+                    ChatMessage::new(Role::Assistant, answer_text),
+                    ChatMessage::new(Role::User, "Which day was the train booked?"),
+                ])
+                .unwrap(),
+        )
+        .unwrap();
+
+    // Read from nothing: an unrelated prompt first leaves nothing of this one in the cache.
+    run(&model.token_ids("Hello").unwrap());
+    let cold = run(&next);
+    assert_eq!(cold.reused_prompt_tokens, 0);
+    // As a chat goes: the first turn, then the next one.
+    run(&first_prompt);
+    let warm = run(&next);
+    assert!(
+        warm.reused_prompt_tokens >= 512,
+        "the next turn read {} of its {} tokens again",
+        next.len() - warm.reused_prompt_tokens,
+        next.len()
+    );
+    assert_eq!(warm.token_ids, cold.token_ids);
+    let bits = |g: &hindsight::llm::builtin::Generation| {
+        g.finish
+            .logprobs
+            .iter()
+            .map(|l| l.logprob.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bits(&warm), bits(&cold), "log-probabilities differ");
+    assert_eq!(bits(&warm).len(), warm.token_ids.len());
+}
+
 /// Constrained decoding: sampled hot (temperature 1.2, several seeds), where an unconstrained
 /// 0.5B model writes anything, every answer is JSON the schema accepts: the enum, the number
 /// range, required keys, maxItems, minLength, no other keys.
