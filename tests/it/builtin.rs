@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use hindsight::analysis::analyze_conversation;
 use hindsight::chat::{ChatEvent, ChatService};
 use hindsight::error::LlmError;
-use hindsight::llm::builtin::{gguf_path, BuiltinModel, GenParams};
+use hindsight::llm::builtin::{gguf_path, BuiltinModel, GenParams, Generation};
 use hindsight::llm::llama::Llama;
 use hindsight::llm::{
     resolve, BuiltinChoice, ChatMessage, Llm, LlmSettings, Provider, Purpose, Role,
@@ -73,16 +73,21 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// The generation from `prompt`, text pieces discarded.
+async fn generate_all(model: &BuiltinModel, prompt: Vec<u32>, params: GenParams) -> Generation {
+    let (tx, mut rx) = mpsc::channel(1024);
+    let drain = async { while rx.recv().await.is_some() {} };
+    let (generation, ()) = tokio::join!(model.generate(prompt, params, tx), drain);
+    generation.unwrap()
+}
+
 /// The ids generated from `prompt` (and why it stopped), text pieces discarded.
 async fn generate_ids(
     model: &BuiltinModel,
     prompt: Vec<u32>,
     params: GenParams,
 ) -> (Vec<u32>, Option<String>) {
-    let (tx, mut rx) = mpsc::channel(1024);
-    let drain = async { while rx.recv().await.is_some() {} };
-    let (generation, ()) = tokio::join!(model.generate(prompt, params, tx), drain);
-    let g = generation.unwrap();
+    let g = generate_all(model, prompt, params).await;
     (g.token_ids, g.finish.reason)
 }
 
@@ -372,15 +377,11 @@ fn a_next_turn_reads_only_what_the_cache_lacks_and_answers_the_same() {
     let model = load(BuiltinChoice::Small);
     let rt = runtime();
     let run = |prompt: &[u32]| {
-        let (tx, mut rx) = mpsc::channel(1024);
-        let drain = async { while rx.recv().await.is_some() {} };
         let params = GenParams {
             logprobs: true,
             ..greedy(24)
         };
-        let (generation, ()) =
-            rt.block_on(async { tokio::join!(model.generate(prompt.to_vec(), params, tx), drain) });
-        generation.unwrap()
+        rt.block_on(generate_all(&model, prompt.to_vec(), params))
     };
     let opening = "Here are my notes from the week, help me sort them out. ".to_owned()
         + &"Monday: the boiler engineer came, pressure back to 1.5 bar, invoice to pay by Friday. \
@@ -418,7 +419,7 @@ fn a_next_turn_reads_only_what_the_cache_lacks_and_answers_the_same() {
         next.len()
     );
     assert_eq!(warm.token_ids, cold.token_ids);
-    let bits = |g: &hindsight::llm::builtin::Generation| {
+    let bits = |g: &Generation| {
         g.finish
             .logprobs
             .iter()
