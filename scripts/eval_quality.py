@@ -816,7 +816,13 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
             if r["rc"] != 0:
                 raise SystemExit(f"eval_quality: `hindsight {step}` failed (exit {r['rc']}):\n"
                                  f"{r['stderr'].strip()}")
-        chosen = pick_round_robin(refs["analyses"], "sentiment", args.analyses)
+        if args.conversations:
+            # By title or id (titles of several sets may be given at once: each set takes its own).
+            wanted = set(args.conversations)
+            chosen = [r for r in refs["analyses"]
+                      if r["title"] in wanted or r["conversation_id"] in wanted]
+        else:
+            chosen = pick_round_robin(refs["analyses"], "sentiment", args.analyses)
         batch = None
         if chosen and not args.one_by_one:
             # One `analyze` for every chosen conversation: one model load, not one each.
@@ -940,6 +946,8 @@ def parse_args(argv=None):
     p.add_argument("--builtin-model", help="passed through as --builtin-model NAME")
     p.add_argument("--model", help="server model name, passed through as --model NAME")
     p.add_argument("--analyses", type=int, help="analyse only N conversations (spread over sentiments)")
+    p.add_argument("--conversations", nargs="+", metavar="TITLE_OR_ID",
+                   help="analyse these conversations (titles or ids) instead of a sample")
     p.add_argument("--questions", type=int, help="ask only N questions (spread over kinds)")
     p.add_argument("--follow-ups", type=int, help="ask only the first N follow-up questions (0: none)")
     p.add_argument("--one-by-one", action="store_true",

@@ -6,6 +6,7 @@
 //! commitments found in the person's own words (`commitments.rs`: measured better than the
 //! built-in models' lists).
 mod commitments;
+mod decisions;
 mod doubts;
 mod parse;
 mod prompt;
@@ -15,6 +16,7 @@ mod settings;
 use std::collections::HashSet;
 
 pub use commitments::{commitments, reads_as_english};
+pub use decisions::add_decisions;
 pub use doubts::doubts;
 pub use parse::parse_analysis;
 pub use prompt::{chunk_transcript, schema};
@@ -86,11 +88,13 @@ async fn ask(
 }
 
 /// Analyses a conversation's messages (map over chunks, then reduce); in English, the action
-/// items are the person's commitments in their own words.
+/// items are the person's commitments in their own words, and the key points start with what
+/// they chose.
 pub async fn analyze(llm: &Llm, messages: &[Message], opts: AnalyzeOptions) -> Result<NewAnalysis> {
     let mut analysis = analyze_with_model(llm, messages, opts).await?;
     if reads_as_english(messages) {
         analysis.action_items = commitments(messages);
+        add_decisions(&mut analysis, messages);
     }
     Ok(analysis)
 }

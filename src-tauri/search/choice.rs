@@ -37,6 +37,11 @@ pub fn asks_for_a_choice(question: &str) -> bool {
 pub struct Choice {
     /// What was chosen, when the statement names it.
     pub option: Option<String>,
+    /// The other options of the list the chosen one was offered in (empty when the statement
+    /// says it decided without picking from a list: "we went with …").
+    pub alternatives: Vec<String>,
+    /// The person's sentence that makes the decision, as written.
+    pub statement: String,
     pub message_id: String,
 }
 
@@ -247,14 +252,20 @@ fn short_name(name: &str) -> Option<String> {
 /// mind): [`pick`] chooses the one a question asks about.
 pub fn decisions(messages: &[Message]) -> Vec<Choice> {
     let mut offered: Vec<String> = Vec::new();
+    // Each list as offered, latest last: a chosen option's alternatives are its latest list's.
+    let mut lists: Vec<Vec<String>> = Vec::new();
     let mut out: Vec<Choice> = Vec::new();
     for m in messages {
         match m.sender {
             Sender::Ai => {
-                for o in options(&m.content) {
-                    if !offered.iter().any(|x| words(x) == words(&o)) {
-                        offered.push(o);
+                let list = options(&m.content);
+                for o in &list {
+                    if !offered.iter().any(|x| words(x) == words(o)) {
+                        offered.push(o.clone());
                     }
+                }
+                if !list.is_empty() {
+                    lists.push(list);
                 }
             }
             Sender::User => {
@@ -274,12 +285,27 @@ pub fn decisions(messages: &[Message]) -> Vec<Choice> {
                         _ => None,
                     };
                     if let Some(option) = option.or_else(|| decided(s)) {
-                        last = Some(option);
+                        last = Some((option, s.trim()));
                     }
                 }
-                if let Some(option) = last {
+                if let Some((option, statement)) = last {
+                    let alternatives = option
+                        .as_deref()
+                        .and_then(|o| {
+                            lists
+                                .iter()
+                                .rev()
+                                .find(|l| l.iter().any(|x| words(x) == words(o)))
+                        })
+                        .map(|l| {
+                            let chosen = option.as_deref().map(words).unwrap_or_default();
+                            l.iter().filter(|x| words(x) != chosen).cloned().collect()
+                        })
+                        .unwrap_or_default();
                     out.push(Choice {
                         option,
+                        alternatives,
+                        statement: statement.to_owned(),
                         message_id: m.id.clone(),
                     });
                 }
@@ -373,6 +399,7 @@ mod tests {
         ]);
         let got = choice(&c).unwrap();
         assert_eq!(got.option.as_deref(), Some("Bonfim"));
+        assert_eq!(got.alternatives, ["Cedofeita", "Baixa"]);
         assert_eq!(got.message_id, "m2");
     }
 

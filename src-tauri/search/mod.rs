@@ -3,7 +3,7 @@
 //! before it, conversations ranked by title, summary and topics, and a time range read from the
 //! question: `fuse.rs`), with filters and cosine similarity on every hit. [`ask`] builds on it.
 pub mod ask;
-mod choice;
+pub mod choice;
 mod fuse;
 mod index;
 pub mod when;

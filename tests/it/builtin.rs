@@ -767,7 +767,9 @@ fn an_analysis_with_the_builtin_model_is_stored() {
 /// sounds like us."). The summary and key points are now written about the user: no "I",
 /// "we" or "you" (`llm/reported.rs`). Whether they are right is measured on the quality sets
 /// (BENCHMARKS.md, "Summaries in reported speech"): here the summary still pastes the
-/// person's question about the metro and reports Ribeira, not Bonfim, as where they stay.
+/// person's question about the metro and reports Ribeira, not Bonfim, as where they stay. So
+/// the key points start with the decision read from the person's words
+/// (`analysis/decisions.rs`), and none of the model's says another was chosen.
 #[test]
 fn the_builtin_models_analysis_of_the_porto_conversation_speaks_about_the_user() {
     let t = crate::common::temp_store();
@@ -796,6 +798,20 @@ fn the_builtin_models_analysis_of_the_porto_conversation_speaks_about_the_user()
         .unwrap_or_else(|e| panic!("the built-in model's analysis failed: {e}"));
     let summary = analysis.summary.clone().expect("a summary");
     assert!(summary.contains("Porto"), "{summary}");
+    assert_eq!(
+        analysis.key_points.first().map(String::as_str),
+        Some("The user chose Bonfim (the assistant also suggested Cedofeita and Baixa)."),
+        "{:?}",
+        analysis.key_points
+    );
+    for point in &analysis.key_points[1..] {
+        let p = point.to_lowercase();
+        assert!(
+            !(["chose", "decided", "picked"].iter().any(|w| p.contains(w))
+                && ["cedofeita", "baixa"].iter().any(|o| p.contains(o))),
+            "a key point that says another option was chosen: {point:?}"
+        );
+    }
     let spoken = [
         "i", "me", "my", "we", "us", "our", "you", "your", "i'm", "we're", "you're",
     ];
