@@ -65,8 +65,13 @@ fn field<'a>(obj: &'a Map<String, Value>, names: &[&str]) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
-/// The example values of the shape shown to the model: a small model sometimes copies them.
+/// The example values of the shape shown to the model: a small model sometimes copies them. So
+/// it does the schema's own key names: Small ended set E's broadband analysis with the key
+/// point "key_points".
 const PLACEHOLDERS: &[&str] = &[
+    "key_points",
+    "action_items",
+    "sentiment_score",
     "2-4 sentences",
     "short lower-case noun phrase",
     "up to 6 short lower-case noun phrases",
@@ -427,6 +432,12 @@ Summary: The answer to the question "What is the capital of France?" is Paris."#
             r#"The answer to the question "What is the capital of France?" is Paris."#
         );
         assert!(a.topics.is_empty() && a.key_points.is_empty());
+        let a = parse_analysis(
+            r#"{"summary": "Switching broadband.", "sentiment": "neutral", "key_points": ["Pure Telecom it is", "key_points"], "topics": ["action_items", "broadband"]}"#,
+        )
+        .unwrap();
+        assert_eq!(a.key_points, ["Pure Telecom it is"]);
+        assert_eq!(a.topics, ["broadband"]);
         // Only a line of its own counts, and a copied example there is no summary either.
         assert!(parse_analysis(r#"{"summary": "…"} The summary: none"#).is_err());
         assert!(parse_analysis("{\"summary\": \"…\"}\n**Summary:** 2-4 sentences").is_err());
