@@ -113,14 +113,23 @@ fn standing(messages: &[Message]) -> Vec<Choice> {
     out.into_iter().skip(skip).collect()
 }
 
+/// "booked" when the person said so, else "chose".
+fn verb(c: &Choice) -> &'static str {
+    let booked = words(&c.statement)
+        .iter()
+        .any(|w| ["book", "booked", "booking"].contains(&w.as_str()));
+    if booked {
+        "booked"
+    } else {
+        "chose"
+    }
+}
+
 /// One decision as a key point: "The user chose Bonfim (the assistant also suggested Cedofeita
 /// and Baixa).", or "booked" when the person said so.
 fn point(c: &Choice) -> Option<String> {
     let option = c.option.as_deref()?;
-    let booked = words(&c.statement)
-        .iter()
-        .any(|w| ["book", "booked", "booking"].contains(&w.as_str()));
-    let verb = if booked { "booked" } else { "chose" };
+    let verb = verb(c);
     let also = match c.alternatives.as_slice() {
         [] => String::new(),
         [one] => format!(" (the assistant also suggested {one})"),
@@ -140,9 +149,29 @@ fn decision_points(messages: &[Message]) -> Vec<String> {
 
 /// Puts the decisions first among `analysis`'s key points. A key point of the model's that
 /// states a choice of the chosen option or of one of its alternatives goes (the decision says
-/// it, or it says the wrong one); so do the last ones beyond the limit.
+/// it, or it says the wrong one); so do the last ones beyond the limit. A summary that never
+/// names what was chosen ends with it: "The user chose Pure Telecom."
 pub fn add_decisions(analysis: &mut NewAnalysis, messages: &[Message]) {
     let decisions = standing(messages);
+    let summary = words(&analysis.summary);
+    for c in &decisions {
+        let Some(option) = c.option.as_deref() else {
+            continue;
+        };
+        let o = words(option);
+        if o.is_empty() || summary.windows(o.len()).any(|x| x == o.as_slice()) {
+            continue;
+        }
+        let s = analysis.summary.trim_end();
+        let stop = if s.is_empty() || s.ends_with(['.', '!', '?']) {
+            ""
+        } else {
+            "."
+        };
+        analysis.summary = format!("{s}{stop} The user {} {option}.", verb(c))
+            .trim_start()
+            .to_owned();
+    }
     let points: Vec<String> = decisions.iter().filter_map(point).collect();
     if points.is_empty() {
         return;
@@ -292,6 +321,25 @@ mod tests {
             ]);
             assert_eq!(decision_points(&c), [point], "{said}");
         }
+    }
+
+    #[test]
+    fn a_summary_that_never_names_the_choice_ends_with_it() {
+        let mut a = analysis(&[]);
+        a.summary = "The user planned four days in Porto with Sam".into();
+        add_decisions(&mut a, &porto());
+        assert_eq!(
+            a.summary,
+            "The user planned four days in Porto with Sam. The user chose Bonfim."
+        );
+        let named = "The user liked Bonfim, though they should stay in Ribeira.";
+        let mut a = analysis(&[]);
+        a.summary = named.into();
+        add_decisions(&mut a, &porto());
+        assert_eq!(
+            a.summary, named,
+            "named, even if not as chosen: left as written"
+        );
     }
 
     #[test]
