@@ -99,13 +99,15 @@ pub fn hindsight(data_dir: &Path, models_dir: Option<&Path>, args: &[&str]) -> O
         .expect("run hindsight")
 }
 
-/// [`hindsight`], which must succeed; returns what it printed on stdout.
+/// [`hindsight`], which must succeed; returns what it printed on stdout. A failure shows both
+/// streams: `analyze --json` gives each conversation's reason on stdout, the summary on stderr.
 pub fn hindsight_ok(data_dir: &Path, models_dir: Option<&Path>, args: &[&str]) -> String {
     let o = hindsight(data_dir, models_dir, args);
     assert!(
         o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
+        "{args:?}: {}\nstdout: {}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
     );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
