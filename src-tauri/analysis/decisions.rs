@@ -3,7 +3,7 @@
 //! a list of three other neighbourhoods, "Bonfim sounds like us."), a 0.5B model writes that
 //! the user "should stay in Ribeira": the first place named. The app knows better what was
 //! chosen, as it knows better what was promised (`commitments.rs`).
-use crate::search::choice::{self, Choice};
+use crate::search::choice::{self, names, words, Choice};
 use crate::store::{Message, NewAnalysis};
 
 /// At most this many decisions become key points (the latest).
@@ -30,13 +30,6 @@ const CHOOSING: [&str; 14] = [
     "prefers",
     "preferred",
 ];
-
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
 
 /// Words by which a statement settles on what it names ("going with the accountant", "we'll
 /// do Tomorrow, and Tomorrow, and Tomorrow"), or approves one option of a list ("Bonfim sounds
@@ -158,8 +151,7 @@ pub fn add_decisions(analysis: &mut NewAnalysis, messages: &[Message]) {
         let Some(option) = c.option.as_deref() else {
             continue;
         };
-        let o = words(option);
-        if o.is_empty() || summary.windows(o.len()).any(|x| x == o.as_slice()) {
+        if names(&summary, option) {
             continue;
         }
         let s = analysis.summary.trim_end();
@@ -176,17 +168,13 @@ pub fn add_decisions(analysis: &mut NewAnalysis, messages: &[Message]) {
     if points.is_empty() {
         return;
     }
-    let named: Vec<Vec<String>> = decisions
-        .iter()
-        .flat_map(|c| c.option.iter().chain(&c.alternatives))
-        .map(|o| words(o))
-        .collect();
     let states_a_named_choice = |p: &str| {
         let w = words(p);
         w.iter().any(|x| CHOOSING.contains(&x.as_str()))
-            && named
+            && decisions
                 .iter()
-                .any(|o| !o.is_empty() && w.windows(o.len()).any(|x| x == o.as_slice()))
+                .flat_map(|c| c.option.iter().chain(&c.alternatives))
+                .any(|o| names(&w, o))
     };
     let kept = analysis
         .key_points
@@ -201,18 +189,8 @@ pub fn add_decisions(analysis: &mut NewAnalysis, messages: &[Message]) {
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
     use super::*;
-    use crate::store::{Sender, Sentiment};
-
-    fn conversation(turns: &[&str]) -> Vec<Message> {
-        turns
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let sender = if i % 2 == 0 { Sender::User } else { Sender::Ai };
-                Message::unstored(format!("m{i}"), "c", sender, *t)
-            })
-            .collect()
-    }
+    use crate::search::choice::conversation;
+    use crate::store::Sentiment;
 
     fn porto() -> Vec<Message> {
         conversation(&[

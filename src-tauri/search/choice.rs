@@ -46,7 +46,7 @@ pub struct Choice {
 }
 
 /// Lower-case words and numbers of `text`, accents kept ("Heroísmo" is one word).
-fn words(text: &str) -> Vec<String> {
+pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
@@ -118,7 +118,7 @@ fn options(text: &str) -> Vec<String> {
 }
 
 /// Does `sentence` (as words) name `option` (its words, in order, as whole words)?
-fn names(sentence: &[String], option: &str) -> bool {
+pub fn names(sentence: &[String], option: &str) -> bool {
     let o = words(option);
     !o.is_empty() && sentence.windows(o.len()).any(|w| w == o.as_slice())
 }
@@ -291,15 +291,18 @@ pub fn decisions(messages: &[Message]) -> Vec<Choice> {
                 if let Some((option, statement)) = last {
                     let alternatives = option
                         .as_deref()
-                        .and_then(|o| {
-                            lists
+                        .map(words)
+                        .and_then(|chosen| {
+                            let list = lists
                                 .iter()
                                 .rev()
-                                .find(|l| l.iter().any(|x| words(x) == words(o)))
-                        })
-                        .map(|l| {
-                            let chosen = option.as_deref().map(words).unwrap_or_default();
-                            l.iter().filter(|x| words(x) != chosen).cloned().collect()
+                                .find(|l| l.iter().any(|x| words(x) == chosen))?;
+                            Some(
+                                list.iter()
+                                    .filter(|x| words(x) != chosen)
+                                    .cloned()
+                                    .collect(),
+                            )
                         })
                         .unwrap_or_default();
                     out.push(Choice {
@@ -346,6 +349,19 @@ pub fn answer_names(answer: &str, option: &str) -> bool {
     !o.is_empty() && 2 * o.iter().filter(|w| a.contains(w)).count() >= o.len()
 }
 
+/// Test messages: `turns` alternate user, assistant, user, … with ids m0, m1, ….
+#[cfg(test)]
+pub(crate) fn conversation(turns: &[&str]) -> Vec<Message> {
+    turns
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let sender = if i % 2 == 0 { Sender::User } else { Sender::Ai };
+            Message::unstored(format!("m{i}"), "c", sender, *t)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
@@ -354,17 +370,6 @@ mod tests {
     /// The latest decision, as when the question is as close to every one of them.
     fn choice(messages: &[Message]) -> Option<Choice> {
         pick(decisions(messages).into_iter().map(|c| (c, 0.5)).collect())
-    }
-
-    fn conversation(turns: &[&str]) -> Vec<Message> {
-        turns
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let sender = if i % 2 == 0 { Sender::User } else { Sender::Ai };
-                Message::unstored(format!("m{i}"), "c", sender, *t)
-            })
-            .collect()
     }
 
     #[test]
