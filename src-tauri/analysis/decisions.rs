@@ -3,6 +3,7 @@
 //! a list of three other neighbourhoods, "Bonfim sounds like us."), a 0.5B model writes that
 //! the user "should stay in Ribeira": the first place named. The app knows better what was
 //! chosen, as it knows better what was promised (`commitments.rs`).
+use super::summary::keep_clauses;
 use crate::search::choice::{self, names, words, Choice};
 use crate::store::{Message, NewAnalysis};
 
@@ -12,9 +13,11 @@ const MAX_DECISIONS: usize = 2;
 /// Key points never exceed this many (the schema's `maxItems`).
 const MAX_KEY_POINTS: usize = 5;
 
-/// Words by which a key point states a choice or a preference ("They prefer Azores" beside
-/// "They prefer Madeira", when the person said "Madeira it is").
-const CHOOSING: [&str; 14] = [
+/// Words by which a key point or a clause of the summary states a choice, a preference or a
+/// recommendation ("They prefer Azores" beside "They prefer Madeira", when the person said
+/// "Madeira it is"; "where they should stay in Ribeira", when they chose Bonfim).
+const CHOOSING: [&str; 15] = [
+    "should",
     "chose",
     "chosen",
     "choose",
@@ -56,6 +59,13 @@ const SETTLES: [&[&str]; 18] = [
     &["booked"],
     &["i", "book"],
     &["we", "book"],
+];
+
+/// Words by which a sentence that names the chosen option says what became of it ("they will
+/// stay in Bonfim", "booked Sky Zone"); "Bonfim sounds like they're using it" does not.
+const STATES: [&str; 14] = [
+    "will", "stay", "stays", "staying", "go", "goes", "going", "went", "book", "books", "booked",
+    "booking", "select", "selected",
 ];
 
 /// Words a chosen thing's name does not start with ("booked for 7:30", "going with her").
@@ -140,18 +150,47 @@ fn decision_points(messages: &[Message]) -> Vec<String> {
     standing(messages).iter().filter_map(point).collect()
 }
 
+/// The options a decision was made against: the other options of its list and what the
+/// person had asked about before the list (Ribeira).
+fn rivals(c: &Choice) -> impl Iterator<Item = &String> {
+    c.alternatives.iter().chain(&c.set_aside)
+}
+
+/// Does `text` (a key point or a clause) state a choice of one of `decisions`' rivals and not
+/// of the option chosen?
+fn states_a_rival(text: &str, decisions: &[Choice]) -> bool {
+    let w = words(text);
+    w.iter().any(|x| CHOOSING.contains(&x.as_str()))
+        && decisions.iter().any(|c| {
+            rivals(c).any(|r| names(&w, r)) && !c.option.as_deref().is_some_and(|o| names(&w, o))
+        })
+}
+
 /// Puts the decisions first among `analysis`'s key points. A key point of the model's that
-/// states a choice of the chosen option or of one of its alternatives goes (the decision says
-/// it, or it says the wrong one); so do the last ones beyond the limit. A summary that never
-/// names what was chosen ends with it: "The user chose Pure Telecom."
+/// states a choice of the chosen option or of one of its rivals goes (the decision says it,
+/// or it says the wrong one); so do the last ones beyond the limit. In the summary, a clause
+/// that says a rival was chosen or recommended goes ("…, where they should stay in Ribeira."),
+/// and a summary that never says what became of the chosen option ends with it: "The user
+/// chose Pure Telecom."
 pub fn add_decisions(analysis: &mut NewAnalysis, messages: &[Message]) {
     let decisions = standing(messages);
-    let summary = words(&analysis.summary);
+    if decisions.is_empty() {
+        return;
+    }
+    analysis.summary = keep_clauses(&analysis.summary, |clause, _| {
+        !states_a_rival(clause, &decisions)
+    });
     for c in &decisions {
         let Some(option) = c.option.as_deref() else {
             continue;
         };
-        if names(&summary, option) {
+        let stated = analysis.summary.split_inclusive(['.', '!', '?']).any(|s| {
+            let w = words(s);
+            names(&w, option)
+                && w.iter()
+                    .any(|x| CHOOSING.contains(&x.as_str()) || STATES.contains(&x.as_str()))
+        });
+        if stated {
             continue;
         }
         let s = analysis.summary.trim_end();
@@ -165,21 +204,19 @@ pub fn add_decisions(analysis: &mut NewAnalysis, messages: &[Message]) {
             .to_owned();
     }
     let points: Vec<String> = decisions.iter().filter_map(point).collect();
-    if points.is_empty() {
-        return;
-    }
-    let states_a_named_choice = |p: &str| {
+    let chosen_or_rival = |p: &str| {
         let w = words(p);
         w.iter().any(|x| CHOOSING.contains(&x.as_str()))
             && decisions
                 .iter()
-                .flat_map(|c| c.option.iter().chain(&c.alternatives))
+                .flat_map(|c| c.option.iter().chain(rivals(c)))
                 .any(|o| names(&w, o))
     };
-    let kept = analysis
+    let kept: Vec<String> = analysis
         .key_points
         .drain(..)
-        .filter(|p| !states_a_named_choice(p));
+        .filter(|p| !chosen_or_rival(p) && !points.contains(p))
+        .collect();
     let mut all: Vec<String> = points.into_iter().chain(kept).collect();
     all.truncate(MAX_KEY_POINTS);
     analysis.key_points = all;
@@ -302,7 +339,7 @@ mod tests {
     }
 
     #[test]
-    fn a_summary_that_never_names_the_choice_ends_with_it() {
+    fn a_summary_that_never_says_what_became_of_the_choice_ends_with_it() {
         let mut a = analysis(&[]);
         a.summary = "The user planned four days in Porto with Sam".into();
         add_decisions(&mut a, &porto());
@@ -310,14 +347,50 @@ mod tests {
             a.summary,
             "The user planned four days in Porto with Sam. The user chose Bonfim."
         );
-        let named = "The user liked Bonfim, though they should stay in Ribeira.";
+        // Named, but not as what they did: "sounds like they're using it".
         let mut a = analysis(&[]);
-        a.summary = named.into();
+        a.summary = "Porto for four days. Bonfim sounds like they're using it.".into();
         add_decisions(&mut a, &porto());
         assert_eq!(
-            a.summary, named,
-            "named, even if not as chosen: left as written"
+            a.summary,
+            "Porto for four days. Bonfim sounds like they're using it. The user chose Bonfim."
         );
+        let stated = "The user will stay in Bonfim, near the metro.";
+        let mut a = analysis(&[]);
+        a.summary = stated.into();
+        add_decisions(&mut a, &porto());
+        assert_eq!(a.summary, stated);
+    }
+
+    #[test]
+    fn a_clause_that_says_a_rival_was_chosen_goes() {
+        let mut a = analysis(&["They should stay in Ribeira", "Ribeira is loud at night."]);
+        a.summary = "The user is planning a trip to Porto with Sam, where they should stay in \
+            Ribeira. They found a flat. They decided on Cedofeita."
+            .into();
+        add_decisions(&mut a, &porto());
+        assert_eq!(
+            a.summary,
+            "The user is planning a trip to Porto with Sam. They found a flat. The user chose Bonfim."
+        );
+        // Ribeira was what the person asked about, and a fact about it stays.
+        assert_eq!(
+            a.key_points,
+            [
+                "The user chose Bonfim (the assistant also suggested Cedofeita and Baixa).",
+                "Ribeira is loud at night.",
+            ]
+        );
+        // Applied twice, it changes nothing more.
+        let once = a.clone();
+        add_decisions(&mut a, &porto());
+        assert_eq!(a, once);
+        // A clause that names the chosen option too is left as written.
+        let both = "They should stay in Bonfim rather than Ribeira.";
+        let mut a = analysis(&[]);
+        a.summary = both.into();
+        add_decisions(&mut a, &porto());
+        assert_eq!(a.summary, both);
     }
 
     #[test]

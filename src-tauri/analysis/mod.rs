@@ -12,6 +12,7 @@ mod parse;
 mod prompt;
 mod queue;
 mod settings;
+mod summary;
 
 use std::collections::HashSet;
 
@@ -22,6 +23,7 @@ pub use parse::parse_analysis;
 pub use prompt::{chunk_transcript, schema};
 pub use queue::AnalysisQueue;
 pub use settings::AnalysisSettings;
+pub use summary::{without_cut_off_end, without_pasted_questions};
 
 use crate::chat::SharedStore;
 use crate::error::{Error, Result};
@@ -87,11 +89,12 @@ async fn ask(
     })
 }
 
-/// Analyses a conversation's messages (map over chunks, then reduce); in English, the action
-/// items are the person's commitments in their own words, and the key points start with what
-/// they chose.
+/// Analyses a conversation's messages (map over chunks, then reduce), without the questions
+/// the model pasted into its summary or a last sentence cut off; in English, the action items are the person's
+/// commitments in their own words, and the key points start with what they chose.
 pub async fn analyze(llm: &Llm, messages: &[Message], opts: AnalyzeOptions) -> Result<NewAnalysis> {
     let mut analysis = analyze_with_model(llm, messages, opts).await?;
+    analysis.summary = without_cut_off_end(&without_pasted_questions(&analysis.summary, messages));
     if reads_as_english(messages) {
         analysis.action_items = commitments(messages);
         add_decisions(&mut analysis, messages);

@@ -40,6 +40,9 @@ pub struct Choice {
     /// The other options of the list the chosen one was offered in (empty when the statement
     /// says it decided without picking from a list: "we went with …").
     pub alternatives: Vec<String>,
+    /// What the person asked about that the assistant set aside for that list ("Ribeira", see
+    /// [`set_aside`]).
+    pub set_aside: Vec<String>,
     /// The person's sentence that makes the decision, as written.
     pub statement: String,
     pub message_id: String,
@@ -62,29 +65,32 @@ const TOO_COMMON: [&str; 12] = [
     "a", "b", "c", "i", "it", "the", "one", "this", "that", "yes", "no", "ok",
 ];
 
+/// A list item's text ("- **Bonfim**: residential", "2. Cedofeita"), or `None` for a line
+/// that is not one.
+fn item(line: &str) -> Option<&str> {
+    let line = line.trim_start();
+    ["- ", "* ", "• ", "+ "]
+        .iter()
+        .find_map(|m| line.strip_prefix(m))
+        .or_else(|| {
+            let digits = line.find(|c: char| !c.is_ascii_digit())?;
+            (digits > 0)
+                .then(|| {
+                    line[digits..]
+                        .strip_prefix(". ")
+                        .or(line[digits..].strip_prefix(") "))
+                })
+                .flatten()
+        })
+        .map(str::trim)
+}
+
 /// The options a message lays out as a list: each item's emphasised head ("- **Bonfim**:
 /// residential", "- *Demon Copperhead* by …") or, without emphasis, its text before a colon or
 /// dash when that is short. A message with fewer than two offers none.
 fn options(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for line in text.lines() {
-        let line = line.trim_start();
-        let item = ["- ", "* ", "• ", "+ "]
-            .iter()
-            .find_map(|m| line.strip_prefix(m))
-            .or_else(|| {
-                let digits = line.find(|c: char| !c.is_ascii_digit())?;
-                (digits > 0)
-                    .then(|| {
-                        line[digits..]
-                            .strip_prefix(". ")
-                            .or(line[digits..].strip_prefix(") "))
-                    })
-                    .flatten()
-            });
-        let Some(item) = item.map(str::trim) else {
-            continue;
-        };
+    for item in text.lines().filter_map(item) {
         let head = ["**", "__", "*", "_"]
             .iter()
             .find_map(|m| {
@@ -115,6 +121,65 @@ fn options(text: &str) -> Vec<String> {
     } else {
         Vec::new()
     }
+}
+
+/// Capitalised words that start sentences and name nothing ("Good alternatives:", "Where
+/// should we stay?").
+const SENTENCE_STARTS: [&str; 48] = [
+    "the", "and", "but", "yes", "yeah", "good", "great", "sure", "okay", "this", "that", "these",
+    "those", "there", "then", "for", "if", "what", "where", "which", "how", "why", "when", "who",
+    "thanks", "thank", "hi", "hey", "hello", "you", "your", "our", "my", "its", "it", "we", "they",
+    "here", "some", "any", "all", "both", "also", "just", "not", "with", "from", "so",
+];
+
+/// Names the person asked about that the assistant then set aside for the options of its list:
+/// asked "Ribeira looks gorgeous but is it too touristy?", it answers "Ribeira is beautiful but
+/// loud at night. Good alternatives:" and a list. Capitalised words of the list's lead-in (the
+/// text before its first item) that a question of the person's message holds as written
+/// ("Thinking about 4 days in Porto." asks nothing about Porto), never in lower case in either
+/// message (a name, not a sentence's first word), and that are no option.
+fn set_aside(list_message: &str, asked: &str, options: &[String]) -> Vec<String> {
+    let raw = |t: &str| -> Vec<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let lead: String = list_message
+        .lines()
+        .take_while(|l| item(l).is_none())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut asked_words = Vec::new();
+    let mut start = 0;
+    for (i, c) in asked.char_indices() {
+        if matches!(c, '.' | '!' | '?' | '\n') {
+            if c == '?' {
+                asked_words.extend(raw(&asked[start..i]));
+            }
+            start = i + c.len_utf8();
+        }
+    }
+    let lower_somewhere = |w: &str| {
+        let l = w.to_lowercase();
+        raw(asked).iter().chain(&raw(list_message)).any(|x| *x == l)
+    };
+    let mut out: Vec<String> = Vec::new();
+    for w in raw(&lead) {
+        let capitalised = w.chars().next().is_some_and(char::is_uppercase);
+        let l = w.to_lowercase();
+        if capitalised
+            && w.chars().count() >= 3
+            && !SENTENCE_STARTS.contains(&l.as_str())
+            && asked_words.contains(&w)
+            && !lower_somewhere(&w)
+            && !options.iter().any(|o| words(o).contains(&l))
+            && !out.contains(&w)
+        {
+            out.push(w);
+        }
+    }
+    out
 }
 
 /// Does `sentence` (as words) name `option` (its words, in order, as whole words)?
@@ -252,9 +317,11 @@ fn short_name(name: &str) -> Option<String> {
 /// mind): [`pick`] chooses the one a question asks about.
 pub fn decisions(messages: &[Message]) -> Vec<Choice> {
     let mut offered: Vec<String> = Vec::new();
-    // Each list as offered, latest last: a chosen option's alternatives are its latest list's.
-    let mut lists: Vec<Vec<String>> = Vec::new();
+    // Each list as offered with what it set aside, latest last: a chosen option's alternatives
+    // are its latest list's.
+    let mut lists: Vec<(Vec<String>, Vec<String>)> = Vec::new();
     let mut out: Vec<Choice> = Vec::new();
+    let mut asked = "";
     for m in messages {
         match m.sender {
             Sender::Ai => {
@@ -265,10 +332,12 @@ pub fn decisions(messages: &[Message]) -> Vec<Choice> {
                     }
                 }
                 if !list.is_empty() {
-                    lists.push(list);
+                    let aside = set_aside(&m.content, asked, &list);
+                    lists.push((list, aside));
                 }
             }
             Sender::User => {
+                asked = &m.content;
                 let mut last = None;
                 for s in statements(&m.content) {
                     let w = words(s);
@@ -289,25 +358,24 @@ pub fn decisions(messages: &[Message]) -> Vec<Choice> {
                     }
                 }
                 if let Some((option, statement)) = last {
-                    let alternatives = option
-                        .as_deref()
-                        .map(words)
-                        .and_then(|chosen| {
-                            let list = lists
-                                .iter()
-                                .rev()
-                                .find(|l| l.iter().any(|x| words(x) == chosen))?;
-                            Some(
-                                list.iter()
-                                    .filter(|x| words(x) != chosen)
-                                    .cloned()
-                                    .collect(),
-                            )
-                        })
-                        .unwrap_or_default();
+                    let chosen = option.as_deref().map(words);
+                    let list = chosen.as_ref().and_then(|chosen| {
+                        lists
+                            .iter()
+                            .rev()
+                            .find(|(l, _)| l.iter().any(|x| words(x) == *chosen))
+                    });
+                    let (alternatives, set_aside) = match (list, &chosen) {
+                        (Some((l, aside)), Some(chosen)) => (
+                            l.iter().filter(|x| words(x) != *chosen).cloned().collect(),
+                            aside.clone(),
+                        ),
+                        _ => (Vec::new(), Vec::new()),
+                    };
                     out.push(Choice {
                         option,
                         alternatives,
+                        set_aside,
                         statement: statement.to_owned(),
                         message_id: m.id.clone(),
                     });
@@ -405,7 +473,31 @@ mod tests {
         let got = choice(&c).unwrap();
         assert_eq!(got.option.as_deref(), Some("Bonfim"));
         assert_eq!(got.alternatives, ["Cedofeita", "Baixa"]);
+        assert_eq!(got.set_aside, ["Ribeira"]);
         assert_eq!(got.message_id, "m2");
+    }
+
+    #[test]
+    fn only_a_name_the_person_asked_about_is_set_aside() {
+        let list = ["Bonfim", "Cedofeita"].map(str::to_owned);
+        let reply = "Ribeira is loud. For Porto, good alternatives:\n- **Bonfim**: quiet\n- **Cedofeita**: arty";
+        // Porto is where they go, not a question; "Where"/"For" start sentences; Bonfim is listed.
+        assert_eq!(
+            set_aside(
+                reply,
+                "4 days in Porto. Where? Ribeira or Bonfim, is it touristy?",
+                &list
+            ),
+            ["Ribeira"]
+        );
+        assert!(set_aside(reply, "Is it nice? Ribeira is.", &list).is_empty());
+        // A word the messages also write in lower case is no name.
+        assert!(set_aside(
+            "Cheap is good. Options:\n- **Bonfim**\n- **Cedofeita**",
+            "Cheap or central? cheap",
+            &list
+        )
+        .is_empty());
     }
 
     #[test]

@@ -769,7 +769,8 @@ fn an_analysis_with_the_builtin_model_is_stored() {
 /// (BENCHMARKS.md, "Summaries in reported speech"): here the summary still pastes the
 /// person's question about the metro and reports Ribeira, not Bonfim, as where they stay. So
 /// the key points start with the decision read from the person's words
-/// (`analysis/decisions.rs`), and none of the model's says another was chosen.
+/// (`analysis/decisions.rs`), none of the model's says another was chosen, and the summary's
+/// clause "where they should stay in Ribeira" and its pasted "is that near the metro?" go.
 #[test]
 fn the_builtin_models_analysis_of_the_porto_conversation_speaks_about_the_user() {
     let t = crate::common::temp_store();
@@ -810,6 +811,27 @@ fn the_builtin_models_analysis_of_the_porto_conversation_speaks_about_the_user()
             !(["chose", "decided", "picked"].iter().any(|w| p.contains(w))
                 && ["cedofeita", "baixa"].iter().any(|o| p.contains(o))),
             "a key point that says another option was chosen: {point:?}"
+        );
+    }
+    // The summary says what was chosen, nowhere that Ribeira (asked about, then set aside for
+    // the assistant's list) was, and pastes none of the person's questions.
+    assert!(summary.contains("Bonfim"), "{summary}");
+    assert!(
+        !summary.contains('?'),
+        "a question in the summary: {summary}"
+    );
+    for sentence in summary
+        .split_inclusive(['.', '!'])
+        .map(str::to_owned)
+        .chain(analysis.key_points.iter().cloned())
+    {
+        let s = sentence.to_lowercase();
+        assert!(
+            !(s.contains("ribeira")
+                && ["should", "chose", "decided", "picked", "prefer"]
+                    .iter()
+                    .any(|w| s.contains(w))),
+            "says Ribeira was chosen: {sentence:?}"
         );
     }
     let spoken = [

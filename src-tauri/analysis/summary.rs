@@ -1,0 +1,196 @@
+//! Edits of a model's summary by sentence and clause. A 0.5B model pastes the person's
+//! questions into its summary ("They found a flat on Rua do Heroísmo for €95 a night, is that
+//! near the metro?"); a summary says what happened, so a question copied from the conversation
+//! goes, and the rest of its sentence stays. A summary the schema's length limit cut off
+//! mid-sentence ends at its last full one.
+use crate::search::choice::words;
+use crate::store::Message;
+
+/// The sentences of `text`, each with its closing mark ("Planned a trip.", "Is it far?"). A
+/// full stop inside a number ("€95.50", "2.5") ends nothing.
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let next = chars.peek().map(|(_, n)| *n);
+        if matches!(c, '.' | '!' | '?') && next.is_none_or(char::is_whitespace) {
+            let end = i + c.len_utf8();
+            out.push(text[start..end].trim());
+            start = end;
+        }
+    }
+    out.push(text[start..].trim());
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// Fewer words than this left of a sentence make none ("However, they also prefer Azores,
+/// which is greener." without its middle clause is "However.").
+const MIN_SENTENCE_WORDS: usize = 4;
+
+/// Keeps each sentence's clauses (split at ", ") up to the first for which `keep` fails (what
+/// follows may hang on it: "…, which is greener and wilder"); a sentence left with fewer than
+/// [`MIN_SENTENCE_WORDS`] words goes whole. A summary states: a question that stays ends with
+/// a full stop. Other sentences left whole are left as written. With nothing kept, `summary`
+/// as it was.
+pub fn keep_clauses(summary: &str, keep: impl Fn(&str, &str) -> bool) -> String {
+    let mut kept = Vec::new();
+    for sentence in sentences(summary) {
+        let body = sentence.trim_end_matches(['.', '!', '?']);
+        let clauses: Vec<&str> = body.split(", ").collect();
+        let n = clauses
+            .iter()
+            .position(|c| !keep(c, sentence))
+            .unwrap_or(clauses.len());
+        if n == clauses.len() && !sentence.ends_with('?') {
+            kept.push(sentence.to_owned());
+            continue;
+        }
+        let rest = clauses[..n].join(", ");
+        if words(&rest).len() >= MIN_SENTENCE_WORDS {
+            let mark = if sentence.ends_with('!') { "!" } else { "." };
+            kept.push(format!("{rest}{mark}"));
+        }
+    }
+    if kept.is_empty() {
+        summary.to_owned()
+    } else {
+        kept.join(" ")
+    }
+}
+
+/// Words a finished sentence does not end with.
+const DANGLING: [&str; 24] = [
+    "the", "a", "an", "and", "or", "but", "to", "of", "in", "on", "at", "for", "with", "from",
+    "by", "is", "are", "was", "were", "that", "which", "who", "their", "his",
+];
+
+/// `summary` without a last sentence the length limit cut off ("… Felt like a small victory.
+/// The Portuguese came in handy, and the guesthouse was the"), when a sentence comes before it.
+pub fn without_cut_off_end(summary: &str) -> String {
+    let all = sentences(summary);
+    let Some((last, before)) = all.split_last() else {
+        return summary.to_owned();
+    };
+    let finished = last.ends_with(['.', '!', '?', '"', '\'', ')', '…']);
+    let cut = last.ends_with([',', ';', ':', '-', '('])
+        || words(last)
+            .last()
+            .is_some_and(|w| DANGLING.contains(&w.as_str()));
+    if before.is_empty() || finished || !cut {
+        return summary.to_owned();
+    }
+    before.join(" ")
+}
+
+/// Does `clause` (as words, 3 or more) stand word for word in one of the messages?
+fn copied(clause: &[String], messages: &[Message]) -> bool {
+    clause.len() >= 3
+        && messages.iter().any(|m| {
+            let w = words(&m.content);
+            w.windows(clause.len()).any(|x| x == clause)
+        })
+}
+
+/// `summary` without the questions it pasted from `messages`: the last clause of a sentence
+/// that ends with "?", when a message holds it word for word. A question of the model's own
+/// ("The user asked whether Ribeira is too touristy?") stays, as a statement.
+pub fn without_pasted_questions(summary: &str, messages: &[Message]) -> String {
+    keep_clauses(summary, |clause, sentence| {
+        let asks = sentence.ends_with('?');
+        let last = sentence
+            .trim_end_matches(['.', '!', '?'])
+            .ends_with(clause.trim_end_matches(['.', '!', '?']));
+        !(asks && last && copied(&words(clause), messages))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+    use super::*;
+    use crate::search::choice::conversation;
+
+    #[test]
+    fn sentences_end_at_marks_not_inside_numbers() {
+        assert_eq!(
+            sentences("A flat for €95.50 a night. Near the metro? Yes! Done"),
+            [
+                "A flat for €95.50 a night.",
+                "Near the metro?",
+                "Yes!",
+                "Done"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pasted_question_goes_and_the_rest_of_its_sentence_stays() {
+        let c = conversation(&[
+            "Bonfim sounds like us. Found a flat on Rua do Heroísmo for €95 a night, is that near the metro?",
+            "Yes, Heroísmo metro station is right there.",
+            "Is it worth it or a tourist trap?",
+        ]);
+        assert_eq!(
+            without_pasted_questions(
+                "They found a flat on Rua do Heroísmo for €95 a night, is that near the metro? The francesinha is local.",
+                &c
+            ),
+            "They found a flat on Rua do Heroísmo for €95 a night. The francesinha is local."
+        );
+        // A whole sentence pasted as a question goes whole.
+        assert_eq!(
+            without_pasted_questions(
+                "The user asked about a dish. Is it worth it or a tourist trap?",
+                &c
+            ),
+            "The user asked about a dish."
+        );
+        // The model's own question stays, as a statement; so does a summary that is all question.
+        assert_eq!(
+            without_pasted_questions("The user asked whether Bonfim is safe?", &c),
+            "The user asked whether Bonfim is safe."
+        );
+        assert_eq!(
+            without_pasted_questions("Is it worth it or a tourist trap?", &c),
+            "Is it worth it or a tourist trap?"
+        );
+    }
+
+    #[test]
+    fn a_clause_goes_with_what_follows_it_and_a_stump_goes_whole() {
+        let keep = |c: &str, _: &str| !c.contains("Azores");
+        assert_eq!(
+            keep_clauses(
+                "They prefer Madeira, which is warmer. However, they prefer Azores, which is greener. Fly from Edinburgh, they said",
+                keep
+            ),
+            "They prefer Madeira, which is warmer. Fly from Edinburgh, they said"
+        );
+        assert_eq!(
+            keep_clauses(
+                "The user is planning a trip to Porto, where Azores would do, and more!",
+                keep
+            ),
+            "The user is planning a trip to Porto!"
+        );
+    }
+
+    #[test]
+    fn a_sentence_cut_off_by_the_length_limit_goes() {
+        for cut in [
+            "Felt like a small victory. The Portuguese came in handy, and the guesthouse was the",
+            "Felt like a small victory. The user,",
+        ] {
+            assert_eq!(without_cut_off_end(cut), "Felt like a small victory.");
+        }
+        for whole in [
+            "Felt like a small victory. They booked Zen 500",
+            "The guesthouse was the",
+            "Done. Nothing else…",
+        ] {
+            assert_eq!(without_cut_off_end(whole), whole);
+        }
+    }
+}
