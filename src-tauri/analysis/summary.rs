@@ -31,9 +31,8 @@ const MIN_SENTENCE_WORDS: usize = 4;
 
 /// Keeps each sentence's clauses (split at ", ") up to the first for which `keep` fails (what
 /// follows may hang on it: "…, which is greener and wilder"); a sentence left with fewer than
-/// [`MIN_SENTENCE_WORDS`] words goes whole. A summary states: a question that stays ends with
-/// a full stop. Other sentences left whole are left as written. With nothing kept, `summary`
-/// as it was.
+/// [`MIN_SENTENCE_WORDS`] words goes whole. A shortened question ends with a full stop; a
+/// sentence left whole is left as written. With nothing kept, `summary` as it was.
 pub fn keep_clauses(summary: &str, keep: impl Fn(&str, &str) -> bool) -> String {
     let mut kept = Vec::new();
     for sentence in sentences(summary) {
@@ -43,7 +42,7 @@ pub fn keep_clauses(summary: &str, keep: impl Fn(&str, &str) -> bool) -> String 
             .iter()
             .position(|c| !keep(c, sentence))
             .unwrap_or(clauses.len());
-        if n == clauses.len() && !sentence.ends_with('?') {
+        if n == clauses.len() {
             kept.push(sentence.to_owned());
             continue;
         }
@@ -94,8 +93,10 @@ fn copied(clause: &[String], messages: &[Message]) -> bool {
 }
 
 /// `summary` without the questions it pasted from `messages`: the last clause of a sentence
-/// that ends with "?", when a message holds it word for word. A question of the model's own
-/// ("The user asked whether Ribeira is too touristy?") stays, as a statement.
+/// that ends with "?", when a message holds it word for word ("…, is that near the metro?").
+/// A question in the model's own words stays as written: "Do it fix it or throw it out?" (from
+/// "Do I fix it…?") is a poor sentence, but the only one that says what the person was
+/// deciding, and the evaluation's facts drop without it.
 pub fn without_pasted_questions(summary: &str, messages: &[Message]) -> String {
     keep_clauses(summary, |clause, sentence| {
         let asks = sentence.ends_with('?');
@@ -147,11 +148,10 @@ mod tests {
             ),
             "The user asked about a dish."
         );
-        // The model's own question stays, as a statement; so does a summary that is all question.
-        assert_eq!(
-            without_pasted_questions("The user asked whether Bonfim is safe?", &c),
-            "The user asked whether Bonfim is safe."
-        );
+        // A question in the model's own words stays as written; so does a summary that is all
+        // pasted question.
+        let own = "The mower died. Do it fix it or throw it out? The grass is high.";
+        assert_eq!(without_pasted_questions(own, &c), own);
         assert_eq!(
             without_pasted_questions("Is it worth it or a tourist trap?", &c),
             "Is it worth it or a tourist trap?"
