@@ -14,7 +14,9 @@ fn sentences(text: &str) -> Vec<&str> {
     let mut chars = text.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let next = chars.peek().map(|(_, n)| *n);
-        if matches!(c, '.' | '!' | '?') && next.is_none_or(char::is_whitespace) {
+        // A small model may run on in another script without a space ("…worth.保险,").
+        let ends = next.is_none_or(|n| n.is_whitespace() || (n.is_alphabetic() && !n.is_ascii()));
+        if matches!(c, '.' | '!' | '?') && ends {
             let end = i + c.len_utf8();
             out.push(text[start..end].trim());
             start = end;
@@ -182,6 +184,7 @@ mod tests {
         for cut in [
             "Felt like a small victory. The Portuguese came in handy, and the guesthouse was the",
             "Felt like a small victory. The user,",
+            "Felt like a small victory.保险,",
         ] {
             assert_eq!(without_cut_off_end(cut), "Felt like a small victory.");
         }
