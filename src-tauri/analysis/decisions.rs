@@ -3,7 +3,7 @@
 //! a list of three other neighbourhoods, "Bonfim sounds like us."), a 0.5B model writes that
 //! the user "should stay in Ribeira": the first place named. The app knows better what was
 //! chosen, as it knows better what was promised (`commitments.rs`).
-use super::summary::keep_clauses;
+use super::summary::{keep_clauses, sentences};
 use crate::search::choice::{self, names, words, Choice};
 use crate::store::{Message, NewAnalysis};
 
@@ -156,11 +156,16 @@ fn rivals(c: &Choice) -> impl Iterator<Item = &String> {
     c.alternatives.iter().chain(&c.set_aside)
 }
 
+/// Does a text (as words) hold a word of [`CHOOSING`]?
+fn choosing(w: &[String]) -> bool {
+    w.iter().any(|x| CHOOSING.contains(&x.as_str()))
+}
+
 /// Does `text` (a key point or a clause) state a choice of one of `decisions`' rivals and not
 /// of the option chosen?
 fn states_a_rival(text: &str, decisions: &[Choice]) -> bool {
     let w = words(text);
-    w.iter().any(|x| CHOOSING.contains(&x.as_str()))
+    choosing(&w)
         && decisions.iter().any(|c| {
             rivals(c).any(|r| names(&w, r)) && !c.option.as_deref().is_some_and(|o| names(&w, o))
         })
@@ -184,11 +189,9 @@ pub fn add_decisions(analysis: &mut NewAnalysis, messages: &[Message]) {
         let Some(option) = c.option.as_deref() else {
             continue;
         };
-        let stated = analysis.summary.split_inclusive(['.', '!', '?']).any(|s| {
+        let stated = sentences(&analysis.summary).iter().any(|s| {
             let w = words(s);
-            names(&w, option)
-                && w.iter()
-                    .any(|x| CHOOSING.contains(&x.as_str()) || STATES.contains(&x.as_str()))
+            names(&w, option) && (choosing(&w) || w.iter().any(|x| STATES.contains(&x.as_str())))
         });
         if stated {
             continue;
@@ -206,7 +209,7 @@ pub fn add_decisions(analysis: &mut NewAnalysis, messages: &[Message]) {
     let points: Vec<String> = decisions.iter().filter_map(point).collect();
     let chosen_or_rival = |p: &str| {
         let w = words(p);
-        w.iter().any(|x| CHOOSING.contains(&x.as_str()))
+        choosing(&w)
             && decisions
                 .iter()
                 .flat_map(|c| c.option.iter().chain(rivals(c)))
@@ -248,6 +251,14 @@ mod tests {
             key_points: key_points.iter().map(|p| (*p).to_owned()).collect(),
             action_items: Vec::new(),
         }
+    }
+
+    /// The summary `summary` becomes in an analysis of the Porto conversation.
+    fn porto_summary(summary: &str) -> String {
+        let mut a = analysis(&[]);
+        a.summary = summary.into();
+        add_decisions(&mut a, &porto());
+        a.summary
     }
 
     #[test]
@@ -340,26 +351,17 @@ mod tests {
 
     #[test]
     fn a_summary_that_never_says_what_became_of_the_choice_ends_with_it() {
-        let mut a = analysis(&[]);
-        a.summary = "The user planned four days in Porto with Sam".into();
-        add_decisions(&mut a, &porto());
         assert_eq!(
-            a.summary,
+            porto_summary("The user planned four days in Porto with Sam"),
             "The user planned four days in Porto with Sam. The user chose Bonfim."
         );
         // Named, but not as what they did: "sounds like they're using it".
-        let mut a = analysis(&[]);
-        a.summary = "Porto for four days. Bonfim sounds like they're using it.".into();
-        add_decisions(&mut a, &porto());
         assert_eq!(
-            a.summary,
+            porto_summary("Porto for four days. Bonfim sounds like they're using it."),
             "Porto for four days. Bonfim sounds like they're using it. The user chose Bonfim."
         );
         let stated = "The user will stay in Bonfim, near the metro.";
-        let mut a = analysis(&[]);
-        a.summary = stated.into();
-        add_decisions(&mut a, &porto());
-        assert_eq!(a.summary, stated);
+        assert_eq!(porto_summary(stated), stated);
     }
 
     #[test]
@@ -387,10 +389,7 @@ mod tests {
         assert_eq!(a, once);
         // A clause that names the chosen option too is left as written.
         let both = "They should stay in Bonfim rather than Ribeira.";
-        let mut a = analysis(&[]);
-        a.summary = both.into();
-        add_decisions(&mut a, &porto());
-        assert_eq!(a.summary, both);
+        assert_eq!(porto_summary(both), both);
     }
 
     #[test]

@@ -90,8 +90,9 @@ async fn ask(
 }
 
 /// Analyses a conversation's messages (map over chunks, then reduce), without the questions
-/// the model pasted into its summary or a last sentence cut off; in English, the action items are the person's
-/// commitments in their own words, and the key points start with what they chose.
+/// the model pasted into its summary or a last sentence cut off; in English, the action items
+/// are the person's commitments in their own words, and the key points start with what they
+/// chose.
 pub async fn analyze(llm: &Llm, messages: &[Message], opts: AnalyzeOptions) -> Result<NewAnalysis> {
     let mut analysis = analyze_with_model(llm, messages, opts).await?;
     analysis.summary = without_cut_off_end(&without_pasted_questions(&analysis.summary, messages));

@@ -8,7 +8,7 @@ use crate::store::Message;
 
 /// The sentences of `text`, each with its closing mark ("Planned a trip.", "Is it far?"). A
 /// full stop inside a number ("€95.50", "2.5") ends nothing.
-fn sentences(text: &str) -> Vec<&str> {
+pub(super) fn sentences(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut chars = text.char_indices().peekable();

@@ -13,11 +13,7 @@ use crate::store::{Message, Sender};
 /// pick?"); buying, booking or joining are not choices among options: those questions are
 /// left to the model.
 pub fn asks_for_a_choice(question: &str) -> bool {
-    let words: Vec<String> = question
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
+    let words = words(question);
     let choosing = [
         "pick", "picked", "choose", "chose", "chosen", "decide", "decided", "settle", "settled",
         "opt", "opted",
@@ -48,12 +44,15 @@ pub struct Choice {
     pub message_id: String,
 }
 
-/// Lower-case words and numbers of `text`, accents kept ("Heroísmo" is one word).
-pub fn words(text: &str) -> Vec<String> {
+/// The words and numbers of `text` as written.
+fn tokens(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+}
+
+/// Lower-case words and numbers of `text`, accents kept ("Heroísmo" is one word).
+pub fn words(text: &str) -> Vec<String> {
+    tokens(text).map(str::to_lowercase).collect()
 }
 
 /// At most this many words in an option's name: a list item with no short head ("Add 2.5 kg
@@ -139,44 +138,26 @@ const SENTENCE_STARTS: [&str; 48] = [
 /// ("Thinking about 4 days in Porto." asks nothing about Porto), never in lower case in either
 /// message (a name, not a sentence's first word), and that are no option.
 fn set_aside(list_message: &str, asked: &str, options: &[String]) -> Vec<String> {
-    let raw = |t: &str| -> Vec<String> {
-        t.split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    let lead: String = list_message
-        .lines()
-        .take_while(|l| item(l).is_none())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut asked_words = Vec::new();
-    let mut start = 0;
-    for (i, c) in asked.char_indices() {
-        if matches!(c, '.' | '!' | '?' | '\n') {
-            if c == '?' {
-                asked_words.extend(raw(&asked[start..i]));
-            }
-            start = i + c.len_utf8();
-        }
-    }
-    let lower_somewhere = |w: &str| {
-        let l = w.to_lowercase();
-        raw(asked).iter().chain(&raw(list_message)).any(|x| *x == l)
-    };
+    let asked_words: Vec<&str> = sentences(asked)
+        .into_iter()
+        .filter(|(_, question)| *question)
+        .flat_map(|(s, _)| tokens(s))
+        .collect();
+    let written: Vec<&str> = tokens(asked).chain(tokens(list_message)).collect();
     let mut out: Vec<String> = Vec::new();
-    for w in raw(&lead) {
+    let lead = list_message.lines().take_while(|l| item(l).is_none());
+    for w in lead.flat_map(tokens) {
         let capitalised = w.chars().next().is_some_and(char::is_uppercase);
         let l = w.to_lowercase();
         if capitalised
             && w.chars().count() >= 3
             && !SENTENCE_STARTS.contains(&l.as_str())
             && asked_words.contains(&w)
-            && !lower_somewhere(&w)
+            && !written.contains(&l.as_str())
             && !options.iter().any(|o| words(o).contains(&l))
-            && !out.contains(&w)
+            && !out.iter().any(|o| o == w)
         {
-            out.push(w);
+            out.push(w.to_owned());
         }
     }
     out
@@ -192,8 +173,9 @@ pub fn names(sentence: &[String], option: &str) -> bool {
 /// Cedofeita"): such a sentence chooses nothing.
 const TURNS_DOWN: [&str; 7] = ["not", "no", "never", "too", "t", "instead", "rather"];
 
-/// The statements of a message: its sentences that are not questions, as written.
-fn statements(text: &str) -> Vec<&str> {
+/// The sentences of a message as written, without their closing marks, each with whether it
+/// is a question.
+fn sentences(text: &str) -> Vec<(&str, bool)> {
     let mut out = Vec::new();
     let mut start = 0;
     for (i, c) in text.char_indices() {
@@ -202,15 +184,22 @@ fn statements(text: &str) -> Vec<&str> {
             && text[..i].ends_with(|p: char| p.is_ascii_digit())
             && text[i + 1..].starts_with(|n: char| n.is_ascii_digit());
         if matches!(c, '.' | '!' | '?' | '\n' | ';') && !decimal {
-            if c != '?' {
-                out.push(&text[start..i]);
-            }
+            out.push((&text[start..i], c == '?'));
             start = i + c.len_utf8();
         }
     }
-    out.push(&text[start..]);
-    out.retain(|s| !words(s).is_empty());
+    out.push((&text[start..], false));
+    out.retain(|(s, _)| !words(s).is_empty());
     out
+}
+
+/// The statements of a message: its sentences that are not questions, as written.
+fn statements(text: &str) -> Vec<&str> {
+    sentences(text)
+        .into_iter()
+        .filter(|(_, question)| !question)
+        .map(|(s, _)| s)
+        .collect()
 }
 
 /// Words by which people say they decided, and whether what they chose follows them ("going
@@ -358,20 +347,18 @@ pub fn decisions(messages: &[Message]) -> Vec<Choice> {
                     }
                 }
                 if let Some((option, statement)) = last {
-                    let chosen = option.as_deref().map(words);
-                    let list = chosen.as_ref().and_then(|chosen| {
-                        lists
-                            .iter()
-                            .rev()
-                            .find(|(l, _)| l.iter().any(|x| words(x) == *chosen))
-                    });
-                    let (alternatives, set_aside) = match (list, &chosen) {
-                        (Some((l, aside)), Some(chosen)) => (
-                            l.iter().filter(|x| words(x) != *chosen).cloned().collect(),
-                            aside.clone(),
-                        ),
-                        _ => (Vec::new(), Vec::new()),
-                    };
+                    let (alternatives, set_aside) = option
+                        .as_deref()
+                        .map(words)
+                        .and_then(|chosen| {
+                            let (list, aside) = lists
+                                .iter()
+                                .rev()
+                                .find(|(l, _)| l.iter().any(|x| words(x) == chosen))?;
+                            let others = list.iter().filter(|x| words(x) != chosen);
+                            Some((others.cloned().collect(), aside.clone()))
+                        })
+                        .unwrap_or_default();
                     out.push(Choice {
                         option,
                         alternatives,
