@@ -939,9 +939,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin", type=Path, help="the hindsight binary")
-    p.add_argument("--set", choices=["a", "b", "c", "d", "e", "both", "all"], default="a",
-                   help="a (dev), b, c, d and e (held out; e: decisions, Ask only in practice); "
-                   "both = a and b; all = a, b, c and d")
+    p.add_argument("--set", choices=["a", "b", "c", "d", "e", "f", "both", "all"], default="a",
+                   help="a (dev), b, c, d, e and f (held out; e: decisions, Ask only in practice; "
+                   "f: decisions, another person and voice); both = a and b; all = a, b, c and d")
     p.add_argument("--llm", default="builtin", help="'builtin' or a server base URL (default builtin)")
     p.add_argument("--builtin-model", help="passed through as --builtin-model NAME")
     p.add_argument("--model", help="server model name, passed through as --model NAME")
