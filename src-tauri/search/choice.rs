@@ -28,6 +28,42 @@ pub fn asks_for_a_choice(question: &str) -> bool {
     person && chose
 }
 
+/// Does `question` ask what the person did: chose ([`asks_for_a_choice`]), bought, ordered,
+/// booked, hired, signed up for, kept, joined, registered, got or took ("Which heater did I
+/// order?", "Which rain jacket did I keep?"), or did "in the end"? Not what someone else did
+/// ("which car did the assistant suggest?").
+pub fn asks_what_the_person_did(question: &str) -> bool {
+    let words = words(question);
+    let person = words.iter().any(|w| w == "i" || w == "we");
+    let doing = [
+        "buy",
+        "bought",
+        "order",
+        "ordered",
+        "book",
+        "booked",
+        "hire",
+        "hired",
+        "sign",
+        "signed",
+        "keep",
+        "kept",
+        "join",
+        "joined",
+        "register",
+        "registered",
+        "get",
+        "got",
+        "take",
+        "took",
+    ];
+    let in_the_end = words
+        .windows(3)
+        .any(|w| w[0] == "in" && w[1] == "the" && w[2] == "end");
+    asks_for_a_choice(question)
+        || (person && (in_the_end || words.iter().any(|w| doing.contains(&w.as_str()))))
+}
+
 /// The person's choice in a conversation: the option and the message that names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Choice {
@@ -446,6 +482,27 @@ mod tests {
             "Which movie did it pick for a night in?",
         ] {
             assert!(!asks_for_a_choice(q), "{q}");
+        }
+    }
+
+    #[test]
+    fn questions_about_what_the_person_did_are_told_from_others() {
+        for q in [
+            "Which neighbourhood did I pick for the Porto trip?",
+            "Which campsite did we book?",
+            "Which rain jacket did I keep?",
+            "What did I sign up for with the training money?",
+            "Which phone did I buy in the end?",
+        ] {
+            assert!(asks_what_the_person_did(q), "{q}");
+        }
+        for q in [
+            "Which car did the assistant suggest?",
+            "What is my cat called?",
+            "When is Ellie's parents' evening?",
+            "Which hotel did Maura book?",
+        ] {
+            assert!(!asks_what_the_person_did(q), "{q}");
         }
     }
 
