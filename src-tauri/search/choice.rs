@@ -14,18 +14,7 @@ use crate::store::{Message, Sender};
 /// left to the model.
 pub fn asks_for_a_choice(question: &str) -> bool {
     let words = words(question);
-    let choosing = [
-        "pick", "picked", "choose", "chose", "chosen", "decide", "decided", "settle", "settled",
-        "opt", "opted",
-    ];
-    let phrasal = ["go", "went", "gone", "end", "ended"];
-    let particle = ["with", "for", "up"];
-    let person = words.iter().any(|w| w == "i" || w == "we");
-    let chose = words.iter().any(|w| choosing.contains(&w.as_str()))
-        || words
-            .windows(2)
-            .any(|p| phrasal.contains(&p[0].as_str()) && particle.contains(&p[1].as_str()));
-    person && chose
+    by_the_person(&words) && says_choosing(&words)
 }
 
 /// Does `question` ask what the person did: chose ([`asks_for_a_choice`]), bought, ordered,
@@ -34,7 +23,6 @@ pub fn asks_for_a_choice(question: &str) -> bool {
 /// ("which car did the assistant suggest?").
 pub fn asks_what_the_person_did(question: &str) -> bool {
     let words = words(question);
-    let person = words.iter().any(|w| w == "i" || w == "we");
     let doing = [
         "buy",
         "bought",
@@ -60,8 +48,29 @@ pub fn asks_what_the_person_did(question: &str) -> bool {
     let in_the_end = words
         .windows(3)
         .any(|w| w[0] == "in" && w[1] == "the" && w[2] == "end");
-    asks_for_a_choice(question)
-        || (person && (in_the_end || words.iter().any(|w| doing.contains(&w.as_str()))))
+    by_the_person(&words)
+        && (says_choosing(&words)
+            || in_the_end
+            || words.iter().any(|w| doing.contains(&w.as_str())))
+}
+
+/// Is "I" or "we" among `words`?
+fn by_the_person(words: &[String]) -> bool {
+    words.iter().any(|w| w == "i" || w == "we")
+}
+
+/// Do `words` say choosing ("pick", "decided", "went with", "end up")?
+fn says_choosing(words: &[String]) -> bool {
+    let choosing = [
+        "pick", "picked", "choose", "chose", "chosen", "decide", "decided", "settle", "settled",
+        "opt", "opted",
+    ];
+    let phrasal = ["go", "went", "gone", "end", "ended"];
+    let particle = ["with", "for", "up"];
+    words.iter().any(|w| choosing.contains(&w.as_str()))
+        || words
+            .windows(2)
+            .any(|p| phrasal.contains(&p[0].as_str()) && particle.contains(&p[1].as_str()))
 }
 
 /// The person's choice in a conversation: the option and the message that names it.
