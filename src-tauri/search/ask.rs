@@ -82,6 +82,10 @@ pub struct Retrieved {
     /// conversation that records one (by conversation id). Empty for any other question (a
     /// follow-up such as "How much was it a night?" included, whatever it follows).
     pub choices: Vec<(String, Choice)>,
+    /// Excerpts (by message id) the model reads but the person is shown as sources only if the
+    /// answer cites them: the person's own lines below the relevance cut that
+    /// `add_own_account` adds ("Will do. Cheers.").
+    pub context_only: Vec<String>,
     pub timings: AskTimings,
 }
 
@@ -409,23 +413,25 @@ fn add_own_account(
     query: Option<&[f32]>,
     id: &str,
     excerpts: &mut Vec<Excerpt>,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let Some(title) = excerpts
         .iter()
         .find(|e| e.conversation_id == id)
         .map(|e| e.title.clone())
     else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let messages = store.all_messages(id)?;
+    let mut added = Vec::new();
     for (at, m) in messages.iter().enumerate() {
         if m.sender != Sender::User || excerpts.iter().any(|e| e.message_id == m.id) {
             continue;
         }
         let similarity = stored_similarity(store, query, &m.id)?;
         excerpts.extend(message_excerpt(&messages, at, &title, similarity));
+        added.push(m.id.clone());
     }
-    Ok(())
+    Ok(added)
 }
 
 /// The excerpts for one or more searches (one ranking, or their reciprocal rank fusion; a
@@ -524,8 +530,9 @@ fn retrieve_all(
     let own_account = searches
         .last()
         .is_some_and(|q| choice::asks_what_the_person_did(q));
+    let mut account = Vec::new();
     if let Some(first) = order.first().filter(|_| own_account) {
-        add_own_account(
+        account = add_own_account(
             store,
             query.as_ref().map(|q| q.as_slice()),
             first,
@@ -598,11 +605,19 @@ fn retrieve_all(
     }
     excerpts = shown;
     choices.retain(|(id, _)| excerpts.iter().any(|e| &e.conversation_id == id));
+    // What they wrote that is not about the question ("Ha. Already got the lights. Thanks!",
+    // 0.105) helps the model place the outcome, but is noise in the person's list of sources.
+    let context_only = excerpts
+        .iter()
+        .filter(|e| e.similarity < opts.min_similarity && account.contains(&e.message_id))
+        .map(|e| e.message_id.clone())
+        .collect();
     Ok(Retrieved {
         excerpts,
         context,
         lines,
         choices,
+        context_only,
         timings: AskTimings {
             embed_ms,
             search_ms,
@@ -980,6 +995,65 @@ fn the_choice(answer: String, text: &str, retrieved: &Retrieved) -> String {
     }
 }
 
+/// The excerpts the person is shown as sources: all but those in `context_only` that the
+/// answer does not cite, with the answer's citations ("[5]") renumbered to match the list.
+fn sources(
+    answer: &str,
+    excerpts: Vec<Excerpt>,
+    context_only: &[String],
+) -> (String, Vec<Excerpt>) {
+    let cited = citations(answer);
+    let mut number: Vec<Option<usize>> = Vec::with_capacity(excerpts.len());
+    let mut shown = Vec::with_capacity(excerpts.len());
+    for (k, e) in excerpts.into_iter().enumerate() {
+        if cited.contains(&(k + 1)) || !context_only.contains(&e.message_id) {
+            shown.push(e);
+            number.push(Some(shown.len()));
+        } else {
+            number.push(None);
+        }
+    }
+    let renumbered =
+        rewrite_citations(answer, |n| number.get(n.wrapping_sub(1)).copied().flatten());
+    (renumbered, shown)
+}
+
+/// The numbers of every "[n]" in `text`.
+fn citations(text: &str) -> Vec<usize> {
+    let mut found = Vec::new();
+    rewrite_citations(text, |n| {
+        found.push(n);
+        None
+    });
+    found
+}
+
+/// `text` with each "[n]" given the number `to(n)` returns (unchanged where it returns None).
+fn rewrite_citations(text: &str, mut to: impl FnMut(usize) -> Option<usize>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('[') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        match after[digits..]
+            .starts_with(']')
+            .then(|| after[..digits].parse::<usize>())
+        {
+            Some(Ok(n)) => {
+                out.push_str(&format!("[{}]", to(n).unwrap_or(n)));
+                rest = &after[digits + 1..];
+            }
+            _ => {
+                out.push('[');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// What the answer is when the model wrote nothing.
 pub const EMPTY_ANSWER: &str =
     "The model returned an empty answer; the excerpts below are what your history holds. Try asking again.";
@@ -1035,7 +1109,7 @@ pub async fn answer_until(
     tokens: mpsc::Sender<String>,
     stop: &CancellationToken,
 ) -> Result<AskResult> {
-    let excerpts = retrieved.excerpts.clone();
+    let (_, excerpts) = sources(STOPPED, retrieved.excerpts.clone(), &retrieved.context_only);
     let timings = retrieved.timings.clone();
     tokio::select! {
         result = answer(llm, question, retrieved, tokens) => result,
@@ -1075,9 +1149,11 @@ pub async fn answer(
             "ask: nothing close enough to answer from"
         );
         let _ = tokens.send(NOT_IN_EXCERPTS.to_owned()).await;
+        let (answer, excerpts) =
+            sources(NOT_IN_EXCERPTS, retrieved.excerpts, &retrieved.context_only);
         return Ok(AskResult {
-            answer: NOT_IN_EXCERPTS.to_owned(),
-            excerpts: retrieved.excerpts,
+            answer,
+            excerpts,
             timings,
         });
     }
@@ -1125,8 +1201,9 @@ pub async fn answer(
         // A small model can stop at once; the excerpts are still worth showing, with a word.
         answer = EMPTY_ANSWER.to_owned();
     }
+    let (answer, excerpts) = sources(&answer, retrieved.excerpts, &retrieved.context_only);
     tracing::info!(
-        excerpts = retrieved.excerpts.len(),
+        excerpts = excerpts.len(),
         embed_ms = timings.embed_ms,
         search_ms = timings.search_ms,
         llm_ms = timings.llm_ms,
@@ -1137,7 +1214,7 @@ pub async fn answer(
     let _ = tokens.send(answer.clone()).await;
     Ok(AskResult {
         answer,
-        excerpts: retrieved.excerpts,
+        excerpts,
         timings,
     })
 }
@@ -1248,6 +1325,41 @@ mod tests {
         );
         assert!(owners_named("What date do we fly out to Porto?") == ["porto"]);
         assert!(owners_named("When do they want to see her again?").is_empty());
+    }
+
+    #[test]
+    fn context_only_lines_are_shown_as_sources_only_when_cited() {
+        let excerpt = |text: &str| Excerpt {
+            conversation_id: "c".into(),
+            message_id: text.into(),
+            message: text.into(),
+            sender: Sender::User,
+            similarity: 0.5,
+            title: "t".into(),
+            timestamp: 0,
+            previous: None,
+        };
+        let ex: Vec<Excerpt> = ["cheers", "ordered the oil column", "fan or heater?", "ok"]
+            .iter()
+            .map(|t| excerpt(t))
+            .collect();
+        let only = ["cheers".to_owned(), "ok".to_owned()];
+        let ids = |v: &[Excerpt]| v.iter().map(|e| e.message_id.clone()).collect::<Vec<_>>();
+        // Not cited: left out, and the citations that follow them renumbered.
+        let (answer, shown) = sources("Oil column [2]", ex.clone(), &only);
+        assert_eq!(answer, "Oil column [1]");
+        assert_eq!(ids(&shown), ["ordered the oil column", "fan or heater?"]);
+        let (answer, _) = sources("The heater [3] or [2]; see [x] and [12]", ex.clone(), &only);
+        assert_eq!(answer, "The heater [2] or [1]; see [x] and [12]");
+        // Cited: shown, whatever its similarity.
+        let (answer, shown) = sources("Cheers [1]", ex.clone(), &only);
+        assert_eq!(answer, "Cheers [1]");
+        assert_eq!(shown.len(), 3);
+        // No answer, nothing to renumber; nothing context-only, nothing changes.
+        let (answer, shown) = sources(NOT_IN_EXCERPTS, ex.clone(), &only);
+        assert_eq!((answer.as_str(), shown.len()), (NOT_IN_EXCERPTS, 2));
+        let (answer, shown) = sources("Oil column [2]", ex, &[]);
+        assert_eq!((answer.as_str(), shown.len()), ("Oil column [2]", 4));
     }
 
     #[test]

@@ -877,3 +877,105 @@ fn cli_ask_answers_with_cited_excerpts_from_the_real_server() {
     let o = crate::common::hindsight(dir.path(), Some(&models), &["ask", "x", "--questions", q]);
     assert!(!o.status.success());
 }
+
+/// Asked what they did ("Which heater did I order?"), the model reads all of the person's
+/// side of the conversation, latest first; the lines of it that are not about the question
+/// ("Will do. Cheers.") stay out of the sources shown unless cited, and the answer's [n]
+/// points into the list shown.
+#[test]
+fn what_the_person_did_is_read_whole_but_only_relevant_lines_are_sources() {
+    let t = temp_store();
+    let c = conversation(
+        &t.store,
+        "Freezing rental, need a heater",
+        1_780_000_000_000,
+    );
+    let at = |k: i64| 1_780_000_000_000 + k * 60_000;
+    message(&t.store, &c, Sender::User, "It's 11 degrees in our lounge room tonight. Which heater should I get for a draughty rental?", at(0));
+    message(&t.store, &c, Sender::Ai, "Your options: a fan heater (cheap to buy, noisy), a ceramic heater, or an oil column heater (slow but even heat, quiet).", at(1));
+    let ordered = message(
+        &t.store,
+        &c,
+        Sender::User,
+        "Righto. Ordered the De'Longhi oil column heater from Bunnings for $249.",
+        at(2),
+    );
+    message(
+        &t.store,
+        &c,
+        Sender::Ai,
+        "Good plan. Put it in the room you're in and shut the door.",
+        at(3),
+    );
+    let filler = message(&t.store, &c, Sender::User, "Will do. Cheers.", at(4));
+    let p = hindsight::embed::embed_backlog(&t.store, embedder(), 32, |_| {}).unwrap();
+    assert_eq!(p.failed, 0);
+
+    let question = "Which heater did I order?";
+    let retrieved = ask::retrieve(
+        &t.store,
+        &Searcher::new(),
+        embedder(),
+        question,
+        AskOptions::default(),
+    )
+    .unwrap();
+    let ids: Vec<String> = retrieved
+        .excerpts
+        .iter()
+        .map(|e| e.message_id.clone())
+        .collect();
+    // Latest first: the filler, then the order, in the context the model reads.
+    let (f, o) = (
+        ids.iter().position(|i| *i == filler).unwrap(),
+        ids.iter().position(|i| *i == ordered).unwrap(),
+    );
+    assert!(f < o, "{ids:?}");
+    assert!(retrieved.context.contains("Will do. Cheers."));
+    assert_eq!(retrieved.context_only, [filler.clone()]);
+
+    // The model answers citing the order: the filler is not listed, and [n] follows.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let reply = format!(
+        r#"{{"answer": "the De'Longhi oil column heater", "excerpt": {}}}"#,
+        o + 1
+    );
+    let url = rt.block_on(crate::common::fake_llm::fake_server(
+        crate::common::fake_llm::sse_text(&reply),
+    ));
+    let llm = hindsight::llm::Llm::server(hindsight::llm::LlmSettings {
+        base_url: url,
+        ..Default::default()
+    })
+    .unwrap();
+    let (tx, _rx) = tokio::sync::mpsc::channel(8);
+    let result = rt
+        .block_on(ask::answer(&llm, question, retrieved, tx))
+        .unwrap();
+    assert!(
+        result.excerpts.iter().all(|e| e.message_id != filler),
+        "{:?}",
+        result.excerpts
+    );
+    assert_eq!(result.excerpts.len(), ids.len() - 1);
+    let cited = result
+        .answer
+        .rsplit('[')
+        .next()
+        .and_then(|n| n.trim_end_matches(']').parse::<usize>().ok());
+    assert!(
+        result
+            .answer
+            .starts_with("the De'Longhi oil column heater ["),
+        "{}",
+        result.answer
+    );
+    assert_eq!(
+        cited
+            .and_then(|n| result.excerpts.get(n - 1))
+            .map(|e| e.message_id.as_str()),
+        Some(ordered.as_str()),
+        "{}",
+        result.answer
+    );
+}
