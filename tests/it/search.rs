@@ -932,7 +932,7 @@ fn what_the_person_did_is_read_whole_but_only_relevant_lines_are_sources() {
     );
     assert!(f < o, "{ids:?}");
     assert!(retrieved.context.contains("Will do. Cheers."));
-    assert_eq!(retrieved.context_only, [filler.clone()]);
+    assert_eq!(retrieved.context_only, std::slice::from_ref(&filler));
 
     // The model answers citing the order: the filler is not listed, and [n] follows.
     let rt = tokio::runtime::Runtime::new().unwrap();
