@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::choice::{self, Choice};
+use super::price;
 use super::{SearchMode, SearchOptions, Searcher};
 use crate::embed::{Embedder, MODEL_ID};
 use crate::error::{Error, Result};
@@ -879,6 +880,12 @@ fn finish_answer(reply: &str, lines: &[String], confidence: Option<f32>) -> Stri
     if NOTHING_PHRASES.iter().any(|p| lower.contains(p)) {
         return NOT_IN_EXCERPTS.to_owned();
     }
+    // A question is no answer: asked "Where did we decide to spend Christmas?" with nothing
+    // decided, the model copies the person's own "Brisbane or Hobart?". The only such answer
+    // on the six quality sets (BENCHMARKS.md "An answer that asks").
+    if answer.trim_end().ends_with('?') {
+        return NOT_IN_EXCERPTS.to_owned();
+    }
     // A free-text reply that cites for itself keeps its own citations.
     if chosen.is_none() && answer.contains('[') {
         return answer;
@@ -1179,7 +1186,11 @@ pub async fn answer(
     } else {
         Vec::new()
     };
-    if echoes_question(&text, question) {
+    // A measure is no price ("How much did the engineer charge?" → "1.5 bar"): on the six
+    // quality sets, two no-answer questions' answers, and no right one (BENCHMARKS.md "An
+    // answer that asks, a measure for a price").
+    let not_a_price = price::asks_for_a_price(question) && price::names_a_measure(&text);
+    if echoes_question(&text, question) || not_a_price {
         answer = NOT_IN_EXCERPTS.to_owned();
     } else if !copied.is_empty() {
         answer = match date_told(
@@ -1429,6 +1440,15 @@ mod tests {
         );
         assert_eq!(
             finish_answer(r#"{"answer": "Not found", "excerpt": 1}"#, &lines(), None),
+            NOT_IN_EXCERPTS
+        );
+        // A question is no answer, though an excerpt holds its words.
+        assert_eq!(
+            finish_answer(
+                r#"{"answer": "Ribeira or Cedofeita?", "excerpt": 2}"#,
+                &lines(),
+                None
+            ),
             NOT_IN_EXCERPTS
         );
         // An out-of-range number is no help; the words decide.

@@ -6,6 +6,7 @@ pub mod ask;
 pub mod choice;
 mod fuse;
 mod index;
+pub mod price;
 pub mod when;
 
 use std::collections::HashMap;
