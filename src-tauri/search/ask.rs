@@ -87,6 +87,8 @@ pub struct Retrieved {
     /// answer cites them: the person's own lines below the relevance cut that
     /// `add_own_account` adds ("Will do. Cheers.").
     pub context_only: Vec<String>,
+    /// The question asks what the person did ([`choice::asks_what_the_person_did`]).
+    pub own_account: bool,
     pub timings: AskTimings,
 }
 
@@ -619,6 +621,7 @@ fn retrieve_all(
         lines,
         choices,
         context_only,
+        own_account,
         timings: AskTimings {
             embed_ms,
             search_ms,
@@ -1061,6 +1064,40 @@ fn rewrite_citations(text: &str, mut to: impl FnMut(usize) -> Option<usize>) -> 
     out
 }
 
+/// An answer about what the person did that cites the assistant ("oil column heater", cited to
+/// its list of heaters) cites instead the person's own line holding as many of its words, if
+/// one holds enough ("Ordered the De'Longhi oil column"): what they did is shown by what they
+/// said, not by what they were offered.
+fn cite_own_words(answer: String, text: &str, retrieved: &Retrieved) -> String {
+    let Some(k) = citation(&answer) else {
+        return answer;
+    };
+    if retrieved
+        .excerpts
+        .get(k.wrapping_sub(1))
+        .is_none_or(|e| e.sender == Sender::User)
+    {
+        return answer;
+    }
+    let words = content_words(text);
+    let own = retrieved
+        .excerpts
+        .iter()
+        .zip(&retrieved.lines)
+        .enumerate()
+        .filter(|(_, (e, _))| e.sender == Sender::User)
+        .map(|(j, (_, line))| (j + 1, support(&words, line)))
+        .filter(|&(_, s)| s >= MIN_SUPPORT)
+        .fold(None, |best: Option<(usize, f32)>, (j, s)| match best {
+            Some((_, b)) if b >= s => best,
+            _ => Some((j, s)),
+        });
+    match own {
+        Some((j, _)) => format!("{}[{j}]", &answer[..answer.len() - format!("[{k}]").len()]),
+        None => answer,
+    }
+}
+
 /// What the answer is when the model wrote nothing.
 pub const EMPTY_ANSWER: &str =
     "The model returned an empty answer; the excerpts below are what your history holds. Try asking again.";
@@ -1206,6 +1243,9 @@ pub async fn answer(
     // about a choice (a follow-up's `question` also carries the one before it).
     if !retrieved.choices.is_empty() {
         answer = the_choice(answer, &text, &retrieved);
+    }
+    if retrieved.own_account {
+        answer = cite_own_words(answer, &text, &retrieved);
     }
     answer = stamp_in_words(answer);
     if answer.is_empty() {
@@ -1371,6 +1411,48 @@ mod tests {
         assert_eq!((answer.as_str(), shown.len()), (NOT_IN_EXCERPTS, 2));
         let (answer, shown) = sources("Oil column [2]", ex, &[]);
         assert_eq!((answer.as_str(), shown.len()), ("Oil column [2]", 4));
+    }
+
+    #[test]
+    fn what_the_person_did_is_cited_to_their_own_words() {
+        let excerpt = |sender: Sender, text: &str| Excerpt {
+            conversation_id: "c".into(),
+            message_id: text.into(),
+            message: text.into(),
+            sender,
+            similarity: 0.5,
+            title: "t".into(),
+            timestamp: 0,
+            previous: None,
+        };
+        let offered = "Oil column heater: $150-$250, silent. Fan heater: $40, noisy.";
+        let said = "Righto. Ordered the De'Longhi oil column from Bunnings for $249.";
+        let retrieved = Retrieved {
+            excerpts: vec![
+                excerpt(Sender::Ai, offered),
+                excerpt(Sender::User, said),
+                excerpt(Sender::User, "Will do. Cheers."),
+            ],
+            context: String::new(),
+            lines: vec![
+                format!("[1] the assistant said (2026-08-03T19:00): {offered}"),
+                format!("[2] I said (2026-08-03T19:05): {said}"),
+                "[3] I said (2026-08-03T19:09): Will do. Cheers.".to_owned(),
+            ],
+            choices: Vec::new(),
+            context_only: Vec::new(),
+            own_account: true,
+            timings: AskTimings::default(),
+        };
+        let cite = |answer: &str, text: &str| cite_own_words(answer.to_owned(), text, &retrieved);
+        assert_eq!(
+            cite("oil column heater [1]", "oil column heater"),
+            "oil column heater [2]"
+        );
+        // Their words already cited, or none of theirs holding the answer: unchanged.
+        assert_eq!(cite("De'Longhi [2]", "De'Longhi"), "De'Longhi [2]");
+        assert_eq!(cite("Fan heater [1]", "Fan heater"), "Fan heater [1]");
+        assert_eq!(cite("no citation", "no citation"), "no citation");
     }
 
     #[test]
