@@ -38,6 +38,11 @@ impl Store {
             return Err(Error::Invalid("excerpts must be a list".into()));
         }
         self.transaction(|s| {
+            // Asked again, a question moves to the top with its new answer: the list is of
+            // questions, not of every time one was asked.
+            s.conn
+                .prepare_cached("DELETE FROM asked WHERE question = ?1 COLLATE NOCASE")?
+                .execute([question.trim()])?;
             s.conn
                 .prepare_cached(
                     "INSERT INTO asked (question, answer, excerpts, asked_at)

@@ -706,6 +706,15 @@ fn asked_questions_are_kept_and_forgotten_with_what_they_cite() {
         .collect();
     assert_eq!(listed, [second.id, first.id], "newest first");
     assert_eq!(t.store.list_asked(10).unwrap()[1].excerpts, cites(&porto));
+    // Asked again (in other case), a question is listed once, at the top, with its new answer.
+    let again = t
+        .store
+        .save_asked("where did we STAY?", "Bonfim [2]", &cites(&porto))
+        .unwrap();
+    let listed = t.store.list_asked(10).unwrap();
+    let ids: Vec<i64> = listed.iter().map(|q| q.id).collect();
+    assert_eq!(ids, [again.id, second.id]);
+    assert_eq!(listed[0].answer, "Bonfim [2]");
     assert!(t
         .store
         .save_asked("q", "a", &serde_json::json!({"not": "a list"}))
