@@ -1333,18 +1333,23 @@ mod tests {
         assert!(d("April 2026 was busy").is_empty());
     }
 
-    #[test]
-    fn a_copied_stamp_gives_way_to_the_one_date_its_excerpts_name() {
-        let excerpt = |text: &str| Excerpt {
+    /// An excerpt of conversation "c" whose id is its text.
+    fn test_excerpt(sender: Sender, text: &str) -> Excerpt {
+        Excerpt {
             conversation_id: "c".into(),
             message_id: text.into(),
             message: text.into(),
-            sender: Sender::User,
+            sender,
             similarity: 0.5,
             title: "t".into(),
             timestamp: 0,
             previous: None,
-        };
+        }
+    }
+
+    #[test]
+    fn a_copied_stamp_gives_way_to_the_one_date_its_excerpts_name() {
+        let excerpt = |text: &str| test_excerpt(Sender::User, text);
         let ex = [
             excerpt("first hamper meeting went ok"),
             excerpt("packing day is saturday 12 december"),
@@ -1380,16 +1385,7 @@ mod tests {
 
     #[test]
     fn context_only_lines_are_shown_as_sources_only_when_cited() {
-        let excerpt = |text: &str| Excerpt {
-            conversation_id: "c".into(),
-            message_id: text.into(),
-            message: text.into(),
-            sender: Sender::User,
-            similarity: 0.5,
-            title: "t".into(),
-            timestamp: 0,
-            previous: None,
-        };
+        let excerpt = |text: &str| test_excerpt(Sender::User, text);
         let ex: Vec<Excerpt> = ["cheers", "ordered the oil column", "fan or heater?", "ok"]
             .iter()
             .map(|t| excerpt(t))
@@ -1415,16 +1411,7 @@ mod tests {
 
     #[test]
     fn what_the_person_did_is_cited_to_their_own_words() {
-        let excerpt = |sender: Sender, text: &str| Excerpt {
-            conversation_id: "c".into(),
-            message_id: text.into(),
-            message: text.into(),
-            sender,
-            similarity: 0.5,
-            title: "t".into(),
-            timestamp: 0,
-            previous: None,
-        };
+        let excerpt = test_excerpt;
         let offered = "Oil column heater: $150-$250, silent. Fan heater: $40, noisy.";
         let said = "Righto. Ordered the De'Longhi oil column from Bunnings for $249.";
         let retrieved = Retrieved {
