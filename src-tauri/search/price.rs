@@ -3,6 +3,8 @@
 //! "1.5 bar" (the boiler's pressure), "How much did my Dutch driving licence cost?" → "500 Wh"
 //! (a power station's capacity). A measure is not a price, whatever the excerpts say.
 
+use super::choice::words;
+
 /// Does `question` ask what something cost ("How much did … cost / pay / charge / quote")?
 pub fn asks_for_a_price(question: &str) -> bool {
     let words = words(question);
@@ -54,13 +56,6 @@ pub fn names_a_measure(answer: &str) -> bool {
                     .get(i + 1)
                     .is_some_and(|u| units.contains(&u.as_str())))
     })
-}
-
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
 }
 
 #[cfg(test)]
