@@ -1006,17 +1006,27 @@ fn the_choice(answer: String, text: &str, retrieved: &Retrieved) -> String {
 }
 
 /// The excerpts the person is shown as sources: all but those in `context_only` that the
-/// answer does not cite, with the answer's citations ("[5]") renumbered to match the list.
+/// answer neither cites nor is found in, with the answer's citations ("[5]") renumbered to
+/// match the list. A context-only line holding at least [`MIN_SUPPORT`] of the answer's words
+/// stays: "Decision made, we're staying in Ribeira" (0.28, under the relevance cut) is the
+/// evidence for "Ribeira", even when the model cites another line naming it.
 fn sources(
     answer: &str,
     excerpts: Vec<Excerpt>,
     context_only: &[String],
 ) -> (String, Vec<Excerpt>) {
     let cited = citations(answer);
+    let numbers: Vec<String> = cited.iter().map(usize::to_string).collect();
+    let mut words = content_words(answer);
+    words.retain(|w| !numbers.contains(w));
+    let fixed = [NOT_IN_EXCERPTS, STOPPED, EMPTY_ANSWER].contains(&answer);
+    let holds_the_answer =
+        |e: &Excerpt| !fixed && !words.is_empty() && support(&words, &e.message) >= MIN_SUPPORT;
     let mut number: Vec<Option<usize>> = Vec::with_capacity(excerpts.len());
     let mut shown = Vec::with_capacity(excerpts.len());
     for (k, e) in excerpts.into_iter().enumerate() {
-        if cited.contains(&(k + 1)) || !context_only.contains(&e.message_id) {
+        if cited.contains(&(k + 1)) || !context_only.contains(&e.message_id) || holds_the_answer(&e)
+        {
             shown.push(e);
             number.push(Some(shown.len()));
         } else {
@@ -1384,7 +1394,7 @@ mod tests {
     }
 
     #[test]
-    fn context_only_lines_are_shown_as_sources_only_when_cited() {
+    fn context_only_lines_are_shown_as_sources_when_cited_or_holding_the_answer() {
         let excerpt = |text: &str| test_excerpt(Sender::User, text);
         let ex: Vec<Excerpt> = ["cheers", "ordered the oil column", "fan or heater?", "ok"]
             .iter()
@@ -1405,8 +1415,37 @@ mod tests {
         // No answer, nothing to renumber; nothing context-only, nothing changes.
         let (answer, shown) = sources(NOT_IN_EXCERPTS, ex.clone(), &only);
         assert_eq!((answer.as_str(), shown.len()), (NOT_IN_EXCERPTS, 2));
-        let (answer, shown) = sources("Oil column [2]", ex, &[]);
+        let (answer, shown) = sources("Oil column [2]", ex.clone(), &[]);
         assert_eq!((answer.as_str(), shown.len()), ("Oil column [2]", 4));
+        // Holding the answer, cited or not: shown, and the numbers follow the list.
+        let ex: Vec<Excerpt> = [
+            "cheers",
+            "decision made, staying in Ribeira",
+            "Ribeira from the airport?",
+        ]
+        .iter()
+        .map(|t| excerpt(t))
+        .collect();
+        let only = [
+            "cheers".to_owned(),
+            "decision made, staying in Ribeira".to_owned(),
+        ];
+        let (answer, shown) = sources("Ribeira [3]", ex.clone(), &only);
+        assert_eq!(answer, "Ribeira [2]");
+        assert_eq!(
+            ids(&shown),
+            [
+                "decision made, staying in Ribeira",
+                "Ribeira from the airport?"
+            ]
+        );
+        // A citation number is no word of the answer, and a fixed reply holds none.
+        let ex = vec![excerpt("2 cheers"), excerpt("the heaters")];
+        let only = ["2 cheers".to_owned()];
+        assert_eq!(sources("Heaters [2]", ex.clone(), &only).1.len(), 1);
+        assert_eq!(sources("2 heaters [2]", ex.clone(), &only).1.len(), 1);
+        assert_eq!(sources("2 [2]", ex.clone(), &only).1.len(), 1);
+        assert_eq!(sources(STOPPED, ex, &only).1.len(), 1);
     }
 
     #[test]

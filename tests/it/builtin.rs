@@ -955,6 +955,15 @@ fn ask_with_the_builtin_model_answers_from_the_history_citing_its_source() {
         "cites the Porto conversation: {source:?}"
     );
     assert!(source.message.contains("Ribeira"), "{source:?}");
+    // The deciding message scores under the relevance cut (0.28) and the model cites another
+    // line naming Ribeira: it is still listed, as it holds the answer.
+    assert!(
+        result.excerpts.iter().any(|e| e
+            .message
+            .contains("Decision made, we're staying in Ribeira")),
+        "{:?}",
+        result.excerpts
+    );
 
     // A choice the search alone misses: "Ok, we'll do Tomorrow, and Tomorrow, and Tomorrow for
     // the March meeting" shares few words with the question; the model alone answered "Demon
