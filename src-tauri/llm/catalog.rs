@@ -21,7 +21,16 @@ pub enum BuiltinChoice {
 impl Default for BuiltinChoice {
     /// Small, or Tiny on a machine with less than 4 GB of memory.
     fn default() -> Self {
-        match total_memory_bytes() {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        BuiltinChoice::for_memory(mem_total(&meminfo))
+    }
+}
+
+impl BuiltinChoice {
+    /// The default for a machine with `bytes` of memory: Tiny below 4 GB, where Small's half a
+    /// gigabyte beside the app and the desktop would push it into swap; Small when unknown.
+    pub fn for_memory(bytes: Option<u64>) -> BuiltinChoice {
+        match bytes {
             Some(bytes) if bytes < 4 * (1 << 30) => BuiltinChoice::Tiny,
             _ => BuiltinChoice::Small,
         }
@@ -257,9 +266,8 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// MemTotal from /proc/meminfo (Linux); None elsewhere.
-fn total_memory_bytes() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+fn mem_total(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
 }
@@ -268,6 +276,19 @@ fn total_memory_bytes() -> Option<u64> {
 mod tests {
     #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
     use super::*;
+
+    #[test]
+    fn below_4_gb_of_memory_the_default_is_tiny() {
+        let meminfo = |kib: u64| format!("MemTotal:       {kib} kB\nMemFree:        1024 kB\n");
+        let choice = |text: &str| BuiltinChoice::for_memory(mem_total(text));
+        assert_eq!(mem_total(&meminfo(3_900_000)), Some(3_900_000 * 1024));
+        assert_eq!(choice(&meminfo(3_900_000)), BuiltinChoice::Tiny);
+        assert_eq!(choice(&meminfo(4 * 1024 * 1024)), BuiltinChoice::Small);
+        assert_eq!(choice(&meminfo(16 * 1024 * 1024)), BuiltinChoice::Small);
+        // No /proc/meminfo (macOS, Windows) or a line it cannot read: Small.
+        assert_eq!(choice(""), BuiltinChoice::Small);
+        assert_eq!(choice("MemTotal: lots\n"), BuiltinChoice::Small);
+    }
 
     #[test]
     fn each_choice_has_its_spec_and_a_missing_model_says_how_to_get_it() {
