@@ -287,6 +287,9 @@ class PromptText:
 
     @classmethod
     def from_rust(cls, source: str, n: int = 6, only_const: str | None = None) -> "PromptText":
+        # The prompt is what the module says before its tests: a test's example answer is no
+        # prompt text a model could copy.
+        source = source.split("#[cfg(test)]", 1)[0]
         lits = rust_string_literals(source)
         if only_const:
             at = source.find(f"const {only_const}")
@@ -482,6 +485,29 @@ def mean(values) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
+READ_LINE = re.compile(r"analysis read as_written=(true|false) retried=(true|false)")
+
+
+def reads_logged(logs_dir: Path) -> list[dict]:
+    """Every model answer read as an analysis, from the app's log in `logs_dir` (the line
+    `analysis/mod.rs` writes): JSON as written or repaired by the tolerant parser, and whether
+    it took the retry. One line per request, so a long conversation's parts count each."""
+    found = []
+    for path in sorted(logs_dir.glob("hindsight.log*")):
+        for m in READ_LINE.finditer(path.read_text(encoding="utf-8", errors="replace")):
+            found.append({"as_written": m.group(1) == "true", "retried": m.group(2) == "true"})
+    return found
+
+
+def aggregate_reads(reads: list[dict]) -> dict:
+    """Of the answers read: the share that was JSON as written on the first try."""
+    if not reads:
+        return {"requests": 0, "as_written": None, "retried": 0}
+    return {"requests": len(reads),
+            "as_written": mean(1.0 if r["as_written"] and not r["retried"] else 0.0 for r in reads),
+            "retried": sum(1 for r in reads if r["retried"])}
+
+
 def aggregate_analyses(items: list[dict]) -> dict:
     if not items:
         return {"n": 0}
@@ -620,6 +646,7 @@ def aggregate_questions(items: list[dict]) -> dict:
 # flag name -> (section, metric, "min" | "max", is a rate)
 THRESHOLDS = {
     "min_valid": ("analysis", "valid", "min", True),
+    "min_as_written": ("analysis", "as_written", "min", True),
     "min_facts": ("analysis", "fact_coverage", "min", True),
     "min_action_recall": ("analysis", "action_recall", "min", True),
     "min_action_precision": ("analysis", "action_precision", "min", True),
@@ -671,7 +698,7 @@ def secs(v) -> str:
     return "–" if v is None else f"{v:.1f}"
 
 
-MAIN_HEADER = ("| set | label | n an | valid% | facts% | actR% | actP% | topics% | sent% | sent~% | "
+MAIN_HEADER = ("| set | label | n an | valid% | as written% | facts% | actR% | actP% | topics% | sent% | sent~% | "
                "copy% | rep% | paste% | 1st% | doubt% | s/an | n q | ask% | cite% | cited% | retr% | honest% | s/q |")
 FOLLOW_HEADER = ("| set | label | n follow-ups | in thread ask% | cite% | retr% | "
                  "alone ask% | alone retr% |")
@@ -683,7 +710,7 @@ def markdown(runs: list[dict]) -> str:
     for r in runs:
         an, ask = r["metrics"].get("analysis") or {}, r["metrics"].get("ask") or {}
         lines.append("| " + " | ".join([
-            r["set"], r["label"], str(an.get("n", 0)), pct(an.get("valid")),
+            r["set"], r["label"], str(an.get("n", 0)), pct(an.get("valid")), pct(an.get("as_written")),
             pct(an.get("fact_coverage")), pct(an.get("action_recall")),
             pct(an.get("action_precision")), pct(an.get("topic_overlap")),
             pct(an.get("sentiment_exact")), pct(an.get("sentiment_adjacent")),
@@ -712,7 +739,7 @@ def markdown(runs: list[dict]) -> str:
                 pct(f.get("citation_accuracy")), pct(f.get("retrieval_hit")),
                 pct(alone.get("accuracy")), pct(alone.get("retrieval_hit")),
             ]) + " |")
-    lines += ["", "facts: summary fact coverage; actR/actP: action-item recall/precision (mean per "
+    lines += ["", "as written: answers read as analyses that were JSON as written, first try (no repair, no retry); facts: summary fact coverage; actR/actP: action-item recall/precision (mean per "
               "conversation); sent~: mixed vs positive/negative counts half; copy: copies prompt "
               "text; rep: repeats itself; paste: share of the summary pasted word for word from the "
               "messages (runs of 8 words or more); 1st: summaries in the first or second person ("
@@ -857,6 +884,7 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
             log(f"[{set_name}] analysis {k}/{len(chosen)} {ref['title'][:40]!r}: "
                 f"{'ok' if ok else 'FAILED'} in {r['seconds']:.1f} s"
                 + ("" if ok else f" ({r['stderr'].strip()[-200:]})"))
+        run["reads"] = reads_logged(data_dir / "logs") if chosen else []
         def scored(q: dict, previous: str | None, doc, rc: int, seconds: float, stderr: str) -> dict:
             """One answer (`doc`, as `ask --json` prints it) scored; `previous` asked it as a
             follow-up."""
@@ -928,7 +956,10 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
             log(f"[{set_name}] data kept in {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
-    run["metrics"] = {"analysis": aggregate_analyses(run["analyses"]),
+    analysis = aggregate_analyses(run["analyses"])
+    if run["analyses"]:
+        analysis.update(aggregate_reads(run.get("reads") or []))
+    run["metrics"] = {"analysis": analysis,
                       "ask": aggregate_questions(run["questions"]),
                       "follow_up": aggregate_questions(run["follow_ups"]),
                       "follow_up_alone": aggregate_questions(run["follow_ups_alone"])}

@@ -214,6 +214,12 @@ class RustLiterals(unittest.TestCase):
         p = prompt()
         self.assertGreater(len(p.ngrams), 50)
         self.assertIsNone(p.copied("Tom and the user decided to stay in Ribeira for three nights."))
+        # A test's example below `#[cfg(test)]` is no prompt text.
+        self.assertIsNone(p.copied("The user decided to take the flu vaccine and the covid booster."))
+        only = eq.PromptText.from_rust('const A: &str = "one two three four five six seven";\n'
+                                       '#[cfg(test)]\nmod t { const B: &str = "a b c d e f g"; }')
+        self.assertIsNotNone(only.copied("one two three four five six"))
+        self.assertIsNone(only.copied("a b c d e f g"))
 
     def test_ask_instructions(self):
         ask = eq.PromptText.from_rust((ROOT / "src-tauri" / "search" / "ask.rs").read_text(),
@@ -317,8 +323,26 @@ class ThresholdsAndTables(unittest.TestCase):
 
     def test_markdown(self):
         table = eq.markdown([self.RUN])
-        self.assertIn("| a | test | 2 | 90 |", table)
+        self.assertIn("| a | test | 2 | 90 | – |", table)
         self.assertIn("| a | test | 100 (1) | – |", table)
+
+    def test_reads_logged(self):
+        with tempfile.TemporaryDirectory() as d:
+            logs = Path(d)
+            (logs / "hindsight.log.1").write_text(
+                "x INFO hindsight::analysis: analysis read as_written=false retried=false\n")
+            (logs / "hindsight.log").write_text(
+                "x INFO hindsight::search: ask answered\n"
+                "x INFO hindsight::analysis: analysis read as_written=true retried=false\n"
+                "x INFO hindsight::analysis: analysis read as_written=true retried=true\n")
+            reads = eq.reads_logged(logs)
+        self.assertEqual(len(reads), 3)
+        agg = eq.aggregate_reads(reads)
+        self.assertEqual((agg["requests"], agg["retried"]), (3, 1))
+        self.assertAlmostEqual(agg["as_written"], 1 / 3)
+        self.assertEqual(eq.aggregate_reads([])["as_written"], None)
+        self.assertTrue(eq.check_thresholds({"set": "a", "metrics": {"analysis": agg}},
+                                            {"min_as_written": 1.0}))
 
     def test_round_robin(self):
         items = [{"k": k, "i": i} for i, k in enumerate("aaaabbc")]
@@ -357,6 +381,13 @@ elif cmd == "analyze":
                          "action_items": [dict(a, id=i, done=False)
                                           for i, a in enumerate(ref["action_items"])],
                          "model": "oracle"})
+    # like the real CLI: a log line per answer read; the last one took the retry
+    os.makedirs(os.path.join(data, "logs"), exist_ok=True)
+    with open(os.path.join(data, "logs", "hindsight.log"), "a") as f:
+        for k in range(len(ids)):
+            retried = "true" if k == len(ids) - 1 else "false"
+            f.write(f"2026-12-03T10:00:00Z  INFO main hindsight::analysis: analysis read "
+                    f"as_written=true retried={retried}\n")
     print(json.dumps({"analysed": analysed, "failed": []}))
 elif cmd == "ask":
     def answer(question, previous):
@@ -418,9 +449,12 @@ class EndToEndWithFakeBinary(unittest.TestCase):
         self.assertEqual(run["metrics"]["analysis"]["n"], 5)
         self.assertEqual(run["metrics"]["ask"]["n"], 6)
         self.assertEqual(run["metrics"]["analysis"]["sentiment_exact"], 1.0)
+        self.assertEqual(run["metrics"]["analysis"]["requests"], 5)
+        self.assertEqual(run["metrics"]["analysis"]["retried"], 1)
+        self.assertAlmostEqual(run["metrics"]["analysis"]["as_written"], 0.8)
         self.assertEqual(run["metrics"]["analysis"]["copied_prompt"], 0.0)
         self.assertEqual(set(run["metrics"]["ask"]["per_kind"]), set(eq.KINDS))
-        self.assertIn("| b | oracle | 5 | 100 | 100 |", table)
+        self.assertIn("| b | oracle | 5 | 100 | 80 | 100 |", table)
         self.assertFalse(Path(run["data_dir"]).exists())
 
     def test_one_analyze_for_all_scores_as_one_per_conversation(self):

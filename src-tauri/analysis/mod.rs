@@ -71,7 +71,10 @@ async fn ask(
         .complete(Purpose::Analysis, &messages, Some(extra.clone()))
         .await?;
     let problem = match parse_analysis(&first) {
-        Ok(a) => return Ok(a),
+        Ok(a) => {
+            read(&first, false);
+            return Ok(a);
+        }
         Err(problem) => problem,
     };
     messages.push(ChatMessage::new(Role::Assistant, first));
@@ -82,11 +85,20 @@ async fn ask(
     let second = llm
         .complete(Purpose::Analysis, &messages, Some(extra))
         .await?;
-    parse_analysis(&second).map_err(|again| {
+    let analysis = parse_analysis(&second).map_err(|again| {
         Error::Analysis(format!(
             "the model's answer could not be read as an analysis ({problem}; after a retry: {again})"
         ))
-    })
+    })?;
+    read(&second, true);
+    Ok(analysis)
+}
+
+/// Logs that an answer was read as an analysis, and whether it was JSON as written (no repair
+/// by the tolerant parser) and on the first try: `scripts/eval_quality.py` counts these lines.
+fn read(answer: &str, retried: bool) {
+    let as_written = parse::is_plain_json_object(answer);
+    tracing::info!(as_written, retried, "analysis read");
 }
 
 /// Analyses a conversation's messages (map over chunks, then reduce), without the questions
@@ -95,6 +107,12 @@ async fn ask(
 /// chose.
 pub async fn analyze(llm: &Llm, messages: &[Message], opts: AnalyzeOptions) -> Result<NewAnalysis> {
     let mut analysis = analyze_with_model(llm, messages, opts).await?;
+    // A line repeating the instructions describes the prompt, not the conversation: on the six
+    // quality sets, one key point of 109 analyses (BENCHMARKS.md "JSON as written").
+    let copies = prompt::copies_instructions;
+    analysis.key_points.retain(|p| !copies(p));
+    analysis.action_items.retain(|a| !copies(&a.text));
+    analysis.summary = summary::without_sentences(&analysis.summary, copies);
     analysis.summary = without_cut_off_end(&without_pasted_questions(&analysis.summary, messages));
     if reads_as_english(messages) {
         analysis.action_items = commitments(messages);

@@ -32,6 +32,11 @@ pub fn parse_analysis(raw: &str) -> Result<NewAnalysis, String> {
     from_object(&obj, prose_summary(text))
 }
 
+/// Whether `raw` is a JSON object exactly as written: nothing around it, nothing to repair.
+pub fn is_plain_json_object(raw: &str) -> bool {
+    serde_json::from_str::<Value>(raw.trim()).is_ok_and(|v| v.is_object())
+}
+
 /// A summary written as prose beside the JSON ("Summary: …" on a line of its own): a small
 /// model that copied the shape's example into the JSON often writes its real summary after it.
 fn prose_summary(text: &str) -> Option<String> {
@@ -453,6 +458,20 @@ Summary: The answer to the question "What is the capital of France?" is Paris."#
         assert_eq!(a.key_points, vec!["Book a van. Then pack."]);
         assert_eq!(a.summary, "Book a van. Then pack.", "key points stand in");
         assert!(a.action_items.is_empty());
+    }
+
+    #[test]
+    fn json_as_written_is_told_from_json_the_parser_repaired() {
+        assert!(is_plain_json_object(" {\"summary\": \"x\"}\n"));
+        let repaired = [
+            "```json\n{\"summary\": \"x\"}\n```",
+            "{\"summary\": \"x\",}",
+            "{\"summary\": \"x",
+            "[{}]",
+        ];
+        for raw in repaired {
+            assert!(!is_plain_json_object(raw), "{raw}");
+        }
     }
 
     #[test]

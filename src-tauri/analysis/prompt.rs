@@ -4,6 +4,7 @@
 //! a message is defused so a message cannot close the block and speak as the app.
 use serde_json::{json, Value};
 
+use crate::search::choice::words;
 use crate::store::{Message, NewAnalysis, Sender};
 use crate::time::to_rfc3339;
 
@@ -83,6 +84,26 @@ pub fn analyse_instructions() -> String {
      - action_items: only tasks someone promised to do, in a few words each, with the owner \
      user or ai; not advice, not facts; an empty list if nobody promised anything."
         .to_owned()
+}
+
+/// Words in a row that, standing in an answer as in the instructions, make it a copy of them
+/// (the quality scorer's `copy` counts runs of the same length).
+const COPY_RUN: usize = 6;
+
+/// Does `text` repeat [`COPY_RUN`] words in a row of the instructions the model was given? A
+/// 0.5B model sometimes fills a list with them ("The key points are up to 5 short facts or
+/// decisions worth remembering, one line each"): that describes the prompt, not the
+/// conversation.
+pub fn copies_instructions(text: &str) -> bool {
+    let said = words(text);
+    [analyse_instructions(), merge_instructions()]
+        .iter()
+        .any(|given| {
+            let given = words(given);
+            given
+                .windows(COPY_RUN)
+                .any(|run| said.windows(COPY_RUN).any(|w| w == run))
+        })
 }
 
 /// Instructions for merging the analyses of a long conversation's parts.
@@ -187,4 +208,28 @@ pub fn chunk_transcript(messages: &[Message], budget: usize) -> Vec<String> {
         chunks.push(current);
     }
     chunks
+}
+
+#[cfg(test)]
+mod copy_tests {
+    use super::*;
+
+    #[test]
+    fn a_line_repeating_the_instructions_is_told_from_one_about_the_conversation() {
+        // From set C's flu vaccine analysis (2026-12-03), a key point.
+        assert!(copies_instructions(
+            "The key points are up to 5 short facts or decisions worth remembering, one line each; never whole messages."
+        ));
+        assert!(copies_instructions(
+            "Name the people, places, dates, amounts and choices."
+        ));
+        assert!(!copies_instructions(
+            "The user decided to take the flu vaccine and the covid booster on the same day."
+        ));
+        // Five words in a row of them are no copy ("what the user wanted and" …).
+        assert!(!copies_instructions(
+            "They asked what the user wanted and left."
+        ));
+        assert!(!copies_instructions(""));
+    }
 }
