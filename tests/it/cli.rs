@@ -452,7 +452,10 @@ fn models_are_listed_and_verified_by_their_pinned_sha256() {
     }
     let text = crate::common::hindsight_ok(data.path(), Some(&models), &["models", "list"]);
     assert!(text.contains("Small") && text.contains("MB"), "{text}");
-    assert!(text.contains("hindsight models download better"), "{text}");
+    // How to get Better, unless this machine has it (CI does not fetch it).
+    if listed[3]["installed"] == false {
+        assert!(text.contains("hindsight models download better"), "{text}");
+    }
 
     let checks: serde_json::Value = serde_json::from_str(&crate::common::hindsight_ok(
         data.path(),
