@@ -112,7 +112,7 @@ pub async fn analyze(llm: &Llm, messages: &[Message], opts: AnalyzeOptions) -> R
     let copies = prompt::copies_instructions;
     analysis.key_points.retain(|p| !copies(p));
     analysis.action_items.retain(|a| !copies(&a.text));
-    analysis.summary = summary::without_sentences(&analysis.summary, copies);
+    analysis.summary = summary::keep_clauses(&analysis.summary, |_, sentence| !copies(sentence));
     analysis.summary = without_cut_off_end(&without_pasted_questions(&analysis.summary, messages));
     if reads_as_english(messages) {
         analysis.action_items = commitments(messages);
