@@ -19,8 +19,17 @@ pub fn private_dir(dir: &Path) -> Result<()> {
 /// Creates `path` empty if it does not exist, private to the user; an existing file is made
 /// private. (SQLite gives `-wal` and `-shm` the database file's mode.)
 pub fn private_file(path: &Path) -> Result<()> {
-    if !path.exists() {
-        open_private(path)?;
+    // Never truncating: two processes opening a new history at once both get here, and the
+    // second must not empty the database the first has just written ("database disk image is
+    // malformed", "no such table" in `concurrent_first_opens_all_succeed`).
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io(path, e)),
     }
     restrict(path)
 }
@@ -71,4 +80,28 @@ fn restrict(path: &Path) -> Result<()> {
 #[cfg(not(unix))]
 fn restrict(_path: &Path) -> Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests: a panic is the failure report
+    use super::*;
+
+    #[test]
+    fn a_private_file_is_created_empty_and_an_existing_one_keeps_its_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hindsight.db");
+        private_file(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+        // Another process has written the database meanwhile: opening it again keeps it.
+        std::fs::write(&path, b"SQLite format 3\0").unwrap();
+        private_file(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"SQLite format 3\0");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0);
+        }
+    }
 }
