@@ -1,11 +1,13 @@
 //! The conversation analyzer: asks the LLM for a summary, topics, sentiment, action items and
 //! key points of an ended conversation, with structured output (`response_format` JSON
 //! schema), a tolerant parser and one repair retry. A conversation longer than the context
-//! budget is analysed in chunks (map) whose analyses are merged by the LLM (reduce); action
+//! budget has the assistant's replies cut to their openings (`condense.rs`); if it still does
+//! not fit, it is analysed in chunks (map) whose analyses are merged by the LLM (reduce); action
 //! items of every chunk are kept. In an English conversation the action items are instead the
 //! commitments found in the person's own words (`commitments.rs`: measured better than the
 //! built-in models' lists).
 mod commitments;
+mod condense;
 mod decisions;
 mod doubts;
 mod parse;
@@ -127,13 +129,26 @@ async fn analyze_with_model(
     messages: &[Message],
     opts: AnalyzeOptions,
 ) -> Result<NewAnalysis> {
-    let chunks = chunk_transcript(messages, opts.budget_chars);
+    let condensed = condense::condense(messages, opts.budget_chars);
+    let chunks = chunk_transcript(&condensed, opts.budget_chars);
     if chunks.is_empty() {
         return Err(Error::Invalid(
             "the conversation has no text to analyse".into(),
         ));
     }
     let n = chunks.len();
+    tracing::info!(
+        chars = messages
+            .iter()
+            .map(|m| m.content.chars().count())
+            .sum::<usize>(),
+        condensed = condensed
+            .iter()
+            .map(|m| m.content.chars().count())
+            .sum::<usize>(),
+        parts = n,
+        "analysis transcript"
+    );
     let mut parts = Vec::with_capacity(n);
     for (i, chunk) in chunks.iter().enumerate() {
         let part = (n > 1).then_some((i + 1, n));
