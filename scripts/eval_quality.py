@@ -499,13 +499,17 @@ def reads_logged(logs_dir: Path) -> list[dict]:
     return found
 
 
-def aggregate_reads(reads: list[dict]) -> dict:
-    """Of the answers read: the share that was JSON as written on the first try."""
+def aggregate_reads(reads: list[dict], analyses: int = 0) -> dict:
+    """Of the answers read: the share that was JSON as written on the first try, and how many
+    requests an analysis took (1 when a conversation fits one; a long one's parts and merges
+    count each)."""
+    per = len(reads) / analyses if analyses else None
     if not reads:
-        return {"requests": 0, "as_written": None, "retried": 0}
+        return {"requests": 0, "as_written": None, "retried": 0, "requests_per_analysis": per}
     return {"requests": len(reads),
             "as_written": mean(1.0 if r["as_written"] and not r["retried"] else 0.0 for r in reads),
-            "retried": sum(1 for r in reads if r["retried"])}
+            "retried": sum(1 for r in reads if r["retried"]),
+            "requests_per_analysis": per}
 
 
 def aggregate_analyses(items: list[dict]) -> dict:
@@ -658,6 +662,7 @@ THRESHOLDS = {
     "max_pasted": ("analysis", "pasted", "max", True),
     "max_spoken": ("analysis", "spoken", "max", True),
     "max_seconds_per_analysis": ("analysis", "seconds_mean", "max", False),
+    "max_requests_per_analysis": ("analysis", "requests_per_analysis", "max", False),
     "min_ask_accuracy": ("ask", "accuracy", "min", True),
     "min_citation_accuracy": ("ask", "citation_accuracy", "min", True),
     "min_cited": ("ask", "cited_any", "min", True),
@@ -958,7 +963,7 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
             shutil.rmtree(data_dir, ignore_errors=True)
     analysis = aggregate_analyses(run["analyses"])
     if run["analyses"]:
-        analysis.update(aggregate_reads(run.get("reads") or []))
+        analysis.update(aggregate_reads(run.get("reads") or [], len(run["analyses"])))
     run["metrics"] = {"analysis": analysis,
                       "ask": aggregate_questions(run["questions"]),
                       "follow_up": aggregate_questions(run["follow_ups"]),

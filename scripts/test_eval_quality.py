@@ -341,6 +341,14 @@ class ThresholdsAndTables(unittest.TestCase):
         self.assertEqual((agg["requests"], agg["retried"]), (3, 1))
         self.assertAlmostEqual(agg["as_written"], 1 / 3)
         self.assertEqual(eq.aggregate_reads([])["as_written"], None)
+        # Two analyses took three requests (a long conversation's part and merge count each).
+        per = eq.aggregate_reads(reads, 2)
+        self.assertEqual(per["requests_per_analysis"], 1.5)
+        self.assertTrue(eq.check_thresholds({"set": "l", "metrics": {"analysis": per}},
+                                            {"max_requests_per_analysis": 1}))
+        self.assertFalse(eq.check_thresholds(
+            {"set": "l", "metrics": {"analysis": eq.aggregate_reads(reads, 3)}},
+            {"max_requests_per_analysis": 1}))
         self.assertTrue(eq.check_thresholds({"set": "a", "metrics": {"analysis": agg}},
                                             {"min_as_written": 1.0}))
 
