@@ -3,7 +3,8 @@
 //! whole; the assistant's long replies (options, tables, code) are cut to their opening sentences,
 //! the longest the most, until the transcript fits the budget. A 0.5B model analysing a long chat
 //! in 5 to 8 parts and merging them took 2 to 3 minutes and lost the decisions of the middle
-//! parts (BENCHMARKS.md "End on a long conversation"); condensed, most fit one request.
+//! parts; condensed, such a chat is one request of about 30 s (BENCHMARKS.md "Long
+//! conversations: one request").
 use super::summary::sentences;
 use crate::store::{Message, Sender};
 
