@@ -123,32 +123,28 @@ pub async fn analyze(llm: &Llm, messages: &[Message], opts: AnalyzeOptions) -> R
     Ok(analysis)
 }
 
+/// The transcript parts an analysis sends, one request each: the conversation condensed to
+/// fit `budget` where it can (`condense.rs`), then cut into chunks of at most `budget`.
+pub fn transcript_chunks(messages: &[Message], budget: usize) -> Vec<String> {
+    chunk_transcript(&condense::condense(messages, budget), budget)
+}
+
 /// What the model writes about the conversation, all of it.
 async fn analyze_with_model(
     llm: &Llm,
     messages: &[Message],
     opts: AnalyzeOptions,
 ) -> Result<NewAnalysis> {
-    let condensed = condense::condense(messages, opts.budget_chars);
-    let chunks = chunk_transcript(&condensed, opts.budget_chars);
+    let chunks = transcript_chunks(messages, opts.budget_chars);
     if chunks.is_empty() {
         return Err(Error::Invalid(
             "the conversation has no text to analyse".into(),
         ));
     }
     let n = chunks.len();
-    tracing::info!(
-        chars = messages
-            .iter()
-            .map(|m| m.content.chars().count())
-            .sum::<usize>(),
-        condensed = condensed
-            .iter()
-            .map(|m| m.content.chars().count())
-            .sum::<usize>(),
-        parts = n,
-        "analysis transcript"
-    );
+    let chars: usize = messages.iter().map(|m| m.content.chars().count()).sum();
+    let sent: usize = chunks.iter().map(|c| c.chars().count()).sum();
+    tracing::info!(chars, sent, parts = n, "analysis transcript");
     let mut parts = Vec::with_capacity(n);
     for (i, chunk) in chunks.iter().enumerate() {
         let part = (n > 1).then_some((i + 1, n));

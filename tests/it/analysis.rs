@@ -1,14 +1,16 @@
 //! The analyzer against the real llama.cpp server (SmolLM2-135M-Instruct, see
 //! tests/common/llama.rs): structured output parses and is stored, a prompt injection does not
-//! change the JSON shape, a conversation longer than the context is chunked, and the CLI's
+//! change the JSON shape, a conversation longer than the context is chunked (with Small, the
+//! default built-in model, on the same server), and the CLI's
 //! `end` → `show` path.
 
 use std::sync::{Arc, Mutex};
 
 use crate::common::llama::start_server;
 use crate::common::{conversation, fixture, message, temp_store};
-use hindsight::analysis::{analyze_conversation, chunk_transcript, AnalyzeOptions};
-use hindsight::llm::{Llm, LlmSettings};
+use hindsight::analysis::{analyze_conversation, transcript_chunks, AnalyzeOptions};
+use hindsight::llm::builtin::gguf_path;
+use hindsight::llm::{BuiltinChoice, Llm, LlmSettings};
 use hindsight::store::{AnalysisState, ConversationAnalysis, Sender};
 
 fn llm(url: &str, context_chars: usize) -> Llm {
@@ -21,8 +23,12 @@ fn llm(url: &str, context_chars: usize) -> Llm {
     .unwrap()
 }
 
-/// What every stored analysis must look like, whatever the model wrote.
+/// What every stored analysis must look like, whatever the model (SmolLM2) wrote.
 fn assert_well_formed(a: &ConversationAnalysis) {
+    assert_well_formed_by(a, "smollm2-135m");
+}
+
+fn assert_well_formed_by(a: &ConversationAnalysis, model: &str) {
     assert!(!a.summary.as_deref().unwrap_or("").trim().is_empty());
     assert!(a.sentiment.is_some());
     let score = a.sentiment_score.unwrap();
@@ -33,7 +39,7 @@ fn assert_well_formed(a: &ConversationAnalysis) {
         .iter()
         .all(|t| *t == t.to_lowercase() && !t.is_empty()));
     assert!(a.action_items.iter().all(|i| !i.text.is_empty() && !i.done));
-    assert_eq!(a.model, "smollm2-135m");
+    assert_eq!(a.model, model);
 }
 
 #[tokio::test]
@@ -110,7 +116,13 @@ async fn an_injected_instruction_does_not_change_the_json_shape() {
 
 #[tokio::test]
 async fn a_conversation_longer_than_the_context_is_chunked_and_merged() {
-    let server = start_server();
+    // The app's default model (Small) through llama.cpp: SmolLM2-135M wrote one of the parts
+    // with an empty summary, twice, once the assistant's replies were condensed.
+    let server = crate::common::llama::start_server_on(
+        &gguf_path(&crate::common::models_dir(), BuiltinChoice::Small),
+        "qwen2.5-coder-0.5b",
+        1,
+    );
     let t = temp_store();
     let id = conversation(&t.store, "Moving house", 1_000);
     for i in 0..24 {
@@ -135,14 +147,14 @@ async fn a_conversation_longer_than_the_context_is_chunked_and_merged() {
     }
     t.store.end_conversation(&id).unwrap();
     let client = llm(&server.url, 4000);
-    let chunks = chunk_transcript(
+    let chunks = transcript_chunks(
         &t.store.all_messages(&id).unwrap(),
         AnalyzeOptions::from_settings(client.settings()).budget_chars,
     );
     assert!(chunks.len() >= 2, "{} chunks", chunks.len());
     let store = Arc::new(Mutex::new(t.store));
     let a = analyze_conversation(&store, &client, &id).await.unwrap();
-    assert_well_formed(&a);
+    assert_well_formed_by(&a, "qwen2.5-coder-0.5b");
 }
 
 #[test]

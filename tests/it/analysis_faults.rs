@@ -310,7 +310,7 @@ async fn a_long_conversation_is_chunked_then_merged_keeping_every_action_item() 
     let llm = client("http://unused", 4000);
     let opts = hindsight::analysis::AnalyzeOptions::from_settings(llm.settings());
     let messages = store.lock().unwrap().all_messages(&id).unwrap();
-    let chunks = hindsight::analysis::chunk_transcript(&messages, opts.budget_chars);
+    let chunks = hindsight::analysis::transcript_chunks(&messages, opts.budget_chars);
     assert!(chunks.len() >= 3, "{} chunks", chunks.len());
     assert!(chunks
         .iter()
