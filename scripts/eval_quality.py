@@ -503,13 +503,10 @@ def aggregate_reads(reads: list[dict], analyses: int = 0) -> dict:
     """Of the answers read: the share that was JSON as written on the first try, and how many
     requests an analysis took (1 when a conversation fits one; a long one's parts and merges
     count each)."""
-    per = len(reads) / analyses if analyses else None
-    if not reads:
-        return {"requests": 0, "as_written": None, "retried": 0, "requests_per_analysis": per}
     return {"requests": len(reads),
             "as_written": mean(1.0 if r["as_written"] and not r["retried"] else 0.0 for r in reads),
             "retried": sum(1 for r in reads if r["retried"]),
-            "requests_per_analysis": per}
+            "requests_per_analysis": len(reads) / analyses if analyses else None}
 
 
 def aggregate_analyses(items: list[dict]) -> dict:
