@@ -22,11 +22,7 @@ pub fn private_file(path: &Path) -> Result<()> {
     // Never truncating: two processes opening a new history at once both get here, and the
     // second must not empty the database the first has just written ("database disk image is
     // malformed", "no such table" in `concurrent_first_opens_all_succeed`).
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
+    match private_options().create_new(true).open(path) {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(Error::io(path, e)),
@@ -54,11 +50,20 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn open_private(path: &Path) -> Result<File> {
+    private_options()
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))
+}
+
+/// Options to write a file that, if they create it, only its owner can read (0600).
+fn private_options() -> OpenOptions {
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).map_err(|e| Error::io(path, e))
+    options
 }
 
 /// Takes group and other access away (the owner's own bits are left as they are: a folder the

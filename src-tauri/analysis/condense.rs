@@ -24,12 +24,7 @@ const CODE_LINES_KEPT: usize = 4;
 /// code) shortened so that their transcript fits `budget` characters where it can. A
 /// conversation that fits already is returned as it is.
 pub fn condense(messages: &[Message], budget: usize) -> Vec<Message> {
-    let size = |ms: &[Message]| -> usize {
-        ms.iter()
-            .map(|m| m.content.trim().chars().count() + LINE_OVERHEAD)
-            .sum()
-    };
-    if size(messages) <= budget {
+    if messages.iter().map(line_chars).sum::<usize>() <= budget {
         return messages.to_vec();
     }
     let mut out: Vec<Message> = messages
@@ -42,7 +37,7 @@ pub fn condense(messages: &[Message], budget: usize) -> Vec<Message> {
     let user_size = |ms: &[Message]| -> usize {
         ms.iter()
             .filter(|m| m.sender == Sender::User)
-            .map(|m| m.content.trim().chars().count() + LINE_OVERHEAD)
+            .map(line_chars)
             .sum()
     };
     let replies = out.iter().filter(|m| m.sender == Sender::Ai).count();
@@ -63,6 +58,11 @@ pub fn condense(messages: &[Message], budget: usize) -> Vec<Message> {
         m.content = opening(&m.content, cap);
     }
     out
+}
+
+/// Characters of a message's transcript line.
+fn line_chars(m: &Message) -> usize {
+    m.content.trim().chars().count() + LINE_OVERHEAD
 }
 
 fn with_content(m: &Message, content: String) -> Message {
@@ -226,10 +226,7 @@ mod tests {
             .content
             .starts_with("Southville is flat and close to North Street. It has pubs and parks."));
         assert!(out[1].content.ends_with(" …"));
-        let total: usize = out
-            .iter()
-            .map(|m| m.content.chars().count() + LINE_OVERHEAD)
-            .sum();
+        let total: usize = out.iter().map(line_chars).sum();
         assert!(total <= budget, "{total} > {budget}");
     }
 

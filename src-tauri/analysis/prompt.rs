@@ -2,6 +2,8 @@
 //! transcript cut into chunks that fit the model's context. Conversation text is data: it goes
 //! inside a fenced block in the user turn, never into the instructions, and any fence inside
 //! a message is defused so a message cannot close the block and speak as the app.
+use std::sync::LazyLock;
+
 use serde_json::{json, Value};
 
 use crate::search::choice::words;
@@ -95,15 +97,15 @@ const COPY_RUN: usize = 6;
 /// decisions worth remembering, one line each"): that describes the prompt, not the
 /// conversation.
 pub fn copies_instructions(text: &str) -> bool {
+    // The instructions' words, read once (about 15 calls per analysis).
+    static GIVEN: LazyLock<[Vec<String>; 2]> =
+        LazyLock::new(|| [words(&analyse_instructions()), words(&merge_instructions())]);
     let said = words(text);
-    [analyse_instructions(), merge_instructions()]
-        .iter()
-        .any(|given| {
-            let given = words(given);
-            given
-                .windows(COPY_RUN)
-                .any(|run| said.windows(COPY_RUN).any(|w| w == run))
-        })
+    GIVEN.iter().any(|given| {
+        given
+            .windows(COPY_RUN)
+            .any(|run| said.windows(COPY_RUN).any(|w| w == run))
+    })
 }
 
 /// Instructions for merging the analyses of a long conversation's parts.
