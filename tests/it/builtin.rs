@@ -313,19 +313,38 @@ fn greedy_tokens_equal_llama_cpp(model: Arc<BuiltinModel>, choice: BuiltinChoice
 }
 
 /// The engine on the real GGUF: a prompt read in one pass, in chunks, or token by token gives
-/// the same logits, and rewinding to an earlier position reuses the cache before it.
+/// the same logits, and rewinding to an earlier position reuses the cache before it. The
+/// prompt is long enough that reading it whole takes attention's block path (16 positions
+/// at a time) and token by token the per-query one.
 #[test]
 fn the_kv_cache_gives_the_same_logits_however_the_prompt_is_fed() {
-    let path = gguf_path(&crate::common::models_dir(), BuiltinChoice::Small);
+    for (choice, vocab) in [
+        (BuiltinChoice::Small, 151_936),
+        (BuiltinChoice::Tiny, 49_152),
+    ] {
+        fed_in_any_way_the_logits_are_the_same(choice, vocab);
+    }
+}
+
+fn fed_in_any_way_the_logits_are_the_same(choice: BuiltinChoice, vocab: usize) {
+    let path = gguf_path(&crate::common::models_dir(), choice);
     let mut file = std::fs::File::open(&path).unwrap();
     let content = candle_core::quantized::gguf_file::Content::read(&mut file).unwrap();
     let mut llama = Llama::from_gguf(&content, &mut file).unwrap();
-    let model = model();
+    let model = match choice {
+        BuiltinChoice::Tiny => tiny(),
+        _ => model(),
+    };
     let ids = model
-        .token_ids("The quick brown fox jumps over the lazy dog, and then")
+        .token_ids(
+            "The quick brown fox jumps over the lazy dog, and then it runs into the woods \
+             where the old owl sleeps. Nobody knows why the fox was in such a hurry that \
+             morning, but the dog, still lazy, watched it go and thought about breakfast.",
+        )
         .unwrap();
+    assert!(ids.len() >= 40, "{} tokens", ids.len());
     let whole = llama.forward(&ids, 0).unwrap();
-    assert_eq!(whole.len(), 151_936);
+    assert_eq!(whole.len(), vocab);
     let (head, tail) = ids.split_at(5);
     llama.forward(head, 0).unwrap();
     let chunked = llama.forward(tail, 5).unwrap();
@@ -351,8 +370,11 @@ fn the_kv_cache_gives_the_same_logits_however_the_prompt_is_fed() {
             .zip(&whole)
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
-        assert!(diff < 1e-3, "{name}: logits differ by up to {diff}");
-        assert_eq!(argmax(got), argmax(&whole), "{name}");
+        assert!(
+            diff < 1e-3,
+            "{choice:?} {name}: logits differ by up to {diff}"
+        );
+        assert_eq!(argmax(got), argmax(&whole), "{choice:?} {name}");
     }
     // Bad input is an error, and leaves the model usable.
     assert!(llama.forward(&[], 0).is_err());
@@ -361,7 +383,7 @@ fn the_kv_cache_gives_the_same_logits_however_the_prompt_is_fed() {
         "a gap in the cache"
     );
     assert!(
-        llama.forward(&[151_936], 0).is_err(),
+        llama.forward(&[vocab as u32], 0).is_err(),
         "outside the vocabulary"
     );
     assert!(llama.forward(&[1], 4096).is_err(), "beyond the context");
