@@ -21,6 +21,9 @@ const TOKENS: u32 = 128;
 const ROUNDS: usize = 3;
 /// Repeats of the three prompts in the long prompt (about 800 tokens).
 const LONG_REPEATS: usize = 26;
+/// Repeats in the analysis-length prompt (about 1,600 tokens: what an analysis of a long
+/// conversation sends, where attention's share of the work is larger).
+const ANALYSIS_REPEATS: usize = 52;
 
 struct Sample {
     first: Duration,
@@ -154,8 +157,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let long =
         model.token_ids(&model.prompt(&[ChatMessage::new(Role::User, long_text.clone())])?)?;
 
+    // The questions in reverse order: no prefix shared with the long prompt, which the
+    // built-in worker's cache would otherwise not read again (llama.cpp's is off here).
+    let reversed: Vec<&str> = PROMPTS.iter().rev().copied().collect();
+    let longer = model.token_ids(&model.prompt(&[ChatMessage::new(
+        Role::User,
+        reversed.join(" ").repeat(ANALYSIS_REPEATS),
+    )])?)?;
+
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     let (mut ours_long, mut theirs_long) = (Vec::new(), Vec::new());
+    let (mut ours_longer, mut theirs_longer) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
         // Interleaved so that both see the machine in the same state.
         for prompt in &prompts {
@@ -164,6 +176,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         theirs_long.extend(llama(&http, &base, &long, 2).await);
         ours_long.extend(builtin(&model, &long, 2).await);
+        theirs_longer.extend(llama(&http, &base, &longer, 2).await);
+        ours_longer.extend(builtin(&model, &longer, 2).await);
     }
     // The KV cache is full-size after the long prompt: measured before the schema runs (their
     // grammar's vocabulary trie is not part of the loaded model).
@@ -228,6 +242,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         next.len(),
         warm / cold,
         warm / warm_ref
+    );
+    let (ours_longer, theirs_longer) = (first(&ours_longer), first(&theirs_longer));
+    println!(
+        "analysis length: {} reads a {}-token prompt at {:.0} tok/s, llama.cpp at {:.0} ({:.2}×; first token {ours_longer:.2} / {theirs_longer:.2} s)",
+        spec.name,
+        longer.len(),
+        longer.len() as f64 / ours_longer,
+        longer.len() as f64 / theirs_longer,
+        theirs_longer / ours_longer,
     );
     let (free, constrained) = (tps(&free), tps(&constrained));
     println!(
