@@ -21,7 +21,7 @@ const TOKENS: u32 = 128;
 const ROUNDS: usize = 3;
 /// Repeats of the three prompts in the long prompt (about 800 tokens).
 const LONG_REPEATS: usize = 26;
-/// Repeats in the analysis-length prompt (about 1,600 tokens: what an analysis of a long
+/// Repeats in the analysis-length prompt (about 1,500 tokens: what an analysis of a long
 /// conversation sends, where attention's share of the work is larger).
 const ANALYSIS_REPEATS: usize = 52;
 

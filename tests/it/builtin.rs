@@ -314,8 +314,9 @@ fn greedy_tokens_equal_llama_cpp(model: Arc<BuiltinModel>, choice: BuiltinChoice
 
 /// The engine on the real GGUF: a prompt read in one pass, in chunks, or token by token gives
 /// the same logits, and rewinding to an earlier position reuses the cache before it. The
-/// prompt is long enough that reading it whole takes attention's block path (16 positions
-/// at a time) and token by token the per-query one.
+/// prompt is long (51 tokens): a way of attending that is right only to rounding for a
+/// prompt's many positions at once, but not the same as token by token, shows here (an
+/// online-softmax block attention moved the logits by 0.34; BENCHMARKS.md).
 #[test]
 fn the_kv_cache_gives_the_same_logits_however_the_prompt_is_fed() {
     for (choice, vocab) in [
