@@ -21,8 +21,9 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::{bail, Device, Result};
 use rayon::prelude::*;
 
+use super::keys::Keys;
 use super::quant::{FileRows, Input, QMatrix};
-use crate::simd::{dot, exp, max, simd_kernel, sum, LANES};
+use crate::simd::{exp, max, simd_kernel, sum, LANES};
 
 /// The longest context the model keeps (its KV cache then holds 190 MB).
 pub const MAX_CONTEXT: usize = 4096;
@@ -67,6 +68,9 @@ impl Config {
         if rotated != head_dim || head_dim % 2 != 0 {
             bail!("unsupported rotary embeddings: {rotated} of {head_dim} dimensions per head")
         }
+        if !head_dim.is_multiple_of(LANES) {
+            bail!("unsupported attention: heads of {head_dim}, not a multiple of {LANES}")
+        }
         Ok(Config {
             neox: arch == "qwen2",
             layers: int("block_count")?,
@@ -97,8 +101,9 @@ struct Layer {
     /// Gate and up stacked: [2·ffn, hidden].
     gate_up: QMatrix,
     down: QMatrix,
-    /// [position, kv_width] each, rotated keys and values of the positions seen.
-    keys: Vec<f32>,
+    /// Rotated keys of the positions seen (`keys.rs`' layout), and their values,
+    /// [position, kv_width].
+    keys: Keys,
     values: Vec<f32>,
 }
 
@@ -234,7 +239,7 @@ impl Llama {
                 },
                 attn_norm: file.vector(&format!("{p}.attn_norm.weight"), cfg.hidden)?,
                 ffn_norm: file.vector(&format!("{p}.ffn_norm.weight"), cfg.hidden)?,
-                keys: Vec::new(),
+                keys: Keys::new(cfg.kv_heads, cfg.head_dim),
                 values: Vec::new(),
             };
             let shapes = [
@@ -323,16 +328,14 @@ impl Llama {
                     add(row, &layer.qkv_bias);
                 }
             }
-            let keep = pos * kvw;
-            layer.keys.truncate(keep);
-            layer.values.truncate(keep);
-            for row in s.big.chunks_exact_mut(layer.qkv.rows()) {
+            layer.keys.truncate(pos);
+            layer.values.truncate(pos * kvw);
+            for (i, row) in s.big.chunks_exact_mut(layer.qkv.rows()).enumerate() {
                 let (q, kv) = row.split_at_mut(qw);
                 let (k, v) = kv.split_at_mut(kvw);
-                let i = layer.keys.len() / kvw - pos;
                 rope.apply(q, i);
                 rope.apply(k, i);
-                layer.keys.extend_from_slice(k);
+                layer.keys.push(k);
                 layer.values.extend_from_slice(v);
             }
             s.inner.resize(n * qw, 0.0);
@@ -491,65 +494,68 @@ simd_kernel! {
 }
 
 /// Causal attention of the `n` new positions (queries in `qkv`'s rows) over the cache, which
-/// already holds them: one task per (position, head), writing its head's slice of `out`.
+/// already holds them: one task per (position, KV head) for the query heads that share it,
+/// writing their slice of `out`.
 fn attention(cfg: &Config, qkv: &[f32], layer: &Layer, pos: usize, out: &mut [f32]) {
     let (hd, kvw) = (cfg.head_dim, cfg.kv_width());
     let width = qkv.len() / (out.len() / cfg.hidden);
     let group = cfg.heads / cfg.kv_heads;
     let scale = 1.0 / (hd as f32).sqrt();
-    out.par_chunks_mut(hd)
+    out.par_chunks_mut(group * hd)
         .enumerate()
         .for_each_init(Vec::new, |scores, (task, o)| {
-            let (i, h) = (task / cfg.heads, task % cfg.heads);
-            let q = &qkv[i * width + h * hd..][..hd];
-            let col = (h / group) * hd;
-            attend(
-                q,
-                &layer.keys,
-                &layer.values,
-                kvw,
-                col,
-                pos + i + 1,
-                scale,
-                scores,
-                o,
-            );
+            let (i, head) = (task / cfg.kv_heads, task % cfg.kv_heads);
+            let qs = &qkv[i * width + head * group * hd..][..group * hd];
+            let n = pos + i + 1;
+            let pad = layer.keys.scores(qs, head, n, scores);
+            attend(scores, pad, n, &layer.values, kvw, head * hd, scale, o);
         });
 }
 
 simd_kernel! {
-    /// One query over the first `n` cached positions of one KV head (columns `col..col + q.len()`
-    /// of rows `kvw` wide): softmax(q·Kᵀ·scale)·V into `out`.
+    /// softmax(scores·scale)·V into `out` for each query of a group (`scores` rows `pad` apart,
+    /// `n` used; `out` a slice per query), V being one KV head's columns `col..` of rows `kvw`
+    /// wide. Each query's arithmetic is what it was with one query per task; the V rows of
+    /// 16 positions are read once for all the group's queries.
     #[allow(clippy::too_many_arguments)]
     fn attend(
-        q: &[f32],
-        keys: &[f32],
+        scores: &mut [f32],
+        pad: usize,
+        n: usize,
         values: &[f32],
         kvw: usize,
         col: usize,
-        n: usize,
         scale: f32,
-        scores: &mut Vec<f32>,
         out: &mut [f32],
     ) {
-        let hd = q.len();
-        scores.clear();
-        scores.resize(n, 0.0);
+        let queries = scores.len() / pad;
+        let hd = out.len() / queries;
         // Plain loops: iterator adaptors here would be compiled outside this multiversioned
         // function, for the baseline instruction set.
-        for (s, k) in scores.iter_mut().zip(keys.chunks_exact(kvw)) {
-            *s = dot(q, &k[col..col + hd]) * scale;
+        for row in scores.chunks_exact_mut(pad) {
+            let row = &mut row[..n];
+            for s in row.iter_mut() {
+                *s *= scale;
+            }
+            let m = max(row);
+            for s in row.iter_mut() {
+                *s = exp(*s - m);
+            }
+            let inv = 1.0 / sum(row);
+            for s in row.iter_mut() {
+                *s *= inv;
+            }
         }
-        let m = max(scores);
-        for s in scores.iter_mut() {
-            *s = exp(*s - m);
-        }
-        let inv = 1.0 / sum(scores);
         out.fill(0.0);
-        for (p, v) in scores.iter().zip(values.chunks_exact(kvw)) {
-            let p = p * inv;
-            for (o, v) in out.iter_mut().zip(&v[col..col + hd]) {
-                *o += p * v;
+        let values = &values[..n * kvw];
+        for (b, block) in values.chunks(LANES * kvw).enumerate() {
+            for (row, o) in scores.chunks_exact(pad).zip(out.chunks_exact_mut(hd)) {
+                let ps = &row[b * LANES..];
+                for (p, v) in ps.iter().zip(block.chunks_exact(kvw)) {
+                    for (o, v) in o.iter_mut().zip(&v[col..col + hd]) {
+                        *o += p * v;
+                    }
+                }
             }
         }
     }
@@ -583,7 +589,7 @@ mod tests {
     #[test]
     fn attention_is_causal_grouped_softmax_attention() {
         // 4 query heads over 2 KV heads; 3 new positions after 2 cached ones.
-        let cfg = config(4, 2, 8);
+        let cfg = config(4, 2, 16);
         let (pos, n, kvw) = (2, 3, cfg.kv_width());
         let width = cfg.hidden + 2 * kvw;
         let qkv = values(n * width, 1);
@@ -597,7 +603,11 @@ mod tests {
             ffn_norm: Vec::new(),
             gate_up: dummy(),
             down: dummy(),
-            keys: keys.clone(),
+            keys: {
+                let mut cache = Keys::new(cfg.kv_heads, cfg.head_dim);
+                keys.chunks_exact(kvw).for_each(|k| cache.push(k));
+                cache
+            },
             values: vals.clone(),
         };
         let mut got = vec![0f32; n * cfg.hidden];

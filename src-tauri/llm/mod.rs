@@ -6,6 +6,7 @@ mod client;
 pub mod detect;
 pub mod gguf_tokenizer;
 mod grammar;
+mod keys;
 pub mod llama;
 mod logit_mask;
 mod provider;
