@@ -45,6 +45,7 @@ impl Keys {
 
     /// Appends one position: `k` holds its keys head after head (`kv_heads · head_dim`).
     pub fn push(&mut self, k: &[f32]) {
+        debug_assert_eq!(k.len(), self.kv_heads * self.head_dim);
         let (block, lane) = (self.len / LANES, self.len % LANES);
         let stride = self.stride();
         if lane == 0 {
@@ -63,13 +64,14 @@ impl Keys {
     /// rounded up to a block. `scores` is replaced. Each block of keys is read once for all the
     /// queries (the heads of a group share their KV head).
     pub fn scores(&self, qs: &[f32], head: usize, n: usize, scores: &mut Vec<f32>) -> usize {
-        debug_assert!(n <= self.len && qs.len().is_multiple_of(self.head_dim));
+        assert!(n <= self.len, "{n} positions scored, {} held", self.len);
+        debug_assert!(qs.len().is_multiple_of(self.head_dim));
         let pad = n.div_ceil(LANES) * LANES;
-        scores.clear();
+        // Every value is written below: no need to clear.
         scores.resize(qs.len() / self.head_dim * pad, 0.0);
         let keys = &self.data[..pad / LANES * self.stride()];
         let offset = head * self.head_dim * LANES;
-        score_blocks(qs, self.head_dim, keys, self.stride(), offset, scores);
+        score_blocks(qs, self.head_dim, keys, self.stride(), offset, pad, scores);
         pad
     }
 }
@@ -84,9 +86,9 @@ simd_kernel! {
         keys: &[f32],
         stride: usize,
         offset: usize,
+        pad: usize,
         scores: &mut [f32],
     ) {
-        let pad = scores.len() / (qs.len() / hd);
         for (i, b) in keys.chunks_exact(stride).enumerate() {
             let b = &b[offset..offset + hd * LANES];
             for (q, row) in qs.chunks_exact(hd).zip(scores.chunks_exact_mut(pad)) {

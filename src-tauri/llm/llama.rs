@@ -69,7 +69,9 @@ impl Config {
             bail!("unsupported rotary embeddings: {rotated} of {head_dim} dimensions per head")
         }
         if !head_dim.is_multiple_of(LANES) {
-            bail!("unsupported attention: heads of {head_dim}, not a multiple of {LANES}")
+            bail!(
+                "unsupported attention: a head dimension of {head_dim}, not a multiple of {LANES}"
+            )
         }
         Ok(Config {
             neox: arch == "qwen2",
@@ -495,17 +497,38 @@ simd_kernel! {
 
 /// Causal attention of the `n` new positions (queries in `qkv`'s rows) over the cache, which
 /// already holds them: one task per (position, KV head) for the query heads that share it,
-/// writing their slice of `out`.
+/// writing their slice of `out`, or one task per query head when that would leave threads idle
+/// (one new token: as many tasks as KV heads). Both give the same bits.
 fn attention(cfg: &Config, qkv: &[f32], layer: &Layer, pos: usize, out: &mut [f32]) {
+    let n = out.len() / cfg.hidden;
+    let per_task = if n * cfg.kv_heads < rayon::current_num_threads() {
+        1
+    } else {
+        cfg.heads / cfg.kv_heads
+    };
+    attention_in_tasks(cfg, qkv, layer, pos, per_task, out);
+}
+
+/// [`attention`] with `per_task` query heads per task (1, or the heads of a KV group).
+fn attention_in_tasks(
+    cfg: &Config,
+    qkv: &[f32],
+    layer: &Layer,
+    pos: usize,
+    per_task: usize,
+    out: &mut [f32],
+) {
     let (hd, kvw) = (cfg.head_dim, cfg.kv_width());
     let width = qkv.len() / (out.len() / cfg.hidden);
     let group = cfg.heads / cfg.kv_heads;
+    let tasks_per_token = cfg.heads / per_task;
     let scale = 1.0 / (hd as f32).sqrt();
-    out.par_chunks_mut(group * hd)
+    out.par_chunks_mut(per_task * hd)
         .enumerate()
         .for_each_init(Vec::new, |scores, (task, o)| {
-            let (i, head) = (task / cfg.kv_heads, task % cfg.kv_heads);
-            let qs = &qkv[i * width + head * group * hd..][..group * hd];
+            let (i, first) = (task / tasks_per_token, task % tasks_per_token * per_task);
+            let head = first / group;
+            let qs = &qkv[i * width + first * hd..][..per_task * hd];
             let n = pos + i + 1;
             let pad = layer.keys.scores(qs, head, n, scores);
             attend(scores, pad, n, &layer.values, kvw, head * hd, scale, o);
@@ -595,21 +618,7 @@ mod tests {
         let qkv = values(n * width, 1);
         let keys = values((pos + n) * kvw, 2);
         let vals = values((pos + n) * kvw, 3);
-        let layer = Layer {
-            attn_norm: Vec::new(),
-            qkv: dummy(),
-            qkv_bias: Vec::new(),
-            out: dummy(),
-            ffn_norm: Vec::new(),
-            gate_up: dummy(),
-            down: dummy(),
-            keys: {
-                let mut cache = Keys::new(cfg.kv_heads, cfg.head_dim);
-                keys.chunks_exact(kvw).for_each(|k| cache.push(k));
-                cache
-            },
-            values: vals.clone(),
-        };
+        let layer = cache_layer(&cfg, &keys, &vals);
         let mut got = vec![0f32; n * cfg.hidden];
         attention(&cfg, &qkv, &layer, pos, &mut got);
         let hd = cfg.head_dim;
@@ -636,6 +645,76 @@ mod tests {
                     assert!(
                         (g - want).abs() < 1e-5,
                         "pos {i} head {h} [{d}]: {g} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A layer whose cache holds `keys` and `vals` (rows of the KV width), with no weights.
+    fn cache_layer(cfg: &Config, keys: &[f32], vals: &[f32]) -> Layer {
+        Layer {
+            attn_norm: Vec::new(),
+            qkv: dummy(),
+            qkv_bias: Vec::new(),
+            out: dummy(),
+            ffn_norm: Vec::new(),
+            gate_up: dummy(),
+            down: dummy(),
+            keys: {
+                let mut cache = Keys::new(cfg.kv_heads, cfg.head_dim);
+                keys.chunks_exact(cfg.kv_width())
+                    .for_each(|k| cache.push(k));
+                cache
+            },
+            values: vals.to_vec(),
+        }
+    }
+
+    #[test]
+    fn attention_gives_the_bits_of_one_query_at_a_time() {
+        // Small's shape: 14 query heads over 2 KV heads of 64. The reference is the
+        // per-query arithmetic attention had before keys were scored in blocks: a dot
+        // product per position, times the scale, max, exp, 1/sum, then Σ (e·inv)·v in order.
+        use crate::simd::dot;
+        let cfg = config(14, 2, 64);
+        let (hd, kvw, group) = (cfg.head_dim, cfg.kv_width(), 7);
+        let width = cfg.hidden + 2 * kvw;
+        let scale = 1.0 / (hd as f32).sqrt();
+        for (pos, n) in [(5, 20), (5, 1), (0, 1), (30, 3)] {
+            let qkv = values(n * width, 11);
+            let keys = values((pos + n) * kvw, 12);
+            let vals = values((pos + n) * kvw, 13);
+            let layer = cache_layer(&cfg, &keys, &vals);
+            let mut want = vec![0f32; n * cfg.hidden];
+            for i in 0..n {
+                for h in 0..cfg.heads {
+                    let q = &qkv[i * width + h * hd..][..hd];
+                    let col = h / group * hd;
+                    let visible = pos + i + 1;
+                    let s: Vec<f32> = (0..visible)
+                        .map(|j| dot(q, &keys[j * kvw + col..][..hd]) * scale)
+                        .collect();
+                    let m = max(&s);
+                    let e: Vec<f32> = s.iter().map(|s| exp(s - m)).collect();
+                    let inv = 1.0 / sum(&e);
+                    let o = &mut want[i * cfg.hidden + h * hd..][..hd];
+                    for (j, e) in e.iter().enumerate() {
+                        let p = e * inv;
+                        for (o, v) in o.iter_mut().zip(&vals[j * kvw + col..][..hd]) {
+                            *o += p * v;
+                        }
+                    }
+                }
+            }
+            for per_task in [1, group] {
+                let mut got = vec![f32::NAN; n * cfg.hidden];
+                attention_in_tasks(&cfg, &qkv, &layer, pos, per_task, &mut got);
+                for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert_eq!(
+                        g.to_bits(),
+                        w.to_bits(),
+                        "pos {pos}, n {n}, {per_task} heads a task: [{k}] {g} vs {w}"
                     );
                 }
             }
