@@ -58,7 +58,7 @@ pub struct Q8K {
 /// replacing its contents. llama.cpp's AVX2 `quantize_row_q8_1`: d = max|x|/127, q = x·127/max|x|
 /// rounded to nearest even.
 pub fn quantize(x: &[f32], out: &mut Vec<Q8>) {
-    out.clear();
+    // No need to clear: every block is written.
     out.resize(
         x.len() / BLOCK,
         Q8 {
@@ -67,7 +67,23 @@ pub fn quantize(x: &[f32], out: &mut Vec<Q8>) {
             s: 0.0,
         },
     );
-    quantize_blocks(x, out);
+    in_parallel(x, BLOCK, out, quantize_blocks);
+}
+
+/// Blocks quantised per task: a prompt's activations are split over the threads (the same
+/// arithmetic per block, so the same bits), a token's are quantised where they are.
+const QUANTISED_PER_TASK: usize = 64;
+
+/// `kernel(x, out)` over `out`'s blocks (`size` values of `x` each), in tasks when there are
+/// enough of them.
+fn in_parallel<T: Send>(x: &[f32], size: usize, out: &mut [T], kernel: fn(&[f32], &mut [T])) {
+    if out.len() <= QUANTISED_PER_TASK {
+        kernel(x, out);
+    } else {
+        out.par_chunks_mut(QUANTISED_PER_TASK)
+            .zip(x.par_chunks(QUANTISED_PER_TASK * size))
+            .for_each(|(out, x)| kernel(x, out));
+    }
 }
 
 simd_kernel! {
@@ -94,7 +110,7 @@ simd_kernel! {
 /// llama.cpp's `quantize_row_q8_K_ref`: the value of largest magnitude maps to -127, d = -max/127
 /// (f32), q = round-to-even(x/d) capped at 127.
 pub fn quantize_k(x: &[f32], out: &mut Vec<Q8K>) {
-    out.clear();
+    // No need to clear: every block is written.
     out.resize(
         x.len() / SUPER,
         Q8K {
@@ -103,7 +119,7 @@ pub fn quantize_k(x: &[f32], out: &mut Vec<Q8K>) {
             d: 0.0,
         },
     );
-    quantize_k_blocks(x, out);
+    in_parallel(x, SUPER, out, quantize_k_blocks);
 }
 
 simd_kernel! {
@@ -603,43 +619,116 @@ impl QMatrix {
         }
     }
 
-    /// Row `r` · the quantised input vectors `j` (for N = 4, each weight block is unpacked
-    /// once for the four).
+    /// Row `r` · the quantised input vectors `j`.
+    #[cfg(test)]
     fn dot<const N: usize>(&self, r: usize, x: &Input, j: [usize; N]) -> [f32; N] {
-        let (blocks, r) = self.part(r);
+        let mut y = [0f32; N];
+        self.dot_rows(r..r + 1, x, j, |_, got| y = got);
+        y
+    }
+
+    /// Each row of `rows` · the quantised input vectors `j`, handed to `put(row, products)`
+    /// (for N > 1, each weight block is unpacked once for the N vectors). The part, the
+    /// format and the input vectors' slices are found once for the rows, not once a row.
+    fn dot_rows<const N: usize>(
+        &self,
+        rows: std::ops::Range<usize>,
+        x: &Input,
+        j: [usize; N],
+        mut put: impl FnMut(usize, [f32; N]),
+    ) {
+        let mut first = 0;
+        for p in &self.parts {
+            let (lo, hi) = (rows.start.max(first), rows.end.min(first + p.rows));
+            if lo < hi {
+                self.dot_part(&p.blocks, lo - first..hi - first, x, j, |r, y| {
+                    put(first + r, y)
+                });
+            }
+            first += p.rows;
+        }
+    }
+
+    /// [`QMatrix::dot_rows`] within one part (`rows` counted in it).
+    fn dot_part<const N: usize>(
+        &self,
+        blocks: &Blocks,
+        rows: std::ops::Range<usize>,
+        x: &Input,
+        j: [usize; N],
+        mut put: impl FnMut(usize, [f32; N]),
+    ) {
         let per_row = self.cols / blocks.size();
-        let span = r * per_row..(r + 1) * per_row;
-        let v8 = || j.map(|j| &x.q8[j * per_row..(j + 1) * per_row]);
-        let vk = || j.map(|j| &x.q8k[j * per_row..(j + 1) * per_row]);
+        let at = |r: usize| r * per_row..(r + 1) * per_row;
+        let v8 = || j.map(|j| &x.q8[at(j)]);
+        let vk = || j.map(|j| &x.q8k[at(j)]);
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
-            // SAFETY: `avx2` is set only where the CPU has AVX2 and FMA.
-            return unsafe {
+            match blocks {
+                Blocks::Q4_1 { qs, d, m } => {
+                    let v = v8();
+                    for r in rows {
+                        let s = at(r);
+                        // SAFETY: `avx2` is set only where the CPU has AVX2 and FMA.
+                        let y = unsafe { x86::dot_q4_1(&qs[s.clone()], &d[s.clone()], &m[s], v) };
+                        put(r, y);
+                    }
+                }
+                Blocks::Q5_0 { qs, qh, d } => {
+                    let v = v8();
+                    for r in rows {
+                        let s = at(r);
+                        // SAFETY: `avx2` is set only where the CPU has AVX2 and FMA.
+                        let y = unsafe { x86::dot_q5_0(&qs[s.clone()], &qh[s.clone()], &d[s], v) };
+                        put(r, y);
+                    }
+                }
+                Blocks::Q8_0 { qs, d } => {
+                    let v = v8();
+                    for r in rows {
+                        let s = at(r);
+                        // SAFETY: `avx2` is set only where the CPU has AVX2 and FMA.
+                        let y = unsafe { x86::dot_q8_0(&qs[s.clone()], &d[s], v) };
+                        put(r, y);
+                    }
+                }
+                Blocks::Q4K(b) => {
+                    let v = vk();
+                    for r in rows {
+                        // SAFETY: `avx2` is set only where the CPU has AVX2 and FMA.
+                        let y = unsafe { x86::dot_q4k(&b[at(r)], v) };
+                        put(r, y);
+                    }
+                }
+                Blocks::Q6K(b) => {
+                    let v = vk();
+                    for r in rows {
+                        // SAFETY: `avx2` is set only where the CPU has AVX2 and FMA.
+                        let y = unsafe { x86::dot_q6k(&b[at(r)], v) };
+                        put(r, y);
+                    }
+                }
+            }
+            return;
+        }
+        for r in rows {
+            let s = at(r);
+            put(
+                r,
                 match blocks {
                     Blocks::Q4_1 { qs, d, m } => {
-                        x86::dot_q4_1(&qs[span.clone()], &d[span.clone()], &m[span], v8())
+                        v8().map(|x| dot_q4_1(&qs[s.clone()], &d[s.clone()], &m[s.clone()], x))
                     }
                     Blocks::Q5_0 { qs, qh, d } => {
-                        x86::dot_q5_0(&qs[span.clone()], &qh[span.clone()], &d[span], v8())
+                        v8().map(|x| dot_q5_0(&qs[s.clone()], &qh[s.clone()], &d[s.clone()], x))
                     }
-                    Blocks::Q8_0 { qs, d } => x86::dot_q8_0(&qs[span.clone()], &d[span], v8()),
-                    Blocks::Q4K(b) => x86::dot_q4k(&b[span], vk()),
-                    Blocks::Q6K(b) => x86::dot_q6k(&b[span], vk()),
-                }
-            };
-        }
-        match blocks {
-            Blocks::Q4_1 { qs, d, m } => {
-                v8().map(|x| dot_q4_1(&qs[span.clone()], &d[span.clone()], &m[span.clone()], x))
-            }
-            Blocks::Q5_0 { qs, qh, d } => {
-                v8().map(|x| dot_q5_0(&qs[span.clone()], &qh[span.clone()], &d[span.clone()], x))
-            }
-            Blocks::Q8_0 { qs, d } => {
-                v8().map(|x| dot_q8_0(&qs[span.clone()], &d[span.clone()], x))
-            }
-            Blocks::Q4K(b) => vk().map(|x| dot_q4k(&b[span.clone()], x)),
-            Blocks::Q6K(b) => vk().map(|x| dot_q6k(&b[span.clone()], x)),
+                    Blocks::Q8_0 { qs, d } => {
+                        v8().map(|x| dot_q8_0(&qs[s.clone()], &d[s.clone()], x))
+                    }
+                    Blocks::Q4K(b) => vk().map(|x| dot_q4k(&b[s.clone()], x)),
+                    Blocks::Q6K(b) => vk().map(|x| dot_q6k(&b[s.clone()], x)),
+                },
+            );
         }
     }
 
@@ -663,9 +752,10 @@ impl QMatrix {
             out.par_chunks_mut(ROWS_PER_TASK)
                 .enumerate()
                 .for_each(|(c, ys)| {
-                    for (i, y) in ys.iter_mut().enumerate() {
-                        *y = self.dot(c * ROWS_PER_TASK + i, input, [0])[0];
-                    }
+                    let first = c * ROWS_PER_TASK;
+                    self.dot_rows(first..first + ys.len(), input, [0], |r, y| {
+                        ys[r - first] = y[0]
+                    });
                 });
             return Ok(());
         }
@@ -678,32 +768,31 @@ impl QMatrix {
             .into_par_iter()
             .for_each(|c| {
                 let mine = c * ROWS_PER_TASK..((c + 1) * ROWS_PER_TASK).min(rows);
-                let put = |j: usize, r: usize, y: &[f32]| {
-                    for (k, &y) in y.iter().enumerate() {
-                        // SAFETY: (j + k)·rows + r < n·rows = out.len() since j + k < n and
-                        // r < rows; only this task writes column r (its rows are its own).
-                        unsafe { columns.write((j + k) * rows + r, y) }
+                let put = |j: usize| {
+                    move |r: usize, y: &[f32]| {
+                        for (k, &y) in y.iter().enumerate() {
+                            // SAFETY: (j + k)·rows + r < n·rows = out.len() since j + k < n
+                            // and r < rows; only this task writes column r (its rows are its
+                            // own).
+                            unsafe { columns.write((j + k) * rows + r, y) }
+                        }
                     }
                 };
                 let (eights, fours) = (n / 8 * 8, n / 4 * 4);
                 for j in (0..eights).step_by(8) {
-                    for r in mine.clone() {
-                        put(
-                            j,
-                            r,
-                            &self.dot(r, input, std::array::from_fn::<_, 8, _>(|k| j + k)),
-                        );
-                    }
+                    let put = put(j);
+                    let vectors = std::array::from_fn::<_, 8, _>(|k| j + k);
+                    self.dot_rows(mine.clone(), input, vectors, |r, y| put(r, &y));
                 }
                 for j in (eights..fours).step_by(4) {
-                    for r in mine.clone() {
-                        put(j, r, &self.dot(r, input, [j, j + 1, j + 2, j + 3]));
-                    }
+                    let put = put(j);
+                    self.dot_rows(mine.clone(), input, [j, j + 1, j + 2, j + 3], |r, y| {
+                        put(r, &y)
+                    });
                 }
                 for j in fours..n {
-                    for r in mine.clone() {
-                        put(j, r, &self.dot(r, input, [j]));
-                    }
+                    let put = put(j);
+                    self.dot_rows(mine.clone(), input, [j], |r, y| put(r, &y));
                 }
             });
         Ok(())
