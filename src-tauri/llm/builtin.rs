@@ -9,7 +9,10 @@
 //! - The prompt is the GGUF's own chat template; generation stops at the end-of-turn tokens.
 //!   The prompt is fed in chunks and the KV cache carries the turn (each new token is one
 //!   forward pass over one position). The cache stays for the next request: a prompt that
-//!   starts with the last one's whole chunks (a chat's next turn) reads only the rest.
+//!   starts with tokens it holds (a chat's next turn: the last prompt and its answer) reads
+//!   only the rest. A position's keys and values are the same bits however the tokens were
+//!   fed (in one pass, in chunks, one by one: tests/it/builtin.rs), so reusing them changes
+//!   nothing in the answer.
 //! - Sampling is candle's `LogitsProcessor`: greedy at temperature 0, else top-p, seeded.
 //! - A request with a JSON schema is constrained to it (`grammar.rs`): its answer parses.
 //! - Free text stops when it falls into a loop (the same run of tokens three times over).
@@ -195,7 +198,6 @@ impl BuiltinModel {
                     tokenizer: worker_tokenizer,
                     stops,
                     cached: Vec::new(),
-                    exact: 0,
                 };
                 while let Ok(job) = rx.recv() {
                     let result =
@@ -342,29 +344,29 @@ struct Worker {
     spoken: Spoken,
     tokenizer: Arc<Tokenizer>,
     stops: Vec<u32>,
-    /// The tokens whose keys and values the model's cache holds, in order.
+    /// The tokens whose keys and values the model's cache holds, in order: a later prompt
+    /// that starts with them need not read them again.
     cached: Vec<u32>,
-    /// How many of them were read in whole prefill chunks from position 0 (a multiple of
-    /// [`PREFILL_CHUNK`]): a later prompt that starts with them need not read them again.
-    exact: usize,
 }
 
-/// How much of `prompt` the cache can give without reading it again: the whole prefill chunks
-/// it shares with `exact` (the cached tokens that were read in whole chunks from position 0),
-/// and never the prompt's last token (its logits start the answer). Whole chunks only, so the
-/// rest is read in the very chunks a fresh start would use and the answer is the same to the
-/// bit: a chat's next turn (the last prompt, the answer, one more message) reads only its tail.
-fn reusable(exact: &[u32], prompt: &[u32]) -> usize {
-    let common = exact.iter().zip(prompt).take_while(|(a, b)| a == b).count();
-    let common = common.min(prompt.len().saturating_sub(1));
-    common / PREFILL_CHUNK * PREFILL_CHUNK
+/// How much of `prompt` the cache can give without reading it again: the tokens it shares
+/// with `cached` from the start, but never the prompt's last token (its logits start the
+/// answer). The rest is read as a fresh start would read it, to the same bits (the engine's
+/// cache holds the same values however the tokens were fed): a chat's next turn (the last
+/// prompt, the answer, one more message) reads only its new message.
+fn reusable(cached: &[u32], prompt: &[u32]) -> usize {
+    let common = cached
+        .iter()
+        .zip(prompt)
+        .take_while(|(a, b)| a == b)
+        .count();
+    common.min(prompt.len().saturating_sub(1))
 }
 
 impl Worker {
     /// One forward pass at `pos`, keeping [`Worker::cached`] in step with the model's cache.
     fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Vec<f32>> {
         self.cached.truncate(pos);
-        self.exact = self.exact.min(pos);
         match self.model.forward(ids, pos) {
             Ok(logits) => {
                 self.cached.extend_from_slice(ids);
@@ -372,7 +374,6 @@ impl Worker {
             }
             Err(e) => {
                 self.cached.clear();
-                self.exact = 0;
                 Err(builtin_err("forward pass", e))
             }
         }
@@ -397,7 +398,7 @@ impl Worker {
         let mut sampler = LogitsProcessor::from_sampling(params.seed, sampling);
 
         let started = std::time::Instant::now();
-        let reused = reusable(&self.cached[..self.exact], prompt);
+        let reused = reusable(&self.cached, prompt);
         let mut pos = reused;
         let mut logits = None;
         for chunk in prompt[reused..].chunks(PREFILL_CHUNK) {
@@ -406,9 +407,6 @@ impl Worker {
             }
             logits = Some(self.forward(chunk, pos)?);
             pos += chunk.len();
-            if chunk.len() == PREFILL_CHUNK {
-                self.exact = pos;
-            }
         }
         let mut logits = logits.ok_or_else(|| Error::Invalid("empty prompt".into()))?;
         let prefilled = started.elapsed();
@@ -542,27 +540,26 @@ fn looping(tokens: &[u32]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{looping, reusable, PREFILL_CHUNK};
+    use super::{looping, reusable};
 
     #[test]
-    fn the_cache_gives_whole_shared_chunks_and_never_the_last_token() {
-        let c = PREFILL_CHUNK as u32;
-        let last: Vec<u32> = (0..3 * c).collect();
-        let exact = &last[..2 * c as usize];
-        // A next turn: the last prompt and more. Two whole chunks are shared.
-        let next: Vec<u32> = (0..3 * c + 40).collect();
-        assert_eq!(reusable(exact, &next), 2 * PREFILL_CHUNK);
-        // It departs inside the second chunk: only the first is given.
+    fn the_cache_gives_the_shared_start_and_never_the_last_token() {
+        let last: Vec<u32> = (0..600).collect();
+        // A next turn: the last prompt and more. All of the last one is shared.
+        let next: Vec<u32> = (0..640).collect();
+        assert_eq!(reusable(&last, &next), 600);
+        // It departs at token 261: the 261 before it are given.
         let mut edited = next.clone();
-        edited[c as usize + 5] = 999_999;
-        assert_eq!(reusable(exact, &edited), PREFILL_CHUNK);
+        edited[261] = 999_999;
+        assert_eq!(reusable(&last, &edited), 261);
         // The same prompt again: its last token is read again (its logits start the answer).
-        let same: Vec<u32> = (0..2 * c).collect();
-        assert_eq!(reusable(exact, &same), PREFILL_CHUNK);
+        assert_eq!(reusable(&last, &last), 599);
+        // A shorter prompt the cache holds whole: all but its last token.
+        assert_eq!(reusable(&last, &last[..10]), 9);
         // Another prompt, or nothing cached: read from the start.
-        assert_eq!(reusable(exact, &[7, 8, 9]), 0);
+        assert_eq!(reusable(&last, &[7, 8, 9]), 0);
         assert_eq!(reusable(&[], &next), 0);
-        assert_eq!(reusable(exact, &[]), 0);
+        assert_eq!(reusable(&last, &[]), 0);
     }
 
     #[test]
