@@ -573,9 +573,34 @@ def strip_citations(answer: str) -> str:
     return CITATION_RE.sub(" ", answer or "")
 
 
-def answer_correct(answer: str, answer_any: list[list[str]]) -> bool:
-    toks = tokens(strip_citations(answer))
+def _states(toks: list[str], answer_any: list[list[str]]) -> bool:
     return any(alt and all(contains_phrase(toks, tokens(p)) for p in alt) for alt in answer_any)
+
+
+# An answer this short that offers alternatives ("Azores or Madeira") is a guess, not an answer.
+HEDGE_MAX_WORDS = 8
+
+
+def hedged(answer: str, answer_any: list[list[str]]) -> bool:
+    """A short answer of alternatives joined by "or" where the expected fact is only one of
+    them: it names every option rather than the one asked about."""
+    toks = tokens(strip_citations(answer))
+    if len(toks) > HEDGE_MAX_WORDS:
+        return False
+    parts, part = [], []
+    for t in toks:
+        if t == "or":
+            parts.append(part)
+            part = []
+        else:
+            part.append(t)
+    parts = [p for p in parts + [part] if p and p != ["either"]]
+    return len(parts) > 1 and not all(_states(p, answer_any) for p in parts)
+
+
+def answer_correct(answer: str, answer_any: list[list[str]]) -> bool:
+    """The expected fact is stated, and not as one of a few options offered."""
+    return _states(tokens(strip_citations(answer)), answer_any) and not hedged(answer, answer_any)
 
 
 def says_no_answer(answer: str) -> bool:
@@ -968,6 +993,21 @@ def run_set(args, set_name: str, prompt: PromptText, ask_prompt: PromptText | No
     return run
 
 
+def rescore_questions(run: dict, ask_prompt: PromptText | None) -> dict:
+    """A stored run's answers scored again by today's rules (`--render`): a run written before a
+    scoring change is shown as it scores now."""
+    for key in ("questions", "follow_ups", "follow_ups_alone"):
+        for it in run.get(key) or []:
+            ok = bool(it.get("ok"))
+            doc = {"answer": it.get("answer"), "excerpts": it.get("excerpts") or []}
+            it["scores"] = score_question(doc if ok else None, it, ask_prompt, ok)
+    metrics = run.setdefault("metrics", {})
+    metrics["ask"] = aggregate_questions(run.get("questions") or [])
+    metrics["follow_up"] = aggregate_questions(run.get("follow_ups") or [])
+    metrics["follow_up_alone"] = aggregate_questions(run.get("follow_ups_alone") or [])
+    return run
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1018,8 +1058,10 @@ def main(argv=None) -> int:
     limits = {flag: getattr(args, flag) for flag in THRESHOLDS}
     if args.render:
         runs = []
+        ask_prompt = (PromptText.from_rust(args.ask_file.read_text(), only_const="INSTRUCTIONS")
+                      if args.ask_file.exists() else None)
         for path in args.render:
-            runs += json.loads(path.read_text())["runs"]
+            runs += [rescore_questions(r, ask_prompt) for r in json.loads(path.read_text())["runs"]]
     else:
         if not Path(args.bin).exists():
             found = shutil.which(str(args.bin))

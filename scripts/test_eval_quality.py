@@ -251,6 +251,16 @@ class AskScoring(unittest.TestCase):
         self.assertTrue(eq.answer_correct("It was 1:40 slower.", [["1 minute 40"], ["1 40"]]))
         self.assertFalse(eq.answer_correct("Nothing found.", []))
 
+    def test_an_answer_naming_every_option_is_not_right(self):
+        self.assertFalse(eq.answer_correct("Azores or Madeira [2]", [["madeira"]]))
+        self.assertFalse(eq.answer_correct("Either Madeira or the Azores.", [["madeira"]]))
+        self.assertTrue(eq.answer_correct("Madeira [2]", [["madeira"]]))
+        # alternatives that are both the fact, or a long sentence that mentions an "or"
+        self.assertTrue(eq.answer_correct("time zone or daylight saving", [["time zone"], ["daylight"]]))
+        self.assertTrue(eq.answer_correct(
+            "A test that fails in one hour is almost always a time zone or daylight-saving problem",
+            [["time zone"]]))
+
     def test_correct_and_cited(self):
         s = eq.score_question(ask_result("You decided on Ribeira [2]."), EVIDENCE_Q)
         self.assertTrue(s["correct"])
