@@ -323,20 +323,24 @@ impl Llama {
         for layer in &mut self.layers {
             // Attention.
             rms_norm(&s.x, &layer.attn_norm, cfg.rms_eps, &mut s.h);
-            s.big.resize(n * layer.qkv.rows(), 0.0);
+            let width = layer.qkv.rows();
+            s.big.resize(n * width, 0.0);
             layer.qkv.matmul(&s.h, &mut s.input, &mut s.big)?;
-            if !layer.qkv_bias.is_empty() {
-                for row in s.big.chunks_exact_mut(layer.qkv.rows()) {
-                    add(row, &layer.qkv_bias);
+            let bias = &layer.qkv_bias;
+            in_row_tasks(&mut s.big, width, |first, rows| {
+                for (i, row) in rows.chunks_exact_mut(width).enumerate() {
+                    if !bias.is_empty() {
+                        add(row, bias);
+                    }
+                    let (q, kv) = row.split_at_mut(qw);
+                    rope.apply(q, first + i);
+                    rope.apply(&mut kv[..kvw], first + i);
                 }
-            }
+            });
             layer.keys.truncate(pos);
             layer.values.truncate(pos * kvw);
-            for (i, row) in s.big.chunks_exact_mut(layer.qkv.rows()).enumerate() {
-                let (q, kv) = row.split_at_mut(qw);
-                let (k, v) = kv.split_at_mut(kvw);
-                rope.apply(q, i);
-                rope.apply(k, i);
+            for row in s.big.chunks_exact(width) {
+                let (k, v) = row[qw..].split_at(kvw);
                 layer.keys.push(k);
                 layer.values.extend_from_slice(v);
             }
@@ -344,21 +348,23 @@ impl Llama {
             attention(cfg, &s.big, layer, pos, &mut s.inner);
             s.h.resize(n * hidden, 0.0);
             layer.out.matmul(&s.inner, &mut s.input, &mut s.h)?;
-            add(&mut s.x, &s.h);
+            residual(&mut s.x, &s.h, hidden);
             // Feed-forward.
             rms_norm(&s.x, &layer.ffn_norm, cfg.rms_eps, &mut s.h);
             s.big.resize(n * 2 * cfg.ffn, 0.0);
             layer.gate_up.matmul(&s.h, &mut s.input, &mut s.big)?;
-            swiglu(&mut s.big, cfg.ffn);
-            s.inner.clear();
-            s.inner.extend(
-                s.big
-                    .chunks_exact(2 * cfg.ffn)
-                    .flat_map(|r| r[..cfg.ffn].iter().copied()),
-            );
+            s.inner.resize(n * cfg.ffn, 0.0);
+            let gate_up = &s.big;
+            in_row_tasks(&mut s.inner, cfg.ffn, |first, rows| {
+                swiglu(
+                    &gate_up[first * 2 * cfg.ffn..][..2 * rows.len()],
+                    cfg.ffn,
+                    rows,
+                );
+            });
             s.h.resize(n * hidden, 0.0);
             layer.down.matmul(&s.inner, &mut s.input, &mut s.h)?;
-            add(&mut s.x, &s.h);
+            residual(&mut s.x, &s.h, hidden);
         }
         self.len = pos + n;
         let last = &s.x[(n - 1) * hidden..];
@@ -470,9 +476,38 @@ simd_kernel! {
     }
 }
 
+/// A prompt's rows per task in the row-wise steps between the matrix products (norms, biases
+/// and rotary embeddings, residual sums, SwiGLU). With fewer than two tasks' worth (a decode
+/// step's one token) they run on the calling thread, where a fork-join would cost more than it
+/// saves. Each row's arithmetic is the same either way: the same bits.
+const ROWS_PER_TASK: usize = 8;
+
+/// Runs `f(first row, rows)` over `out`'s rows of `width`, in tasks of [`ROWS_PER_TASK`] rows
+/// on rayon's threads, or at once on this thread for a few rows. On 2 cores these steps were
+/// about 6 % of a prompt's time on one thread (BENCHMARKS.md, "Row-wise steps on every core").
+fn in_row_tasks(out: &mut [f32], width: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    if out.len() < 2 * ROWS_PER_TASK * width {
+        f(0, out);
+        return;
+    }
+    out.par_chunks_mut(ROWS_PER_TASK * width)
+        .enumerate()
+        .for_each(|(task, rows)| f(task * ROWS_PER_TASK, rows));
+}
+
 fn rms_norm(x: &[f32], w: &[f32], eps: f32, out: &mut Vec<f32>) {
     out.resize(x.len(), 0.0);
-    rms_norm_rows(x, w, eps, out);
+    let width = w.len();
+    in_row_tasks(out, width, |first, rows| {
+        rms_norm_rows(&x[first * width..][..rows.len()], w, eps, rows);
+    });
+}
+
+/// `x += y`, rows of `width`: the residual sums.
+fn residual(x: &mut [f32], y: &[f32], width: usize) {
+    in_row_tasks(x, width, |first, rows| {
+        add(rows, &y[first * width..][..rows.len()]);
+    });
 }
 
 simd_kernel! {
@@ -484,12 +519,13 @@ simd_kernel! {
 }
 
 simd_kernel! {
-    /// Each row of `gu` is [gate, up] (`ffn` each): the gate becomes silu(gate)·up.
-    fn swiglu(gu: &mut [f32], ffn: usize) {
-        for row in gu.chunks_exact_mut(2 * ffn) {
-            let (g, u) = row.split_at_mut(ffn);
-            for (g, u) in g.iter_mut().zip(u.iter()) {
-                *g = *g / (1.0 + exp(-*g)) * u;
+    /// Each row of `gu` is [gate, up] (`ffn` each, `out`'s rows `ffn` wide): `out` gets
+    /// silu(gate)·up, written where the down product reads it (no copy of the gate halves).
+    fn swiglu(gu: &[f32], ffn: usize, out: &mut [f32]) {
+        for (row, o) in gu.chunks_exact(2 * ffn).zip(out.chunks_exact_mut(ffn)) {
+            let (g, u) = row.split_at(ffn);
+            for ((o, g), u) in o.iter_mut().zip(g).zip(u) {
+                *o = *g / (1.0 + exp(-*g)) * u;
             }
         }
     }
@@ -789,8 +825,41 @@ mod tests {
     }
 
     #[test]
+    fn row_wise_steps_in_tasks_give_the_bits_of_one_pass() {
+        // 37 rows: five tasks of ROWS_PER_TASK on rayon's threads, the last one short.
+        let (rows, width, ffn) = (37, 24, 10);
+        let (x, y, w) = (
+            values(rows * width, 1),
+            values(rows * width, 2),
+            values(width, 3),
+        );
+        let mut norm = Vec::new();
+        rms_norm(&x, &w, 1e-5, &mut norm);
+        let mut one_pass = vec![0f32; rows * width];
+        rms_norm_rows(&x, &w, 1e-5, &mut one_pass);
+        assert_eq!(bits(&norm), bits(&one_pass));
+
+        let (mut sum, mut one_pass) = (x.clone(), x.clone());
+        residual(&mut sum, &y, width);
+        add(&mut one_pass, &y);
+        assert_eq!(bits(&sum), bits(&one_pass));
+
+        let gu = values(rows * 2 * ffn, 4);
+        let (mut tasks, mut one_pass) = (vec![0f32; rows * ffn], vec![0f32; rows * ffn]);
+        in_row_tasks(&mut tasks, ffn, |first, out| {
+            swiglu(&gu[first * 2 * ffn..][..2 * out.len()], ffn, out);
+        });
+        swiglu(&gu, ffn, &mut one_pass);
+        assert_eq!(bits(&tasks), bits(&one_pass));
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|f| f.to_bits()).collect()
+    }
+
+    #[test]
     fn swiglu_is_silu_of_the_gate_times_up() {
-        let mut gu = values(2 * 6, 6);
+        let gu = values(2 * 6, 6);
         let want: Vec<f64> = gu
             .chunks_exact(6)
             .flat_map(|r| {
@@ -800,8 +869,8 @@ mod tests {
                 })
             })
             .collect::<Vec<_>>();
-        swiglu(&mut gu, 3);
-        let got: Vec<f32> = gu.chunks_exact(6).flat_map(|r| r[..3].to_vec()).collect();
+        let mut got = vec![0f32; 2 * 3];
+        swiglu(&gu, 3, &mut got);
         for (g, w) in got.iter().zip(&want) {
             assert!((f64::from(*g) - w).abs() < 1e-5, "{g} vs {w}");
         }
