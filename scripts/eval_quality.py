@@ -581,10 +581,9 @@ def _states(toks: list[str], answer_any: list[list[str]]) -> bool:
 HEDGE_MAX_WORDS = 8
 
 
-def hedged(answer: str, answer_any: list[list[str]]) -> bool:
-    """A short answer of alternatives joined by "or" where the expected fact is only one of
-    them: it names every option rather than the one asked about."""
-    toks = tokens(strip_citations(answer))
+def hedged(toks: list[str], answer_any: list[list[str]]) -> bool:
+    """A short answer (its tokens, citations stripped) of alternatives joined by "or" where the
+    expected fact is only one of them: it names every option rather than the one asked about."""
     if len(toks) > HEDGE_MAX_WORDS:
         return False
     parts, part = [], []
@@ -600,7 +599,8 @@ def hedged(answer: str, answer_any: list[list[str]]) -> bool:
 
 def answer_correct(answer: str, answer_any: list[list[str]]) -> bool:
     """The expected fact is stated, and not as one of a few options offered."""
-    return _states(tokens(strip_citations(answer)), answer_any) and not hedged(answer, answer_any)
+    toks = tokens(strip_citations(answer))
+    return _states(toks, answer_any) and not hedged(toks, answer_any)
 
 
 def says_no_answer(answer: str) -> bool:
