@@ -1012,10 +1012,12 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin", type=Path, help="the hindsight binary")
-    p.add_argument("--set", choices=["a", "b", "c", "d", "e", "f", "l", "m", "both", "all", "long"],
+    p.add_argument("--set", choices=["a", "b", "c", "d", "e", "f", "g", "l", "m", "both", "all", "long",
+                                     "decisions"],
                    default="a",
                    help="a (dev), b, c, d, e and f (held out; e: decisions, Ask only in practice; "
-                   "f: decisions, another person and voice); l and m: long conversations (10-17k "
+                   "f: decisions, another person and voice); g: decisions, the development set for them; "
+                   "decisions = e, f and g; l and m: long conversations (10-17k "
                    "characters; m held out); both = a and b; all = a, b, c and d; long = l and m")
     p.add_argument("--llm", default="builtin", help="'builtin' or a server base URL (default builtin)")
     p.add_argument("--builtin-model", help="passed through as --builtin-model NAME")
@@ -1073,7 +1075,8 @@ def main(argv=None) -> int:
         prompt = PromptText.from_rust(args.prompt_file.read_text())
         ask_prompt = (PromptText.from_rust(args.ask_file.read_text(), only_const="INSTRUCTIONS")
                       if args.ask_file.exists() else None)
-        sets = {"both": ["a", "b"], "all": ["a", "b", "c", "d"], "long": ["l", "m"]}.get(args.set, [args.set])
+        sets = {"both": ["a", "b"], "all": ["a", "b", "c", "d"], "long": ["l", "m"],
+                "decisions": ["e", "f", "g"]}.get(args.set, [args.set])
         runs = [run_set(args, s, prompt, ask_prompt) for s in sets]
         if args.out:
             args.out.write_text(json.dumps({"runs": runs}, indent=1, ensure_ascii=False) + "\n")
