@@ -1211,9 +1211,9 @@ pub async fn answer(
             timings,
         });
     }
+    tracing::debug!(context = %retrieved.context, "ask: the excerpts the model reads");
     let t0 = Instant::now();
     let n = retrieved.excerpts.len();
-    tracing::debug!(context = %retrieved.context, "ask: the excerpts the model reads");
     let (reply, confidence) = ask_model(llm, &retrieved.context, question, n).await?;
     timings.llm_ms = t0.elapsed().as_secs_f64() * 1e3;
     tracing::debug!(%reply, "ask: the model's reply");
