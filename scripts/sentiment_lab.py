@@ -7,7 +7,7 @@ and the built-in Small model agrees with the hand-written labels of tests/fixtur
 scores each per set. Thresholds and weights are chosen on the development sets (A, G) only;
 the other sets (B-F, L, M) are held out.
 
-  scripts/sentiment_lab.py llm     --url http://127.0.0.1:8091/v1 --model qwen [--sets ag]
+  scripts/sentiment_lab.py llm     --url http://127.0.0.1:8091/v1 --model qwen [--sets ag] [--whole]
   scripts/sentiment_lab.py lexicon                 (needs vaderSentiment)
   scripts/sentiment_lab.py anchors --bin target/release/hindsight   (needs numpy)
   scripts/sentiment_lab.py combined --llm-file F   (needs numpy, scikit-learn, vaderSentiment)
@@ -128,8 +128,13 @@ def cmd_llm(args):
                 "Answer with one word.")
     rows, kept = [], []
     for s, c, gold in load(args.sets):
-        data = ("The user's messages in a conversation with an AI assistant:\n"
-                + "\n".join(f"- {t}" for t in own_words(c)))
+        if args.whole:
+            data = "A conversation between a user and an AI assistant:\n" + "\n".join(
+                f"{'User' if m['sender'] == 'user' else 'AI'}: {m['content'][:300]}"
+                for m in c["messages"])
+        else:
+            data = ("The user's messages in a conversation with an AI assistant:\n"
+                    + "\n".join(f"- {t}" for t in own_words(c)))
         body = {"model": args.model, "max_tokens": 1, "temperature": 0, "logprobs": True,
                 "top_logprobs": 20,
                 "messages": [{"role": "system",
@@ -148,7 +153,7 @@ def cmd_llm(args):
                     p[label] += math.exp(t["logprob"])
         rows.append((s, gold, max(p, key=p.get)))
         kept.append({"set": s, "id": c["id"], "reference": gold, "p": p})
-    report("llm, most probable label", rows)
+    report("llm, most probable label" + (" (whole conversation)" if args.whole else ""), rows)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(kept, f, indent=1)
@@ -263,6 +268,9 @@ def main():
     q.add_argument("--model", default="qwen")
     q.add_argument("--sets", default=ALL)
     q.add_argument("--out")
+    q.add_argument("--whole", action="store_true",
+                   help="give the whole conversation (each message's first 300 characters), "
+                        "not only the person's messages")
     sub.add_parser("lexicon")
     q = sub.add_parser("anchors")
     q.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "hindsight"))
