@@ -9,7 +9,8 @@ the other sets (B-F, L, M) are held out.
 
   scripts/sentiment_lab.py llm     --url http://127.0.0.1:8091/v1 --model qwen [--sets ag] [--whole]
   scripts/sentiment_lab.py lexicon                 (needs vaderSentiment)
-  scripts/sentiment_lab.py anchors --bin target/release/hindsight   (needs numpy)
+  scripts/sentiment_lab.py anchors --bin target/release/hindsight   (needs numpy and the
+                                   embedding model: HINDSIGHT_MODELS_DIR)
   scripts/sentiment_lab.py combined --llm-file F   (needs numpy, scikit-learn, vaderSentiment)
 
 `llm` asks a server (llama.cpp running Small's GGUF: scripts/llama_server.py) one question per
@@ -117,10 +118,17 @@ def from_extremes(best, worst, up, down):
     return "neutral"
 
 
-def tuned(data, score, grid):
-    """The (up, down) thresholds of `grid` that get most of the dev sets right."""
+def report_tuned(name, data, grid):
+    """Labels (set, reference, (best, worst)) rows by `from_extremes` with the (up, down)
+    thresholds of `grid` that get most of the dev sets right, and reports them."""
+    def label(d, up, down):
+        return from_extremes(d[2][0], d[2][1], up, down)
+
     dev = [d for d in data if d[0] in DEV]
-    return max(((sum(score(d, u, w) == d[1] for d in dev), u, w) for u in grid for w in grid))[1:]
+    up, down = max(((sum(label(d, u, w) == d[1] for d in dev), u, w)
+                    for u in grid for w in grid))[1:]
+    report(f"{name}, thresholds {up:.2f}/{down:.2f} (chosen on A, G)",
+           [(d[0], d[1], label(d, up, down)) for d in data])
 
 
 def cmd_llm(args):
@@ -174,11 +182,8 @@ def lexicon_scores(analyzer, conversation):
 
 def cmd_lexicon(args):
     analyzer = vader()
-    data = [(s, g, lexicon_scores(analyzer, c)) for s, c, g in load(ALL)]
-    score = lambda d, u, w: from_extremes(d[2][0], d[2][1], u, w)  # noqa: E731
-    up, down = tuned(data, score, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
-    report(f"lexicon, thresholds {up}/{down} (chosen on A, G)",
-           [(s, g, score((s, g, x), up, down)) for s, g, x in data])
+    data = [(s, g, lexicon_scores(analyzer, c)[:2]) for s, c, g in load(ALL)]
+    report_tuned("lexicon", data, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
 
 
 def cmd_anchors(args):
@@ -228,11 +233,8 @@ def cmd_anchors(args):
             worst = max(worst, sim["negative"] - sim["neutral"])
         return best, worst
 
-    rows = [(s, g, extremes(c)) for s, c, g in data]
-    score = lambda d, u, w: from_extremes(d[2][0], d[2][1], u, w)  # noqa: E731
-    up, down = tuned(rows, score, [x / 100 for x in range(-15, 25)])
-    report(f"anchors, thresholds {up:.2f}/{down:.2f} (chosen on A, G)",
-           [(s, g, score((s, g, x), up, down)) for s, g, x in rows])
+    report_tuned("anchors", [(s, g, extremes(c)) for s, c, g in data],
+                 [x / 100 for x in range(-15, 25)])
 
 
 def cmd_combined(args):
