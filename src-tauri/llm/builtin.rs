@@ -15,10 +15,13 @@
 //!   nothing in the answer.
 //! - Sampling is candle's `LogitsProcessor`: greedy at temperature 0, else top-p, seeded.
 //! - A request with a JSON schema is constrained to it (`grammar.rs`): its answer parses.
+//!   The schema vocabulary (llguidance's token trie, 1.5-2 s for Qwen's vocabulary) is built
+//!   by the worker at the first such request, on a thread of its own while the prompt is read
+//!   (the mask is needed only after it), and kept; a session that only chats never builds it.
 //! - Free text stops when it falls into a loop (the same run of tokens three times over).
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
@@ -68,7 +71,6 @@ pub struct Generation {
 struct Job {
     prompt: Vec<u32>,
     params: GenParams,
-    constraint: Option<Constraint>,
     tokens: mpsc::Sender<String>,
     done: oneshot::Sender<Result<Generation>>,
 }
@@ -82,13 +84,6 @@ pub struct BuiltinModel {
     /// cannot open or close a turn.
     specials: Vec<String>,
     n_ctx: usize,
-    /// The model's folder (its tokenizer.json feeds the grammars).
-    dir: PathBuf,
-    /// Schema constraints, built on first use (the vocabulary's trie takes a moment).
-    grammars: OnceLock<std::result::Result<Grammars, String>>,
-    /// The end-of-turn token, allowed once a constrained answer is complete.
-    end: u32,
-    vocab: usize,
 }
 
 /// The GGUF of `choice` under `models_dir` (whether or not it is there).
@@ -185,7 +180,7 @@ impl BuiltinModel {
             .first()
             .copied()
             .ok_or_else(|| builtin_err("the vocabulary", "it has no end-of-turn token"))?;
-        let vocab = model.vocab();
+        let gguf = dir.join(spec.gguf);
 
         let (jobs, rx) = std_mpsc::channel::<Job>();
         let worker_tokenizer = Arc::clone(&tokenizer);
@@ -198,10 +193,10 @@ impl BuiltinModel {
                     tokenizer: worker_tokenizer,
                     stops,
                     cached: Vec::new(),
+                    schema_vocabulary: SchemaVocabulary::NotBuilt { gguf, end },
                 };
                 while let Ok(job) = rx.recv() {
-                    let result =
-                        worker.generate(&job.prompt, &job.params, job.constraint, &job.tokens);
+                    let result = worker.generate(&job.prompt, &job.params, &job.tokens);
                     let _ = job.done.send(result);
                 }
             })
@@ -213,27 +208,7 @@ impl BuiltinModel {
             template,
             specials,
             n_ctx,
-            dir,
-            grammars: OnceLock::new(),
-            end,
-            vocab,
         })
-    }
-
-    /// The constraint for `schema`, compiled once per schema.
-    fn constraint(&self, schema: &serde_json::Value) -> Result<Constraint> {
-        let grammars = self.grammars.get_or_init(|| {
-            // Built again from the GGUF's metadata (not kept: it is only needed here, once).
-            let json = gguf_tokenizer::read_metadata(&self.dir.join(self.spec().gguf))
-                .and_then(|content| gguf_tokenizer::tokenizer_json(&content))
-                .map_err(|e| e.to_string())?;
-            Grammars::new(&json, Arc::clone(&self.tokenizer), self.vocab, self.end)
-        });
-        grammars
-            .as_ref()
-            .map_err(|e| builtin_err("preparing constrained decoding", e))?
-            .constraint(schema)
-            .map_err(|e| builtin_err("the answer's JSON schema", e))
     }
 
     pub fn spec(&self) -> &'static BuiltinSpec {
@@ -298,23 +273,11 @@ impl BuiltinModel {
                 self.n_ctx - 1
             )));
         }
-        let started = std::time::Instant::now();
-        let constraint = match &params.schema {
-            Some(schema) => Some(self.constraint(schema)?),
-            None => None,
-        };
-        if constraint.is_some() {
-            tracing::debug!(
-                ms = started.elapsed().as_millis() as u64,
-                "built-in model: schema ready"
-            );
-        }
         let (done, result) = oneshot::channel();
         self.jobs
             .send(Job {
                 prompt,
                 params,
-                constraint,
                 tokens,
                 done,
             })
@@ -338,6 +301,39 @@ impl BuiltinModel {
     }
 }
 
+/// The vocabulary as schema constraints need it: built once, at the first request with a
+/// schema (a failure is kept too: each such request then says why, without building again).
+enum SchemaVocabulary {
+    NotBuilt {
+        /// The model's file: its metadata is read again for the vocabulary's bytes (they are
+        /// not kept from the load, as a session that only chats never needs them).
+        gguf: PathBuf,
+        /// The end-of-turn token, allowed once a constrained answer is complete.
+        end: u32,
+    },
+    Built(std::result::Result<Grammars, String>),
+}
+
+/// Builds the schema vocabulary from the GGUF's metadata.
+fn build_schema_vocabulary(
+    gguf: &Path,
+    tokenizer: Arc<Tokenizer>,
+    vocab: usize,
+    end: u32,
+) -> std::result::Result<Grammars, String> {
+    let started = std::time::Instant::now();
+    let json = gguf_tokenizer::read_metadata(gguf)
+        .and_then(|content| gguf_tokenizer::tokenizer_json(&content))
+        .map_err(|e| e.to_string())?;
+    let grammars = Grammars::new(&json, tokenizer, vocab, end);
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        ok = grammars.is_ok(),
+        "built-in model: schema vocabulary built"
+    );
+    grammars
+}
+
 struct Worker {
     model: Llama,
     /// "I", "we", "you", … in the vocabulary, kept out of reported values.
@@ -347,6 +343,7 @@ struct Worker {
     /// The tokens whose keys and values the model's cache holds, in order: a later prompt
     /// that starts with them need not read them again.
     cached: Vec<u32>,
+    schema_vocabulary: SchemaVocabulary,
 }
 
 /// How much of `prompt` the cache can give without reading it again: the tokens it shares
@@ -379,11 +376,92 @@ impl Worker {
         }
     }
 
+    /// Reads `prompt[reused..]` in chunks: the logits of its last token.
+    fn prefill(
+        &mut self,
+        prompt: &[u32],
+        reused: usize,
+        tokens: &mpsc::Sender<String>,
+    ) -> Result<Vec<f32>> {
+        let mut pos = reused;
+        let mut logits = None;
+        for chunk in prompt[reused..].chunks(PREFILL_CHUNK) {
+            if tokens.is_closed() {
+                return Err(Error::Llm(LlmError::Cancelled));
+            }
+            logits = Some(self.forward(chunk, pos)?);
+            pos += chunk.len();
+        }
+        logits.ok_or_else(|| Error::Invalid("empty prompt".into()))
+    }
+
+    /// Reads the prompt and, at the first request with a schema, builds the schema vocabulary
+    /// on a thread of its own meanwhile: on 2 cores reading the prompt keeps both busy only
+    /// ~95 % of the time, and the build is one thread's work, so the two overlap instead of
+    /// the build delaying the prompt by its whole time.
+    fn prefill_and_prepare(
+        &mut self,
+        prompt: &[u32],
+        reused: usize,
+        params: &GenParams,
+        tokens: &mpsc::Sender<String>,
+    ) -> Result<Vec<f32>> {
+        let (gguf, end) = match &self.schema_vocabulary {
+            SchemaVocabulary::NotBuilt { gguf, end } if params.schema.is_some() => {
+                (gguf.clone(), *end)
+            }
+            _ => return self.prefill(prompt, reused, tokens),
+        };
+        let tokenizer = Arc::clone(&self.tokenizer);
+        let vocab = self.model.vocab();
+        let (logits, built) = std::thread::scope(|s| {
+            let build = std::thread::Builder::new()
+                .name("hindsight-schema".into())
+                // A main thread's stack, where the CLI used to build it.
+                .stack_size(8 << 20)
+                .spawn_scoped(s, {
+                    let (gguf, tokenizer) = (&gguf, Arc::clone(&tokenizer));
+                    move || build_schema_vocabulary(gguf, tokenizer, vocab, end)
+                });
+            let logits = self.prefill(prompt, reused, tokens);
+            let waited = std::time::Instant::now();
+            let built = match build {
+                Ok(handle) => handle.join().unwrap_or_else(|_| {
+                    Err("building the schema vocabulary failed unexpectedly".into())
+                }),
+                // No thread to be had: built here, after the prompt.
+                Err(_) => build_schema_vocabulary(&gguf, Arc::clone(&tokenizer), vocab, end),
+            };
+            tracing::debug!(
+                waited_ms = waited.elapsed().as_millis() as u64,
+                "built-in model: schema ready after the prompt"
+            );
+            (logits, built)
+        });
+        self.schema_vocabulary = SchemaVocabulary::Built(built);
+        logits
+    }
+
+    /// The constraint for `schema` (compiled once per schema), once the vocabulary is built.
+    fn constraint(&self, schema: &serde_json::Value) -> Result<Constraint> {
+        match &self.schema_vocabulary {
+            SchemaVocabulary::Built(Ok(grammars)) => grammars
+                .constraint(schema)
+                .map_err(|e| builtin_err("the answer's JSON schema", e)),
+            SchemaVocabulary::Built(Err(e)) => {
+                Err(builtin_err("preparing constrained decoding", e))
+            }
+            SchemaVocabulary::NotBuilt { .. } => Err(builtin_err(
+                "preparing constrained decoding",
+                "the schema vocabulary was not built",
+            )),
+        }
+    }
+
     fn generate(
         &mut self,
         prompt: &[u32],
         params: &GenParams,
-        mut constraint: Option<Constraint>,
         tokens: &mpsc::Sender<String>,
     ) -> Result<Generation> {
         let cancelled = || Error::Llm(LlmError::Cancelled);
@@ -399,17 +477,13 @@ impl Worker {
 
         let started = std::time::Instant::now();
         let reused = reusable(&self.cached, prompt);
-        let mut pos = reused;
-        let mut logits = None;
-        for chunk in prompt[reused..].chunks(PREFILL_CHUNK) {
-            if tokens.is_closed() {
-                return Err(cancelled());
-            }
-            logits = Some(self.forward(chunk, pos)?);
-            pos += chunk.len();
-        }
-        let mut logits = logits.ok_or_else(|| Error::Invalid("empty prompt".into()))?;
+        let mut logits = self.prefill_and_prepare(prompt, reused, params, tokens)?;
+        let mut pos = prompt.len();
         let prefilled = started.elapsed();
+        let mut constraint = match &params.schema {
+            Some(schema) => Some(self.constraint(schema)?),
+            None => None,
+        };
 
         let mut out: Vec<u32> = Vec::new();
         // In a JSON answer a loop cannot be stopped (the schema wants the string closed): it is
