@@ -2329,7 +2329,8 @@ async fn both_themes_are_readable_and_a_720_by_480_window_stays_usable() {
                 &hindsight::store::NewAnalysis {
                     summary: "Where to stay in Lisbon for a week, and a day trip to Sintra.".into(),
                     sentiment: hindsight::store::Sentiment::Positive,
-                    sentiment_score: 0.6,
+                    // The score the note below says contradicts the label.
+                    sentiment_score: -0.6,
                     topics: vec!["travel".into(), "lisbon".into()],
                     key_points: vec!["Stay in Baixa".into()],
                     action_items: vec![hindsight::store::NewActionItem {
