@@ -9,6 +9,24 @@ describe("plainText", () => {
     expect(plainText("```rust\nfn main() {}\n```")).toBe("fn main() {}");
   });
 
+  it("reads a table row by row, without its pipes and dashes", () => {
+    const table = [
+      "Side by side:",
+      "",
+      "| | Cost a month | Pool |",
+      "|---|---|---|",
+      "| YMCA | $79 | yes, plus a track |",
+      "| GoodLife | $55 | ~~no~~ |",
+      "",
+      "I'd start with the community centre.",
+    ].join("\n");
+    expect(plainText(table)).toBe(
+      "Side by side: Cost a month, Pool; YMCA, $79, yes, plus a track; GoodLife, $55, no. I'd start with the community centre.",
+    );
+    // An excerpt clipped inside a table keeps the rows it has.
+    expect(plainText("| A | B |\n|---|---|\n| 1 | 2 |\n| 3")).toBe("A, B; 1, 2; 3.");
+  });
+
   it("keeps raw HTML as the text it is", () => {
     expect(plainText('<img src=x onerror="alert(1)"> zebrafish')).toContain("<img src=x");
   });
