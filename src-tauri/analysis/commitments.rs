@@ -127,7 +127,10 @@ const TIME_WORDS: &[&str] = &[
 const ENGLISH: &[&str] = &[
     "the", "a", "an", "to", "and", "of", "in", "on", "for", "is", "it", "i", "you", "we", "my",
     "that", "this", "with", "was", "are", "be", "have", "do", "not", "but", "so", "if", "at", "me",
-    "what", "can", "just", "ok", "i'll", "ill", "im", "i'm", "it's", "your", "our",
+    "what", "can", "just", "ok", "i'll", "ill", "im", "i'm", "it's", "your", "our", "yes", "all",
+    "also", "from", "or", "by", "up", "off", "out", "she", "her", "his", "they", "them", "their",
+    "can't", "don't", "won't", "didn't", "isn't", "there", "then", "than", "too", "after",
+    "before", "about", "one", "two", "week", "day", "now", "still", "will", "got", "get",
 ];
 
 /// One word of a sentence: lower case with straight apostrophes, and where it is in the text.
@@ -381,35 +384,57 @@ fn sentence_tasks(sentence: &str, question: bool) -> Vec<String> {
         }
         return tasks(sentence, &ws, i + len);
     }
-    let has_time = ws.iter().any(|w| TIME_WORDS.contains(&w.norm.as_str()))
-        && !ws
+    // Without a marker, a plan with a time: in the sentence, or else in a clause after a colon
+    // ("Cake: ordering Monday, lemon, from Sonia's Bakery", "the roof box is still in the
+    // garage: selling it on Marketplace this weekend").
+    let after_colon = |w: &Word| sentence[..w.start].trim_end().ends_with(':');
+    let clauses = ws
+        .iter()
+        .enumerate()
+        .filter(|(k, w)| *k > first && after_colon(w))
+        .map(|(k, _)| {
+            let end = ws[k + 1..].iter().position(after_colon);
+            (k, end.map_or(ws.len(), |e| k + 1 + e))
+        });
+    std::iter::once((first, ws.len()))
+        .chain(clauses)
+        .find_map(|(start, end)| planned_verb(sentence, &ws, start, end))
+        .map(|verb| tasks(sentence, &ws, verb))
+        .unwrap_or_default()
+}
+
+/// Where a plan with a time starts among words `start..end` (a sentence, or a clause of one):
+/// "ordering the gold paint tonight", "Monday I ask Marloes", "I'm calling them tomorrow".
+fn planned_verb(sentence: &str, ws: &[Word], start: usize, end: usize) -> Option<usize> {
+    let clause = &ws[start..end];
+    let has_time = clause.iter().any(|w| TIME_WORDS.contains(&w.norm.as_str()))
+        && !clause
             .iter()
             .any(|w| matches!(w.norm.as_str(), "yesterday" | "ago" | "last"));
     if !has_time {
-        return Vec::new();
+        return None;
     }
     // "ordering the gold paint tonight": an -ing task verb first, a time, no "is".
-    let states = ws
+    let states = clause
         .iter()
         .any(|w| matches!(w.norm.as_str(), "is" | "was" | "are" | "were"));
-    if is_task_verb_ing(&lead.norm) && !states && !to_a_place(sentence, &ws, first) {
-        return tasks(sentence, &ws, first);
+    if is_task_verb_ing(&ws[start].norm) && !states && !to_a_place(sentence, ws, start) {
+        return Some(start);
     }
     // The present for a plan with a time: "Monday I ask Marloes", "I'm calling them tomorrow";
     // not a habit ("we usually meet on the first Thursday").
-    let habit = ws.iter().any(|w| {
+    let habit = clause.iter().any(|w| {
         matches!(
             w.norm.as_str(),
             "usually" | "always" | "normally" | "often" | "sometimes" | "each" | "every"
         )
     });
     if habit {
-        return Vec::new();
+        return None;
     }
-    match (first..ws.len()).find_map(|i| planned_verb_at(&ws, i)) {
-        Some(verb) if !to_a_place(sentence, &ws, verb) => tasks(sentence, &ws, verb),
-        _ => Vec::new(),
-    }
+    (start..end)
+        .find_map(|i| planned_verb_at(ws, i))
+        .filter(|&verb| !to_a_place(sentence, ws, verb))
 }
 
 /// "moving to Leeds next month", "driving to the coast on Friday": the verb at `verb` goes
@@ -454,11 +479,16 @@ pub fn commitments(messages: &[Message]) -> Vec<NewActionItem> {
 }
 
 /// Does the person write in English (so that [`commitments`] can read them)? At least one
-/// word in six of theirs is a common English word (English prose: about one in two).
+/// word in six of theirs is a common English word (English prose: about one in two; clipped
+/// notes, "Wet Tupperware I can live with. Noise I can't. Ordered the Bosch 300 from Best
+/// Buy", about one in five). Numbers and prices are no language's words and are not counted.
 pub fn reads_as_english(messages: &[Message]) -> bool {
     let (mut common, mut total) = (0usize, 0usize);
     for m in messages.iter().filter(|m| m.sender == Sender::User) {
-        for w in words(&m.content) {
+        for w in words(&m.content)
+            .into_iter()
+            .filter(|w| !w.norm.contains(|c: char| c.is_ascii_digit()))
+        {
             total += 1;
             common += usize::from(ENGLISH.contains(&w.norm.as_str()));
         }
@@ -521,6 +551,40 @@ mod tests {
             found("ok im gonna say yes. will email bev tomorrow"),
             ["Say yes", "Email bev tomorrow"]
         );
+    }
+
+    #[test]
+    fn a_plan_with_a_time_after_a_colon_is_a_task() {
+        assert_eq!(
+            found("Cake: ordering Monday, lemon, from Sonia's Bakery."),
+            ["Ordering Monday, lemon, from Sonia's Bakery"]
+        );
+        // The sentence says what is ("is still in the garage"); its second clause the plan.
+        assert_eq!(
+            found(
+                "And the roof box is still in the garage: selling it on Marketplace this weekend."
+            ),
+            ["Selling it on Marketplace this weekend"]
+        );
+        // A plan of the whole sentence is read as before, whatever its colons.
+        assert_eq!(found("Tomorrow: I call the bank."), ["Call the bank"]);
+        // A clause with no time, or news of a trip, is still no task.
+        assert!(found("Update: ordering the paint.").is_empty());
+        assert!(found("Next up: driving to the coast on Friday.").is_empty());
+    }
+
+    #[test]
+    fn clipped_notes_read_as_english_and_another_language_does_not() {
+        let notes = [
+            "Miele: lovely. Also $1,899 + install. No. Bosch vs KitchenAid on drying? Bosch reviews all mention wet plastics.",
+            "Wet Tupperware I can live with. Noise I can't. Ordered the Bosch 300 from Best Buy: $1,199 + $179 install and haul-away.",
+        ];
+        assert!(reads_as_english(&notes.map(user)));
+        let portuguese = [
+            "Onde devo ficar em Lisboa durante uma semana em abril?",
+            "Ótimo, reservo o hotel na Baixa hoje à noite.",
+        ];
+        assert!(!reads_as_english(&portuguese.map(user)));
     }
 
     #[test]

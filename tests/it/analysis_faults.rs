@@ -762,7 +762,8 @@ async fn a_stuck_analysis_hits_its_deadline_and_does_not_block_the_queue() {
 /// set, one to one; recall and precision are means over conversations (no tasks expected and
 /// none found counts 1/1). The bars are a little under what was measured (BENCHMARKS.md):
 /// A was used to design the rules, B to check them, C to extend them; D was measured once,
-/// after they were frozen.
+/// after they were frozen. E, F, L and M were added when G (the development set for clipped
+/// notes) led to plans in a clause after a colon: they did not move.
 #[test]
 fn commitments_find_the_reference_tasks_of_every_evaluation_set() {
     use hindsight::analysis::commitments;
@@ -811,6 +812,11 @@ fn commitments_find_the_reference_tasks_of_every_evaluation_set() {
         ("b", 0.85, 0.85),
         ("c", 0.70, 0.65),
         ("d", 0.65, 0.80),
+        ("e", 0.95, 0.55),
+        ("f", 0.80, 0.68),
+        ("g", 0.70, 0.80),
+        ("l", 0.55, 0.68),
+        ("m", 0.60, 0.53),
     ] {
         let read = |f: &str| -> serde_json::Value {
             serde_json::from_str(
@@ -846,7 +852,13 @@ fn commitments_find_the_reference_tasks_of_every_evaluation_set() {
                     )
                 })
                 .collect();
-            assert!(hindsight::analysis::reads_as_english(&messages));
+            // Every set is English, clipped notes included (G's "Wet Tupperware I can live
+            // with. Noise I can't." was once taken for another language).
+            assert!(
+                hindsight::analysis::reads_as_english(&messages),
+                "set {set}: {} not read as English",
+                conv["title"]
+            );
             let found: Vec<String> = commitments(&messages).into_iter().map(|i| i.text).collect();
             let wanted: Vec<String> = r["action_items"]
                 .as_array()
