@@ -368,6 +368,16 @@ fn sentence_tasks(sentence: &str, question: bool) -> Vec<String> {
         if other(before) || (before == Some("that") && other(before2)) {
             continue;
         }
+        // "Let me check" opens a sentence or a clause; "The Running Room let me try three
+        // yesterday" is someone who let me, not a task.
+        let opens = i == first
+            || sentence[..ws[i].start]
+                .trim_end()
+                .ends_with([',', ':', '-', '–'])
+            || matches!(before, Some("and" | "so" | "then" | "now"));
+        if ws[i].norm == "let" && !opens {
+            continue;
+        }
         // "I'll think about it", "let me know": no task.
         if ws.get(i + len).is_some_and(|w| {
             matches!(
@@ -571,6 +581,18 @@ mod tests {
         // A clause with no time, or news of a trip, is still no task.
         assert!(found("Update: ordering the paint.").is_empty());
         assert!(found("Next up: driving to the coast on Friday.").is_empty());
+    }
+
+    #[test]
+    fn let_me_is_a_task_where_it_opens_a_clause() {
+        assert_eq!(
+            found("Thanks, let me check the contract tonight."),
+            ["Check the contract tonight"]
+        );
+        assert!(
+            found("The Running Room on Bayview let me try three yesterday: Hoka, Brooks.")
+                .is_empty()
+        );
     }
 
     #[test]
