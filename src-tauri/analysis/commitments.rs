@@ -221,6 +221,13 @@ fn not_a_verb(sentence: &str, w: &Word) -> bool {
         || (w.start > 0 && sentence[w.start..].starts_with(|c: char| c.is_uppercase()))
 }
 
+/// The text between word `i` and the one before it (from the sentence's start for the first):
+/// spaces and punctuation, where a comma or a colon parts clauses.
+fn gap_before<'a>(sentence: &'a str, ws: &[Word], i: usize) -> &'a str {
+    let from = i.checked_sub(1).map_or(0, |k| ws[k].end);
+    &sentence[from..ws[i].start]
+}
+
 /// Where a marker starts at word `i`: its length in words.
 fn marker_at(ws: &[Word], i: usize) -> Option<usize> {
     MARKERS
@@ -274,7 +281,7 @@ fn tasks(sentence: &str, ws: &[Word], from: usize) -> Vec<String> {
                 i = verb;
                 continue;
             }
-            let comma_before = sentence[ws[i - 1].end..ws[i].start].contains(',');
+            let comma_before = gap_before(sentence, ws, i).contains(',');
             if ws[i].norm == "and"
                 && ws
                     .get(i + 1)
@@ -305,7 +312,7 @@ fn tasks(sentence: &str, ws: &[Word], from: usize) -> Vec<String> {
             for k in s..e {
                 let w = ws[k].norm.as_str();
                 let next = ws.get(k + 1).map(|n| n.norm.as_str());
-                let comma_before = k > s && sentence[ws[k - 1].end..ws[k].start].contains(',');
+                let comma_before = k > s && gap_before(sentence, ws, k).contains(',');
                 let cut = w == "because"
                     || (w == "so"
                         && next.is_some_and(|n| {
@@ -370,12 +377,13 @@ fn sentence_tasks(sentence: &str, question: bool) -> Vec<String> {
         }
         // "Let me check" opens a sentence or a clause; "The Running Room let me try three
         // yesterday" is someone who let me, not a task.
-        let opens = i == first
-            || sentence[..ws[i].start]
+        if ws[i].norm == "let"
+            && i != first
+            && !gap_before(sentence, &ws, i)
                 .trim_end()
                 .ends_with([',', ':', '-', '–'])
-            || matches!(before, Some("and" | "so" | "then" | "now"));
-        if ws[i].norm == "let" && !opens {
+            && !matches!(before, Some("and" | "so" | "then" | "now"))
+        {
             continue;
         }
         // "I'll think about it", "let me know": no task.
@@ -397,17 +405,12 @@ fn sentence_tasks(sentence: &str, question: bool) -> Vec<String> {
     // Without a marker, a plan with a time: in the sentence, or else in a clause after a colon
     // ("Cake: ordering Monday, lemon, from Sonia's Bakery", "the roof box is still in the
     // garage: selling it on Marketplace this weekend").
-    let after_colon = |w: &Word| sentence[..w.start].trim_end().ends_with(':');
-    let clauses = ws
-        .iter()
-        .enumerate()
-        .filter(|(k, w)| *k > first && after_colon(w))
-        .map(|(k, _)| {
-            let end = ws[k + 1..].iter().position(after_colon);
-            (k, end.map_or(ws.len(), |e| k + 1 + e))
-        });
+    let colons: Vec<usize> = (first + 1..ws.len())
+        .filter(|&k| gap_before(sentence, &ws, k).trim_end().ends_with(':'))
+        .collect();
+    let ends = colons.iter().skip(1).copied().chain([ws.len()]);
     std::iter::once((first, ws.len()))
-        .chain(clauses)
+        .chain(colons.iter().copied().zip(ends))
         .find_map(|(start, end)| planned_verb(sentence, &ws, start, end))
         .map(|verb| tasks(sentence, &ws, verb))
         .unwrap_or_default()

@@ -144,7 +144,8 @@ impl BuiltinModel {
     pub fn load(models_dir: &Path, choice: BuiltinChoice) -> Result<BuiltinModel> {
         let spec = choice.spec();
         let dir = spec.check_installed(models_dir)?;
-        let (model, tokenizer, meta) = load_weights(&dir.join(spec.gguf))?;
+        let gguf = dir.join(spec.gguf);
+        let (model, tokenizer, meta) = load_weights(&gguf)?;
         // Shared with the worker thread: Qwen's vocabulary and merges take tens of MB.
         let tokenizer = Arc::new(tokenizer);
 
@@ -180,7 +181,6 @@ impl BuiltinModel {
             .first()
             .copied()
             .ok_or_else(|| builtin_err("the vocabulary", "it has no end-of-turn token"))?;
-        let gguf = dir.join(spec.gguf);
 
         let (jobs, rx) = std_mpsc::channel::<Job>();
         let worker_tokenizer = Arc::clone(&tokenizer);
@@ -412,7 +412,6 @@ impl Worker {
             }
             _ => return self.prefill(prompt, reused, tokens),
         };
-        let tokenizer = Arc::clone(&self.tokenizer);
         let vocab = self.model.vocab();
         let (logits, built) = std::thread::scope(|s| {
             let build = std::thread::Builder::new()
@@ -420,7 +419,7 @@ impl Worker {
                 // A main thread's stack, where the CLI used to build it.
                 .stack_size(8 << 20)
                 .spawn_scoped(s, {
-                    let (gguf, tokenizer) = (&gguf, Arc::clone(&tokenizer));
+                    let (gguf, tokenizer) = (&gguf, Arc::clone(&self.tokenizer));
                     move || build_schema_vocabulary(gguf, tokenizer, vocab, end)
                 });
             let logits = self.prefill(prompt, reused, tokens);
@@ -430,7 +429,7 @@ impl Worker {
                     Err("building the schema vocabulary failed unexpectedly".into())
                 }),
                 // No thread to be had: built here, after the prompt.
-                Err(_) => build_schema_vocabulary(&gguf, Arc::clone(&tokenizer), vocab, end),
+                Err(_) => build_schema_vocabulary(&gguf, Arc::clone(&self.tokenizer), vocab, end),
             };
             tracing::debug!(
                 waited_ms = waited.elapsed().as_millis() as u64,
