@@ -34,3 +34,11 @@ pub use hindsight::Hindsight;
 /// them. Declared in the library so the app, the CLI, the tests and the benches all use it.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Hands the memory the allocator holds free back to the system: after loading a model,
+/// whose transient buffers (the tokenizer's JSON, the GGUF's metadata) would otherwise stay
+/// resident until mimalloc purges them at some later allocation.
+pub fn release_free_memory() {
+    // SAFETY: mi_collect takes no pointer; it only walks the allocator's own free lists.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}

@@ -94,14 +94,17 @@ macro_rules! simd_kernel {
 
 pub(crate) use simd_kernel;
 
-/// Whether this CPU runs AVX2 and FMA: the gate of the kernels written with x86 intrinsics
-/// (`#[target_feature(enable = "avx2,fma")]`), checked once per process.
-pub fn avx2_fma() -> bool {
+/// Whether this CPU runs AVX2, FMA and F16C (every AVX2 CPU has F16C): the gate of the kernels
+/// written with x86 intrinsics (`#[target_feature(enable = "avx2,fma,f16c")]`), checked once
+/// per process.
+pub fn avx2_fma_f16c() -> bool {
     static HAS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *HAS.get_or_init(|| {
         #[cfg(target_arch = "x86_64")]
         {
-            is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+            is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("fma")
+                && is_x86_feature_detected!("f16c")
         }
         #[cfg(not(target_arch = "x86_64"))]
         {

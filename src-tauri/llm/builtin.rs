@@ -128,14 +128,19 @@ impl Meta {
 
 /// Reads the GGUF: the model, its tokenizer (built from the vocabulary it carries) and what
 /// the chat needs from its metadata.
+///
+/// The weights first: the tokenizer's JSON (tens of MB, briefly) and the GGUF's metadata are
+/// freed after them, so the allocator can hand all of it back to the system once loaded
+/// (`crate::release_free_memory`) instead of the weights landing in its freed pages and
+/// leaving the rest held (BENCHMARKS.md "Where Tiny's memory goes").
 fn load_weights(path: &Path) -> Result<(Llama, Tokenizer, Meta)> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let content =
         gguf_file::Content::read(&mut file).map_err(|e| builtin_err("reading the GGUF", e))?;
     let meta = Meta::of(&content);
-    let tokenizer = gguf_tokenizer::tokenizer(&gguf_tokenizer::tokenizer_json(&content)?)?;
     let model =
         Llama::from_gguf(&content, &mut file).map_err(|e| builtin_err("loading the weights", e))?;
+    let tokenizer = gguf_tokenizer::tokenizer(&gguf_tokenizer::tokenizer_json(&content)?)?;
     Ok((model, tokenizer, meta))
 }
 
@@ -182,6 +187,10 @@ impl BuiltinModel {
             .copied()
             .ok_or_else(|| builtin_err("the vocabulary", "it has no end-of-turn token"))?;
 
+        // Read here, not on the worker: what reading the vocabulary frees is handed back below.
+        let spoken = Spoken::of(&tokenizer);
+        crate::release_free_memory();
+
         let (jobs, rx) = std_mpsc::channel::<Job>();
         let worker_tokenizer = Arc::clone(&tokenizer);
         std::thread::Builder::new()
@@ -189,7 +198,7 @@ impl BuiltinModel {
             .spawn(move || {
                 let mut worker = Worker {
                     model,
-                    spoken: Spoken::of(&worker_tokenizer),
+                    spoken,
                     tokenizer: worker_tokenizer,
                     stops,
                     cached: Vec::new(),

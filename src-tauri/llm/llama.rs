@@ -15,7 +15,6 @@
 //! layout; on pairs half a head apart for `qwen2`, llama.cpp's NEOX mode), SiLU gating,
 //! activations quantised per matrix product as llama.cpp does, f32 attention.
 use std::fs::File;
-use std::io::{Read, Seek};
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{bail, Device, Result};
@@ -216,15 +215,15 @@ impl Llama {
         for i in 0..cfg.layers {
             let p = format!("blk.{i}");
             let layer = Layer {
-                qkv: QMatrix::stack(vec![
-                    file.matrix(&format!("{p}.attn_q.weight"))?,
-                    file.matrix(&format!("{p}.attn_k.weight"))?,
-                    file.matrix(&format!("{p}.attn_v.weight"))?,
+                qkv: file.stacked(&[
+                    &format!("{p}.attn_q.weight"),
+                    &format!("{p}.attn_k.weight"),
+                    &format!("{p}.attn_v.weight"),
                 ])?,
                 out: file.matrix(&format!("{p}.attn_output.weight"))?,
-                gate_up: QMatrix::stack(vec![
-                    file.matrix(&format!("{p}.ffn_gate.weight"))?,
-                    file.matrix(&format!("{p}.ffn_up.weight"))?,
+                gate_up: file.stacked(&[
+                    &format!("{p}.ffn_gate.weight"),
+                    &format!("{p}.ffn_up.weight"),
                 ])?,
                 down: file.matrix(&format!("{p}.ffn_down.weight"))?,
                 qkv_bias: match content
@@ -377,14 +376,19 @@ impl Llama {
 }
 
 /// The GGUF's tensors, read one by one.
-struct Tensors<'a, R> {
+struct Tensors<'a> {
     content: &'a Content,
-    reader: &'a mut R,
+    reader: &'a mut File,
 }
 
-impl<R: Read + Seek> Tensors<'_, R> {
+impl Tensors<'_> {
     fn matrix(&mut self, name: &str) -> Result<QMatrix> {
-        QMatrix::from_qtensor(&self.content.tensor(self.reader, name, &Device::Cpu)?)
+        self.stacked(&[name])
+    }
+
+    /// The rows of the tensors `names`, one after the other, as one matrix.
+    fn stacked(&mut self, names: &[&str]) -> Result<QMatrix> {
+        QMatrix::read(self.content, self.reader, names)
     }
 
     fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>> {
