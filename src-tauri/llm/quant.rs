@@ -5,9 +5,9 @@
 //! quantised matmul allocates and synchronises its threads on every call. Here:
 //! - the weights keep the file's numbers, in the file's formats: Q4_1, Q5_0 and Q8_0 blocks of
 //!   32 values and the K-quants Q4_K and Q6_K (super-blocks of 256). The 32-value formats keep
-//!   their f16 scales as the file has them (the kernels widen each once per block, with F16C):
-//!   they take the file's bytes, no more (widened to f32 they took a fifth more: Tiny's Q4_1,
-//!   20 → 24 bytes per block). The K-quants' two scales per 256 values are widened at load
+//!   their f16 scales as the file has them (the kernels widen them with F16C, 64 blocks at a
+//!   time): they take the file's bytes, no more (widened to f32 they took a fifth more: Tiny's
+//!   Q4_1, 20 → 24 bytes per block). The K-quants' two scales per 256 values are widened at load
 //!   (exact; Q4_K's packed 6-bit scales unpacked to bytes). Any other format candle reads (F16,
 //!   F32) is quantised to Q8_0 at load;
 //! - an input vector is quantised once per product to what llama.cpp's `vec_dot_type` of the
