@@ -20,8 +20,9 @@ use candle_core::quantized::gguf_file::Content;
 use candle_core::{bail, Device, Result};
 use rayon::prelude::*;
 
+use super::arena::Arena;
 use super::keys::Keys;
-use super::quant::{FileRows, Input, QMatrix};
+use super::quant::{weights_arena, FileRows, Input, QMatrix};
 use crate::simd::{exp, max, simd_kernel, sum, LANES};
 
 /// The longest context the model keeps (its KV cache then holds 190 MB).
@@ -193,9 +194,15 @@ impl Llama {
             true => FileRows::open(content, file, "token_embd.weight")?,
             false => None,
         };
+        // The weights read into memory share one mapping (the embeddings left in the file not).
+        let skip: &[&str] = match in_file {
+            Some(_) => &["token_embd.weight"],
+            None => &[],
+        };
         let mut file = Tensors {
             content,
             reader: file,
+            arena: weights_arena(content, skip),
         };
         let vocab = match (separate, in_file) {
             (false, _) => Vocab::Tied(file.matrix("token_embd.weight")?),
@@ -379,6 +386,8 @@ impl Llama {
 struct Tensors<'a> {
     content: &'a Content,
     reader: &'a mut File,
+    /// Where the matrices' blocks go.
+    arena: Arena,
 }
 
 impl Tensors<'_> {
@@ -388,7 +397,7 @@ impl Tensors<'_> {
 
     /// The rows of the tensors `names`, one after the other, as one matrix.
     fn stacked(&mut self, names: &[&str]) -> Result<QMatrix> {
-        QMatrix::read(self.content, self.reader, names)
+        QMatrix::read(self.content, self.reader, names, &mut self.arena)
     }
 
     fn vector(&mut self, name: &str, len: usize) -> Result<Vec<f32>> {

@@ -1,5 +1,6 @@
 //! Talking to a local LLM: connection settings, an OpenAI-compatible streaming client, the
 //! built-in model (candle, in-process) and the choice between them.
+mod arena;
 pub mod builtin;
 pub mod catalog;
 mod client;

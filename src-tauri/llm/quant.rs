@@ -28,6 +28,7 @@ use candle_core::{bail, Device, Result};
 use half::f16;
 use rayon::prelude::*;
 
+use super::arena::{Arena, Run, ALIGN};
 use crate::simd::simd_kernel;
 
 /// Values per block of the 32-value formats (Q4_1, Q5_0, Q8_0 and their inputs).
@@ -166,7 +167,7 @@ pub struct Input {
 
 /// A Q4_K super-block: x = d·scale·q − dmin·min per 32 values, q in 0..16. Byte j of each 32
 /// holds value j of one sub-block (low nibble) and of the next (high nibble).
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 struct Q4KBlock {
     d: f32,
     dmin: f32,
@@ -177,7 +178,7 @@ struct Q4KBlock {
 
 /// A Q6_K super-block: x = d·scale·(q − 32) per 16 values, q in 0..64 (four low bits in `ql`,
 /// two high bits in `qh`, in llama.cpp's interleaved layout).
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 struct Q6KBlock {
     d: f32,
     scales: [i8; SUPER / 16],
@@ -188,23 +189,23 @@ struct Q6KBlock {
 enum Blocks {
     /// x = d·q + m, q in 0..16: byte j holds values j (low nibble) and j + 16 (high).
     Q4_1 {
-        qs: Vec<[u8; 16]>,
-        d: Vec<f16>,
-        m: Vec<f16>,
+        qs: Run<[u8; 16]>,
+        d: Run<f16>,
+        m: Run<f16>,
     },
     /// x = d·(q − 16), q in 0..32: four low bits as Q4_1's, bit j of `qh` the fifth of value j.
     Q5_0 {
-        qs: Vec<[u8; 16]>,
-        qh: Vec<u32>,
-        d: Vec<f16>,
+        qs: Run<[u8; 16]>,
+        qh: Run<u32>,
+        d: Run<f16>,
     },
     /// x = d·q.
     Q8_0 {
-        qs: Vec<[i8; BLOCK]>,
-        d: Vec<f16>,
+        qs: Run<[i8; BLOCK]>,
+        d: Run<f16>,
     },
-    Q4K(Vec<Q4KBlock>),
-    Q6K(Vec<Q6KBlock>),
+    Q4K(Run<Q4KBlock>),
+    Q6K(Run<Q6KBlock>),
 }
 
 impl Blocks {
@@ -259,7 +260,7 @@ impl Blocks {
 
     /// Reads `n` blocks of `dtype` from the GGUF's bytes.
     fn read(dtype: GgmlDType, data: &[u8], n: usize) -> Result<Blocks> {
-        let mut blocks = Blocks::empty(dtype, n)?;
+        let mut blocks = Blocks::empty(dtype, n, &mut Arena::heap())?;
         if Some(data.len()) != Blocks::bytes(dtype).map(|size| n * size) {
             bail!("{dtype:?} data of {} bytes for {n} blocks", data.len())
         }
@@ -267,25 +268,25 @@ impl Blocks {
         Ok(blocks)
     }
 
-    /// No blocks of `dtype` yet, room for `n`.
-    fn empty(dtype: GgmlDType, n: usize) -> Result<Blocks> {
+    /// No blocks of `dtype` yet, room for `n` in `arena`.
+    fn empty(dtype: GgmlDType, n: usize, arena: &mut Arena) -> Result<Blocks> {
         Ok(match dtype {
             GgmlDType::Q4_1 => Blocks::Q4_1 {
-                qs: Vec::with_capacity(n),
-                d: Vec::with_capacity(n),
-                m: Vec::with_capacity(n),
+                qs: arena.run(n),
+                d: arena.run(n),
+                m: arena.run(n),
             },
             GgmlDType::Q5_0 => Blocks::Q5_0 {
-                qs: Vec::with_capacity(n),
-                qh: Vec::with_capacity(n),
-                d: Vec::with_capacity(n),
+                qs: arena.run(n),
+                qh: arena.run(n),
+                d: arena.run(n),
             },
             GgmlDType::Q8_0 => Blocks::Q8_0 {
-                qs: Vec::with_capacity(n),
-                d: Vec::with_capacity(n),
+                qs: arena.run(n),
+                d: arena.run(n),
             },
-            GgmlDType::Q4K => Blocks::Q4K(Vec::with_capacity(n)),
-            GgmlDType::Q6K => Blocks::Q6K(Vec::with_capacity(n)),
+            GgmlDType::Q4K => Blocks::Q4K(arena.run(n)),
+            GgmlDType::Q6K => Blocks::Q6K(arena.run(n)),
             _ => bail!("no kernel for {dtype:?} blocks"),
         })
     }
@@ -346,21 +347,21 @@ impl Blocks {
     fn extend(&mut self, other: Blocks) -> Result<()> {
         match (self, other) {
             (Blocks::Q4_1 { qs, d, m }, Blocks::Q4_1 { qs: q, d: e, m: n }) => {
-                qs.extend(q);
-                d.extend(e);
-                m.extend(n);
+                qs.extend(q.iter().copied());
+                d.extend(e.iter().copied());
+                m.extend(n.iter().copied());
             }
             (Blocks::Q5_0 { qs, qh, d }, Blocks::Q5_0 { qs: q, qh: h, d: e }) => {
-                qs.extend(q);
-                qh.extend(h);
-                d.extend(e);
+                qs.extend(q.iter().copied());
+                qh.extend(h.iter().copied());
+                d.extend(e.iter().copied());
             }
             (Blocks::Q8_0 { qs, d }, Blocks::Q8_0 { qs: q, d: e }) => {
-                qs.extend(q);
-                d.extend(e);
+                qs.extend(q.iter().copied());
+                d.extend(e.iter().copied());
             }
-            (Blocks::Q4K(a), Blocks::Q4K(b)) => a.extend(b),
-            (Blocks::Q6K(a), Blocks::Q6K(b)) => a.extend(b),
+            (Blocks::Q4K(a), Blocks::Q4K(b)) => a.extend(b.iter().copied()),
+            (Blocks::Q6K(a), Blocks::Q6K(b)) => a.extend(b.iter().copied()),
             (a, b) => bail!("appending {} blocks to {}", b.name(), a.name()),
         }
         Ok(())
@@ -577,6 +578,24 @@ impl FileRows {
     }
 }
 
+/// An arena with room for the blocks of every tensor of the GGUF whose header is `content` that
+/// `QMatrix::read` reads straight from the file (the formats with kernels here), but those named
+/// in `skip` (left in the file).
+pub fn weights_arena(content: &Content, skip: &[&str]) -> Arena {
+    let bytes = content
+        .tensor_infos
+        .iter()
+        .filter(|(name, _)| !skip.contains(&name.as_str()))
+        .filter_map(|(_, info)| {
+            let bytes = Blocks::bytes(info.ggml_dtype)?;
+            let blocks = info.shape.elem_count() / Blocks::size_of(info.ggml_dtype);
+            // Up to three runs a tensor (Q4_1's qs, d and m), each aligned on its own.
+            blocks.checked_mul(bytes)?.checked_add(3 * ALIGN)
+        })
+        .fold(0usize, usize::saturating_add);
+    Arena::new(bytes)
+}
+
 /// A [rows, cols] weight matrix, row-major, each row `cols / block size` blocks; stacked
 /// matrices keep one part per format run.
 pub struct QMatrix {
@@ -622,7 +641,12 @@ impl QMatrix {
     /// allocated once at its final size: loading holds no second copy of a tensor (candle's
     /// reader would hold the file's bytes and its own blocks besides). Other formats go
     /// through candle and become Q8_0 (`from_qtensor`).
-    pub fn read(content: &Content, file: &mut File, names: &[&str]) -> Result<QMatrix> {
+    pub fn read(
+        content: &Content,
+        file: &mut File,
+        names: &[&str],
+        arena: &mut Arena,
+    ) -> Result<QMatrix> {
         /// Blocks read per chunk (up to 210 bytes each: at most ~200 KB at a time).
         const CHUNK: usize = 1024;
         let len = file.metadata()?.len();
@@ -666,7 +690,7 @@ impl QMatrix {
                     .sum();
                 m.parts.push(Part {
                     rows: 0,
-                    blocks: Blocks::empty(span.dtype, run)?,
+                    blocks: Blocks::empty(span.dtype, run, arena)?,
                 });
             }
             let Some(part) = m.parts.last_mut() else {
@@ -1419,19 +1443,26 @@ mod tests {
         }
     }
 
-    /// Blocks held in a part, and the room they were given.
-    fn held(b: &Blocks) -> (usize, usize) {
+    /// Blocks held in a part, and whether they are all still where the arena carved them
+    /// (a run that outgrew its room moves to the heap).
+    fn held(b: &Blocks) -> (usize, bool) {
         match b {
-            Blocks::Q4_1 { qs, .. } | Blocks::Q5_0 { qs, .. } => (qs.len(), qs.capacity()),
-            Blocks::Q8_0 { qs, .. } => (qs.len(), qs.capacity()),
-            Blocks::Q4K(b) => (b.len(), b.capacity()),
-            Blocks::Q6K(b) => (b.len(), b.capacity()),
+            Blocks::Q4_1 { qs, d, m } => {
+                (qs.len(), qs.is_mapped() && d.is_mapped() && m.is_mapped())
+            }
+            Blocks::Q5_0 { qs, qh, d } => {
+                (qs.len(), qs.is_mapped() && qh.is_mapped() && d.is_mapped())
+            }
+            Blocks::Q8_0 { qs, d } => (qs.len(), qs.is_mapped() && d.is_mapped()),
+            Blocks::Q4K(b) => (b.len(), b.is_mapped()),
+            Blocks::Q6K(b) => (b.len(), b.is_mapped()),
         }
     }
 
     /// Tensors read straight from the file, stacked, equal candle's reading of them stacked:
-    /// every format, a run of one format as one part allocated at its final size, a format
-    /// without kernels (F16) through candle as Q8_0, and more blocks than one chunk.
+    /// every format, a run of one format as one part carved from the weights' arena at its final
+    /// size, a format without kernels (F16) through candle as Q8_0, and more blocks than one
+    /// chunk; the same read with no arena (every run on the heap).
     #[test]
     fn matrices_read_from_the_file_equal_candle_s() {
         use candle_core::quantized::gguf_file;
@@ -1452,7 +1483,9 @@ mod tests {
         file.seek(SeekFrom::Start(0)).unwrap();
         let content = gguf_file::Content::read(&mut file).unwrap();
         let names: Vec<&str> = tensors.iter().map(|(n, _)| *n).collect();
-        let read = QMatrix::read(&content, &mut file, &names).unwrap();
+        let mut arena = weights_arena(&content, &[]);
+        let read = QMatrix::read(&content, &mut file, &names, &mut arena).unwrap();
+        let on_heap = QMatrix::read(&content, &mut file, &names, &mut Arena::heap()).unwrap();
         let want = QMatrix::stack(
             tensors
                 .iter()
@@ -1463,28 +1496,38 @@ mod tests {
         assert_eq!(read.format(), "Q4_1+Q5_0+Q8_0+Q4_K+Q6_K");
         assert_eq!(read.format(), want.format());
         assert_eq!((read.rows(), read.cols()), (91, cols));
-        // a and b: 73 rows of 16 blocks, more than one chunk, in one allocation.
-        assert_eq!(held(&read.parts[0].blocks), (73 * 16, 73 * 16));
-        for r in 0..read.rows() {
-            let (mut got, mut exp) = (vec![0f32; cols], vec![0f32; cols]);
-            read.row_into(r, &mut got);
-            want.row_into(r, &mut exp);
-            assert_eq!(got, exp, "row {r}");
+        // a and b: 73 rows of 16 blocks, more than one chunk, in the one run carved for them;
+        // Q5_0, Q4_K and Q6_K as carved. (Q8_0: d's run is carved for d, then e, through
+        // candle, and f join it and it moves to the heap.)
+        assert_eq!(held(&read.parts[0].blocks), (73 * 16, true));
+        assert_eq!(held(&read.parts[1].blocks), (2 * 16, true));
+        assert_eq!(held(&read.parts[2].blocks), (9 * 16, false));
+        assert_eq!(held(&read.parts[3].blocks), (5 * 2, true));
+        assert_eq!(held(&read.parts[4].blocks), (2 * 2, true));
+        assert!(on_heap.parts.iter().all(|p| !held(&p.blocks).1));
+        for m in [&read, &on_heap] {
+            for r in 0..m.rows() {
+                let (mut got, mut exp) = (vec![0f32; cols], vec![0f32; cols]);
+                m.row_into(r, &mut got);
+                want.row_into(r, &mut exp);
+                assert_eq!(got, exp, "row {r}");
+            }
+            let x = values(3 * cols, 9);
+            let (mut got, mut exp) = (vec![0f32; 3 * 91], vec![0f32; 3 * 91]);
+            m.matmul(&x, &mut Input::default(), &mut got).unwrap();
+            want.matmul(&x, &mut Input::default(), &mut exp).unwrap();
+            assert_eq!(got, exp);
         }
-        let x = values(3 * cols, 9);
-        let (mut got, mut exp) = (vec![0f32; 3 * 91], vec![0f32; 3 * 91]);
-        read.matmul(&x, &mut Input::default(), &mut got).unwrap();
-        want.matmul(&x, &mut Input::default(), &mut exp).unwrap();
-        assert_eq!(got, exp);
         // A tensor of another width, or one the file does not have, is an error.
         let other = qtensor(2, 256, GgmlDType::Q8_0, 1);
         let mut file = tempfile::tempfile().unwrap();
         gguf_file::write(&mut file, &[], &[("a", &tensors[0].1), ("n", &other)]).unwrap();
         file.seek(SeekFrom::Start(0)).unwrap();
         let content = gguf_file::Content::read(&mut file).unwrap();
-        assert!(QMatrix::read(&content, &mut file, &["a", "n"]).is_err());
-        assert!(QMatrix::read(&content, &mut file, &["a", "missing"]).is_err());
-        assert!(QMatrix::read(&content, &mut file, &[]).is_err());
+        let mut arena = Arena::heap();
+        assert!(QMatrix::read(&content, &mut file, &["a", "n"], &mut arena).is_err());
+        assert!(QMatrix::read(&content, &mut file, &["a", "missing"], &mut arena).is_err());
+        assert!(QMatrix::read(&content, &mut file, &[], &mut arena).is_err());
     }
 
     #[test]
