@@ -211,10 +211,7 @@ enum Blocks {
 impl Blocks {
     /// Values per block.
     fn size(&self) -> usize {
-        match self {
-            Blocks::Q4K(_) | Blocks::Q6K(_) => SUPER,
-            _ => BLOCK,
-        }
+        Blocks::size_of(self.dtype())
     }
 
     /// Values per block of `dtype`, as read by `read`.
@@ -638,7 +635,7 @@ impl QMatrix {
     /// The tensors `names` of the GGUF open as `file` (header `content`), their rows one after
     /// the other (e.g. Q, K and V as one matrix). Blocks of the formats with kernels are read
     /// straight from the file into the blocks kept, a chunk at a time, each run of one format
-    /// allocated once at its final size: loading holds no second copy of a tensor (candle's
+    /// carved from `arena` once at its final size: loading holds no second copy of a tensor (candle's
     /// reader would hold the file's bytes and its own blocks besides). Other formats go
     /// through candle and become Q8_0 (`from_qtensor`).
     pub fn read(
