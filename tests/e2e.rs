@@ -118,6 +118,9 @@ async fn open_app_with(data_dir: &Path, extra: &[&str]) -> (Driver, Client) {
     let driver =
         Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
             .args(["--port", &port.to_string()])
+            // GTK's file dialogs keep their settings in memory: with no session bus here, dconf
+            // warned on every keystroke, and those lines buried a failing test's message.
+            .env("GSETTINGS_BACKEND", "memory")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -1835,23 +1838,44 @@ fn answer_file_dialog(title: &str, path: &Path, location_shortcut: bool) {
             .success();
         assert!(ok, "xdotool {args:?}");
     };
-    xdo(&["windowfocus", "--sync", &window]);
-    if location_shortcut {
-        xdo(&["key", "--window", &window, "ctrl+l"]);
-        std::thread::sleep(Duration::from_millis(300));
-    } else {
+    // An open dialog whose typed path lost a keystroke (or took the location field's inline
+    // completion) names no file and stays open: it is answered again, twice at most. A save
+    // dialog still open may be asking about overwriting, so it is answered once.
+    let attempts = if location_shortcut { 3 } else { 1 };
+    for attempt in 1..=attempts {
+        xdo(&["windowfocus", "--sync", &window]);
+        if location_shortcut {
+            xdo(&["key", "--window", &window, "ctrl+l"]);
+            std::thread::sleep(Duration::from_millis(300));
+        }
         xdo(&["key", "--window", &window, "ctrl+a"]);
+        xdo(&[
+            "type",
+            "--window",
+            &window,
+            "--delay",
+            "15",
+            path.to_str().expect("utf-8 path"),
+        ]);
+        std::thread::sleep(Duration::from_millis(300));
+        xdo(&["key", "--window", &window, "Return"]);
+        if attempts == 1 {
+            return;
+        }
+        let t0 = Instant::now();
+        while visible_window(title).as_deref() == Some(window.as_str())
+            && t0.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if attempt == attempts || visible_window(title).as_deref() != Some(window.as_str()) {
+            return;
+        }
+        eprintln!(
+            "the dialog {title:?} is still open 10 s after {} was typed into it: typing it again",
+            path.display()
+        );
     }
-    xdo(&[
-        "type",
-        "--window",
-        &window,
-        "--delay",
-        "15",
-        path.to_str().expect("utf-8 path"),
-    ]);
-    std::thread::sleep(Duration::from_millis(300));
-    xdo(&["key", "--window", &window, "Return"]);
 }
 
 /// Clicks the button `css` that opens a native file dialog, then answers the dialog with
