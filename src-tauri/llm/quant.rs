@@ -163,6 +163,74 @@ simd_kernel! {
 pub struct Input {
     q8: Vec<Q8>,
     q8k: Vec<Q8K>,
+    /// The same blocks, eight vectors interleaved (block i of vectors 8g..8g + 8 side by side
+    /// at [g·blocks + i]): a kernel walking eight vectors then finds each block at a fixed
+    /// offset from one pointer, instead of holding eight pointers, which spilled to the stack.
+    q8x8: Vec<[Q8; 8]>,
+    q8kx8: Vec<[Q8K; 8]>,
+}
+
+/// `blocks` ([n vectors, per_row blocks each]) as groups of eight interleaved into `out` (see
+/// [`Input`]); the n mod 8 last vectors are left out.
+fn interleave<T: Copy>(blocks: &[T], per_row: usize, out: &mut Vec<[T; 8]>) {
+    out.clear();
+    if per_row == 0 {
+        return;
+    }
+    let vectors = blocks.len() / per_row;
+    for group in 0..vectors / 8 {
+        let base = group * 8 * per_row;
+        out.extend((0..per_row).map(|i| std::array::from_fn(|k| blocks[base + k * per_row + i])));
+    }
+}
+
+/// The N input vectors a kernel multiplies a weight row by, block by block: N slices, or
+/// N vectors interleaved (block i of each side by side).
+pub trait Batch<'a, T: 'a, const N: usize>: Copy {
+    /// Only the first `n` blocks of each vector (which must have them).
+    fn upto(self, n: usize) -> Self;
+    /// Block `i` of vector `k`.
+    fn at(self, k: usize, i: usize) -> &'a T;
+}
+
+impl<'a, T: 'a, const N: usize> Batch<'a, T, N> for [&'a [T]; N] {
+    #[inline(always)]
+    fn upto(self, n: usize) -> Self {
+        self.map(|x| &x[..n])
+    }
+    #[inline(always)]
+    fn at(self, k: usize, i: usize) -> &'a T {
+        &self[k][i]
+    }
+}
+
+impl<'a, T: 'a, const N: usize> Batch<'a, T, N> for &'a [[T; N]] {
+    #[inline(always)]
+    fn upto(self, n: usize) -> Self {
+        &self[..n]
+    }
+    #[inline(always)]
+    fn at(self, k: usize, i: usize) -> &'a T {
+        &self[i][k]
+    }
+}
+
+/// Which input vectors a product takes: N by index, or interleaved group g (vectors
+/// 8g..8g + 8, N = 8, see [`Input`]).
+#[derive(Clone, Copy)]
+enum Vectors<const N: usize> {
+    At([usize; N]),
+    Group(usize),
+}
+
+impl<const N: usize> Vectors<N> {
+    /// The vectors' indices.
+    fn indices(self) -> [usize; N] {
+        match self {
+            Vectors::At(j) => j,
+            Vectors::Group(g) => std::array::from_fn(|k| 8 * g + k),
+        }
+    }
 }
 
 /// A Q4_K super-block: x = d·scale·q − dmin·min per 32 values, q in 0..16. Byte j of each 32
@@ -770,13 +838,19 @@ impl QMatrix {
     }
 
     /// Quantises `x` ([n, cols]) into `input` in the forms the parts need.
-    fn quantize_input(&self, x: &[f32], input: &mut Input) {
+    fn quantize_input(&self, x: &[f32], input: &mut Input, interleaved: bool) {
         let sizes = || self.parts.iter().map(|p| p.blocks.size());
         if sizes().any(|s| s == BLOCK) {
             quantize(x, &mut input.q8);
+            if interleaved {
+                interleave(&input.q8, self.cols / BLOCK, &mut input.q8x8);
+            }
         }
         if sizes().any(|s| s == SUPER) {
             quantize_k(x, &mut input.q8k);
+            if interleaved {
+                interleave(&input.q8k, self.cols / SUPER, &mut input.q8kx8);
+            }
         }
     }
 
@@ -784,7 +858,7 @@ impl QMatrix {
     #[cfg(test)]
     fn dot<const N: usize>(&self, r: usize, x: &Input, j: [usize; N]) -> [f32; N] {
         let mut y = [0f32; N];
-        self.dot_rows(r..r + 1, x, j, |_, got| y = got);
+        self.dot_rows(r..r + 1, x, Vectors::At(j), |_, got| y = got);
         y
     }
 
@@ -795,7 +869,7 @@ impl QMatrix {
         &self,
         rows: std::ops::Range<usize>,
         x: &Input,
-        j: [usize; N],
+        j: Vectors<N>,
         mut put: impl FnMut(usize, [f32; N]),
     ) {
         let mut first = 0;
@@ -816,59 +890,38 @@ impl QMatrix {
         blocks: &Blocks,
         rows: std::ops::Range<usize>,
         x: &Input,
-        j: [usize; N],
+        vectors: Vectors<N>,
         mut put: impl FnMut(usize, [f32; N]),
     ) {
         let per_row = self.cols / blocks.size();
         let at = |r: usize| r * per_row..(r + 1) * per_row;
+        let j = vectors.indices();
         let v8 = || j.map(|j| &x.q8[at(j)]);
         let vk = || j.map(|j| &x.q8k[at(j)]);
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
-            match blocks {
-                Blocks::Q4_1 { qs, d, m } => {
-                    let v = v8();
-                    for r in rows {
-                        let s = at(r);
-                        // SAFETY: `avx2` is set only where the CPU has AVX2, FMA and F16C.
-                        let y = unsafe { x86::dot_q4_1(&qs[s.clone()], &d[s.clone()], &m[s], v) };
-                        put(r, y);
-                    }
-                }
-                Blocks::Q5_0 { qs, qh, d } => {
-                    let v = v8();
-                    for r in rows {
-                        let s = at(r);
-                        // SAFETY: `avx2` is set only where the CPU has AVX2, FMA and F16C.
-                        let y = unsafe { x86::dot_q5_0(&qs[s.clone()], &qh[s.clone()], &d[s], v) };
-                        put(r, y);
-                    }
-                }
-                Blocks::Q8_0 { qs, d } => {
-                    let v = v8();
-                    for r in rows {
-                        let s = at(r);
-                        // SAFETY: `avx2` is set only where the CPU has AVX2, FMA and F16C.
-                        let y = unsafe { x86::dot_q8_0(&qs[s.clone()], &d[s], v) };
-                        put(r, y);
-                    }
-                }
-                Blocks::Q4K(b) => {
-                    let v = vk();
-                    for r in rows {
-                        // SAFETY: `avx2` is set only where the CPU has AVX2, FMA and F16C.
-                        let y = unsafe { x86::dot_q4k(&b[at(r)], v) };
-                        put(r, y);
-                    }
-                }
-                Blocks::Q6K(b) => {
-                    let v = vk();
-                    for r in rows {
-                        // SAFETY: `avx2` is set only where the CPU has AVX2, FMA and F16C.
-                        let y = unsafe { x86::dot_q6k(&b[at(r)], v) };
-                        put(r, y);
-                    }
-                }
+            // Only the blocks of this part's format are read (the other may be empty).
+            if let Vectors::Group(g) = vectors {
+                // Eight interleaved vectors: the same kernels, each block at a fixed offset.
+                let v8 = x
+                    .q8x8
+                    .as_flattened()
+                    .as_chunks::<N>()
+                    .0
+                    .get(at(g))
+                    .unwrap_or_default();
+                let vk = x
+                    .q8kx8
+                    .as_flattened()
+                    .as_chunks::<N>()
+                    .0
+                    .get(at(g))
+                    .unwrap_or_default();
+                self.dot_kernels(blocks, rows, at, v8, vk, put);
+            } else {
+                let v8 = j.map(|j| x.q8.get(at(j)).unwrap_or_default());
+                let vk = j.map(|j| x.q8k.get(at(j)).unwrap_or_default());
+                self.dot_kernels(blocks, rows, at, v8, vk, put);
             }
             return;
         }
@@ -893,6 +946,60 @@ impl QMatrix {
         }
     }
 
+    /// The AVX2 kernels for [`QMatrix::dot_part`]: `v8` and `vk`, the input vectors as the
+    /// 32-value and the K-quant formats have them.
+    #[cfg(target_arch = "x86_64")]
+    fn dot_kernels<'a, const N: usize>(
+        &self,
+        blocks: &Blocks,
+        rows: std::ops::Range<usize>,
+        at: impl Fn(usize) -> std::ops::Range<usize>,
+        v8: impl Batch<'a, Q8, N>,
+        vk: impl Batch<'a, Q8K, N>,
+        mut put: impl FnMut(usize, [f32; N]),
+    ) {
+        match blocks {
+            Blocks::Q4_1 { qs, d, m } => {
+                for r in rows {
+                    let s = at(r);
+                    // SAFETY: `avx2` is set only where the CPU has AVX2, FMA and F16C.
+                    let y = unsafe { x86::dot_q4_1(&qs[s.clone()], &d[s.clone()], &m[s], v8) };
+                    put(r, y);
+                }
+            }
+            Blocks::Q5_0 { qs, qh, d } => {
+                for r in rows {
+                    let s = at(r);
+                    // SAFETY: `avx2` is set only where the CPU has AVX2, FMA and F16C.
+                    let y = unsafe { x86::dot_q5_0(&qs[s.clone()], &qh[s.clone()], &d[s], v8) };
+                    put(r, y);
+                }
+            }
+            Blocks::Q8_0 { qs, d } => {
+                for r in rows {
+                    let s = at(r);
+                    // SAFETY: `avx2` is set only where the CPU has AVX2, FMA and F16C.
+                    let y = unsafe { x86::dot_q8_0(&qs[s.clone()], &d[s], v8) };
+                    put(r, y);
+                }
+            }
+            Blocks::Q4K(b) => {
+                for r in rows {
+                    // SAFETY: `avx2` is set only where the CPU has AVX2, FMA and F16C.
+                    let y = unsafe { x86::dot_q4k(&b[at(r)], vk) };
+                    put(r, y);
+                }
+            }
+            Blocks::Q6K(b) => {
+                for r in rows {
+                    // SAFETY: `avx2` is set only where the CPU has AVX2, FMA and F16C.
+                    let y = unsafe { x86::dot_q6k(&b[at(r)], vk) };
+                    put(r, y);
+                }
+            }
+        }
+    }
+
     /// `out = x · selfᵀ` for `x` [n, cols]: `out` is [n, rows]. `x` is quantised into `input`
     /// first. Rows are split over rayon's threads; each weight row is read once for all n
     /// vectors.
@@ -907,14 +1014,14 @@ impl QMatrix {
                 out.len()
             )
         }
-        self.quantize_input(x, input);
+        self.quantize_input(x, input, n >= 8 && self.avx2);
         let input = &*input;
         if n == 1 {
             out.par_chunks_mut(ROWS_PER_TASK)
                 .enumerate()
                 .for_each(|(c, ys)| {
                     let first = c * ROWS_PER_TASK;
-                    self.dot_rows(first..first + ys.len(), input, [0], |r, y| {
+                    self.dot_rows(first..first + ys.len(), input, Vectors::At([0]), |r, y| {
                         ys[r - first] = y[0]
                     });
                 });
@@ -942,18 +1049,25 @@ impl QMatrix {
                 let (eights, fours) = (n / 8 * 8, n / 4 * 4);
                 for j in (0..eights).step_by(8) {
                     let put = put(j);
-                    let vectors = std::array::from_fn::<_, 8, _>(|k| j + k);
+                    let vectors = if self.avx2 {
+                        Vectors::Group(j / 8)
+                    } else {
+                        Vectors::At(std::array::from_fn::<_, 8, _>(|k| j + k))
+                    };
                     self.dot_rows(mine.clone(), input, vectors, |r, y| put(r, &y));
                 }
                 for j in (eights..fours).step_by(4) {
                     let put = put(j);
-                    self.dot_rows(mine.clone(), input, [j, j + 1, j + 2, j + 3], |r, y| {
-                        put(r, &y)
-                    });
+                    self.dot_rows(
+                        mine.clone(),
+                        input,
+                        Vectors::At([j, j + 1, j + 2, j + 3]),
+                        |r, y| put(r, &y),
+                    );
                 }
                 for j in fours..n {
                     let put = put(j);
-                    self.dot_rows(mine.clone(), input, [j], |r, y| put(r, &y));
+                    self.dot_rows(mine.clone(), input, Vectors::At([j]), |r, y| put(r, &y));
                 }
             });
         Ok(())
@@ -1071,11 +1185,16 @@ fn dot_q6k(w: &[Q6KBlock], x: &[Q8K]) -> f32 {
 /// additions differs.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
+    // `for k in 0..N` walks the N input vectors: k picks the accumulator and the vector's
+    // block (`x.at(k, i)`, not an index clippy sees), and a plain index keeps these kernels
+    // free of iterator adaptors, as the rest of this module is.
+    #![allow(clippy::needless_range_loop)]
+
     use std::arch::x86_64::*;
 
     use half::f16;
 
-    use super::{Q4KBlock, Q6KBlock, BLOCK, Q8, Q8K};
+    use super::{Batch, Q4KBlock, Q6KBlock, BLOCK, Q8, Q8K};
 
     /// Blocks whose f16 scales are widened at once, eight per F16C instruction: one
     /// conversion per block would cost a dot product of one input vector (decoding) a sixth
@@ -1170,14 +1289,14 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub fn dot_q4_1<const N: usize>(
+    pub fn dot_q4_1<'a, const N: usize>(
         qs: &[[u8; 16]],
         d: &[f16],
         m: &[f16],
-        x: [&[Q8]; N],
+        x: impl Batch<'a, Q8, N>,
     ) -> [f32; N] {
         let n = qs.len().min(d.len()).min(m.len());
-        let x = x.map(|x| &x[..n]);
+        let x = x.upto(n);
         let mut acc = [_mm256_setzero_ps(); N];
         let mut offset = [0f32; N];
         let (mut ds, mut ms) = ([0f32; GROUP], [0f32; GROUP]);
@@ -1189,7 +1308,7 @@ mod x86 {
                 let w = unpack(&qs[i]);
                 let (d, m) = (ds[i - start], ms[i - start]);
                 for k in 0..N {
-                    let b = &x[k][i];
+                    let b = x.at(k, i);
                     let p = _mm256_cvtepi32_ps(dot_bytes_i32(w, load(&b.qs)));
                     acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * b.d), p, acc[k]);
                     offset[k] += m * b.s;
@@ -1204,14 +1323,14 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub fn dot_q5_0<const N: usize>(
+    pub fn dot_q5_0<'a, const N: usize>(
         qs: &[[u8; 16]],
         qh: &[u32],
         d: &[f16],
-        x: [&[Q8]; N],
+        x: impl Batch<'a, Q8, N>,
     ) -> [f32; N] {
         let n = qs.len().min(qh.len()).min(d.len());
-        let x = x.map(|x| &x[..n]);
+        let x = x.upto(n);
         let mut acc = [_mm256_setzero_ps(); N];
         let mut ds = [0f32; GROUP];
         for start in (0..n).step_by(GROUP) {
@@ -1224,7 +1343,7 @@ mod x86 {
                 let w = _mm256_or_si256(unpack(&qs[i]), high);
                 let d = ds[i - start];
                 for k in 0..N {
-                    let b = &x[k][i];
+                    let b = x.at(k, i);
                     let p = dot_signed(w, load(&b.qs));
                     acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * b.d), p, acc[k]);
                 }
@@ -1234,9 +1353,13 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    pub fn dot_q8_0<const N: usize>(qs: &[[i8; BLOCK]], d: &[f16], x: [&[Q8]; N]) -> [f32; N] {
+    pub fn dot_q8_0<'a, const N: usize>(
+        qs: &[[i8; BLOCK]],
+        d: &[f16],
+        x: impl Batch<'a, Q8, N>,
+    ) -> [f32; N] {
         let n = qs.len().min(d.len());
-        let x = x.map(|x| &x[..n]);
+        let x = x.upto(n);
         let mut acc = [_mm256_setzero_ps(); N];
         let mut ds = [0f32; GROUP];
         for start in (0..n).step_by(GROUP) {
@@ -1246,7 +1369,7 @@ mod x86 {
                 let w = load(&qs[i]);
                 let d = ds[i - start];
                 for k in 0..N {
-                    let b = &x[k][i];
+                    let b = x.at(k, i);
                     let p = dot_signed(w, load(&b.qs));
                     acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(d * b.d), p, acc[k]);
                 }
@@ -1256,8 +1379,8 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub fn dot_q4k<const N: usize>(w: &[Q4KBlock], x: [&[Q8K]; N]) -> [f32; N] {
-        let x = x.map(|x| &x[..w.len().min(x.len())]);
+    pub fn dot_q4k<'a, const N: usize>(w: &[Q4KBlock], x: impl Batch<'a, Q8K, N>) -> [f32; N] {
+        let x = x.upto(w.len());
         let mut acc = [_mm256_setzero_ps(); N];
         let m4 = _mm256_set1_epi8(0x0F);
         for (i, b) in w.iter().enumerate() {
@@ -1271,7 +1394,7 @@ mod x86 {
                     _mm256_set1_epi16(i16::from(b.scales[2 * c + 1])),
                 );
                 for k in 0..N {
-                    let q = &x[k][i].qs[64 * c..];
+                    let q = &x.at(k, i).qs[64 * c..];
                     let pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load(q)), sl);
                     let ph = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load(&q[32..])), sh);
                     isum[k] = _mm256_add_epi32(isum[k], _mm256_add_epi32(pl, ph));
@@ -1283,7 +1406,7 @@ mod x86 {
             let mins = unsafe { _mm_loadl_epi64(b.mins.as_ptr().cast()) };
             let mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mins, mins));
             for k in 0..N {
-                let xb = &x[k][i];
+                let xb = x.at(k, i);
                 let m = _mm256_cvtepi32_ps(_mm256_madd_epi16(load(&xb.bsums), mins));
                 let p = _mm256_cvtepi32_ps(isum[k]);
                 acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(b.d * xb.d), p, acc[k]);
@@ -1294,8 +1417,8 @@ mod x86 {
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub fn dot_q6k<const N: usize>(w: &[Q6KBlock], x: [&[Q8K]; N]) -> [f32; N] {
-        let x = x.map(|x| &x[..w.len().min(x.len())]);
+    pub fn dot_q6k<'a, const N: usize>(w: &[Q6KBlock], x: impl Batch<'a, Q8K, N>) -> [f32; N] {
+        let x = x.upto(w.len());
         let mut acc = [_mm256_setzero_ps(); N];
         let (m4, m2, m32) = (
             _mm256_set1_epi8(0x0F),
@@ -1330,7 +1453,7 @@ mod x86 {
                         _mm_set1_epi16(i16::from(b.scales[s])),
                     );
                     for k in 0..N {
-                        let xs = load(&x[k][i].qs[128 * h + 32 * t..]);
+                        let xs = load(&x.at(k, i).qs[128 * h + 32 * t..]);
                         // (q − 32)·x as q·x − 32·x: maddubs needs the unsigned q.
                         let p = _mm256_sub_epi16(
                             _mm256_maddubs_epi16(q, xs),
@@ -1342,7 +1465,7 @@ mod x86 {
             }
             for k in 0..N {
                 let p = _mm256_cvtepi32_ps(isum[k]);
-                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(b.d * x[k][i].d), p, acc[k]);
+                acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(b.d * x.at(k, i).d), p, acc[k]);
             }
         }
         sums(acc)
@@ -1563,13 +1686,35 @@ mod tests {
     }
 
     #[test]
+    fn vectors_multiplied_eight_at_a_time_get_the_bits_of_one_at_a_time() {
+        // 19 vectors: two interleaved groups of eight, then four, then one by index.
+        let (rows, n) = (24, 19);
+        for (dtype, cols) in FORMATS {
+            let m = QMatrix::from_qtensor(&qtensor(rows, cols, dtype, 4)).unwrap();
+            let x = values(n * cols, 6);
+            let mut input = Input::default();
+            let mut together = vec![0f32; n * rows];
+            m.matmul(&x, &mut input, &mut together).unwrap();
+            for (j, x) in x.chunks_exact(cols).enumerate() {
+                let mut alone = vec![0f32; rows];
+                m.matmul(x, &mut input, &mut alone).unwrap();
+                let same = alone
+                    .iter()
+                    .zip(&together[j * rows..(j + 1) * rows])
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{dtype:?}, vector {j}");
+            }
+        }
+    }
+
+    #[test]
     fn the_simd_kernels_equal_the_scalar_ones() {
         let rows = 17;
         for (dtype, cols) in FORMATS {
             let mut m = QMatrix::from_qtensor(&qtensor(rows, cols, dtype, 11)).unwrap();
             let mut input = Input::default();
             // Eight vectors: vector 0 alone, the first four at once, and all eight at once.
-            m.quantize_input(&values(8 * cols, 3), &mut input);
+            m.quantize_input(&values(8 * cols, 3), &mut input, false);
             let one: Vec<f32> = (0..rows).map(|r| m.dot(r, &input, [0])[0]).collect();
             let four: Vec<[f32; 4]> = (0..rows).map(|r| m.dot(r, &input, [0, 1, 2, 3])).collect();
             let eight: Vec<[f32; 8]> = (0..rows)
