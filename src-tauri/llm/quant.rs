@@ -184,6 +184,19 @@ fn interleave<T: Copy>(blocks: &[T], per_row: usize, out: &mut Vec<[T; 8]>) {
     }
 }
 
+/// Blocks `span` of interleaved groups of eight (see [`Input`]) as groups of N, the kernels'
+/// batch (N is 8 wherever a group is used); empty when the input holds none there (a format
+/// this product does not read).
+#[cfg(target_arch = "x86_64")]
+fn group<T, const N: usize>(interleaved: &[[T; 8]], span: std::ops::Range<usize>) -> &[[T; N]] {
+    interleaved
+        .as_flattened()
+        .as_chunks::<N>()
+        .0
+        .get(span)
+        .unwrap_or_default()
+}
+
 /// The N input vectors a kernel multiplies a weight row by, block by block: N slices, or
 /// N vectors interleaved (block i of each side by side).
 pub trait Batch<'a, T: 'a, const N: usize>: Copy {
@@ -903,20 +916,8 @@ impl QMatrix {
             // Only the blocks of this part's format are read (the other may be empty).
             if let Vectors::Group(g) = vectors {
                 // Eight interleaved vectors: the same kernels, each block at a fixed offset.
-                let v8 = x
-                    .q8x8
-                    .as_flattened()
-                    .as_chunks::<N>()
-                    .0
-                    .get(at(g))
-                    .unwrap_or_default();
-                let vk = x
-                    .q8kx8
-                    .as_flattened()
-                    .as_chunks::<N>()
-                    .0
-                    .get(at(g))
-                    .unwrap_or_default();
+                let v8 = group::<_, N>(&x.q8x8, at(g));
+                let vk = group::<_, N>(&x.q8kx8, at(g));
                 self.dot_kernels(blocks, rows, at, v8, vk, put);
             } else {
                 let v8 = j.map(|j| x.q8.get(at(j)).unwrap_or_default());
