@@ -10,6 +10,7 @@ use tauri::State;
 use tokio::sync::mpsc;
 
 use super::error::CommandResult;
+use super::file_dialog::{pick_path, Pick};
 use crate::analysis::AnalysisSettings;
 use crate::chat::ChatEvent;
 use crate::hindsight::DEFAULT_PAGE;
@@ -439,51 +440,6 @@ pub async fn save_analysis_settings(
 pub async fn pause_analysis(state: State<'_, Arc<Hindsight>>, paused: bool) -> CommandResult<()> {
     state.pause_analysis(paused);
     Ok(())
-}
-
-/// Which native file dialog to show.
-enum Pick {
-    OpenJson,
-    OpenGguf,
-    SaveJson,
-    Folder,
-    SyncFolder,
-}
-
-/// Shows a native file dialog and returns the chosen path (`None`: cancelled). Paths come only
-/// from here: the webview can ask for an import or export, never name a file itself.
-async fn pick_path(
-    app: &tauri::AppHandle,
-    pick: Pick,
-) -> CommandResult<Option<std::path::PathBuf>> {
-    use tauri_plugin_dialog::DialogExt;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let dialog = app.dialog().file();
-    let done = move |p: Option<tauri_plugin_dialog::FilePath>| {
-        let _ = tx.send(p.and_then(|p| p.into_path().ok()));
-    };
-    match pick {
-        Pick::OpenJson => dialog
-            .set_title("Import conversations")
-            .add_filter("Hindsight JSON or ChatGPT conversations.json", &["json"])
-            .pick_file(done),
-        Pick::OpenGguf => dialog
-            .set_title("Use a model file from disk")
-            .add_filter("GGUF model", &["gguf"])
-            .pick_file(done),
-        Pick::SaveJson => dialog
-            .set_title("Export all conversations")
-            .set_file_name("hindsight-export.json")
-            .add_filter("Hindsight JSON", &["json"])
-            .save_file(done),
-        Pick::Folder => dialog
-            .set_title("Export as Markdown into a folder")
-            .pick_folder(done),
-        Pick::SyncFolder => dialog
-            .set_title("Choose the folder your sync app keeps in step")
-            .pick_folder(done),
-    }
-    Ok(rx.await.unwrap_or(None))
 }
 
 /// What an import through the dialog did (`None`: the dialog was cancelled).

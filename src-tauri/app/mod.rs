@@ -4,6 +4,7 @@ mod analysis;
 mod commands;
 mod embedding;
 mod error;
+mod file_dialog;
 pub mod ipc;
 pub mod link;
 mod sync;
@@ -86,8 +87,11 @@ pub fn run(
     let data = locations.data_dir.clone();
     let state = Hindsight::new(store, locations, damaged)?;
     state.set_model_mirrors(model_mirrors.to_vec());
-    let app = tauri::Builder::default()
-        .plugin(tauri_plugin_dialog::init())
+    let app = tauri::Builder::default();
+    // Linux's file dialogs are GTK's own, on the main thread (see `file_dialog`).
+    #[cfg(not(target_os = "linux"))]
+    let app = app.plugin(tauri_plugin_dialog::init());
+    let app = app
         .manage(Arc::new(state))
         .manage(StartLink(std::sync::Mutex::new(start_link)))
         .setup(move |app| {
