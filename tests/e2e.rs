@@ -114,6 +114,12 @@ fn app_binary() -> String {
 
 /// Starts tauri-driver and opens the app on `data_dir` with extra arguments.
 async fn open_app_with(data_dir: &Path, extra: &[&str]) -> (Driver, Client) {
+    open_app_in(data_dir, extra, &[]).await
+}
+
+/// Starts tauri-driver and opens the app on `data_dir` with extra arguments and extra
+/// environment variables (the app inherits the driver's environment).
+async fn open_app_in(data_dir: &Path, extra: &[&str], env: &[(&str, &Path)]) -> (Driver, Client) {
     let port: u16 = 4444;
     let driver =
         Command::new(std::env::var("TAURI_DRIVER").unwrap_or_else(|_| "tauri-driver".into()))
@@ -121,6 +127,7 @@ async fn open_app_with(data_dir: &Path, extra: &[&str]) -> (Driver, Client) {
             // GTK's file dialogs keep their settings in memory: with no session bus here, dconf
             // warned on every keystroke, and those lines buried a failing test's message.
             .env("GSETTINGS_BACKEND", "memory")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -1962,17 +1969,35 @@ fn unnamed_threads(pid: u32) -> std::collections::BTreeSet<String> {
 /// stays behind. (tauri-plugin-dialog's, rfd underneath, started a thread on the first dialog
 /// that ran a second GTK main loop for the rest of the app's life, beside the window's loop on
 /// the main thread: GTK, X and WebKit events handled on either thread. It is the likely cause of
-/// the rare "session deleted because of page crash or hang" right after a dialog.)
+/// the rare "session deleted because of page crash or hang" right after a dialog.) Then the
+/// dialog opens in the Downloads folder, where a ChatGPT export is: its bare name imports it.
 #[tokio::test]
 #[ignore = "needs a display, tauri-driver, WebKitWebDriver and xdotool: run by scripts/test (--include-ignored)"]
-async fn file_dialogs_leave_no_thread_behind_and_the_window_answering() {
+async fn file_dialogs_leave_no_thread_behind_and_open_in_downloads() {
     let _serial = SERIAL.lock().await;
     let data = tempfile::tempdir().expect("temp dir");
     // No models: nothing is indexed in the background (no worker starts meanwhile).
     let models = tempfile::tempdir().expect("temp dir");
-    let (_driver, c) = open_app_with(
+    // The person's folders, as the desktop names them (xdg-user-dirs), with an export in Downloads.
+    let home = tempfile::tempdir().expect("temp dir");
+    let downloads = home.path().join("Downloads");
+    std::fs::create_dir(&downloads).expect("Downloads");
+    std::fs::copy(
+        common::fixture("hindsight_sample.json"),
+        downloads.join("conversations.json"),
+    )
+    .expect("an export in Downloads");
+    let config = home.path().join(".config");
+    std::fs::create_dir(&config).expect(".config");
+    std::fs::write(
+        config.join("user-dirs.dirs"),
+        format!("XDG_DOWNLOAD_DIR=\"{}\"\n", downloads.display()),
+    )
+    .expect("user-dirs.dirs");
+    let (_driver, c) = open_app_in(
         data.path(),
         &["--models-dir", models.path().to_str().expect("utf-8")],
+        &[("XDG_CONFIG_HOME", &config)],
     )
     .await;
     let pid = app_pid(data.path());
@@ -2053,6 +2078,27 @@ async fn file_dialogs_leave_no_thread_behind_and_the_window_answering() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    through_file_dialog(
+        &c,
+        "[data-testid=import]",
+        "Import conversations",
+        Path::new("conversations.json"),
+        true,
+    )
+    .await;
+    let result = c
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::XPath(
+            "//*[@data-testid='transfer-result'][contains(., 'Imported')]",
+        ))
+        .await
+        .expect("the import from Downloads reports")
+        .text()
+        .await
+        .expect("text");
+    assert!(result.starts_with("Imported 3 conversations"), "{result}");
     c.close().await.expect("close session");
 }
 

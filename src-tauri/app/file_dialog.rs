@@ -58,6 +58,18 @@ impl Pick {
         }
     }
 
+    /// The folder the dialog opens in: a ChatGPT export or a model file from Hugging Face is
+    /// most likely in Downloads; an export goes to Documents; the sync folder is chosen from the
+    /// home folder. `None` (no such folder): the toolkit's own choice.
+    fn folder(self) -> Option<PathBuf> {
+        match self {
+            Pick::OpenJson | Pick::OpenGguf => dirs::download_dir(),
+            Pick::SaveJson | Pick::Folder => dirs::document_dir(),
+            Pick::SyncFolder => dirs::home_dir(),
+        }
+        .filter(|dir| dir.is_dir())
+    }
+
     /// The name a save dialog proposes.
     fn file_name(self) -> Option<&'static str> {
         matches!(self, Pick::SaveJson).then_some("hindsight-export.json")
@@ -112,6 +124,9 @@ fn gtk_dialog(
         filter.add_pattern(&format!("*.{}", extension.to_uppercase()));
         dialog.add_filter(filter);
     }
+    if let Some(folder) = pick.folder() {
+        dialog.set_current_folder(&folder);
+    }
     if let Some(name) = pick.file_name() {
         dialog.set_current_name(name);
         dialog.set_do_overwrite_confirmation(true);
@@ -143,6 +158,9 @@ fn show(
     let mut dialog = app.dialog().file().set_title(pick.title());
     if let Some((name, extension)) = pick.filter() {
         dialog = dialog.add_filter(name, &[extension]);
+    }
+    if let Some(folder) = pick.folder() {
+        dialog = dialog.set_directory(folder);
     }
     if let Some(name) = pick.file_name() {
         dialog = dialog.set_file_name(name);
