@@ -1865,7 +1865,12 @@ fn answer_file_dialog(title: &str, path: &Path, location_shortcut: bool) {
             path.to_str().expect("utf-8 path"),
         ]);
         std::thread::sleep(Duration::from_millis(300));
-        xdo(&["key", "--window", &window, "Return"]);
+        // Not asserted: the key press may close the dialog before the key release is sent, and
+        // xdotool then fails on the window that is gone. What the caller checks next (the dialog
+        // gone, the file read or written) tells whether Return did its work.
+        let _ = Command::new("xdotool")
+            .args(["key", "--window", &window, "Return"])
+            .status();
         if attempts == 1 {
             return;
         }
