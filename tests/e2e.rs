@@ -36,7 +36,7 @@ impl Drop for Driver {
             let _ = self.0.kill();
             let _ = self.0.wait();
         }
-        let app = format!("--data-dir {}( |$)", self.1);
+        let app = app_command_line(&self.1);
         let running = || {
             Command::new("pgrep")
                 .args(["-f", "--", &app])
@@ -98,6 +98,11 @@ fn import_fixture(store: &hindsight::store::Store, name: &str) {
         hindsight::transfer::ImportFormat::Auto,
     )
     .expect("seed");
+}
+
+/// The pattern (`pgrep -f`) of the command line of the app opened on `data_dir`.
+fn app_command_line(data_dir: &dyn std::fmt::Display) -> String {
+    format!("--data-dir {data_dir}( |$)")
 }
 
 /// Starts tauri-driver and opens the app on `data_dir`.
@@ -1800,16 +1805,28 @@ fn visible_window(title: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Answers the native GTK file dialog titled `title` (outside the webview, so through X with
-/// xdotool): focus it, type `path` into its location field, press Enter.
-fn answer_file_dialog(title: &str, path: &Path, location_shortcut: bool) {
+/// Saves a picture of the whole display (native windows too, not only the webview) as
+/// `artifacts/screenshots/{name}.png`, and returns its path.
+fn screenshot_display(name: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/screenshots");
+    let _ = std::fs::create_dir_all(&dir);
+    let shot = dir.join(format!("{name}.png"));
+    let _ = Command::new("import")
+        .args(["-window", "root"])
+        .arg(&shot)
+        .status();
+    shot
+}
+
+/// The window of the dialog titled `title` once it is on screen (waiting up to `within`; then
+/// the failure names what is on screen instead and keeps a picture of the display).
+fn wait_for_dialog(title: &str, within: Duration) -> String {
     let t0 = Instant::now();
-    let window = loop {
+    loop {
         if let Some(id) = visible_window(title) {
-            break id;
+            return id;
         }
-        if t0.elapsed() > Duration::from_secs(60) {
-            // What is on screen instead: the windows' names and a picture of the display.
+        if t0.elapsed() > within {
             let names = Command::new("xdotool")
                 .args([
                     "search",
@@ -1822,20 +1839,29 @@ fn answer_file_dialog(title: &str, path: &Path, location_shortcut: bool) {
                 .output()
                 .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
                 .unwrap_or_default();
-            let shot = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/screenshots");
-            let _ = std::fs::create_dir_all(&shot);
-            let shot = shot.join("no-dialog.png");
-            let _ = Command::new("import")
-                .args(["-window", "root"])
-                .arg(&shot)
-                .status();
+            let shot = screenshot_display("no-dialog");
             panic!(
-                "no dialog titled {title:?} after 60 s; windows: {names:?}; display: {}",
+                "no dialog titled {title:?} after {within:?}; windows: {names:?}; display: {}",
                 shot.display()
             );
         }
         std::thread::sleep(Duration::from_millis(200));
-    };
+    }
+}
+
+/// Waits until no window titled `title` is on screen (up to `within`); `what` names the failure.
+async fn wait_for_no_dialog(title: &str, within: Duration, what: &str) {
+    let t0 = Instant::now();
+    while visible_window(title).is_some() {
+        assert!(t0.elapsed() < within, "{what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Answers the native GTK file dialog titled `title` (outside the webview, so through X with
+/// xdotool): focus it, type `path` into its location field, press Enter.
+fn answer_file_dialog(title: &str, path: &Path, location_shortcut: bool) {
+    let window = wait_for_dialog(title, Duration::from_secs(60));
     std::thread::sleep(Duration::from_millis(500));
     let xdo = |args: &[&str]| {
         let ok = Command::new("xdotool")
@@ -1937,11 +1963,7 @@ async fn open_file_dialog(c: &Client, css: &str) {
 /// The app's process for the data folder `data_dir` (the one tauri-driver started).
 fn app_pid(data_dir: &Path) -> u32 {
     let out = Command::new("pgrep")
-        .args([
-            "-f",
-            "--",
-            &format!("--data-dir {}( |$)", data_dir.display()),
-        ])
+        .args(["-f", "--", &app_command_line(&data_dir.display())])
         .output()
         .expect("pgrep");
     let pids: Vec<u32> = String::from_utf8_lossy(&out.stdout)
@@ -2018,28 +2040,13 @@ async fn file_dialogs_leave_no_thread_behind_and_open_in_downloads() {
     for round in 1..=5 {
         open_file_dialog(&c, "[data-testid=import]").await;
         let window = tokio::task::spawn_blocking(|| {
-            let t0 = Instant::now();
-            loop {
-                if let Some(id) = visible_window("Import conversations") {
-                    return id;
-                }
-                assert!(
-                    t0.elapsed() < Duration::from_secs(30),
-                    "no dialog on screen"
-                );
-                std::thread::sleep(Duration::from_millis(100));
-            }
+            wait_for_dialog("Import conversations", Duration::from_secs(30))
         })
         .await
         .expect("dialog");
         if round == 1 {
-            // The whole display (the dialog is not the webview's): over the window, centred.
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts/screenshots");
-            let _ = std::fs::create_dir_all(&dir);
-            let _ = Command::new("import")
-                .args(["-window", "root"])
-                .arg(dir.join("file-dialog.png"))
-                .status();
+            // The dialog over the window (it is not the webview's, so the whole display).
+            screenshot_display("file-dialog");
         }
         let title = c
             .execute("return document.title", vec![])
@@ -2064,11 +2071,12 @@ async fn file_dialogs_leave_no_thread_behind_and_open_in_downloads() {
             .for_element(Locator::Css("[data-testid=import]:enabled"))
             .await
             .unwrap_or_else(|e| panic!("round {round}: the cancelled dialog kept the button: {e}"));
-        let t0 = Instant::now();
-        while visible_window("Import conversations").is_some() {
-            assert!(t0.elapsed() < ON_SCREEN, "round {round}: the dialog stays");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_for_no_dialog(
+            "Import conversations",
+            ON_SCREEN,
+            &format!("round {round}: the dialog stays"),
+        )
+        .await;
     }
     // A thread that only waited for a dialog's answer may take a moment to end.
     let t0 = Instant::now();
@@ -3233,14 +3241,12 @@ async fn a_new_install_downloads_its_models_in_the_window() {
         let c = c.clone();
         async move {
             // The last dialog of the same title is gone first (or it is the one found).
-            let t0 = Instant::now();
-            while visible_window("Use a model file from disk").is_some() {
-                assert!(
-                    t0.elapsed() < Duration::from_secs(10),
-                    "the last dialog stays"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            wait_for_no_dialog(
+                "Use a model file from disk",
+                Duration::from_secs(10),
+                "the last dialog stays",
+            )
+            .await;
             click(
                 &c,
                 "[data-testid=model-from-file-tiny]",
