@@ -8,6 +8,7 @@ scores each per set. Thresholds and weights are chosen on the development sets (
 the other sets (B-F, L, M) are held out.
 
   scripts/sentiment_lab.py llm     --url http://127.0.0.1:8091/v1 --model qwen [--sets ag] [--whole]
+  scripts/sentiment_lab.py poles   (the same server; two yes/no questions per conversation)
   scripts/sentiment_lab.py lexicon                 (needs vaderSentiment)
   scripts/sentiment_lab.py anchors --bin target/release/hindsight   (needs numpy and the
                                    embedding model: HINDSIGHT_MODELS_DIR)
@@ -15,7 +16,9 @@ the other sets (B-F, L, M) are held out.
 
 `llm` asks a server (llama.cpp running Small's GGUF: scripts/llama_server.py) one question per
 conversation over the person's own messages and reads the four labels' probabilities from
-the first token's top log-probabilities (`--out F` keeps them for `combined`). `lexicon`
+the first token's top log-probabilities (`--out F` keeps them for `combined`), also divided by
+its probabilities for content-free inputs (contextual calibration). `poles` asks whether the
+person sounded happy and whether they sounded upset, and labels from the two P(yes). `lexicon`
 labels from VADER's compound score of each of the person's messages. `anchors` compares the
 person's messages (embedded by `hindsight embed`, the app's MiniLM) with hand-written
 sentences of each mood. `combined` fits a logistic regression on A and G over the `llm`
@@ -131,37 +134,106 @@ def report_tuned(name, data, grid):
            [(d[0], d[1], label(d, up, down)) for d in data])
 
 
-def cmd_llm(args):
+def llm_probs(args, data):
+    """The four labels' probabilities for the mood of `data` (the first answer token's top
+    log-probabilities, summed over tokens that begin a label)."""
     question = ("\n\nWhat was the user's overall mood: positive, neutral, negative or mixed? "
                 "Answer with one word.")
-    rows, kept = [], []
+    body = {"model": args.model, "max_tokens": 1, "temperature": 0, "logprobs": True,
+            "top_logprobs": 20,
+            "messages": [{"role": "system",
+                          "content": "You judge the mood of a person from what they wrote."},
+                         {"role": "user", "content": data + question}]}
+    req = urllib.request.Request(args.url.rstrip("/") + "/chat/completions",
+                                 data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=600) as r:
+        out = json.load(r)
+    p = dict.fromkeys(LABELS, 0.0)
+    for t in out["choices"][0]["logprobs"]["content"][0]["top_logprobs"]:
+        tok = t["token"].strip().lower()
+        for label in LABELS:
+            if len(tok) >= 3 and label.startswith(tok):
+                p[label] += math.exp(t["logprob"])
+    return p
+
+
+def llm_data(c, whole):
+    if whole:
+        return "A conversation between a user and an AI assistant:\n" + "\n".join(
+            f"{'User' if m['sender'] == 'user' else 'AI'}: {m['content'][:300]}"
+            for m in c["messages"])
+    return ("The user's messages in a conversation with an AI assistant:\n"
+            + "\n".join(f"- {t}" for t in own_words(c)))
+
+
+# Content-free inputs for contextual calibration (Zhao et al. 2021, "Calibrate before use"):
+# what the model says of no content at all is its bias, divided out of every answer.
+CONTENT_FREE = ["N/A", "", "[MESSAGE]"]
+
+
+def cmd_llm(args):
+    rows, calibrated, kept = [], [], []
+    bias = dict.fromkeys(LABELS, 0.0)
+    for text in CONTENT_FREE:
+        c = {"messages": [{"sender": "user", "content": text}]}
+        p = llm_probs(args, llm_data(c, args.whole))
+        total = sum(p.values()) + 1e-9
+        for label in LABELS:
+            bias[label] += p[label] / total / len(CONTENT_FREE)
+    print("content-free probabilities: " + " ".join(f"{k} {v:.3f}" for k, v in bias.items()))
     for s, c, gold in load(args.sets):
-        if args.whole:
-            data = "A conversation between a user and an AI assistant:\n" + "\n".join(
-                f"{'User' if m['sender'] == 'user' else 'AI'}: {m['content'][:300]}"
-                for m in c["messages"])
-        else:
-            data = ("The user's messages in a conversation with an AI assistant:\n"
-                    + "\n".join(f"- {t}" for t in own_words(c)))
-        body = {"model": args.model, "max_tokens": 1, "temperature": 0, "logprobs": True,
-                "top_logprobs": 20,
-                "messages": [{"role": "system",
-                              "content": "You judge the mood of a person from what they wrote."},
-                             {"role": "user", "content": data + question}]}
-        req = urllib.request.Request(args.url.rstrip("/") + "/chat/completions",
-                                     data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=600) as r:
-            out = json.load(r)
-        p = dict.fromkeys(LABELS, 0.0)
-        for t in out["choices"][0]["logprobs"]["content"][0]["top_logprobs"]:
-            tok = t["token"].strip().lower()
-            for label in LABELS:
-                if len(tok) >= 3 and label.startswith(tok):
-                    p[label] += math.exp(t["logprob"])
+        p = llm_probs(args, llm_data(c, args.whole))
         rows.append((s, gold, max(p, key=p.get)))
+        cal = {label: p[label] / (bias[label] + 1e-4) for label in LABELS}
+        calibrated.append((s, gold, max(cal, key=cal.get)))
         kept.append({"set": s, "id": c["id"], "reference": gold, "p": p})
-    report("llm, most probable label" + (" (whole conversation)" if args.whole else ""), rows)
+    whole = " (whole conversation)" if args.whole else ""
+    report("llm, most probable label" + whole, rows)
+    report("llm, calibrated on content-free inputs" + whole, calibrated)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"content_free": bias, "conversations": kept}, f, indent=1)
+
+
+def llm_yes(args, data, question):
+    """P(yes) against P(no) for a yes/no `question` about `data` (first answer token)."""
+    body = {"model": args.model, "max_tokens": 1, "temperature": 0, "logprobs": True,
+            "top_logprobs": 20,
+            "messages": [{"role": "system",
+                          "content": "You judge the mood of a person from what they wrote."},
+                         {"role": "user", "content": data + "\n\n" + question
+                          + " Answer yes or no."}]}
+    req = urllib.request.Request(args.url.rstrip("/") + "/chat/completions",
+                                 data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=600) as r:
+        out = json.load(r)
+    yes = no = 0.0
+    for t in out["choices"][0]["logprobs"]["content"][0]["top_logprobs"]:
+        tok = t["token"].strip().lower()
+        if tok == "yes":
+            yes += math.exp(t["logprob"])
+        elif tok == "no":
+            no += math.exp(t["logprob"])
+    return yes / (yes + no + 1e-9)
+
+
+# Two yes/no questions, one per pole, mapped to a label as the lexicon's extremes are.
+UP_QUESTION = ("Did the user sound happy, excited, relieved, proud or delighted anywhere "
+               "(more than polite thanks)?")
+DOWN_QUESTION = "Did the user sound worried, stressed, frustrated, sad, angry or disappointed anywhere?"
+
+
+def cmd_poles(args):
+    data, kept = [], []
+    for s, c, gold in load(args.sets):
+        text = llm_data(c, args.whole)
+        up, down = llm_yes(args, text, UP_QUESTION), llm_yes(args, text, DOWN_QUESTION)
+        data.append((s, gold, (up, down)))
+        kept.append({"set": s, "id": c["id"], "reference": gold, "up": up, "down": down})
+    report_tuned("poles" + (" (whole conversation)" if args.whole else ""), data,
+                 [x / 20 for x in range(1, 20)])
     if args.out:
         with open(args.out, "w") as f:
             json.dump(kept, f, indent=1)
@@ -241,7 +313,7 @@ def cmd_combined(args):
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     with open(args.llm_file) as f:
-        llm = {x["id"]: x["p"] for x in json.load(f)}
+        llm = {x["id"]: x["p"] for x in json.load(f)["conversations"]}
     analyzer = vader()
     xs, ys, sets = [], [], []
     for s, c, g in load(ALL):
@@ -273,13 +345,19 @@ def main():
     q.add_argument("--whole", action="store_true",
                    help="give the whole conversation (each message's first 300 characters), "
                         "not only the person's messages")
+    q = sub.add_parser("poles")
+    q.add_argument("--url", default="http://127.0.0.1:8091/v1")
+    q.add_argument("--model", default="qwen")
+    q.add_argument("--sets", default=ALL)
+    q.add_argument("--out")
+    q.add_argument("--whole", action="store_true")
     sub.add_parser("lexicon")
     q = sub.add_parser("anchors")
     q.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "hindsight"))
     q = sub.add_parser("combined")
     q.add_argument("--llm-file", required=True)
     args = p.parse_args()
-    {"llm": cmd_llm, "lexicon": cmd_lexicon, "anchors": cmd_anchors,
+    {"llm": cmd_llm, "poles": cmd_poles, "lexicon": cmd_lexicon, "anchors": cmd_anchors,
      "combined": cmd_combined}[args.cmd](args)
     return 0
 
