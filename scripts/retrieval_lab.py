@@ -8,6 +8,10 @@ SQLite FTS5 with the app's tokenizer and query rules. Every method is scored per
 question kind (Recall@10 any evidence, all evidence, MRR@10).
 
   scripts/retrieval_lab.py [--bin target/debug/hindsight] [--work /tmp/retrieval-lab]
+                           [--only METHOD,...] [--chunk-words 40]
+
+Sets: retrieval_eval, life_eval, and the questions of the quality sets (tests/fixtures/quality,
+their evidence messages as the relevant ones): A-D as "quality", E-G as "decisions".
 
 Needs numpy. Vectors are cached in --work by a hash of the texts.
 """
@@ -45,7 +49,42 @@ def sets():
         out.append(("life", f"life{n}", os.path.join(life, f"history_{n}.json"),
                     os.path.join(life, f"questions_{n}.json")))
         n += 1
+    quality = os.path.join(FIX, "quality")
+    for name in "abcdefg":
+        out.append(("quality" if name in "abcd" else "decisions", f"q{name}", os.path.join(quality, f"set_{name}_history.json"),
+                    os.path.join(quality, f"set_{name}_refs.json")))
     return out
+
+
+def load_questions(path):
+    """Questions with their evidence messages as `relevant` (the quality sets' refs files keep
+    them as `evidence`, beside the analyses)."""
+    doc = json.load(open(path))
+    if isinstance(doc, dict):
+        doc = [dict(q, relevant=q.get("evidence", [])) for q in doc.get("questions", [])]
+    return [q for q in doc if q.get("relevant")]
+
+
+# A sentence ends at . ! ? or a line break.
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def chunks(text, words=40):
+    """`text` cut into runs of whole sentences of at most `words` words each (a longer
+    sentence is a chunk of its own); one chunk for a short text."""
+    out, cur, n = [], [], 0
+    for sent in (x.strip() for x in SENTENCE_END.split(text)):
+        if not sent:
+            continue
+        k = len(sent.split())
+        if cur and n + k > words:
+            out.append(" ".join(cur))
+            cur, n = [], 0
+        cur.append(sent)
+        n += k
+    if cur:
+        out.append(" ".join(cur))
+    return out or [text]
 
 
 def embed_texts(bin_, work, key, texts):
@@ -168,14 +207,14 @@ def main():
     ap.add_argument("--work", default="/tmp/retrieval-lab")
     ap.add_argument("--per", type=int, default=0, help="per-conversation cap (0: none)")
     ap.add_argument("--only", default="", help="comma-separated method names")
+    ap.add_argument("--chunk-words", type=int, default=40, help="words per chunk at most")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
 
     data = []
     for set_name, hname, hpath, qpath in sets():
         h = History(hpath)
-        qs = json.load(open(qpath))
-        qs = [q for q in qs if q["relevant"]]
+        qs = load_questions(qpath)
         # Plain vectors; the app's (the message, then the start of the turn before it);
         # the previous turn first (tried and dropped).
         clip = lambda t: t[:300]
@@ -190,10 +229,20 @@ def main():
             for m, p in zip(h.msgs, prev)
         ])
         qv = embed_texts(args.bin, args.work, f"{hname}-q", [q["question"] for q in qs])
+        # Each message's chunks of whole sentences (messages of one chunk have none).
+        owner, texts = [], []
+        for i, m in enumerate(h.msgs):
+            parts = chunks(m["content"], args.chunk_words)
+            if len(parts) > 1:
+                owner += [i] * len(parts)
+                texts += parts
+        chv = (embed_texts(args.bin, args.work, f"{hname}-chunks{args.chunk_words}", texts)
+               if texts else np.zeros((0, mv.shape[1]), dtype=np.float32))
         plain = h.fts(lambda i: [h.msgs[i]["content"]])
         porter = h.fts(lambda i: [h.msgs[i]["content"]], "porter unicode61 remove_diacritics 2")
         data.append((set_name, h, qs, dict(h=h, mv=mv, cv2=cv2, cv3=cv3, plain=plain,
-                                            porter=porter), qv))
+                                            porter=porter, chv=chv,
+                                            chunk_owner=np.array(owner, dtype=int)), qv))
         print(f"{hname}: {len(h.msgs)} messages, {len(qs)} questions", file=sys.stderr)
 
     methods = METHODS
@@ -324,7 +373,15 @@ def zfuse(ctx, text, qv, w_bm=1.0, d_prev=0.0, w_prev=0.0, w_title=0.0, w_conv=0
     """Distribution-based fusion: each retriever's scores as z-scores over its own pool, so a
     retriever whose best hits stand out (a confident one) weighs more for that query."""
     h = ctx["h"]
+    dense, _, lam = dense.partition("+chunks:")
     s = (ctx[dense] @ qv).astype(float)
+    if lam and len(ctx["chunk_owner"]):
+        # A message scores by its best chunk too: a sentence deep in a long message is
+        # diluted (or cut off at 256 tokens) in the message's own vector.
+        cs = (ctx["chv"] @ qv).astype(float)
+        best = np.full(len(s), -1.0)
+        np.maximum.at(best, ctx["chunk_owner"], cs)
+        s = s + float(lam) * np.maximum(best - s, 0.0)
     if d_prev:
         prev_s = np.array([s[p] if p is not None else 0.0 for p in h.prev])
         s = s + d_prev * np.maximum(prev_s, 0)
@@ -391,6 +448,8 @@ METHODS["default_plain_vectors"] = lambda c, t, q: default(c, t, q, dense="mv")
 METHODS["default_previous_turn_first"] = lambda c, t, q: default(c, t, q, dense="cv3")
 METHODS["default_bm25_full_weight"] = lambda c, t, q: default(c, t, q, w_bm=1.0)
 METHODS["default_no_previous_words"] = lambda c, t, q: default(c, t, q, w_prev=0.0)
+METHODS["default_chunks1"] = lambda c, t, q: default(c, t, q, dense="cv2+chunks:1")
+METHODS["default_chunks0.5"] = lambda c, t, q: default(c, t, q, dense="cv2+chunks:0.5")
 METHODS["default_no_conversations"] = lambda c, t, q: default(c, t, q, w_title=0.0, w_conv=0.0)
 
 if __name__ == "__main__":
