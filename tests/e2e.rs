@@ -1520,6 +1520,9 @@ async fn a_message_streams_from_the_real_server_persists_and_can_be_regenerated(
 async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() {
     use hindsight::store::{NewActionItem, NewAnalysis, Owner, Sentiment};
     let _serial = SERIAL.lock().await;
+    let tiny = hindsight::llm::catalog::BuiltinChoice::Tiny
+        .spec()
+        .display_name();
     let data = tempfile::tempdir().expect("temp dir");
     {
         let store = store_at(data.path());
@@ -1568,8 +1571,9 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
                             owner: Owner::User,
                         }],
                     },
-                    // The last one by another (weaker) model, which the view can leave out.
-                    if i == 2 { "tiny-test" } else { "test" },
+                    // The last one by a built-in model (its moods are rough, the view says),
+                    // which the view can leave out.
+                    if i == 2 { tiny.as_str() } else { "test" },
                 )
                 .expect("analysis");
         }
@@ -1721,12 +1725,25 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
         .expect("an open item");
     first.click().await.expect("tick");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    // Leaving out the other model's analyses: 2 analysed, charted without it.
+    // A built-in model's analysis is charted: the chart says its moods are rough.
+    let rough = element(
+        &c,
+        "[data-testid=sentiment-rough]",
+        ON_SCREEN,
+        "the note on the built-in model's moods",
+    )
+    .await;
+    assert!(rough
+        .text()
+        .await
+        .expect("text")
+        .contains("about 3 conversations in 10"));
+    // Leaving out the built-in model's analyses: 2 analysed, charted without it, no note.
     click(
         &c,
-        "[data-testid=insights-models] input[data-testid='insights-model-tiny-test']",
+        &format!("[data-testid=insights-models] input[data-testid='insights-model-{tiny}']"),
         ON_SCREEN,
-        "the tiny-test model's box",
+        "the built-in model's box",
     )
     .await;
     c.wait()
@@ -1735,7 +1752,13 @@ async fn the_insights_view_charts_sentiment_and_topics_and_ticks_action_items() 
             "//*[@data-testid='tile'][strong='2' and span='analysed']",
         ))
         .await
-        .expect("2 analysed once tiny-test's analyses are left out");
+        .expect("2 analysed once the built-in model's analyses are left out");
+    assert!(
+        c.find(Locator::Css("[data-testid=sentiment-rough]"))
+            .await
+            .is_err(),
+        "no note once only a server's model's moods are charted"
+    );
 
     // Analyse all queues the waiting conversation and the line says so; Pause holds the queue.
     click(&c, "[data-testid=analyse-all]", ON_SCREEN, "Analyse all").await;

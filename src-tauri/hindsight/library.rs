@@ -83,7 +83,11 @@ impl Hindsight {
     /// Counts, sentiment and topics over time (the Insights view), without the analyses of
     /// `exclude_models` and, unless `include_doubtful`, without doubtful ones.
     pub fn insights(&self, exclude_models: &[String], include_doubtful: bool) -> Result<Insights> {
-        self.reader().insights(exclude_models, include_doubtful)
+        let mut insights = self.reader().insights(exclude_models, include_doubtful)?;
+        for m in &mut insights.models {
+            m.builtin = crate::llm::catalog::is_builtin(&m.model);
+        }
+        Ok(insights)
     }
 
     pub fn action_items(&self, open_only: bool, limit: usize) -> Result<Vec<ActionItemEntry>> {

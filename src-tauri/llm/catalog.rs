@@ -122,6 +122,11 @@ impl BuiltinChoice {
     }
 }
 
+/// Is `model` (as stored with a message or an analysis) one of the built-in models?
+pub fn is_builtin(model: &str) -> bool {
+    MODELS.iter().any(|m| m.display_name() == model)
+}
+
 impl BuiltinSpec {
     /// The name the app shows and stores as a message's or analysis's model.
     pub fn display_name(&self) -> String {
@@ -288,6 +293,17 @@ mod tests {
         // No /proc/meminfo (macOS, Windows) or a line it cannot read: Small.
         assert_eq!(choice(""), BuiltinChoice::Small);
         assert_eq!(choice("MemTotal: lots\n"), BuiltinChoice::Small);
+    }
+
+    #[test]
+    fn the_built_in_models_are_told_by_the_name_they_store() {
+        for spec in &MODELS {
+            assert!(is_builtin(&spec.display_name()), "{}", spec.name);
+            // The same model behind a server is a server's model.
+            assert!(!is_builtin(spec.name));
+        }
+        assert!(!is_builtin("qwen2.5-coder:0.5b"));
+        assert!(!is_builtin(""));
     }
 
     #[test]

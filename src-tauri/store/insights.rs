@@ -51,6 +51,9 @@ pub struct TopicSeries {
 pub struct ModelAnalyses {
     pub model: String,
     pub analyses: i64,
+    /// One of the built-in models (set by `Library::insights`: the store knows names only).
+    /// Their sentiment labels are rough: the window says so under the chart.
+    pub builtin: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -172,6 +175,7 @@ impl Store {
                 Ok(ModelAnalyses {
                     model: r.get(0)?,
                     analyses: r.get(1)?,
+                    builtin: false,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -133,7 +133,12 @@ average: number, positive: number, neutral: number, negative: number, mixed: num
 
 export type TopicSeries = { topic: string, total: number, by_month: Array<number>, };
 
-export type ModelAnalyses = { model: string, analyses: number, };
+export type ModelAnalyses = { model: string, analyses: number, 
+/**
+ * One of the built-in models (set by `Library::insights`: the store knows names only).
+ * Their sentiment labels are rough: the window says so under the chart.
+ */
+builtin: boolean, };
 
 export type Insights = { 
 /**
