@@ -134,27 +134,33 @@ def report_tuned(name, data, grid):
            [(d[0], d[1], label(d, up, down)) for d in data])
 
 
-def llm_probs(args, data):
-    """The four labels' probabilities for the mood of `data` (the first answer token's top
-    log-probabilities, summed over tokens that begin a label)."""
-    question = ("\n\nWhat was the user's overall mood: positive, neutral, negative or mixed? "
-                "Answer with one word.")
+def first_token(args, prompt):
+    """(lower-case token, probability) of the model's most likely first answer tokens to
+    `prompt` (greedy, the server's top 20 log-probabilities)."""
     body = {"model": args.model, "max_tokens": 1, "temperature": 0, "logprobs": True,
             "top_logprobs": 20,
             "messages": [{"role": "system",
                           "content": "You judge the mood of a person from what they wrote."},
-                         {"role": "user", "content": data + question}]}
+                         {"role": "user", "content": prompt}]}
     req = urllib.request.Request(args.url.rstrip("/") + "/chat/completions",
                                  data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=600) as r:
         out = json.load(r)
+    return [(t["token"].strip().lower(), math.exp(t["logprob"]))
+            for t in out["choices"][0]["logprobs"]["content"][0]["top_logprobs"]]
+
+
+def llm_probs(args, data):
+    """The four labels' probabilities for the mood of `data` (the first answer token's top
+    log-probabilities, summed over tokens that begin a label)."""
+    question = ("\n\nWhat was the user's overall mood: positive, neutral, negative or mixed? "
+                "Answer with one word.")
     p = dict.fromkeys(LABELS, 0.0)
-    for t in out["choices"][0]["logprobs"]["content"][0]["top_logprobs"]:
-        tok = t["token"].strip().lower()
+    for tok, prob in first_token(args, data + question):
         for label in LABELS:
             if len(tok) >= 3 and label.startswith(tok):
-                p[label] += math.exp(t["logprob"])
+                p[label] += prob
     return p
 
 
@@ -198,24 +204,9 @@ def cmd_llm(args):
 
 def llm_yes(args, data, question):
     """P(yes) against P(no) for a yes/no `question` about `data` (first answer token)."""
-    body = {"model": args.model, "max_tokens": 1, "temperature": 0, "logprobs": True,
-            "top_logprobs": 20,
-            "messages": [{"role": "system",
-                          "content": "You judge the mood of a person from what they wrote."},
-                         {"role": "user", "content": data + "\n\n" + question
-                          + " Answer yes or no."}]}
-    req = urllib.request.Request(args.url.rstrip("/") + "/chat/completions",
-                                 data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=600) as r:
-        out = json.load(r)
-    yes = no = 0.0
-    for t in out["choices"][0]["logprobs"]["content"][0]["top_logprobs"]:
-        tok = t["token"].strip().lower()
-        if tok == "yes":
-            yes += math.exp(t["logprob"])
-        elif tok == "no":
-            no += math.exp(t["logprob"])
+    tokens = first_token(args, data + "\n\n" + question + " Answer yes or no.")
+    yes = sum(prob for tok, prob in tokens if tok == "yes")
+    no = sum(prob for tok, prob in tokens if tok == "no")
     return yes / (yes + no + 1e-9)
 
 
